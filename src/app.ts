@@ -1,0 +1,87 @@
+import express, { Router, type RequestHandler } from "express";
+import { sql, type Kysely } from "kysely";
+import { artifactRoutes } from "./artifacts/routes.js";
+import { ArtifactService } from "./artifacts/service.js";
+import { TokenResolver } from "./auth/token-resolver.js";
+import { TokenStore } from "./auth/token-store.js";
+import { blobRoutes } from "./blobs/routes.js";
+import { BlobService } from "./blobs/service.js";
+import type { BlobStore } from "./blobs/store.js";
+import type { Config } from "./config.js";
+import type { Database } from "./db/schema.js";
+import { authenticate } from "./http/auth.js";
+import { createMetrics, metricsMiddleware, type Metrics } from "./http/metrics.js";
+import { notFoundHandler, problemHandler } from "./http/problem.js";
+import { requestLogMiddleware } from "./http/request-log.js";
+import { mountRoutes, type RouteSpec } from "./http/routes.js";
+import { serviceRouter } from "./http/service-routes.js";
+import { traceIdMiddleware } from "./http/trace-id.js";
+import type { Logger } from "./logger.js";
+import { projectRoutes } from "./projects/routes.js";
+import { ProjectService } from "./projects/service.js";
+
+export interface AppDeps {
+  db: Kysely<Database>;
+  blobStore: BlobStore;
+  logger: Logger;
+  config: Pick<Config, "limits">;
+  metrics?: Metrics;
+}
+
+/** Blob uploads stream their body to storage; the JSON parser must never consume them. */
+function jsonBody(limit: number): RequestHandler {
+  const parse = express.json({ limit, strict: true, type: ["application/json", "application/*+json"] });
+  return (req, res, next) => {
+    if (req.method === "PUT" && req.path.includes("/blobs/")) return next();
+    parse(req, res, next);
+  };
+}
+
+/**
+ * Builds the whole HTTP application from its dependencies. Nothing here reads the environment
+ * or starts I/O, so tests build as many apps as they like.
+ */
+export function createApp(deps: AppDeps) {
+  const { db, blobStore, logger } = deps;
+  const metrics = deps.metrics ?? createMetrics();
+
+  const projects = new ProjectService(db);
+  const blobs = new BlobService({
+    db,
+    store: blobStore,
+    maxBlobBytes: deps.config.limits.maxBlobBytes,
+    onBytesIn: (n) => metrics.blobBytesIn.inc(n),
+  });
+  const artifacts = new ArtifactService({ db, links: blobs.links });
+  const tokens = new TokenResolver(new TokenStore(db));
+
+  const routes: RouteSpec[] = [];
+  const v1 = Router();
+  v1.use(authenticate(tokens));
+  mountRoutes(v1, projectRoutes(projects), routes);
+  mountRoutes(v1, blobRoutes({ blobs, projects, onBytesOut: (n) => metrics.blobBytesOut.inc(n) }), routes);
+  mountRoutes(v1, artifactRoutes({ artifacts, projects }), routes);
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  app.use(traceIdMiddleware(logger));
+  app.use(requestLogMiddleware(logger));
+  app.use(metricsMiddleware(metrics));
+  app.use(
+    serviceRouter({
+      metrics,
+      readiness: [
+        { name: "database", check: async () => void (await sql`select 1`.execute(db)) },
+        { name: "blob_store", check: () => blobStore.check() },
+      ],
+    }),
+  );
+  app.use("/v1", jsonBody(deps.config.limits.maxJsonBytes), v1);
+  app.use(notFoundHandler);
+  app.use(problemHandler);
+
+  return { app, routes, metrics, services: { projects, blobs, artifacts, tokens } };
+}
+
+export type PinsetApp = ReturnType<typeof createApp>;

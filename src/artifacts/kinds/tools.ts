@@ -1,0 +1,38 @@
+import { z } from "zod";
+import type { FieldError } from "../../errors.js";
+import { compileSchemaErrors } from "./json-schema.js";
+import type { KindValidator } from "./types.js";
+import { zodFieldErrors } from "./zod-errors.js";
+
+const toolsContent = z.strictObject({
+  tools: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, "must be 1-128 letters, digits, _ . or -"),
+        description: z.string().max(100_000),
+        input_schema: z.unknown(),
+        permissions: z.array(z.string().min(1).max(256)).max(256).optional(),
+      }),
+    )
+    .max(1000),
+});
+
+export const toolsKind: KindValidator = {
+  kind: "tools",
+  validate(content) {
+    const parsed = toolsContent.safeParse(content);
+    if (!parsed.success) return { errors: zodFieldErrors(parsed.error, "content") };
+    const errors: FieldError[] = [];
+    const names = new Set<string>();
+    parsed.data.tools.forEach((tool, i) => {
+      if (names.has(tool.name)) errors.push({ path: `content.tools[${i}].name`, message: `duplicate tool name ${tool.name}` });
+      names.add(tool.name);
+      if (tool.input_schema === undefined) {
+        errors.push({ path: `content.tools[${i}].input_schema`, message: "is required" });
+      } else {
+        errors.push(...compileSchemaErrors(tool.input_schema, `content.tools[${i}].input_schema`));
+      }
+    });
+    return { errors };
+  },
+};

@@ -1,0 +1,134 @@
+import type { Kysely } from "kysely";
+import { recordAudit } from "../audit/store.js";
+import type { BlobLinkStore } from "../blobs/link-store.js";
+import { CanonicalJsonError, digestOf } from "../canonical-json.js";
+import type { Database } from "../db/schema.js";
+import { isUniqueViolation } from "../db/errors.js";
+import { ConflictError, NotFoundError, UnprocessableError, type FieldError } from "../errors.js";
+import type { Actor } from "../http/context.js";
+import { decodeCursor, toPage } from "../http/pagination.js";
+import { KIND_VALIDATORS, type ArtifactKind } from "./kinds/index.js";
+import { ArtifactStore, type ArtifactKey, type ArtifactRef, type ArtifactRow } from "./store.js";
+
+export interface ArtifactSummary {
+  kind: string;
+  name: string;
+  version: number;
+  digest: string;
+  size: number;
+  created_at: string;
+  annotations: Record<string, string>;
+}
+
+export interface ArtifactView extends ArtifactSummary {
+  content: unknown;
+}
+
+function summary(row: Pick<ArtifactRow, "kind" | "name" | "version" | "digest" | "size" | "created_at" | "annotations">): ArtifactSummary {
+  return {
+    kind: row.kind,
+    name: row.name,
+    version: row.version,
+    digest: row.digest,
+    size: row.size,
+    created_at: row.created_at.toISOString(),
+    annotations: row.annotations ?? {},
+  };
+}
+
+export function presentArtifact(row: ArtifactRow): ArtifactView {
+  return { ...summary(row), content: JSON.parse(row.content) };
+}
+
+const PUBLISH_ATTEMPTS = 5;
+
+export class ArtifactService {
+  readonly store: ArtifactStore;
+
+  constructor(private readonly deps: { db: Kysely<Database>; links: BlobLinkStore }) {
+    this.store = new ArtifactStore(deps.db);
+  }
+
+  /**
+   * Validates, canonicalises and stores a new version — or returns the existing version with the
+   * same canonical content (`created: false`), also when an identical publish races this one.
+   */
+  async publish(actor: Actor, key: ArtifactKey & { kind: ArtifactKind }, input: { content: unknown; annotations: Record<string, string> }) {
+    const check = KIND_VALIDATORS[key.kind].validate(input.content);
+    if (check.errors.length > 0) throw new UnprocessableError(`The ${key.kind} content is invalid`, check.errors);
+    if (check.blobs && check.blobs.length > 0) await this.requireLinkedBlobs(key.project, check.blobs);
+
+    let canonical: ReturnType<typeof digestOf>;
+    try {
+      canonical = digestOf(input.content);
+    } catch (err) {
+      if (err instanceof CanonicalJsonError) throw new UnprocessableError("The content cannot be canonicalised", [{ path: err.path.replace(/^\$/, "content"), message: err.message }]);
+      throw err;
+    }
+
+    for (let attempt = 0; attempt < PUBLISH_ATTEMPTS; attempt++) {
+      const existing = await this.store.findByDigest(key, canonical.digest);
+      if (existing) return { created: false, artifact: summary(existing) };
+      try {
+        const row = await this.deps.db.transaction().execute(async (trx) => {
+          const inserted = await this.store.insertNextVersion(trx, {
+            ...key,
+            digest: canonical.digest,
+            size: canonical.size,
+            content: canonical.canonical,
+            annotations: input.annotations,
+            createdBy: actor.name,
+          });
+          await recordAudit(trx, actor, {
+            project: key.project,
+            action: "artifact.publish",
+            target: `${key.kind}/${key.name}@${inserted.version}`,
+            after: { version: inserted.version, digest: inserted.digest },
+          });
+          return inserted;
+        });
+        return { created: true, artifact: summary(row) };
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+      }
+    }
+    throw new ConflictError(`Too many concurrent publishes to ${key.kind}/${key.name}; retry`);
+  }
+
+  private async requireLinkedBlobs(project: string, files: Array<{ path: string; digest: string; size: number }>) {
+    const linked = await this.deps.links.linkedAmong(project, files.map((f) => f.digest));
+    const errors: FieldError[] = [];
+    files.forEach((file, i) => {
+      const size = linked.get(file.digest);
+      if (size === undefined) errors.push({ path: `content.files[${i}].digest`, message: `blob ${file.digest} (${file.path}) is not uploaded to this project` });
+      else if (size !== file.size) errors.push({ path: `content.files[${i}].size`, message: `blob ${file.digest} has ${size} bytes, not ${file.size}` });
+    });
+    if (errors.length > 0) {
+      throw new UnprocessableError(`${errors.length} index file(s) do not match blobs of project ${project}`, errors);
+    }
+  }
+
+  async get(key: ArtifactKey, ref: ArtifactRef): Promise<ArtifactView> {
+    const row = await this.store.find(key, ref);
+    if (!row) throw new NotFoundError(`Artifact ${key.kind}/${key.name}@${describeRef(ref)} not found`);
+    return presentArtifact(row);
+  }
+
+  async list(key: ArtifactKey, page: { limit: number; cursor?: string }) {
+    const rows = await this.store.list(key, { before: decodeCursor(page.cursor), limit: page.limit + 1 });
+    if (rows.length === 0 && page.cursor === undefined) throw new NotFoundError(`Artifact ${key.kind}/${key.name} not found`);
+    return toPage(rows, page.limit, (r) => r.version, summary);
+  }
+}
+
+export function describeRef(ref: ArtifactRef): string {
+  return ref.by === "latest" ? "latest" : ref.by === "version" ? String(ref.version) : ref.digest;
+}
+
+/** `latest`, a version number, or a digest; undefined when it is none of those. */
+export function parseArtifactRef(value: string): ArtifactRef | undefined {
+  if (value === "latest") return { by: "latest" };
+  if (/^[1-9][0-9]{0,8}$/.test(value)) return { by: "version", version: Number(value) };
+  if (/^sha256:[0-9a-f]{64}$/.test(value)) return { by: "digest", digest: value };
+  return undefined;
+}

@@ -1,0 +1,57 @@
+import type { Principal, Scope } from "./principal.js";
+import { hashesEqual, hashTokenSecret } from "./secrets.js";
+import type { TokenRow, TokenStore } from "./token-store.js";
+
+/**
+ * Bearer secret → Principal, with a short cache so a busy runtime does not hit the database
+ * on every resolve. The TTL bounds how long a revoked token keeps working on any instance;
+ * `invalidate()` makes it immediate on this one.
+ */
+export class TokenResolver {
+  private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
+
+  constructor(
+    private readonly store: Pick<TokenStore, "findBySecretHash">,
+    private readonly options: { ttlMs?: number; maxEntries?: number; now?: () => number } = {},
+  ) {}
+
+  async resolve(secret: string): Promise<Principal | null> {
+    const now = (this.options.now ?? Date.now)();
+    const hash = hashTokenSecret(secret);
+    const cached = this.cache.get(hash);
+    if (cached && cached.until > now) return cached.principal && stillValid(cached.principal, now) ? cached.principal : null;
+    const row = await this.store.findBySecretHash(hash);
+    const principal = row && hashesEqual(row.secret_hash, hash) && isUsable(row, now) ? toPrincipal(row) : null;
+    if (this.cache.size >= (this.options.maxEntries ?? 10_000)) this.cache.clear();
+    this.cache.set(hash, { principal, until: now + (this.options.ttlMs ?? 1000) });
+    return principal;
+  }
+
+  invalidate(): void {
+    this.cache.clear();
+  }
+}
+
+const expiries = new WeakMap<Principal, number>();
+
+function stillValid(principal: Principal, now: number): boolean {
+  const expiresAt = expiries.get(principal);
+  return expiresAt === undefined || expiresAt > now;
+}
+
+function isUsable(row: TokenRow, now: number): boolean {
+  if (row.revoked_at) return false;
+  return !row.expires_at || row.expires_at.getTime() > now;
+}
+
+export function toPrincipal(row: TokenRow): Principal {
+  const principal: Principal = {
+    tokenId: row.id,
+    name: row.name,
+    scopes: new Set(row.scopes as Scope[]),
+    projects: row.projects.includes("*") ? "*" : new Set(row.projects),
+    ...(row.environments ? { environments: new Set(row.environments) } : {}),
+  };
+  if (row.expires_at) expiries.set(principal, row.expires_at.getTime());
+  return principal;
+}

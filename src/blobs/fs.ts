@@ -1,0 +1,79 @@
+import { randomUUID } from "node:crypto";
+import { access, mkdir, open, rename, rm, stat } from "node:fs/promises";
+import path from "node:path";
+import type { Readable } from "node:stream";
+import { DigestMeter } from "./digest-meter.js";
+import { assertSafeKey } from "./keys.js";
+import type { BlobStore, ByteRange, PutOptions, PutResult } from "./store.js";
+
+/**
+ * Blobs as files under one root. Writes go to tmp/ and are renamed into place after the
+ * digest is verified and the data fsynced: rename is atomic within one filesystem, so a
+ * reader sees the whole file or nothing.
+ */
+export class FsBlobStore implements BlobStore {
+  readonly kind = "fs" as const;
+
+  constructor(private readonly root: string) {}
+
+  private pathOf(key: string): string {
+    assertSafeKey(key);
+    return path.join(this.root, ...key.split("/"));
+  }
+
+  async put(key: string, body: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<PutResult> {
+    const finalPath = this.pathOf(key);
+    const tmpDir = path.join(this.root, "tmp");
+    await mkdir(tmpDir, { recursive: true });
+    const tmpPath = path.join(tmpDir, randomUUID());
+    const meter = new DigestMeter(options);
+    const handle = await open(tmpPath, "wx", 0o644);
+    try {
+      for await (const chunk of body) {
+        meter.update(chunk);
+        await handle.write(chunk);
+      }
+      const digest = meter.verify();
+      await handle.sync();
+      await handle.close();
+      await mkdir(path.dirname(finalPath), { recursive: true });
+      await rename(tmpPath, finalPath);
+      return { digest, size: meter.size };
+    } catch (err) {
+      await handle.close().catch(() => {});
+      await rm(tmpPath, { force: true });
+      throw err;
+    }
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Readable | undefined> {
+    const file = this.pathOf(key);
+    try {
+      // Open first so a missing file is reported here, not as a stream error mid-response.
+      const handle = await open(file, "r");
+      return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw err;
+    }
+  }
+
+  async head(key: string): Promise<{ size: number } | undefined> {
+    try {
+      const s = await stat(this.pathOf(key));
+      return { size: s.size };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw err;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.pathOf(key), { force: true });
+  }
+
+  async check(): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+    await access(this.root);
+  }
+}

@@ -1,0 +1,87 @@
+import { pipeline } from "node:stream/promises";
+import { z } from "zod";
+import { AppError } from "../errors.js";
+import { actorOf } from "../http/context.js";
+import { digestSchema, nameSchema } from "../http/names.js";
+import { parseRange } from "../http/range.js";
+import type { RouteSpec } from "../http/routes.js";
+import { parseInput } from "../http/validate.js";
+import type { ProjectService } from "../projects/service.js";
+import type { BlobService } from "./service.js";
+
+const blobParams = z.object({ project: nameSchema, digest: digestSchema });
+
+function blobHeaders(digest: string, size: number) {
+  return {
+    "content-type": "application/octet-stream",
+    "accept-ranges": "bytes",
+    etag: `"${digest}"`,
+    "cache-control": "private, max-age=31536000, immutable",
+    "content-length": String(size),
+  };
+}
+
+export function blobRoutes(deps: { blobs: BlobService; projects: ProjectService; onBytesOut?: (n: number) => void }): RouteSpec[] {
+  const { blobs, projects } = deps;
+  return [
+    {
+      method: "put",
+      path: "/projects/:project/blobs/:digest",
+      scope: "publish",
+      async handler(req, res) {
+        const { project, digest } = parseInput(blobParams, req.params, "params");
+        await projects.require(project);
+        const length = req.headers["content-length"];
+        const result = await blobs.upload(actorOf(req, res), {
+          project,
+          digest,
+          body: req,
+          ...(length !== undefined ? { declaredLength: Number(length) } : {}),
+        });
+        // A 200 can be sent before the body was read (the project already holds the blob);
+        // drain it so the connection stays usable.
+        if (!req.readableEnded) req.resume();
+        res.status(result.created ? 201 : 200).json({ digest: result.digest, size: result.size });
+      },
+    },
+    {
+      method: "head",
+      path: "/projects/:project/blobs/:digest",
+      scope: "read",
+      async handler(req, res) {
+        const { project, digest } = parseInput(blobParams, req.params, "params");
+        await projects.require(project);
+        const { size } = await blobs.head(project, digest);
+        res.set(blobHeaders(digest, size)).status(200).end();
+      },
+    },
+    {
+      method: "get",
+      path: "/projects/:project/blobs/:digest",
+      scope: "read",
+      async handler(req, res) {
+        const { project, digest } = parseInput(blobParams, req.params, "params");
+        await projects.require(project);
+        if (req.headers["if-none-match"] === `"${digest}"`) {
+          res.status(304).end();
+          return;
+        }
+        const opened = await blobs.open(project, digest, (size) => parseRange(req.headers.range, size));
+        if (opened.request.kind === "unsatisfiable") {
+          res.setHeader("content-range", `bytes */${opened.size}`);
+          throw new AppError({ code: "bad_request", status: 416, title: "Range not satisfiable", detail: `The blob has ${opened.size} bytes` });
+        }
+        const headers = blobHeaders(digest, opened.size);
+        if (opened.request.kind === "range") {
+          const { start, end } = opened.request.range;
+          res.status(206).set({ ...headers, "content-length": String(end - start + 1), "content-range": `bytes ${start}-${end}/${opened.size}` });
+        } else {
+          res.status(200).set(headers);
+        }
+        const stream = opened.stream!;
+        if (deps.onBytesOut) stream.on("data", (chunk: Buffer) => deps.onBytesOut!(chunk.length));
+        await pipeline(stream, res);
+      },
+    },
+  ];
+}

@@ -1,0 +1,129 @@
+import path from "node:path";
+import { z } from "zod";
+
+/**
+ * The only module that reads the environment, called once from main.ts. Every problem is
+ * collected and reported together so an operator fixes a bad deployment in one round.
+ */
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+const boolish = z
+  .enum(["true", "false", "1", "0", "yes", "no"])
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const positiveInt = (name: string) =>
+  z
+    .string()
+    .regex(/^\d+$/, `${name} must be a whole number`)
+    .transform((v) => Number(v))
+    .refine((v) => Number.isSafeInteger(v), `${name} is too large`);
+
+const envSchema = z.object({
+  PORT: positiveInt("PORT")
+    .refine((v) => v <= 65535, "PORT must be at most 65535")
+    .default(8080),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// or postgresql:// URL")
+    .optional(),
+  PINSET_DATA_DIR: z.string().min(1).default("./.pinset"),
+  PINSET_S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "PINSET_S3_BUCKET must be a valid bucket name (3-63 chars)")
+    .optional(),
+  PINSET_S3_ENDPOINT: z.url("PINSET_S3_ENDPOINT must be a URL").optional(),
+  PINSET_S3_REGION: z.string().min(1).default("us-east-1"),
+  PINSET_S3_FORCE_PATH_STYLE: boolish.default(false),
+  PINSET_S3_CHECKSUMS: z.enum(["when_required", "when_supported"]).optional(),
+  PINSET_S3_PREFIX: z.string().default(""),
+  PINSET_ADMIN_TOKEN: z.string().min(16, "PINSET_ADMIN_TOKEN must be at least 16 characters").optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  PINSET_MAX_JSON_BYTES: positiveInt("PINSET_MAX_JSON_BYTES").default(10 * MiB),
+  PINSET_MAX_BLOB_BYTES: positiveInt("PINSET_MAX_BLOB_BYTES").default(5 * GiB),
+  PINSET_RATE_LIMIT_RPS: positiveInt("PINSET_RATE_LIMIT_RPS").default(500),
+  PINSET_RATE_LIMIT_BURST: positiveInt("PINSET_RATE_LIMIT_BURST").default(1000),
+  PINSET_PUBLIC_URL: z.url("PINSET_PUBLIC_URL must be a URL").optional(),
+});
+
+export interface S3Config {
+  bucket: string;
+  endpoint?: string;
+  region: string;
+  forcePathStyle: boolean;
+  checksums?: "when_required" | "when_supported";
+  prefix: string;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Postgres connection string; undefined selects the embedded PGlite database. */
+  databaseUrl?: string;
+  dataDir: string;
+  s3?: S3Config;
+  adminToken?: string;
+  logLevel: string;
+  limits: { maxJsonBytes: number; maxBlobBytes: number };
+  rateLimit: { rps: number; burst: number };
+  publicUrl?: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Empty strings count as unset: `FOO= npm start` must not mean "FOO is the empty string". */
+function withoutEmpty(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== "") out[k] = v;
+  return out;
+}
+
+export function loadConfig(env: Record<string, string | undefined>): Readonly<Config> {
+  const parsed = envSchema.safeParse(withoutEmpty(env));
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join(".") || "environment"}: ${i.message}`),
+    );
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  if (!e.PINSET_S3_BUCKET && e.PINSET_S3_ENDPOINT) {
+    problems.push("PINSET_S3_ENDPOINT is set but PINSET_S3_BUCKET is not: set both to use S3");
+  }
+  if (e.PINSET_RATE_LIMIT_RPS > 0 && e.PINSET_RATE_LIMIT_BURST < 1) {
+    problems.push("PINSET_RATE_LIMIT_BURST must be at least 1 when rate limiting is on");
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const config: Config = {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.PINSET_DATA_DIR),
+    logLevel: e.LOG_LEVEL,
+    limits: { maxJsonBytes: e.PINSET_MAX_JSON_BYTES, maxBlobBytes: e.PINSET_MAX_BLOB_BYTES },
+    rateLimit: { rps: e.PINSET_RATE_LIMIT_RPS, burst: e.PINSET_RATE_LIMIT_BURST },
+    ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
+    ...(e.PINSET_ADMIN_TOKEN ? { adminToken: e.PINSET_ADMIN_TOKEN } : {}),
+    ...(e.PINSET_PUBLIC_URL ? { publicUrl: e.PINSET_PUBLIC_URL } : {}),
+    ...(e.PINSET_S3_BUCKET
+      ? {
+          s3: {
+            bucket: e.PINSET_S3_BUCKET,
+            region: e.PINSET_S3_REGION,
+            forcePathStyle: e.PINSET_S3_FORCE_PATH_STYLE,
+            prefix: e.PINSET_S3_PREFIX,
+            ...(e.PINSET_S3_ENDPOINT ? { endpoint: e.PINSET_S3_ENDPOINT } : {}),
+            ...(e.PINSET_S3_CHECKSUMS ? { checksums: e.PINSET_S3_CHECKSUMS } : {}),
+          },
+        }
+      : {}),
+  };
+  return Object.freeze(config);
+}

@@ -1,0 +1,80 @@
+import type { ColumnType, Generated } from "kysely";
+
+/**
+ * Kysely's view of the tables. Each migration that adds a table adds its interface here.
+ * bigint columns are parsed to numbers at the connection (see connect.ts): every id and size
+ * we store stays below 2^53.
+ */
+
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+
+export interface ProjectsTable {
+  seq: Generated<number>;
+  name: string;
+  description: string | null;
+  created_at: CreatedAt;
+}
+
+export interface BlobsTable {
+  digest: string;
+  size: number;
+  created_at: CreatedAt;
+}
+
+export interface BlobLinksTable {
+  seq: Generated<number>;
+  project: string;
+  digest: string;
+  created_at: CreatedAt;
+}
+
+export interface ArtifactsTable {
+  seq: Generated<number>;
+  project: string;
+  kind: string;
+  name: string;
+  version: number;
+  digest: string;
+  size: number;
+  content: string;
+  annotations: ColumnType<Record<string, string>, string, string>;
+  created_by: string | null;
+  created_at: CreatedAt;
+}
+
+export interface TokensTable {
+  seq: Generated<number>;
+  id: string;
+  name: string;
+  secret_hash: string;
+  scopes: string[];
+  projects: string[];
+  environments: string[] | null;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  created_by: string | null;
+  created_at: CreatedAt;
+}
+
+export interface AuditLogTable {
+  seq: Generated<number>;
+  project: string | null;
+  at: CreatedAt;
+  actor: string;
+  actor_token_id: string | null;
+  action: string;
+  target: string;
+  before: ColumnType<unknown, string | null, never>;
+  after: ColumnType<unknown, string | null, never>;
+  trace_id: string | null;
+  client_address: string | null;
+}
+
+export interface Database {
+  projects: ProjectsTable;
+  blobs: BlobsTable;
+  blob_links: BlobLinksTable;
+  artifacts: ArtifactsTable;
+  tokens: TokensTable;
+  audit_log: AuditLogTable;
+}

@@ -1,0 +1,43 @@
+import type { RequestHandler } from "express";
+import { canSeeEnvironment, canSeeProject, hasScope, type Scope } from "../auth/principal.js";
+import type { TokenResolver } from "../auth/token-resolver.js";
+import { ForbiddenError, NotFoundError, UnauthorizedError } from "../errors.js";
+import { stateOf } from "./context.js";
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+/** 401 unless the request carries a known, unexpired, unrevoked bearer token. */
+export function authenticate(resolver: TokenResolver): RequestHandler {
+  return async (req, res, next) => {
+    const header = req.headers.authorization;
+    const match = typeof header === "string" ? BEARER.exec(header) : null;
+    if (!match) throw new UnauthorizedError("Missing Authorization: Bearer <token>");
+    const principal = await resolver.resolve(match[1]!);
+    if (!principal) throw new UnauthorizedError("The token is unknown, expired or revoked");
+    stateOf(res).principal = principal;
+    next();
+  };
+}
+
+/**
+ * Enforces a route's declared scope. Visibility comes first and answers 404, so a token cannot
+ * learn that another team's project or environment exists; a visible resource without the
+ * scope answers 403.
+ */
+export function authorize(scope: Scope): RequestHandler {
+  return (req, res, next) => {
+    const principal = stateOf(res).principal;
+    if (!principal) throw new UnauthorizedError();
+    const params = req.params as Record<string, string | undefined>;
+    if (params.project !== undefined && !canSeeProject(principal, params.project)) {
+      throw new NotFoundError(`Project ${params.project} not found`);
+    }
+    if (params.env !== undefined && !canSeeEnvironment(principal, params.env)) {
+      throw new NotFoundError(`Environment ${params.env} not found`);
+    }
+    if (!hasScope(principal, scope)) {
+      throw new ForbiddenError(`This route needs the ${scope} scope, which the token does not have`);
+    }
+    next();
+  };
+}

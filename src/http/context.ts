@@ -1,0 +1,39 @@
+import type { Request, Response } from "express";
+import type { Principal } from "../auth/principal.js";
+import type { Logger } from "../logger.js";
+
+/** Per-request state, kept in `res.locals` so nothing is patched onto express' types. */
+export interface RequestState {
+  traceId: string;
+  log: Logger;
+  principal?: Principal;
+}
+
+/** What services need to know about the caller: who, for audit rows and history entries. */
+export interface Actor {
+  /** Readable name written to history and audit (`<token name>`). */
+  name: string;
+  tokenId: string | null;
+  traceId: string;
+  clientAddress: string | null;
+}
+
+export function stateOf(res: Response): RequestState {
+  return res.locals as RequestState;
+}
+
+export function principalOf(res: Response): Principal {
+  const principal = stateOf(res).principal;
+  if (!principal) throw new Error("route mounted without authentication");
+  return principal;
+}
+
+export function actorOf(req: Request, res: Response): Actor {
+  const state = stateOf(res);
+  return {
+    name: state.principal?.name ?? "anonymous",
+    tokenId: state.principal?.tokenId ?? null,
+    traceId: state.traceId,
+    clientAddress: req.socket.remoteAddress ?? null,
+  };
+}

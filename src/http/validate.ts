@@ -1,0 +1,21 @@
+import type { z } from "zod";
+import { BadRequestError, ValidationError, type FieldError } from "../errors.js";
+
+function fieldErrors(error: z.ZodError, base: string): FieldError[] {
+  return error.issues.map((issue) => ({
+    path: [base, ...issue.path.map(String)].filter(Boolean).join("."),
+    message: issue.message,
+  }));
+}
+
+/** Parses `value` or throws 400 validation_failed listing every problem with its path. */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where: "body" | "query" | "params" | "headers"): z.infer<S> {
+  if (where === "body" && (value === undefined || value === null)) {
+    throw new BadRequestError("A JSON body is required (content-type: application/json)", [{ path: "body", message: "missing" }], "validation_failed");
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new ValidationError(`The request ${where} is invalid`, fieldErrors(parsed.error, where));
+  }
+  return parsed.data;
+}
