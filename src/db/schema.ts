@@ -70,6 +70,51 @@ export interface AuditLogTable {
   client_address: string | null;
 }
 
+export interface PinnedComponentJson {
+  kind: string;
+  name: string;
+  version: number;
+  digest: string;
+}
+
+export interface VersionSetsTable {
+  seq: Generated<number>;
+  project: string;
+  id: string;
+  components: ColumnType<Record<string, PinnedComponentJson>, string, never>;
+  code: ColumnType<{ repo: string; commit: string } | null, string | null, never>;
+  description: string | null;
+  created_by: string | null;
+  created_at: CreatedAt;
+}
+
+export interface EnvironmentsTable {
+  seq: Generated<number>;
+  project: string;
+  name: string;
+  active: string | null;
+  revision: Generated<number>;
+  protected: Generated<boolean>;
+  frozen: Generated<boolean>;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface EnvironmentHistoryTable {
+  project: string;
+  environment: string;
+  revision: number;
+  action: string;
+  version_set: string | null;
+  previous: string | null;
+  actor: string;
+  actor_token_id: string | null;
+  reason: string | null;
+  trace_id: string | null;
+  detail: ColumnType<unknown, string | null, never>;
+  at: CreatedAt;
+}
+
 export interface Database {
   projects: ProjectsTable;
   blobs: BlobsTable;
@@ -77,4 +122,7 @@ export interface Database {
   artifacts: ArtifactsTable;
   tokens: TokensTable;
   audit_log: AuditLogTable;
+  version_sets: VersionSetsTable;
+  environments: EnvironmentsTable;
+  environment_history: EnvironmentHistoryTable;
 }

@@ -54,9 +54,28 @@ export function unifiedDiff(oldText: string, newText: string, options: UnifiedDi
       }
       return id;
     });
-  const { deleted, inserted } = markChanges(intern(a), intern(b));
+  const { deleted, inserted } = diffSequences(intern(a), intern(b));
   const body = formatHunks(a, b, deleted, inserted, Math.max(0, options.context ?? 3));
   return `--- a/${options.fromLabel ?? "a"}\n+++ b/${options.toLabel ?? "b"}\n${body}`;
+}
+
+/**
+ * Like markChanges, but first sets aside lines that occur on one side only: no edit script can
+ * match them, so the shortest script is unchanged, and wholly rewritten texts cost O(N) instead
+ * of Myers' O(N²) worst case.
+ */
+export function diffSequences(a: Int32Array, b: Int32Array): { deleted: Uint8Array; inserted: Uint8Array } {
+  const inA = new Set(a);
+  const inB = new Set(b);
+  const keptA = a.filter((id) => inB.has(id));
+  const keptB = b.filter((id) => inA.has(id));
+  const inner = markChanges(keptA, keptB);
+  const spread = (seq: Int32Array, other: Set<number>, flags: Uint8Array): Uint8Array => {
+    const out = new Uint8Array(seq.length);
+    for (let i = 0, kept = 0; i < seq.length; i++) out[i] = other.has(seq[i]!) ? flags[kept++]! : 1;
+    return out;
+  };
+  return { deleted: spread(a, inB, inner.deleted), inserted: spread(b, inA, inner.inserted) };
 }
 
 /**

@@ -1,0 +1,96 @@
+import { sql, type Kysely } from "kysely";
+import type { Database } from "../db/schema.js";
+import { ConflictError, LockedError, NotFoundError } from "../errors.js";
+import type { Actor } from "../http/context.js";
+
+/** The channel every environment change is announced on (NOTIFY, delivered at commit). */
+export const ENVIRONMENT_CHANNEL = "pinset_environment_changed";
+
+export interface EnvironmentChange {
+  project: string;
+  environment: string;
+  /** deploy | rollback | rollout_start | advance | pause | resume | abort | promote | freeze | unfreeze | … */
+  action: string;
+  /** The new active set; `undefined` keeps the current one (e.g. a rollout step). */
+  active?: string | null;
+  /** Compare-and-swap: the change applies only when the environment is at this revision. */
+  expectedRevision?: number;
+  /** Refuse the change with 423 while the environment is frozen. */
+  refuseWhenFrozen?: boolean;
+  frozen?: boolean;
+  reason?: string | null;
+  detail?: unknown;
+}
+
+export interface AppliedChange {
+  project: string;
+  environment: string;
+  revision: number;
+  active: string | null;
+  previous: string | null;
+  action: string;
+}
+
+/**
+ * The one way an environment changes. Inside the caller's transaction it locks the row
+ * (SELECT … FOR UPDATE, so concurrent changes on any instance queue here), checks the
+ * expected revision, bumps the revision, writes the history row and sends NOTIFY. Pointer,
+ * history and notification therefore commit together or not at all.
+ */
+export async function applyEnvironmentChange(trx: Kysely<Database>, actor: Actor, change: EnvironmentChange): Promise<AppliedChange> {
+  const current = await trx
+    .selectFrom("environments")
+    .select(["active", "revision", "frozen"])
+    .where("project", "=", change.project)
+    .where("name", "=", change.environment)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!current) throw new NotFoundError(`Environment ${change.environment} not found`);
+  if (change.refuseWhenFrozen && current.frozen) {
+    throw new LockedError(`Environment ${change.environment} is frozen; unfreeze it first`);
+  }
+  if (change.expectedRevision !== undefined && change.expectedRevision !== current.revision) {
+    throw new ConflictError(
+      `Environment ${change.environment} is at revision ${current.revision}, not the expected ${change.expectedRevision}`,
+    );
+  }
+  const revision = current.revision + 1;
+  const active = change.active === undefined ? current.active : change.active;
+  await trx
+    .updateTable("environments")
+    .set({
+      active,
+      revision,
+      updated_at: sql<Date>`clock_timestamp()`,
+      ...(change.frozen !== undefined ? { frozen: change.frozen } : {}),
+    })
+    .where("project", "=", change.project)
+    .where("name", "=", change.environment)
+    .execute();
+  await trx
+    .insertInto("environment_history")
+    .values({
+      project: change.project,
+      environment: change.environment,
+      revision,
+      action: change.action,
+      version_set: active,
+      previous: current.active,
+      actor: actor.name,
+      actor_token_id: actor.tokenId,
+      reason: change.reason ?? null,
+      trace_id: actor.traceId,
+      detail: change.detail === undefined ? null : JSON.stringify(change.detail),
+    })
+    .execute();
+  const applied: AppliedChange = {
+    project: change.project,
+    environment: change.environment,
+    revision,
+    active,
+    previous: current.active,
+    action: change.action,
+  };
+  await sql`select pg_notify(${ENVIRONMENT_CHANNEL}, ${JSON.stringify(applied)})`.execute(trx);
+  return applied;
+}

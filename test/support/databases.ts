@@ -1,0 +1,51 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { connectPglite, connectPostgres, type DatabaseHandle } from "../../src/db/connect.js";
+import { migrateToLatest } from "../../src/db/migrate.js";
+
+export type DatabaseBackend = "pglite" | "postgres";
+
+/** The real-Postgres suite runs when CI (or you) set PINSET_TEST_DATABASE_URL. */
+export const POSTGRES_URL = process.env.PINSET_TEST_DATABASE_URL;
+
+export function databaseBackends(): DatabaseBackend[] {
+  return POSTGRES_URL ? ["pglite", "postgres"] : ["pglite"];
+}
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/**
+ * A fresh, migrated database owned by one test file: an in-memory PGlite, or a new
+ * `pinset_test_<random>` database on the Postgres server, dropped again by `drop()`.
+ */
+export async function createTestDatabase(backend: DatabaseBackend): Promise<{ handle: DatabaseHandle; url?: string; drop(): Promise<void> }> {
+  if (backend === "pglite") {
+    const handle = await connectPglite({});
+    await migrateToLatest(handle.db);
+    return { handle, drop: () => handle.close() };
+  }
+  if (!POSTGRES_URL) throw new Error("PINSET_TEST_DATABASE_URL is not set");
+  const name = `pinset_test_${randomBytes(6).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: POSTGRES_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = withDatabase(POSTGRES_URL, name);
+  const handle = connectPostgres({ url });
+  await migrateToLatest(handle.db);
+  return {
+    handle,
+    url,
+    async drop() {
+      await handle.close();
+      const c = new pg.Client({ connectionString: POSTGRES_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Writable } from "node:stream";
+import { createApp, type PinsetApp } from "../../src/app.js";
+import { ensureAdminToken } from "../../src/auth/bootstrap-admin.js";
+import { FsBlobStore } from "../../src/blobs/fs.js";
+import { createS3Client, S3BlobStore } from "../../src/blobs/s3.js";
+import type { BlobStore } from "../../src/blobs/store.js";
+import type { Config } from "../../src/config.js";
+import { createLogger } from "../../src/logger.js";
+import { createTestDatabase, databaseBackends, type DatabaseBackend } from "./databases.js";
+import { startS3 } from "./s3.js";
+
+export interface Backend {
+  name: string;
+  database: DatabaseBackend;
+  blobs: "fs" | "s3";
+}
+
+/** PGlite + filesystem always; real Postgres + S3 (s3rver) when PINSET_TEST_DATABASE_URL is set. */
+export function backends(): Backend[] {
+  return databaseBackends().map((database) =>
+    database === "pglite" ? { name: "pglite+fs", database, blobs: "fs" as const } : { name: "postgres+s3", database, blobs: "s3" as const },
+  );
+}
+
+export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
+
+/** Collects every log line so tests can assert on logs (trace ids, no secrets). */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void) {
+    this.lines.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+    cb();
+  }
+  get text(): string {
+    return this.lines.join("\n");
+  }
+}
+
+export interface TestApp {
+  url: string;
+  backend: Backend;
+  pinset: PinsetApp;
+  db: Awaited<ReturnType<typeof createTestDatabase>>;
+  databaseUrl?: string;
+  blobStore: BlobStore;
+  logs: LogCapture;
+  /** fetch against the app with the admin token (override headers to change it). */
+  request(method: string, pathname: string, init?: { body?: unknown; headers?: Record<string, string>; raw?: BodyInit; token?: string | null }): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(backend: Backend, options: { limits?: Partial<Config["limits"]> } = {}): Promise<TestApp> {
+  const db = await createTestDatabase(backend.database);
+  const tmp = await mkdtemp(path.join(tmpdir(), "pinset-test-"));
+  const s3 = backend.blobs === "s3" ? await startS3() : undefined;
+  const blobStore: BlobStore = s3 ? new S3BlobStore(createS3Client(s3.config), s3.config.bucket) : new FsBlobStore(path.join(tmp, "blobs"));
+  const logs = new LogCapture();
+  const logger = createLogger({ level: "info", destination: logs });
+  await ensureAdminToken({ db: db.handle.db, adminToken: ADMIN_TOKEN, dataDir: tmp });
+  const pinset = createApp({
+    db: db.handle.db,
+    blobStore,
+    logger,
+    config: { limits: { maxJsonBytes: 1024 * 1024, maxBlobBytes: 64 * 1024 * 1024, ...options.limits } },
+  });
+  const server = pinset.app.listen(0, "127.0.0.1");
+  await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    backend,
+    pinset,
+    db,
+    ...(db.url ? { databaseUrl: db.url } : {}),
+    blobStore,
+    logs,
+    request(method, pathname, init = {}) {
+      const headers: Record<string, string> = { ...init.headers };
+      const token = init.token === undefined ? ADMIN_TOKEN : init.token;
+      if (token !== null) headers.authorization ??= `Bearer ${token}`;
+      let body: BodyInit | undefined = init.raw;
+      if (init.body !== undefined) {
+        body = JSON.stringify(init.body);
+        headers["content-type"] ??= "application/json";
+      }
+      return fetch(`${url}${pathname}`, { method, headers, ...(body !== undefined ? { body, duplex: "half" } : {}) } as RequestInit);
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await db.drop();
+      await s3?.close();
+      await rm(tmp, { recursive: true, force: true });
+    },
+  };
+}
