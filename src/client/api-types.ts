@@ -171,7 +171,7 @@ export interface paths {
         };
         /**
          * Download a blob's bytes
-         * @description Supports a single `Range` (`bytes=start-end`), answered with 206.
+         * @description Supports a single `Range` (`bytes=start-end`, `bytes=start-`, `bytes=-suffix`), answered with 206. Blobs never change, so `etag` is the quoted digest and they may be cached forever.
          */
         get: operations["getBlob"];
         /**
@@ -244,20 +244,20 @@ export interface paths {
         get: operations["getArtifactVersion"];
         /**
          * Refused — versions are immutable
-         * @description Always 405 (`method_not_allowed`, with `allow: GET, HEAD`) for an authenticated caller.
+         * @description Always 405 (`method_not_allowed`, with `allow: GET`) once the token passes the publish check.
          */
         put: operations["replaceArtifactVersion"];
         post?: never;
         /**
          * Refused — versions are immutable
-         * @description Always 405 (`method_not_allowed`, with `allow: GET, HEAD`) for an authenticated caller.
+         * @description Always 405 (`method_not_allowed`, with `allow: GET`) once the token passes the publish check.
          */
         delete: operations["deleteArtifactVersion"];
         options?: never;
         head?: never;
         /**
          * Refused — versions are immutable
-         * @description Always 405 (`method_not_allowed`, with `allow: GET, HEAD`) for an authenticated caller.
+         * @description Always 405 (`method_not_allowed`, with `allow: GET`) once the token passes the publish check.
          */
         patch: operations["updateArtifactVersion"];
         trace?: never;
@@ -1050,12 +1050,20 @@ export interface components {
         Health: {
             /** @enum {string} */
             status: "ok";
-            /** @description One entry per dependency checked (readyz), e.g. `database`, `blobs`. */
-            checks?: {
-                [key: string]: "ok" | "error";
-            };
+        };
+        Readiness: {
+            /** @enum {string} */
+            status: "ready" | "unavailable";
+            /** @description One entry per dependency (`database`, `blob_store`). */
+            checks: {
+                name: string;
+                ok: boolean;
+                /** @description Why the check failed. */
+                error?: string;
+            }[];
         };
         ProjectInput: {
+            /** @description Kept from the first creation; a later PUT does not change it. */
             description?: string;
         };
         Project: {
@@ -1085,15 +1093,17 @@ export interface components {
             /** @description May hold `{{var}}` placeholders. */
             content: string;
         };
+        /** @description The placeholder names the prompt uses; when given, every `{{var}}` must be declared and every declared name used. */
+        PromptVariables: string[];
         /** @description A text prompt. Every `{{var}}` must be declared in `variables` when given, and every declared one used. */
         PromptTemplateContent: {
             template: string;
-            variables?: string[];
+            variables?: components["schemas"]["PromptVariables"];
         };
         /** @description A chat prompt. Every `{{var}}` must be declared in `variables` when given, and every declared one used. */
         PromptChatContent: {
             messages: components["schemas"]["PromptMessage"][];
-            variables?: string[];
+            variables?: components["schemas"]["PromptVariables"];
         };
         PromptContent: components["schemas"]["PromptTemplateContent"] | components["schemas"]["PromptChatContent"];
         ContractContent: {
@@ -1114,6 +1124,7 @@ export interface components {
             };
         };
         IndexFile: {
+            /** @description Relative, `/`-separated, no empty, `.` or `..` segments; unique within the index. */
             path: string;
             digest: components["schemas"]["Digest"];
             size: number;
@@ -1126,6 +1137,7 @@ export interface components {
             };
         };
         ToolDefinition: {
+            /** @description Unique within the artifact. */
             name: string;
             description: string;
             /** @description A JSON Schema 2020-12 for the tool's input; it must compile. */
@@ -1141,7 +1153,7 @@ export interface components {
                 [key: string]: unknown;
             };
         };
-        /** @description The content of a version; which branch applies is decided by the artifact's `kind` (the `kind` path segment when publishing). */
+        /** @description The content of a version; which branch applies is decided by the artifact's `kind` (the `kind` path segment when publishing). Every branch is closed (`additionalProperties: false`), so at most one matches. */
         ArtifactContent: components["schemas"]["PromptContent"] | components["schemas"]["ContractContent"] | components["schemas"]["ModelContent"] | components["schemas"]["IndexContent"] | components["schemas"]["ToolsContent"] | components["schemas"]["ConfigContent"];
         PublishArtifactRequest: {
             content: components["schemas"]["ArtifactContent"];
@@ -1245,6 +1257,7 @@ export interface components {
             };
             code: components["schemas"]["CodeRef"] | null;
             summary: components["schemas"]["VersionSetSummary"];
+            description?: string | null;
             /** Format: date-time */
             created_at: string;
         };
@@ -1259,9 +1272,14 @@ export interface components {
         PromptDiffDetail: {
             /** @description Unified text diff (`---`/`+++`/`@@` hunks); chat prompts diff their rendered messages. */
             unified: string;
+            /** @description Declared variables added or removed (an addition to API.md's detail). */
+            variables?: {
+                added: string[];
+                removed: string[];
+            };
         };
         ContractChange: {
-            /** @description JSON Pointer into the schema. */
+            /** @description JSONPath-style location in the new schema, e.g. `$.properties.answer.type`. */
             path: string;
             breaking: boolean;
             message: string;
@@ -1364,12 +1382,12 @@ export interface components {
              * @description What changed the environment.
              * @example deploy
              * @example rollback
-             * @example rollout.start
-             * @example rollout.advance
-             * @example rollout.pause
-             * @example rollout.resume
-             * @example rollout.abort
-             * @example rollout.promote
+             * @example rollout_start
+             * @example advance
+             * @example pause
+             * @example resume
+             * @example abort
+             * @example promote
              * @example freeze
              * @example unfreeze
              */
@@ -1381,7 +1399,7 @@ export interface components {
             /** @description The token (name or id) that made the change, or `system`. */
             actor: string;
             reason: string | null;
-            trace_id: string;
+            trace_id: string | null;
             /** Format: date-time */
             at: string;
         };
@@ -1418,17 +1436,24 @@ export interface components {
             force?: boolean;
             reason?: string;
         };
-        /** @enum {string} */
-        Verdict: "pass" | "hold" | "pause" | "rollback" | "stop";
+        /**
+         * @description `no_data` (a side has not reported the metric) counts as `hold`.
+         * @enum {string}
+         */
+        Verdict: "pass" | "hold" | "pause" | "rollback" | "stop" | "no_data";
         DecisionReason: {
-            /** @example latency.p95_ms */
+            /**
+             * @description A metric name, or `observations` while either side has not reported at all.
+             * @example latency.p95_ms
+             * @example observations
+             */
             metric: string;
             /** @description The stable set's latest value; null when not observed yet. */
             baseline: number | null;
             /** @description The candidate's latest value; null when not observed yet. */
             candidate: number | null;
-            /** @description The limit of the verdict reached (computed from the baseline and the policy). */
-            threshold: number | null;
+            /** @description The condition the candidate met for its verdict, for people, e.g. `≥ 0.92 (baseline − 0.03)`; null without data. */
+            threshold: string | number | null;
             verdict: components["schemas"]["Verdict"];
         };
         Decision: {
@@ -1438,14 +1463,16 @@ export interface components {
             action: "advance" | "hold" | "pause" | "rollback" | "stop";
             reasons: components["schemas"]["DecisionReason"][];
         };
-        /** @description Each quality rate passes at ≥ baseline, holds at ≥ baseline − hold_drop, pauses at ≥ baseline − pause_drop, else rolls back. */
+        /** @description Each quality rate passes at ≥ baseline − pass_drop, holds at ≥ baseline − hold_drop, pauses at ≥ baseline − pause_drop, else rolls back. pass_drop ≤ hold_drop ≤ pause_drop. */
         QualityThresholds: {
+            /** @description Default 0. */
+            pass_drop?: number;
             /** @description Default 0.03. */
             hold_drop?: number;
             /** @description Default 0.05. */
             pause_drop?: number;
         };
-        /** @description p95 passes at ≤ baseline × pass_ratio, holds at ≤ × hold_ratio, pauses at ≤ × pause_ratio, else rolls back; so does a timeout rate > 0 and ≥ baseline × timeout_rate_ratio. */
+        /** @description p95 passes at ≤ baseline × pass_ratio, holds at ≤ × hold_ratio, pauses at ≤ × pause_ratio, else rolls back (pass_ratio ≤ hold_ratio ≤ pause_ratio). A timeout rate > 0 and ≥ baseline × timeout_rate_ratio rolls back. */
         LatencyThresholds: {
             /** @description Default 1.10. */
             pass_ratio?: number;
@@ -1456,7 +1483,7 @@ export interface components {
             /** @description Default 2. */
             timeout_rate_ratio?: number;
         };
-        /** @description Tokens per request pass at ≤ baseline × pass_ratio, hold at ≤ × hold_ratio, pause at ≤ × pause_ratio, else roll back. */
+        /** @description Tokens per request pass at ≤ baseline × pass_ratio, hold at ≤ × hold_ratio, pause at ≤ × pause_ratio, else roll back (pass_ratio ≤ hold_ratio ≤ pause_ratio). */
         CostThresholds: {
             /** @description Default 1.10. */
             pass_ratio?: number;
@@ -1471,7 +1498,7 @@ export interface components {
             max_events?: number;
         };
         /**
-         * @description The percents `advance` walks through when no percent is given, ascending, ending at 100.
+         * @description The percents `advance` walks through when no percent is given: strictly rising, in steps of 0.01, ending at exactly 100. Default `[1, 5, 25, 50, 100]`.
          * @example [
          *       1,
          *       5,
@@ -1480,8 +1507,8 @@ export interface components {
          *       100
          *     ]
          */
-        PolicySteps: components["schemas"]["Percent"][];
-        /** @description A change to the gate policy (shape chosen by this document); omitted fields keep their value. */
+        PolicySteps: number[];
+        /** @description A change to the gate policy (shape chosen by this document, API.md leaves it open): omitted sections and fields keep their value, `steps` is replaced whole. Unknown fields or a result whose bands are not nested answer 422. */
         GatePolicyInput: {
             quality?: components["schemas"]["QualityThresholds"];
             latency?: components["schemas"]["LatencyThresholds"];
@@ -1491,13 +1518,40 @@ export interface components {
         };
         /** @description The complete gate policy in force (shape chosen by this document). */
         GatePolicy: {
-            quality: WithRequired<components["schemas"]["QualityThresholds"], "hold_drop" | "pause_drop">;
+            quality: WithRequired<components["schemas"]["QualityThresholds"], "pass_drop" | "hold_drop" | "pause_drop">;
             latency: WithRequired<components["schemas"]["LatencyThresholds"], "pass_ratio" | "hold_ratio" | "pause_ratio" | "timeout_rate_ratio">;
             cost: WithRequired<components["schemas"]["CostThresholds"], "pass_ratio" | "hold_ratio" | "pause_ratio">;
             risk: WithRequired<components["schemas"]["RiskThresholds"], "max_events">;
             steps: components["schemas"]["PolicySteps"];
         };
-        /** @description Observed values, all optional; keys are the dotted metric names. */
+        /** @description At least one metric, flat by dotted name (`{"quality.success_rate": 0.97}`), nested by group (`{"quality": {"success_rate": 0.97}}`) or a mix; a metric given twice or an unknown name is 422. Stored and returned flat (`Metrics`). */
+        MetricsInput: {
+            "quality.success_rate"?: number;
+            "quality.adoption_rate"?: number;
+            "latency.p95_ms"?: number;
+            "latency.timeout_rate"?: number;
+            "cost.tokens_per_request"?: number;
+            "risk.injection_success"?: number;
+            "risk.unauthorized_tool_calls"?: number;
+            "risk.pii_leaks"?: number;
+            quality?: {
+                success_rate?: number;
+                adoption_rate?: number;
+            };
+            latency?: {
+                p95_ms?: number;
+                timeout_rate?: number;
+            };
+            cost?: {
+                tokens_per_request?: number;
+            };
+            risk?: {
+                injection_success?: number;
+                unauthorized_tool_calls?: number;
+                pii_leaks?: number;
+            };
+        };
+        /** @description Observed values by dotted metric name (the flat form); only the metrics reported are present. */
         Metrics: {
             "quality.success_rate"?: number;
             "quality.adoption_rate"?: number;
@@ -1514,7 +1568,7 @@ export interface components {
             window_start: string;
             /** Format: date-time */
             window_end: string;
-            metrics: components["schemas"]["Metrics"];
+            metrics: components["schemas"]["MetricsInput"];
             /** @description Trace ids of sample requests, kept as evidence. */
             sample_trace_ids?: string[];
         };
@@ -1567,6 +1621,7 @@ export interface components {
             /** @description The token (name or id) that made the change. */
             actor: string;
             /**
+             * @example project.create
              * @example artifact.publish
              * @example environment.deploy
              * @example token.create
@@ -1578,7 +1633,7 @@ export interface components {
             before: unknown;
             /** @description The state after (null for a removal). */
             after: unknown;
-            trace_id: string;
+            trace_id: string | null;
         };
         AuditList: {
             items: components["schemas"]["AuditEntry"][];
@@ -1736,7 +1791,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The range lies outside the blob. */
+        /** @description The range lies outside the blob (`content-range: bytes *\/<size>`). */
         RangeNotSatisfiable: {
             headers: {
                 "x-trace-id": components["headers"]["TraceId"];
@@ -1921,6 +1976,10 @@ export interface components {
         ContentRange: string;
         /** @description Byte ranges are supported. */
         AcceptRanges: "bytes";
+        /** @description The blob's digest in double quotes. */
+        BlobETag: string;
+        /** @description Blob bytes never change under their digest. */
+        ImmutableCacheControl: string;
         /** @description The resolved version set id in double quotes, e.g. `"vs_…"`. */
         ETag: string;
         /** @description The resolved version set id. */
@@ -1978,10 +2037,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Health"];
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
-            503: components["responses"]["ServiceUnavailable"];
+            /** @description A dependency did not answer (within 2 s). A probe answer rather than an error, so it is plain JSON listing every check, not problem+json. */
+            503: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -2133,6 +2201,8 @@ export interface operations {
                 "x-trace-id"?: components["parameters"]["TraceIdRequest"];
                 /** @description A single byte range, `bytes=start-end`, `bytes=start-` or `bytes=-suffix`. */
                 Range?: components["parameters"]["Range"];
+                /** @description The quoted digest; answered with 304 when it names this blob. */
+                "if-none-match"?: string;
             };
             path: {
                 /** @description The project name. */
@@ -2149,7 +2219,9 @@ export interface operations {
                 headers: {
                     "x-trace-id": components["headers"]["TraceId"];
                     "content-length": components["headers"]["ContentLength"];
+                    etag: components["headers"]["BlobETag"];
                     "accept-ranges": components["headers"]["AcceptRanges"];
+                    "cache-control": components["headers"]["ImmutableCacheControl"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2162,12 +2234,22 @@ export interface operations {
                     "x-trace-id": components["headers"]["TraceId"];
                     "content-length": components["headers"]["ContentLength"];
                     "content-range": components["headers"]["ContentRange"];
+                    etag: components["headers"]["BlobETag"];
                     "accept-ranges": components["headers"]["AcceptRanges"];
+                    "cache-control": components["headers"]["ImmutableCacheControl"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/octet-stream": string;
                 };
+            };
+            /** @description `if-none-match` names this blob; no body. */
+            304: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -2233,6 +2315,8 @@ export interface operations {
                 headers: {
                     "x-trace-id": components["headers"]["TraceId"];
                     "content-length": components["headers"]["ContentLength"];
+                    etag: components["headers"]["BlobETag"];
+                    "accept-ranges": components["headers"]["AcceptRanges"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2421,6 +2505,8 @@ export interface operations {
         requestBody?: never;
         responses: {
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
             429: components["responses"]["TooManyRequests"];
             default: components["responses"]["UnexpectedError"];
@@ -2448,6 +2534,8 @@ export interface operations {
         requestBody?: never;
         responses: {
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
             429: components["responses"]["TooManyRequests"];
             default: components["responses"]["UnexpectedError"];
@@ -2475,6 +2563,8 @@ export interface operations {
         requestBody?: never;
         responses: {
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
             429: components["responses"]["TooManyRequests"];
             default: components["responses"]["UnexpectedError"];
