@@ -22,12 +22,14 @@ export class MemoryBlobStore implements BlobStore {
   }
 
   async get(key: string, range?: ByteRange): Promise<Readable | undefined> {
+    assertSafeKey(key);
     const data = this.objects.get(key);
     if (!data) return undefined;
     return Readable.from([range ? data.subarray(range.start, range.end + 1) : data]);
   }
 
   async head(key: string): Promise<{ size: number } | undefined> {
+    assertSafeKey(key);
     const data = this.objects.get(key);
     return data ? { size: data.byteLength } : undefined;
   }
