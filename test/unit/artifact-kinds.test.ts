@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import { KIND_VALIDATORS } from "../../src/artifacts/kinds/index.js";
+import { extractPlaceholders } from "../../src/artifacts/kinds/prompt.js";
+
+const errorsOf = (kind: keyof typeof KIND_VALIDATORS, content: unknown) => KIND_VALIDATORS[kind].validate(content).errors;
+const digest = `sha256:${"a".repeat(64)}`;
+
+describe("artifact kinds", () => {
+  it("prompt: placeholders must match declared variables", () => {
+    expect(errorsOf("prompt", { template: "Hi {{ name }}, about {{topic}}", variables: ["name", "topic"] })).toEqual([]);
+    expect(errorsOf("prompt", { template: "Hi {{name}}" })).toEqual([]);
+    expect(errorsOf("prompt", { template: "Hi {{name}} {{extra}}", variables: ["name"] }).map((e) => e.message)).toEqual(["placeholder {{extra}} is used but not declared"]);
+    expect(errorsOf("prompt", { template: "Hi", variables: ["unused"] }).map((e) => e.message)).toEqual(['variable "unused" is declared but never used']);
+    expect(errorsOf("prompt", { messages: [{ role: "system", content: "x {{a}}" }, { role: "user", content: "{{b}}" }], variables: ["a", "b"] })).toEqual([]);
+    expect(errorsOf("prompt", { messages: [] }).length).toBeGreaterThan(0);
+    expect(errorsOf("prompt", { template: 5 }).length).toBeGreaterThan(0);
+    expect(errorsOf("prompt", { template: "x", extra: 1 }).map((e) => e.path)).toEqual(["content"]);
+    expect(extractPlaceholders(["{{a}} {{ b.c }} {{a}} { {d} }"])).toEqual(["a", "b.c"]);
+  });
+
+  it("contract: the schema must compile as JSON Schema 2020-12, never fetching remote refs", () => {
+    expect(errorsOf("contract", { schema: { type: "object", properties: { a: { $ref: "#/$defs/x" } }, $defs: { x: { type: "string" } } } })).toEqual([]);
+    expect(errorsOf("contract", { schema: true })).toEqual([]);
+    expect(errorsOf("contract", { schema: { type: 12 } })[0]?.path).toBe("content.schema");
+    expect(errorsOf("contract", { schema: { $ref: "http://127.0.0.1:1/remote.json" } })[0]?.message).toMatch(/does not compile/);
+    expect(errorsOf("contract", {})[0]?.path).toBe("content.schema");
+    let deep: unknown = { type: "string" };
+    for (let i = 0; i < 5000; i++) deep = { type: "object", properties: { a: deep } };
+    expect(errorsOf("contract", { schema: deep })[0]?.message).toMatch(/nested deeper/);
+  });
+
+  it("model, config: shapes", () => {
+    expect(errorsOf("model", { provider: "openai", model: "gpt", params: { temperature: 0.1 } })).toEqual([]);
+    expect(errorsOf("model", { provider: "openai" })[0]?.path).toBe("content.model");
+    expect(errorsOf("config", { values: { a: { b: [1] } } })).toEqual([]);
+    expect(errorsOf("config", { values: [] }).length).toBe(1);
+  });
+
+  it("index: safe relative paths, unique, with digests and sizes", () => {
+    expect(errorsOf("index", { files: [{ path: "docs/a b.md", digest, size: 1 }], metadata: { v: 1 } })).toEqual([]);
+    for (const path of ["/abs", "../up", "a/../b", "a//b", "a/", "./a", "a/./b", "nul\u0000"]) {
+      expect(errorsOf("index", { files: [{ path, digest, size: 1 }] }).length, path).toBeGreaterThan(0);
+    }
+    expect(errorsOf("index", { files: [{ path: "a", digest, size: 1 }, { path: "a", digest, size: 1 }] })[0]?.message).toMatch(/duplicate/);
+    expect(errorsOf("index", { files: [{ path: "a", digest: "sha256:XYZ", size: 1 }] }).length).toBe(1);
+    expect(KIND_VALIDATORS.index.validate({ files: [{ path: "a", digest, size: 3 }] }).blobs).toEqual([{ path: "a", digest, size: 3 }]);
+  });
+
+  it("tools: unique names and compiling input schemas", () => {
+    const tool = { name: "search", description: "d", input_schema: { type: "object" } };
+    expect(errorsOf("tools", { tools: [tool] })).toEqual([]);
+    expect(errorsOf("tools", { tools: [tool, tool] })[0]?.message).toMatch(/duplicate/);
+    expect(errorsOf("tools", { tools: [{ ...tool, input_schema: { type: "bogus" } }] })[0]?.path).toBe("content.tools[0].input_schema");
+    expect(errorsOf("tools", { tools: [{ name: "x", description: "d" }] })[0]?.path).toBe("content.tools[0].input_schema");
+  });
+});

@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config.js";
+
+describe("loadConfig", () => {
+  it("defaults to the embedded database and local blobs on 127.0.0.1:8080", () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ port: 8080, host: "127.0.0.1", logLevel: "info", rateLimit: { rps: 500, burst: 1000 } });
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.s3).toBeUndefined();
+    expect(c.dataDir.endsWith(".pinset")).toBe(true);
+    expect(c.limits).toEqual({ maxJsonBytes: 10 * 1024 * 1024, maxBlobBytes: 5 * 1024 ** 3 });
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it("reads Postgres, S3 and limits", () => {
+    const c = loadConfig({
+      DATABASE_URL: "postgres://u@db/pinset",
+      PINSET_S3_BUCKET: "my-bucket",
+      PINSET_S3_ENDPOINT: "http://minio:9000",
+      PINSET_S3_FORCE_PATH_STYLE: "true",
+      PINSET_S3_CHECKSUMS: "when_required",
+      PINSET_MAX_JSON_BYTES: "1024",
+      PINSET_RATE_LIMIT_RPS: "0",
+      PORT: "9000",
+    });
+    expect(c.databaseUrl).toBe("postgres://u@db/pinset");
+    expect(c.s3).toMatchObject({ bucket: "my-bucket", endpoint: "http://minio:9000", forcePathStyle: true, checksums: "when_required", region: "us-east-1" });
+    expect(c.limits.maxJsonBytes).toBe(1024);
+    expect(c.rateLimit.rps).toBe(0);
+    expect(c.port).toBe(9000);
+  });
+
+  it("treats empty variables as unset", () => {
+    expect(loadConfig({ DATABASE_URL: "", PORT: "" }).databaseUrl).toBeUndefined();
+  });
+
+  it("lists every problem at once", () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: "eighty", DATABASE_URL: "mysql://x", PINSET_S3_BUCKET: "A", LOG_LEVEL: "loud", PINSET_ADMIN_TOKEN: "short" });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join("\n");
+    for (const name of ["PORT", "DATABASE_URL", "PINSET_S3_BUCKET", "LOG_LEVEL", "PINSET_ADMIN_TOKEN"]) expect(problems).toContain(name);
+  });
+
+  it("refuses an S3 endpoint without a bucket", () => {
+    expect(() => loadConfig({ PINSET_S3_ENDPOINT: "http://minio:9000" })).toThrow(/PINSET_S3_BUCKET/);
+  });
+});
