@@ -2,6 +2,10 @@ import express, { Router, type RequestHandler } from "express";
 import { sql, type Kysely } from "kysely";
 import { artifactRoutes } from "./artifacts/routes.js";
 import { ArtifactService } from "./artifacts/service.js";
+import { auditRoutes } from "./audit/routes.js";
+import { AuditService } from "./audit/service.js";
+import { tokenRoutes } from "./auth/routes.js";
+import { TokenService } from "./auth/service.js";
 import { TokenResolver } from "./auth/token-resolver.js";
 import { TokenStore } from "./auth/token-store.js";
 import { blobRoutes } from "./blobs/routes.js";
@@ -12,6 +16,7 @@ import type { Database } from "./db/schema.js";
 import { authenticate } from "./http/auth.js";
 import { createMetrics, metricsMiddleware, type Metrics } from "./http/metrics.js";
 import { notFoundHandler, problemHandler } from "./http/problem.js";
+import { createRateLimit } from "./http/rate-limit.js";
 import { requestLogMiddleware } from "./http/request-log.js";
 import { mountRoutes, type RouteSpec } from "./http/routes.js";
 import { serviceRouter } from "./http/service-routes.js";
@@ -19,12 +24,15 @@ import { traceIdMiddleware } from "./http/trace-id.js";
 import type { Logger } from "./logger.js";
 import { projectRoutes } from "./projects/routes.js";
 import { ProjectService } from "./projects/service.js";
+import { versionSetRoutes } from "./version-sets/routes.js";
+import { VersionSetService } from "./version-sets/service.js";
 
 export interface AppDeps {
   db: Kysely<Database>;
   blobStore: BlobStore;
   logger: Logger;
-  config: Pick<Config, "limits">;
+  /** `rateLimit` may be left out (tests): no rate limiting then. */
+  config: Pick<Config, "limits"> & Partial<Pick<Config, "rateLimit">>;
   metrics?: Metrics;
 }
 
@@ -53,14 +61,21 @@ export function createApp(deps: AppDeps) {
     onBytesIn: (n) => metrics.blobBytesIn.inc(n),
   });
   const artifacts = new ArtifactService({ db, links: blobs.links });
+  const versionSets = new VersionSetService({ db, artifacts });
   const tokens = new TokenResolver(new TokenStore(db));
+  const tokenService = new TokenService({ db, resolver: tokens });
+  const audit = new AuditService(db);
+  const rateLimit = createRateLimit(deps.config.rateLimit ?? { rps: 0, burst: 0 });
 
   const routes: RouteSpec[] = [];
   const v1 = Router();
-  v1.use(authenticate(tokens));
+  v1.use(authenticate(tokens, { beforeRefusal: rateLimit.chargeAnonymous }), rateLimit.byPrincipal);
   mountRoutes(v1, projectRoutes(projects), routes);
   mountRoutes(v1, blobRoutes({ blobs, projects, onBytesOut: (n) => metrics.blobBytesOut.inc(n) }), routes);
   mountRoutes(v1, artifactRoutes({ artifacts, projects }), routes);
+  mountRoutes(v1, tokenRoutes(tokenService), routes);
+  mountRoutes(v1, auditRoutes({ audit, projects }), routes);
+  mountRoutes(v1, versionSetRoutes({ versionSets, projects }), routes);
 
   const app = express();
   app.disable("x-powered-by");
@@ -81,7 +96,7 @@ export function createApp(deps: AppDeps) {
   app.use(notFoundHandler);
   app.use(problemHandler);
 
-  return { app, routes, metrics, services: { projects, blobs, artifacts, tokens } };
+  return { app, routes, metrics, services: { projects, blobs, artifacts, versionSets, tokens, tokenService, audit, rateLimit } };
 }
 
 export type PinsetApp = ReturnType<typeof createApp>;

@@ -1,0 +1,58 @@
+/**
+ * A bounded least-recently-used map for bundles. Version sets are immutable, so an entry never
+ * goes stale and nothing is ever invalidated; the bound only caps memory. A Map keeps insertion
+ * order, so re-inserting on every hit makes its first key the least recently used one.
+ *
+ * `getOrLoad` also shares one in-flight load per key: a burst of resolves for a set that is not
+ * cached yet builds its bundle once. A failed load is not cached.
+ */
+export class LruCache<V> {
+  private readonly entries = new Map<string, V>();
+  private readonly loading = new Map<string, Promise<V>>();
+
+  constructor(readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new Error("LruCache capacity must be a positive integer");
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: string): V | undefined {
+    const value = this.entries.get(key);
+    if (value === undefined) return undefined;
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    return value;
+  }
+
+  set(key: string, value: V): void {
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    while (this.entries.size > this.capacity) {
+      const oldest = this.entries.keys().next().value as string;
+      this.entries.delete(oldest);
+    }
+  }
+
+  async getOrLoad(key: string, load: () => Promise<V>): Promise<V> {
+    const cached = this.get(key);
+    if (cached !== undefined) return cached;
+    let pending = this.loading.get(key);
+    if (!pending) {
+      pending = load().then(
+        (value) => {
+          this.loading.delete(key);
+          this.set(key, value);
+          return value;
+        },
+        (err: unknown) => {
+          this.loading.delete(key);
+          throw err;
+        },
+      );
+      this.loading.set(key, pending);
+    }
+    return pending;
+  }
+}

@@ -1,0 +1,87 @@
+import { z } from "zod";
+import { actorOf } from "../http/context.js";
+import { nameSchema } from "../http/names.js";
+import { pageQuerySchema } from "../http/pagination.js";
+import type { RouteSpec } from "../http/routes.js";
+import { parseInput } from "../http/validate.js";
+import type { ProjectService } from "../projects/service.js";
+import { versionSetIdSchema } from "./identity.js";
+import { MAX_REFERENCE_LENGTH } from "./references.js";
+import type { VersionSetService } from "./service.js";
+
+/** A set pins at most this many slots: enough for any application, small enough to resolve quickly. */
+export const MAX_SLOTS = 256;
+
+const projectParams = z.object({ project: nameSchema });
+const setParams = projectParams.extend({ id: versionSetIdSchema });
+
+// Reference *syntax* is checked by the service (422 per slot, together with resolution);
+// the body's shape is checked here (400).
+const createBody = z.strictObject({
+  components: z
+    .record(nameSchema, z.string().max(MAX_REFERENCE_LENGTH, `a reference is at most ${MAX_REFERENCE_LENGTH} characters`))
+    .refine((c) => Object.keys(c).length >= 1, "at least one component is required")
+    .refine((c) => Object.keys(c).length <= MAX_SLOTS, `at most ${MAX_SLOTS} components`),
+  code: z
+    .strictObject({
+      repo: z.string().min(1, "must not be empty").max(512, "at most 512 characters"),
+      commit: z.string().min(1, "must not be empty").max(128, "at most 128 characters"),
+    })
+    .optional(),
+  description: z.string().max(1024, "at most 1024 characters").optional(),
+});
+
+export function versionSetRoutes(deps: { versionSets: VersionSetService; projects: ProjectService }): RouteSpec[] {
+  const { versionSets, projects } = deps;
+  return [
+    {
+      method: "post",
+      path: "/projects/:project/version-sets",
+      scope: "publish",
+      async handler(req, res) {
+        const { project } = parseInput(projectParams, req.params, "params");
+        const body = parseInput(createBody, req.body, "body");
+        await projects.require(project);
+        const result = await versionSets.create(actorOf(req, res), project, {
+          components: body.components,
+          ...(body.code ? { code: body.code } : {}),
+          ...(body.description !== undefined ? { description: body.description } : {}),
+        });
+        res.status(result.created ? 201 : 200).json(result.set);
+      },
+    },
+    {
+      method: "get",
+      path: "/projects/:project/version-sets",
+      scope: "read",
+      async handler(req, res) {
+        const { project } = parseInput(projectParams, req.params, "params");
+        const page = parseInput(pageQuerySchema, req.query, "query");
+        await projects.require(project);
+        res.json(await versionSets.list(project, page));
+      },
+    },
+    {
+      method: "get",
+      path: "/projects/:project/version-sets/:id",
+      scope: "read",
+      async handler(req, res) {
+        const { project, id } = parseInput(setParams, req.params, "params");
+        await projects.require(project);
+        res.json(await versionSets.get(project, id));
+      },
+    },
+    {
+      method: "get",
+      path: "/projects/:project/version-sets/:id/bundle",
+      scope: "read",
+      async handler(req, res) {
+        const { project, id } = parseInput(setParams, req.params, "params");
+        await projects.require(project);
+        // The cached serialization: the same bytes every time, never re-stringified.
+        const { json, etag } = await versionSets.bundleBytes(project, id);
+        res.status(200).set({ "content-type": "application/json; charset=utf-8", etag }).send(json);
+      },
+    },
+  ];
+}

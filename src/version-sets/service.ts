@@ -1,0 +1,242 @@
+import type { Kysely } from "kysely";
+import type { ArtifactKind } from "../artifacts/kinds/index.js";
+import type { ArtifactService } from "../artifacts/service.js";
+import { recordAudit } from "../audit/store.js";
+import type { Database } from "../db/schema.js";
+import { isUniqueViolation } from "../db/errors.js";
+import { NotFoundError, UnprocessableError, type FieldError } from "../errors.js";
+import type { Actor } from "../http/context.js";
+import { decodeCursor, toPage, type Page } from "../http/pagination.js";
+import { LruCache } from "./bundle-cache.js";
+import { compareCodeUnits, versionSetId } from "./identity.js";
+import { formatReference, parseComponentReference, type ComponentReference } from "./references.js";
+import { VersionSetStore, type VersionSetRow } from "./store.js";
+import { summarize, type CodeRef, type PinnedComponent } from "./summary.js";
+
+export type { CodeRef, PinnedComponent } from "./summary.js";
+
+export interface VersionSetView {
+  id: string;
+  components: Record<string, PinnedComponent>;
+  code: CodeRef | null;
+  description: string | null;
+  summary: Record<string, string>;
+  created_at: string;
+}
+
+/** A file of an index component, with the path to download its bytes from. */
+export interface BundleFile {
+  path: string;
+  digest: string;
+  size: number;
+  /** `/v1/projects/{project}/blobs/{digest}`: relative to the registry's base URL. */
+  url: string;
+}
+
+export interface BundleComponent extends PinnedComponent {
+  content: unknown;
+  /** Index components only: every file of `content.files` with its download path. */
+  files?: BundleFile[];
+}
+
+export interface BundleView extends VersionSetView {
+  components: Record<string, BundleComponent>;
+}
+
+export interface CreateVersionSetInput {
+  /** slot → `<kind>/<name>@<ref>`; slot names and the slot count are checked by the route. */
+  components: Record<string, string>;
+  code?: CodeRef;
+  description?: string;
+}
+
+/**
+ * Called inside the create transaction after the row and its audit entry are written, so
+ * whatever it records (e.g. a `version_set.created` webhook outbox row) commits with the set.
+ */
+export type VersionSetCreatedHook = (trx: Kysely<Database>, actor: Actor, project: string, set: VersionSetView) => Promise<void>;
+
+interface CachedBundle {
+  view: BundleView;
+  json: string;
+  etag: string;
+}
+
+const DEFAULT_BUNDLE_CACHE_ENTRIES = 1000;
+/** Artifact reads in flight per request: bounds the memory a 256-slot set of large contents takes. */
+const READ_CONCURRENCY = 8;
+
+export function blobUrl(project: string, digest: string): string {
+  return `/v1/projects/${project}/blobs/${digest}`;
+}
+
+function present(row: VersionSetRow): VersionSetView {
+  const components: Record<string, PinnedComponent> = {};
+  for (const slot of Object.keys(row.components).sort(compareCodeUnits)) {
+    const c = row.components[slot]!;
+    // Only kinds that passed parseComponentReference are ever stored.
+    components[slot] = { kind: c.kind as ArtifactKind, name: c.name, version: c.version, digest: c.digest };
+  }
+  const code = row.code ? { repo: row.code.repo, commit: row.code.commit } : null;
+  return {
+    id: row.id,
+    components,
+    code,
+    description: row.description,
+    summary: summarize(components, code),
+    created_at: row.created_at.toISOString(),
+  };
+}
+
+/** Runs `fn` over `items` with at most `limit` calls in flight, keeping the input order. */
+async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += limit) results.push(...(await Promise.all(items.slice(i, i + limit).map(fn))));
+  return results;
+}
+
+function deepFreeze<T>(value: T): T {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const next = stack.pop();
+    if (typeof next === "object" && next !== null && !Object.isFrozen(next)) {
+      Object.freeze(next);
+      stack.push(...Object.values(next));
+    }
+  }
+  return value;
+}
+
+export class VersionSetService {
+  readonly store: VersionSetStore;
+  private readonly bundles: LruCache<CachedBundle>;
+
+  constructor(
+    private readonly deps: {
+      db: Kysely<Database>;
+      artifacts: ArtifactService;
+      /** Hook for the `version_set.created` webhook event (see VersionSetCreatedHook). */
+      onCreated?: VersionSetCreatedHook;
+      bundleCacheEntries?: number;
+    },
+  ) {
+    this.store = new VersionSetStore(deps.db);
+    this.bundles = new LruCache(deps.bundleCacheEntries ?? DEFAULT_BUNDLE_CACHE_ENTRIES);
+  }
+
+  /**
+   * Pins every reference and stores the set — or returns the stored set with the same id
+   * (`created: false`), also when an identical create races this one. The description is not
+   * part of the id, so a re-create with another description returns the stored one unchanged.
+   */
+  async create(actor: Actor, project: string, input: CreateVersionSetInput): Promise<{ created: boolean; set: VersionSetView }> {
+    const components = await this.pin(project, input.components);
+    const code = input.code ? { repo: input.code.repo, commit: input.code.commit } : null;
+    const id = versionSetId(components, code);
+
+    const existing = await this.store.find(project, id);
+    if (existing) return { created: false, set: present(existing) };
+    try {
+      const set = await this.deps.db.transaction().execute(async (trx) => {
+        const row = await this.store.insert(trx, { project, id, components, code, description: input.description ?? null, createdBy: actor.name });
+        const view = present(row);
+        await recordAudit(trx, actor, { project, action: "version_set.create", target: `version_set/${id}`, after: { components, code, description: view.description } });
+        // The `version_set.created` webhook event hooks in here, inside the transaction.
+        if (this.deps.onCreated) await this.deps.onCreated(trx, actor, project, view);
+        return view;
+      });
+      return { created: true, set };
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      // A concurrent create of the same pinned set committed first: its row is ours too.
+      const winner = await this.store.find(project, id);
+      if (!winner) throw err;
+      return { created: false, set: present(winner) };
+    }
+  }
+
+  /**
+   * Resolves every reference against the project's own artifacts. All failing slots are
+   * reported at once (422), malformed and unresolvable alike, each under `components.<slot>`.
+   */
+  private async pin(project: string, references: Record<string, string>): Promise<Record<string, PinnedComponent>> {
+    const errors: FieldError[] = [];
+    const parsed: Array<{ slot: string; reference: ComponentReference }> = [];
+    for (const slot of Object.keys(references).sort(compareCodeUnits)) {
+      const result = parseComponentReference(references[slot]!);
+      if (result.ok) parsed.push({ slot, reference: result.reference });
+      else errors.push({ path: `components.${slot}`, message: result.message });
+    }
+    const rows = await mapLimited(parsed, READ_CONCURRENCY, ({ reference }) =>
+      this.deps.artifacts.store.find({ project, kind: reference.kind, name: reference.name }, reference.ref),
+    );
+    const pinned: Record<string, PinnedComponent> = {};
+    parsed.forEach(({ slot, reference }, i) => {
+      const row = rows[i];
+      if (row) pinned[slot] = { kind: reference.kind, name: row.name, version: row.version, digest: row.digest };
+      else errors.push({ path: `components.${slot}`, message: `${formatReference(reference)} does not resolve: no such artifact version in project ${project}` });
+    });
+    if (errors.length > 0) {
+      errors.sort((a, b) => compareCodeUnits(a.path, b.path));
+      throw new UnprocessableError(`${errors.length} component reference(s) cannot be pinned: ${errors.map((e) => e.path).join(", ")}`, errors);
+    }
+    return pinned;
+  }
+
+  async find(project: string, id: string): Promise<VersionSetView | undefined> {
+    const row = await this.store.find(project, id);
+    return row ? present(row) : undefined;
+  }
+
+  async get(project: string, id: string): Promise<VersionSetView> {
+    const set = await this.find(project, id);
+    if (!set) throw new NotFoundError(`Version set ${id} not found in project ${project}`);
+    return set;
+  }
+
+  async list(project: string, page: { limit: number; cursor?: string }): Promise<Page<VersionSetView>> {
+    const rows = await this.store.list(project, { before: decodeCursor(page.cursor), limit: page.limit + 1 });
+    return toPage(rows, page.limit, (r) => r.seq, present);
+  }
+
+  /** The set with every component's content inline; built once per set and cached (frozen: do not mutate). */
+  async bundle(project: string, id: string): Promise<BundleView> {
+    return (await this.cachedBundle(project, id)).view;
+  }
+
+  /** The bundle serialized once, with its etag `"<id>"`: resolve serves these bytes as they are. */
+  async bundleBytes(project: string, id: string): Promise<{ json: string; etag: string }> {
+    const { json, etag } = await this.cachedBundle(project, id);
+    return { json, etag };
+  }
+
+  private cachedBundle(project: string, id: string): Promise<CachedBundle> {
+    // Project names cannot contain "/", so the key is unambiguous.
+    return this.bundles.getOrLoad(`${project}/${id}`, () => this.buildBundle(project, id));
+  }
+
+  private async buildBundle(project: string, id: string): Promise<CachedBundle> {
+    const set = await this.get(project, id);
+    const slots = Object.keys(set.components);
+    const built = await mapLimited(slots, READ_CONCURRENCY, async (slot): Promise<BundleComponent> => {
+      const pinned = set.components[slot]!;
+      const row = await this.deps.artifacts.store.findByDigest({ project, kind: pinned.kind, name: pinned.name }, pinned.digest);
+      // Artifacts are immutable and never deleted, so a pinned version always exists.
+      if (!row) throw new Error(`version set ${id} pins ${pinned.kind}/${pinned.name}@${pinned.digest}, which is missing`);
+      const content: unknown = JSON.parse(row.content);
+      const component: BundleComponent = { ...pinned, content };
+      if (pinned.kind === "index") component.files = indexFiles(project, content);
+      return component;
+    });
+    const components: Record<string, BundleComponent> = {};
+    slots.forEach((slot, i) => (components[slot] = built[i]!));
+    const view = deepFreeze<BundleView>({ ...set, components });
+    return { view, json: JSON.stringify(view), etag: `"${id}"` };
+  }
+}
+
+/** The files of an index manifest (validated at publish) with their blob download paths. */
+function indexFiles(project: string, content: unknown): BundleFile[] {
+  const files = (content as { files?: Array<{ path: string; digest: string; size: number }> }).files ?? [];
+  return files.map((f) => ({ path: f.path, digest: f.digest, size: f.size, url: blobUrl(project, f.digest) }));
+}
