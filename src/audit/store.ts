@@ -1,5 +1,5 @@
-import type { Kysely } from "kysely";
-import type { Database } from "../db/schema.js";
+import type { Kysely, Selectable } from "kysely";
+import type { AuditLogTable, Database } from "../db/schema.js";
 import type { Actor } from "../http/context.js";
 
 export interface AuditEntry {
@@ -8,6 +8,19 @@ export interface AuditEntry {
   target: string;
   before?: unknown;
   after?: unknown;
+}
+
+export type AuditRow = Selectable<AuditLogTable>;
+
+export interface AuditQuery {
+  /** A project's entries; `undefined` for every entry, including those about no project (tokens). */
+  project?: string;
+  action?: string;
+  since?: Date;
+  until?: Date;
+  /** `seq` of the last entry of the previous page. */
+  before?: number;
+  limit: number;
 }
 
 /**
@@ -29,4 +42,15 @@ export async function recordAudit(db: Kysely<Database>, actor: Actor, entry: Aud
       client_address: actor.clientAddress,
     })
     .execute();
+}
+
+/** Newest first by `seq` (the append order), which is also commit-safe for paging. */
+export function listAudit(db: Kysely<Database>, query: AuditQuery): Promise<AuditRow[]> {
+  let q = db.selectFrom("audit_log").selectAll().orderBy("seq", "desc").limit(query.limit);
+  if (query.project !== undefined) q = q.where("project", "=", query.project);
+  if (query.action !== undefined) q = q.where("action", "=", query.action);
+  if (query.since !== undefined) q = q.where("at", ">=", query.since);
+  if (query.until !== undefined) q = q.where("at", "<", query.until);
+  if (query.before !== undefined) q = q.where("seq", "<", query.before);
+  return q.execute();
 }

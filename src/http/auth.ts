@@ -1,4 +1,4 @@
-import type { RequestHandler } from "express";
+import type { Request, RequestHandler } from "express";
 import { canSeeEnvironment, canSeeProject, hasScope, type Scope } from "../auth/principal.js";
 import type { TokenResolver } from "../auth/token-resolver.js";
 import { ForbiddenError, NotFoundError, UnauthorizedError } from "../errors.js";
@@ -6,14 +6,23 @@ import { stateOf } from "./context.js";
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
-/** 401 unless the request carries a known, unexpired, unrevoked bearer token. */
-export function authenticate(resolver: TokenResolver): RequestHandler {
+/**
+ * 401 unless the request carries a known, unexpired, unrevoked bearer token. `beforeRefusal`
+ * runs before a 401 (the rate limiter charges the client address there and may answer 429).
+ */
+export function authenticate(resolver: Pick<TokenResolver, "resolve">, options: { beforeRefusal?: (req: Request) => void } = {}): RequestHandler {
   return async (req, res, next) => {
     const header = req.headers.authorization;
     const match = typeof header === "string" ? BEARER.exec(header) : null;
-    if (!match) throw new UnauthorizedError("Missing Authorization: Bearer <token>");
+    if (!match) {
+      options.beforeRefusal?.(req);
+      throw new UnauthorizedError("Missing Authorization: Bearer <token>");
+    }
     const principal = await resolver.resolve(match[1]!);
-    if (!principal) throw new UnauthorizedError("The token is unknown, expired or revoked");
+    if (!principal) {
+      options.beforeRefusal?.(req);
+      throw new UnauthorizedError("The token is unknown, expired or revoked");
+    }
     stateOf(res).principal = principal;
     next();
   };

@@ -53,7 +53,8 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(backend: Backend, options: { limits?: Partial<Config["limits"]> } = {}): Promise<TestApp> {
+/** `rateLimit` is off unless a test asks for it (tests fire bursts on purpose). */
+export async function startTestApp(backend: Backend, options: { limits?: Partial<Config["limits"]>; rateLimit?: Config["rateLimit"] } = {}): Promise<TestApp> {
   const db = await createTestDatabase(backend.database);
   const tmp = await mkdtemp(path.join(tmpdir(), "pinset-test-"));
   const s3 = backend.blobs === "s3" ? await startS3() : undefined;
@@ -65,7 +66,10 @@ export async function startTestApp(backend: Backend, options: { limits?: Partial
     db: db.handle.db,
     blobStore,
     logger,
-    config: { limits: { maxJsonBytes: 1024 * 1024, maxBlobBytes: 64 * 1024 * 1024, ...options.limits } },
+    config: {
+      limits: { maxJsonBytes: 1024 * 1024, maxBlobBytes: 64 * 1024 * 1024, ...options.limits },
+      ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+    },
   });
   const server = pinset.app.listen(0, "127.0.0.1");
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));

@@ -1,0 +1,43 @@
+import { z } from "zod";
+import { nameSchema } from "../http/names.js";
+import { pageQuerySchema } from "../http/pagination.js";
+import type { RouteSpec } from "../http/routes.js";
+import { rfc3339Schema } from "../http/time.js";
+import { parseInput } from "../http/validate.js";
+import type { ProjectService } from "../projects/service.js";
+import type { AuditService } from "./service.js";
+
+const auditQuery = pageQuerySchema.extend({
+  action: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, "must be an action name like environment.deploy").optional(),
+  since: rfc3339Schema.optional(),
+  until: rfc3339Schema.optional(),
+});
+
+export function auditRoutes(deps: { audit: AuditService; projects: ProjectService }): RouteSpec[] {
+  const { audit, projects } = deps;
+  return [
+    {
+      // `read`, not `admin`: the people who may read a project's artifacts and environments
+      // may also see who changed them. Audit rows hold no secrets by construction.
+      method: "get",
+      path: "/projects/:project/audit",
+      scope: "read",
+      async handler(req, res) {
+        const { project } = parseInput(z.object({ project: nameSchema }), req.params, "params");
+        const query = parseInput(auditQuery, req.query, "query");
+        await projects.require(project);
+        res.json(await audit.list(project, query));
+      },
+    },
+    {
+      // Every entry, including those about no project (token create/revoke): admins only.
+      method: "get",
+      path: "/audit",
+      scope: "admin",
+      async handler(req, res) {
+        const query = parseInput(auditQuery, req.query, "query");
+        res.json(await audit.list(undefined, query));
+      },
+    },
+  ];
+}

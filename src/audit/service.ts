@@ -1,0 +1,58 @@
+import type { Kysely } from "kysely";
+import type { Database } from "../db/schema.js";
+import { decodeCursor, toPage, type Page } from "../http/pagination.js";
+import { listAudit, type AuditRow } from "./store.js";
+
+export interface AuditEntryView {
+  at: string;
+  project: string | null;
+  actor: string;
+  actor_token_id: string | null;
+  action: string;
+  target: string;
+  before: unknown;
+  after: unknown;
+  trace_id: string | null;
+  client_address: string | null;
+}
+
+function present(row: AuditRow): AuditEntryView {
+  return {
+    at: row.at.toISOString(),
+    project: row.project,
+    actor: row.actor,
+    actor_token_id: row.actor_token_id,
+    action: row.action,
+    target: row.target,
+    before: row.before ?? null,
+    after: row.after ?? null,
+    trace_id: row.trace_id,
+    client_address: row.client_address,
+  };
+}
+
+export interface AuditFilter {
+  action?: string;
+  since?: Date;
+  until?: Date;
+  limit: number;
+  cursor?: string;
+}
+
+/** Reads the append-only audit log; rows are written by each service in its own transaction. */
+export class AuditService {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** `project` undefined lists every entry (the admin view, including token changes). */
+  async list(project: string | undefined, filter: AuditFilter): Promise<Page<AuditEntryView>> {
+    const rows = await listAudit(this.db, {
+      ...(project !== undefined ? { project } : {}),
+      ...(filter.action !== undefined ? { action: filter.action } : {}),
+      ...(filter.since !== undefined ? { since: filter.since } : {}),
+      ...(filter.until !== undefined ? { until: filter.until } : {}),
+      before: decodeCursor(filter.cursor),
+      limit: filter.limit + 1,
+    });
+    return toPage(rows, filter.limit, (r) => r.seq, present);
+  }
+}
