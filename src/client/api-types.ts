@@ -1015,7 +1015,7 @@ export interface components {
         Name: string;
         /** @description `sha256:` + 64 lowercase hex. */
         Digest: string;
-        /** @description `vs_` + the first 24 hex of the sha256 of the canonical pinned set. */
+        /** @description `vs_` + the first 24 hex of the sha256 of the canonical pinned set: the RFC 8785 JSON of `{"components": <the set's components, slot → {kind, name, version, digest}>, "code": <the set's code or null>}`. The description is not hashed. */
         VersionSetId: string;
         /** @enum {string} */
         Kind: "prompt" | "contract" | "model" | "index" | "tools" | "config";
@@ -1232,8 +1232,10 @@ export interface components {
             items: components["schemas"]["VersionSet"][];
             next_cursor: components["schemas"]["NextCursor"];
         };
-        /** @description A blob the component refers to, to be fetched separately (shape chosen by this document). */
-        BundleBlob: {
+        /** @description A file of an index component, whose bytes are fetched separately from `url`. */
+        BundleFile: {
+            /** @description The file's path in the index manifest. */
+            path: string;
             digest: components["schemas"]["Digest"];
             size: number;
             /**
@@ -1245,8 +1247,8 @@ export interface components {
         BundleComponent: components["schemas"]["PinnedComponent"] & {
             content: components["schemas"]["ArtifactContent"];
             annotations?: components["schemas"]["Annotations"];
-            /** @description For `index` components, every file's blob; the bytes are not inlined. */
-            blobs?: components["schemas"]["BundleBlob"][];
+            /** @description For `index` components, every file of `content.files` with its download path; the bytes are not inlined. */
+            files?: components["schemas"]["BundleFile"][];
         };
         /** @description A version set with every component's content inline. */
         Bundle: {
