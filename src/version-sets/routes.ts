@@ -14,6 +14,7 @@ export const MAX_SLOTS = 256;
 
 const projectParams = z.object({ project: nameSchema });
 const setParams = projectParams.extend({ id: versionSetIdSchema });
+const diffQuery = z.object({ from: versionSetIdSchema, to: versionSetIdSchema });
 
 // Reference *syntax* is checked by the service (422 per slot, together with resolution);
 // the body's shape is checked here (400).
@@ -81,6 +82,17 @@ export function versionSetRoutes(deps: { versionSets: VersionSetService; project
         // The cached serialization: the same bytes every time, never re-stringified.
         const { json, etag } = await versionSets.bundleBytes(project, id);
         res.status(200).set({ "content-type": "application/json; charset=utf-8", etag }).send(json);
+      },
+    },
+    {
+      method: "get",
+      path: "/projects/:project/diff",
+      scope: "read",
+      async handler(req, res) {
+        const { project } = parseInput(projectParams, req.params, "params");
+        const { from, to } = parseInput(diffQuery, req.query, "query");
+        await projects.require(project);
+        res.json(await versionSets.diff(project, from, to));
       },
     },
   ];

@@ -8,12 +8,20 @@ import { NotFoundError, UnprocessableError, type FieldError } from "../errors.js
 import type { Actor } from "../http/context.js";
 import { decodeCursor, toPage, type Page } from "../http/pagination.js";
 import { LruCache } from "./bundle-cache.js";
+import { diffSlots, type ComponentDiff } from "./diff/index.js";
 import { compareCodeUnits, versionSetId } from "./identity.js";
 import { formatReference, parseComponentReference, type ComponentReference } from "./references.js";
 import { VersionSetStore, type VersionSetRow } from "./store.js";
 import { summarize, type CodeRef, type PinnedComponent } from "./summary.js";
 
 export type { CodeRef, PinnedComponent } from "./summary.js";
+export type { ComponentDiff } from "./diff/index.js";
+
+export interface VersionSetDiff {
+  from: string;
+  to: string;
+  components: ComponentDiff[];
+}
 
 export interface VersionSetView {
   id: string;
@@ -208,6 +216,18 @@ export class VersionSetService {
   async bundleBytes(project: string, id: string): Promise<{ json: string; etag: string }> {
     const { json, etag } = await this.cachedBundle(project, id);
     return { json, etag };
+  }
+
+  /**
+   * Slot-by-slot comparison of two sets of the project (404 naming every unknown one). The
+   * contents come from the bundle cache, so diffing against a deployed set reads nothing new.
+   */
+  async diff(project: string, fromId: string, toId: string): Promise<VersionSetDiff> {
+    const known = new Set((await this.store.findMany(project, [fromId, toId])).map((r) => r.id));
+    const missing = [...new Set([fromId, toId])].filter((id) => !known.has(id));
+    if (missing.length > 0) throw new NotFoundError(`Version set(s) ${missing.join(", ")} not found in project ${project}`);
+    const [from, to] = await Promise.all([this.bundle(project, fromId), this.bundle(project, toId)]);
+    return { from: fromId, to: toId, components: diffSlots(from.components, to.components) };
   }
 
   private cachedBundle(project: string, id: string): Promise<CachedBundle> {
