@@ -11,8 +11,8 @@ describe.each(backends())("blobs on $name", (backend) => {
   });
   afterAll(async () => t?.close());
 
-  const put = (project: string, digest: string, data: Buffer) =>
-    t.request("PUT", `/v1/projects/${project}/blobs/${digest}`, { raw: new Blob([data]), headers: { "content-type": "application/octet-stream" } });
+  const put = (project: string, digest: string, data: Uint8Array<ArrayBuffer>) =>
+    t.request("PUT", `/v1/projects/${project}/blobs/${digest}`, { raw: data, headers: { "content-type": "application/octet-stream" } });
 
   it("stores a blob (201), then answers 200 for the same bytes again", async () => {
     const data = randomBytes(100_000);
