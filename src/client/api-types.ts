@@ -859,6 +859,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List every audit entry, of every project and of none (admin)
+         * @description The whole audit log, including entries about no project (`project: null`), such as token creation and revocation. Same filters and paging as the project audit.
+         */
+        get: operations["listAllAuditEntries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tokens": {
         parameters: {
             query?: never;
@@ -899,7 +922,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a token */
+        /**
+         * Revoke a token
+         * @description Refused on this instance from the next request, on every instance within a second. Revoking a revoked token again is a no-op (204). The bootstrap admin token (`tok_bootstrap_admin`) cannot be revoked (409): it is re-established from `PINSET_ADMIN_TOKEN` at every start; rotate it by restarting with a new value.
+         */
         delete: operations["revokeToken"];
         options?: never;
         head?: never;
@@ -1620,8 +1646,12 @@ export interface components {
         AuditEntry: {
             /** Format: date-time */
             at: string;
-            /** @description The token (name or id) that made the change. */
+            /** @description The project changed; null for changes of no project (tokens). */
+            project?: string | null;
+            /** @description The name of the token that made the change. */
             actor: string;
+            /** @description The id of that token. */
+            actor_token_id?: string | null;
             /**
              * @example project.create
              * @example artifact.publish
@@ -1629,13 +1659,15 @@ export interface components {
              * @example token.create
              */
             action: string;
-            /** @description What changed, e.g. `environments/prod`. */
+            /** @description What changed, e.g. `environment/prod`. */
             target: string;
             /** @description The state before (null for a creation). */
             before: unknown;
             /** @description The state after (null for a removal). */
             after: unknown;
             trace_id: string | null;
+            /** @description The address the request came from. */
+            client_address?: string | null;
         };
         AuditList: {
             items: components["schemas"]["AuditEntry"][];
@@ -1643,17 +1675,21 @@ export interface components {
         };
         /** @description A project name, or `*` (alone) for every project. */
         ProjectGrant: string;
+        /** @description `admin` tokens cover every project and environment: `projects` must be `["*"]` and `environments` absent (422 otherwise), since an admin manages tokens and could mint a wider one. `expires_at` in the past is 422. */
         CreateTokenRequest: {
             name: string;
             scopes: components["schemas"]["Scope"][];
             projects: components["schemas"]["ProjectGrant"][];
-            /** @description Limits deploy rights to these environments; a protected environment must be named. */
+            /** @description Restricts the token to these environments (others answer 404). A protected environment accepts deploys, rollbacks and rollouts only from admin or from a deploy token that names it here. Not allowed with `admin`, which covers every environment. */
             environments?: components["schemas"]["Name"][];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description RFC 3339 with a time zone, in the future.
+             */
             expires_at?: string;
         };
-        CreatedToken: {
-            id: string;
+        /** @description The token as listed, plus its secret. */
+        CreatedToken: components["schemas"]["Token"] & {
             /** @description The secret; shown only here. */
             token: string;
         };
@@ -1667,6 +1703,8 @@ export interface components {
             expires_at: string | null;
             /** Format: date-time */
             created_at: string;
+            /** @description The name of the token that created it. */
+            created_by?: string | null;
             /** Format: date-time */
             revoked_at?: string | null;
         };
@@ -3528,6 +3566,47 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    listAllAuditEntries: {
+        parameters: {
+            query?: {
+                /** @description Only entries with this action (e.g. `token.revoke`). */
+                action?: string;
+                /** @description Only entries at or after this time (RFC 3339). */
+                since?: string;
+                /** @description Only entries before this time (RFC 3339). */
+                until?: string;
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page; opaque. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of audit entries, newest first. */
+            200: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     listTokens: {
         parameters: {
             query?: {
@@ -3621,9 +3700,11 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];

@@ -69,8 +69,11 @@ const apiMdRoutes = [
 
 /** Routes the document adds beyond API.md's tables (API.md allows adding endpoints). */
 const addedRoutes = [
+  "GET /v1/projects/{p}/environments",
   "GET /v1/projects/{p}/environments/{env}/gate-policy",
   "GET /v1/projects/{p}/environments/{env}/observations",
+  // Every audit entry, including token changes (project null): admin only.
+  "GET /v1/audit",
 ];
 
 /** Warnings accepted on purpose (see redocly.yaml): probes have no 4xx answer to document. */
