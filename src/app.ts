@@ -13,6 +13,8 @@ import { BlobService } from "./blobs/service.js";
 import type { BlobStore } from "./blobs/store.js";
 import type { Config } from "./config.js";
 import type { Database } from "./db/schema.js";
+import { environmentRoutes } from "./environments/routes.js";
+import { EnvironmentService } from "./environments/service.js";
 import { authenticate } from "./http/auth.js";
 import { createMetrics, metricsMiddleware, type Metrics } from "./http/metrics.js";
 import { notFoundHandler, problemHandler } from "./http/problem.js";
@@ -62,6 +64,7 @@ export function createApp(deps: AppDeps) {
   });
   const artifacts = new ArtifactService({ db, links: blobs.links });
   const versionSets = new VersionSetService({ db, artifacts });
+  const environments = new EnvironmentService({ db, projects, versionSets });
   const tokens = new TokenResolver(new TokenStore(db));
   const tokenService = new TokenService({ db, resolver: tokens });
   const audit = new AuditService(db);
@@ -76,6 +79,7 @@ export function createApp(deps: AppDeps) {
   mountRoutes(v1, tokenRoutes(tokenService), routes);
   mountRoutes(v1, auditRoutes({ audit, projects }), routes);
   mountRoutes(v1, versionSetRoutes({ versionSets, projects }), routes);
+  mountRoutes(v1, environmentRoutes({ environments, projects }), routes);
 
   const app = express();
   app.disable("x-powered-by");
@@ -96,7 +100,7 @@ export function createApp(deps: AppDeps) {
   app.use(notFoundHandler);
   app.use(problemHandler);
 
-  return { app, routes, metrics, services: { projects, blobs, artifacts, versionSets, tokens, tokenService, audit, rateLimit } };
+  return { app, routes, metrics, services: { projects, blobs, artifacts, versionSets, environments, tokens, tokenService, audit, rateLimit } };
 }
 
 export type PinsetApp = ReturnType<typeof createApp>;

@@ -6,13 +6,25 @@ import type { Actor } from "../http/context.js";
 /** The channel every environment change is announced on (NOTIFY, delivered at commit). */
 export const ENVIRONMENT_CHANNEL = "pinset_environment_changed";
 
+/** The environment as locked by the change, before it is applied. */
+export interface LockedEnvironment {
+  active: string | null;
+  revision: number;
+  frozen: boolean;
+  protected: boolean;
+}
+
 export interface EnvironmentChange {
   project: string;
   environment: string;
   /** deploy | rollback | rollout_start | advance | pause | resume | abort | promote | freeze | unfreeze | … */
   action: string;
-  /** The new active set; `undefined` keeps the current one (e.g. a rollout step). */
-  active?: string | null;
+  /**
+   * The new active set; `undefined` keeps the current one (e.g. a rollout step). A function
+   * chooses it from the locked row after the frozen and revision checks passed (a rollback's
+   * target depends on the state it replaces); it runs in the same transaction and may throw.
+   */
+  active?: string | null | ((current: LockedEnvironment) => Promise<string | null>);
   /** Compare-and-swap: the change applies only when the environment is at this revision. */
   expectedRevision?: number;
   /** Refuse the change with 423 while the environment is frozen. */
@@ -40,7 +52,7 @@ export interface AppliedChange {
 export async function applyEnvironmentChange(trx: Kysely<Database>, actor: Actor, change: EnvironmentChange): Promise<AppliedChange> {
   const current = await trx
     .selectFrom("environments")
-    .select(["active", "revision", "frozen"])
+    .select(["active", "revision", "frozen", "protected"])
     .where("project", "=", change.project)
     .where("name", "=", change.environment)
     .forUpdate()
@@ -55,7 +67,8 @@ export async function applyEnvironmentChange(trx: Kysely<Database>, actor: Actor
     );
   }
   const revision = current.revision + 1;
-  const active = change.active === undefined ? current.active : change.active;
+  const active =
+    change.active === undefined ? current.active : typeof change.active === "function" ? await change.active(current) : change.active;
   await trx
     .updateTable("environments")
     .set({

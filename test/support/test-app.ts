@@ -9,6 +9,7 @@ import { FsBlobStore } from "../../src/blobs/fs.js";
 import { createS3Client, S3BlobStore } from "../../src/blobs/s3.js";
 import type { BlobStore } from "../../src/blobs/store.js";
 import type { Config } from "../../src/config.js";
+import { connectPostgres } from "../../src/db/connect.js";
 import { createLogger } from "../../src/logger.js";
 import { createTestDatabase, databaseBackends, type DatabaseBackend } from "./databases.js";
 import { startS3 } from "./s3.js";
@@ -53,15 +54,36 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** `rateLimit` is off unless a test asks for it (tests fire bursts on purpose). */
-export async function startTestApp(backend: Backend, options: { limits?: Partial<Config["limits"]>; rateLimit?: Config["rateLimit"] } = {}): Promise<TestApp> {
-  const db = await createTestDatabase(backend.database);
+/**
+ * A second app instance on the database (and blob store) of `t`, as another registry process
+ * would run: on Postgres it gets its own connection pool, so anything that must hold across
+ * instances is enforced by the database. PGlite has a single session per process, so there
+ * the instance shares `t`'s connection. Closing it leaves `t`'s database alone.
+ */
+async function sharedDatabase(t: TestApp): Promise<TestApp["db"]> {
+  if (t.backend.database === "pglite") return { handle: t.db.handle, drop: async () => {} };
+  if (!t.databaseUrl) throw new Error("the shared test app has no database url");
+  const handle = connectPostgres({ url: t.databaseUrl });
+  return { handle, url: t.databaseUrl, drop: () => handle.close() };
+}
+
+/**
+ * `rateLimit` is off unless a test asks for it (tests fire bursts on purpose).
+ * `sharedDatabaseOf`: run as a second instance on that app's database (see sharedDatabase).
+ */
+export async function startTestApp(
+  backend: Backend,
+  options: { limits?: Partial<Config["limits"]>; rateLimit?: Config["rateLimit"]; sharedDatabaseOf?: TestApp } = {},
+): Promise<TestApp> {
+  const shared = options.sharedDatabaseOf;
+  const db = shared ? await sharedDatabase(shared) : await createTestDatabase(backend.database);
   const tmp = await mkdtemp(path.join(tmpdir(), "pinset-test-"));
-  const s3 = backend.blobs === "s3" ? await startS3() : undefined;
-  const blobStore: BlobStore = s3 ? new S3BlobStore(createS3Client(s3.config), s3.config.bucket) : new FsBlobStore(path.join(tmp, "blobs"));
+  const s3 = backend.blobs === "s3" && !shared ? await startS3() : undefined;
+  const blobStore: BlobStore =
+    shared?.blobStore ?? (s3 ? new S3BlobStore(createS3Client(s3.config), s3.config.bucket) : new FsBlobStore(path.join(tmp, "blobs")));
   const logs = new LogCapture();
   const logger = createLogger({ level: "info", destination: logs });
-  await ensureAdminToken({ db: db.handle.db, adminToken: ADMIN_TOKEN, dataDir: tmp });
+  if (!shared) await ensureAdminToken({ db: db.handle.db, adminToken: ADMIN_TOKEN, dataDir: tmp });
   const pinset = createApp({
     db: db.handle.db,
     blobStore,

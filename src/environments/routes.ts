@@ -1,0 +1,154 @@
+import type { Request, Response } from "express";
+import { z } from "zod";
+import { actorOf, principalOf } from "../http/context.js";
+import { nameSchema } from "../http/names.js";
+import { pageQuerySchema } from "../http/pagination.js";
+import type { RouteSpec } from "../http/routes.js";
+import { rfc3339Schema } from "../http/time.js";
+import { parseInput } from "../http/validate.js";
+import type { ProjectService } from "../projects/service.js";
+import { versionSetIdSchema } from "../version-sets/identity.js";
+import type { EnvironmentService, Resolved } from "./service.js";
+
+const projectParams = z.object({ project: nameSchema });
+const envParams = z.object({ project: nameSchema, env: nameSchema });
+
+const revision = z.number({ error: "must be a non-negative integer" }).int("must be a non-negative integer").min(0, "must be a non-negative integer");
+const reason = z.string().max(1024);
+
+const upsertBody = z.strictObject({ protected: z.boolean().optional() });
+const deployBody = z.strictObject({ version_set: versionSetIdSchema, expected_revision: revision.optional(), reason: reason.optional() });
+const rollbackBody = z.strictObject({ to: versionSetIdSchema.optional(), expected_revision: revision.optional(), reason: reason.optional() });
+
+const resolveQuery = z
+  .object({
+    at: rfc3339Schema.optional(),
+    subject: z.string().min(1).max(512).optional(),
+  })
+  // A past rollout's assignment is not kept, so "what did this subject get then" has no answer.
+  .refine((q) => q.at === undefined || q.subject === undefined, { message: "at and subject cannot be combined", path: ["subject"] });
+
+/** `if-none-match` holds `*` or a list of (possibly weak) entity tags. */
+function matchesEtag(req: Request, etag: string): boolean {
+  const header = req.headers["if-none-match"];
+  if (typeof header !== "string") return false;
+  return header.split(",").some((tag) => {
+    const t = tag.trim();
+    return t === "*" || t === etag || t === `W/${etag}`;
+  });
+}
+
+async function sendResolved(req: Request, res: Response, resolved: Resolved): Promise<void> {
+  const etag = `"${resolved.versionSet}"`;
+  res.setHeader("etag", etag);
+  res.setHeader("x-pinset-version-set", resolved.versionSet);
+  // A pointer that can move: caches must revalidate (a cheap 304) before reusing the bundle.
+  res.setHeader("cache-control", "no-cache");
+  if (resolved.assignment) res.setHeader("x-pinset-assignment", resolved.assignment);
+  if (matchesEtag(req, etag)) {
+    res.status(304).end();
+    return;
+  }
+  const json = await resolved.json();
+  res.status(200).type("application/json").send(json);
+}
+
+/**
+ * Scopes: creating an environment or changing `protected` needs `deploy` (pipelines create
+ * their own staging); deploy and rollback need `deploy`; everything else `read`. Issue 7
+ * tightens what a deploy token may do to a protected environment.
+ */
+export function environmentRoutes(deps: { environments: EnvironmentService; projects: ProjectService }): RouteSpec[] {
+  const { environments, projects } = deps;
+  const base = "/projects/:project/environments/:env";
+  return [
+    {
+      method: "get",
+      path: "/projects/:project/environments",
+      scope: "read",
+      async handler(req, res) {
+        const { project } = parseInput(projectParams, req.params, "params");
+        const page = parseInput(pageQuerySchema, req.query, "query");
+        await projects.require(project);
+        const principal = principalOf(res);
+        const visible = principal.scopes.has("admin") || !principal.environments ? "*" : [...principal.environments];
+        res.json(await environments.list(project, visible, page));
+      },
+    },
+    {
+      method: "put",
+      path: base,
+      scope: "deploy",
+      async handler(req, res) {
+        const { project, env } = parseInput(envParams, req.params, "params");
+        const body = parseInput(upsertBody, req.body ?? {}, "body");
+        await projects.require(project);
+        const result = await environments.ensure(actorOf(req, res), { project, environment: env }, body);
+        res.status(result.created ? 201 : 200).json(result.environment);
+      },
+    },
+    {
+      method: "get",
+      path: base,
+      scope: "read",
+      async handler(req, res) {
+        const { project, env } = parseInput(envParams, req.params, "params");
+        res.json(await environments.get({ project, environment: env }));
+      },
+    },
+    {
+      method: "post",
+      path: `${base}/deploy`,
+      scope: "deploy",
+      async handler(req, res) {
+        const { project, env } = parseInput(envParams, req.params, "params");
+        const body = parseInput(deployBody, req.body, "body");
+        const result = await environments.deploy(actorOf(req, res), { project, environment: env }, {
+          versionSet: body.version_set,
+          ...(body.expected_revision !== undefined ? { expectedRevision: body.expected_revision } : {}),
+          ...(body.reason !== undefined ? { reason: body.reason } : {}),
+        });
+        res.json(result);
+      },
+    },
+    {
+      method: "post",
+      path: `${base}/rollback`,
+      scope: "deploy",
+      async handler(req, res) {
+        const { project, env } = parseInput(envParams, req.params, "params");
+        const body = parseInput(rollbackBody, req.body ?? {}, "body");
+        const result = await environments.rollback(actorOf(req, res), { project, environment: env }, {
+          ...(body.to !== undefined ? { to: body.to } : {}),
+          ...(body.expected_revision !== undefined ? { expectedRevision: body.expected_revision } : {}),
+          ...(body.reason !== undefined ? { reason: body.reason } : {}),
+        });
+        res.json(result);
+      },
+    },
+    {
+      method: "get",
+      path: `${base}/history`,
+      scope: "read",
+      async handler(req, res) {
+        const { project, env } = parseInput(envParams, req.params, "params");
+        const page = parseInput(pageQuerySchema, req.query, "query");
+        res.json(await environments.history({ project, environment: env }, page));
+      },
+    },
+    {
+      method: "get",
+      path: `${base}/resolve`,
+      scope: "read",
+      async handler(req, res) {
+        const { project, env } = parseInput(envParams, req.params, "params");
+        const query = parseInput(resolveQuery, req.query, "query");
+        const resolved = await environments.resolve({ project, environment: env }, {
+          ...(query.at !== undefined ? { at: query.at } : {}),
+          ...(query.subject !== undefined ? { subject: query.subject } : {}),
+        });
+        await sendResolved(req, res, resolved);
+      },
+    },
+  ];
+}

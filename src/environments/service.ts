@@ -1,0 +1,277 @@
+import type { Kysely } from "kysely";
+import { recordAudit } from "../audit/store.js";
+import type { Database } from "../db/schema.js";
+import { ConflictError, NotFoundError, UnprocessableError } from "../errors.js";
+import type { Actor } from "../http/context.js";
+import { decodeCursor, toPage, type Page } from "../http/pagination.js";
+import type { ProjectService } from "../projects/service.js";
+import { applyEnvironmentChange, type AppliedChange } from "./change.js";
+import { ResolveCache } from "./resolve-cache.js";
+import { EnvironmentStore, type EnvironmentKey, type EnvironmentRow, type HistoryRow } from "./store.js";
+
+/** What environments need from version sets (VersionSetService satisfies it). */
+export interface VersionSetReader {
+  find(project: string, id: string): Promise<{ id: string } | undefined>;
+  /** The bundle serialized once and cached by set id (sets are immutable). */
+  bundleBytes(project: string, id: string): Promise<{ json: string; etag: string }>;
+}
+
+/**
+ * Filled in by the rollouts engine. `rolloutOf` gives the `rollout` field of an environment;
+ * `assign` picks the set for a subject during a rollout (undefined: no rollout, serve stable).
+ */
+export interface RolloutHooks {
+  rolloutOf(project: string, environment: string): Promise<object | null>;
+  assign?(project: string, environment: string, subject: string): Promise<{ versionSet: string; assignment: "stable" | "candidate" } | undefined>;
+}
+
+export interface EnvironmentView {
+  name: string;
+  active: string | null;
+  revision: number;
+  updated_at: string;
+  protected: boolean;
+  frozen: boolean;
+  rollout: object | null;
+  created_at: string;
+}
+
+export interface HistoryEntryView {
+  revision: number;
+  action: string;
+  version_set: string | null;
+  previous: string | null;
+  actor: string;
+  reason: string | null;
+  trace_id: string | null;
+  at: string;
+}
+
+export interface SwitchResult {
+  active: string | null;
+  revision: number;
+  previous: string | null;
+}
+
+/** What `resolve` found: the set, and its serialized bundle on demand (skipped for a 304). */
+export interface Resolved {
+  versionSet: string;
+  /** Only during a rollout with a subject. */
+  assignment?: "stable" | "candidate";
+  json(): Promise<string>;
+}
+
+function presentHistory(row: HistoryRow): HistoryEntryView {
+  return {
+    revision: row.revision,
+    action: row.action,
+    version_set: row.version_set,
+    previous: row.previous,
+    actor: row.actor,
+    reason: row.reason,
+    trace_id: row.trace_id,
+    at: row.at.toISOString(),
+  };
+}
+
+const label = (key: EnvironmentKey) => `Environment ${key.environment} of project ${key.project}`;
+
+export class EnvironmentService {
+  readonly store: EnvironmentStore;
+  readonly resolveCache: ResolveCache;
+
+  constructor(
+    private readonly deps: {
+      db: Kysely<Database>;
+      projects: Pick<ProjectService, "require">;
+      versionSets: VersionSetReader;
+      resolveCache?: ResolveCache;
+      rollouts?: RolloutHooks;
+    },
+  ) {
+    this.store = new EnvironmentStore(deps.db);
+    this.resolveCache = deps.resolveCache ?? new ResolveCache();
+  }
+
+  /**
+   * Idempotent create. On an existing environment a given `protected` is applied (and audited
+   * as environment.update when it changes the flag); the pointer and revision are untouched:
+   * protection is configuration, not a change of what the environment serves.
+   */
+  async ensure(actor: Actor, key: EnvironmentKey, input: { protected?: boolean }): Promise<{ created: boolean; environment: EnvironmentView }> {
+    const row = await this.deps.db.transaction().execute(async (trx) => {
+      const inserted = await this.store.insertIfAbsent(trx, key, input.protected ?? false);
+      if (inserted) {
+        await recordAudit(trx, actor, {
+          project: key.project,
+          action: "environment.create",
+          target: `environment/${key.environment}`,
+          after: { protected: inserted.protected },
+        });
+        return { created: true, row: inserted };
+      }
+      if (input.protected !== undefined) {
+        const updated = await this.store.setProtected(trx, key, input.protected);
+        if (updated) {
+          await recordAudit(trx, actor, {
+            project: key.project,
+            action: "environment.update",
+            target: `environment/${key.environment}`,
+            before: { protected: !updated.protected },
+            after: { protected: updated.protected },
+          });
+          return { created: false, row: updated };
+        }
+      }
+      return { created: false, row: (await this.store.find(key, trx))! };
+    });
+    return { created: row.created, environment: await this.present(row.row) };
+  }
+
+  async get(key: EnvironmentKey): Promise<EnvironmentView> {
+    return this.present(await this.require(key));
+  }
+
+  async list(project: string, visible: "*" | string[], page: { limit: number; cursor?: string }): Promise<Page<EnvironmentView>> {
+    const rows = await this.store.list(project, { names: visible, before: decodeCursor(page.cursor), limit: page.limit + 1 });
+    const { items, next_cursor } = toPage(rows, page.limit, (r) => r.seq, (r) => r);
+    return { items: await Promise.all(items.map((row) => this.present(row))), next_cursor };
+  }
+
+  async deploy(actor: Actor, key: EnvironmentKey, input: { versionSet: string; expectedRevision?: number; reason?: string }): Promise<SwitchResult> {
+    await this.require(key);
+    await this.requireSet(key.project, input.versionSet, "body.version_set");
+    return this.switch(actor, key, "deploy", input.versionSet, input);
+  }
+
+  /** See rollback-target.ts for which set a rollback without `to` picks. */
+  async rollback(actor: Actor, key: EnvironmentKey, input: { to?: string; expectedRevision?: number; reason?: string }): Promise<SwitchResult> {
+    await this.require(key);
+    if (input.to !== undefined) await this.requireSet(key.project, input.to, "body.to");
+    const to = input.to;
+    return this.switch(actor, key, "rollback", async (trx, current) => {
+      if (to !== undefined) return to;
+      const target = await this.store.rollbackTarget(trx, key, current);
+      if (target === undefined) {
+        throw new ConflictError(`${label(key)} has no earlier version set to roll back to; deploy one or pass "to"`);
+      }
+      return target;
+    }, input);
+  }
+
+  async history(key: EnvironmentKey, page: { limit: number; cursor?: string }): Promise<Page<HistoryEntryView>> {
+    await this.require(key);
+    const rows = await this.store.history(key, { before: decodeCursor(page.cursor), limit: page.limit + 1 });
+    return toPage(rows, page.limit, (r) => r.revision, presentHistory);
+  }
+
+  /**
+   * The set an environment serves now (or served at `at`). The current answer comes from the
+   * resolve cache when fresh: no database query on a hit.
+   */
+  async resolve(key: EnvironmentKey, options: { at?: Date; subject?: string } = {}): Promise<Resolved> {
+    if (options.at !== undefined) return this.resolveAt(key, options.at);
+    const active = await this.currentActive(key);
+    const assigned = options.subject !== undefined ? await this.deps.rollouts?.assign?.(key.project, key.environment, options.subject) : undefined;
+    if (assigned) {
+      return { ...assigned, json: async () => (await this.deps.versionSets.bundleBytes(key.project, assigned.versionSet)).json };
+    }
+    return {
+      versionSet: active,
+      json: async () => {
+        const held = this.resolveCache.bundle(key.project, key.environment, active);
+        if (held !== undefined) return held;
+        const { json } = await this.deps.versionSets.bundleBytes(key.project, active);
+        this.resolveCache.storeBundle(key.project, key.environment, active, json);
+        return json;
+      },
+    };
+  }
+
+  private async currentActive(key: EnvironmentKey): Promise<string> {
+    let state = this.resolveCache.active(key.project, key.environment);
+    if (!state) {
+      const ticket = this.resolveCache.ticket();
+      const row = await this.store.findActive(key);
+      if (!row) throw await this.notFound(key);
+      state = row;
+      this.resolveCache.storeActive(key.project, key.environment, ticket, row);
+    }
+    if (state.active === null) throw new NotFoundError(`${label(key)} has no active version set yet: deploy one first`);
+    return state.active;
+  }
+
+  private async resolveAt(key: EnvironmentKey, at: Date): Promise<Resolved> {
+    await this.require(key);
+    const entry = await this.store.entryAt(key, at);
+    const versionSet = entry?.version_set;
+    if (!versionSet) throw new NotFoundError(`${label(key)} had no active version set at ${at.toISOString()}`);
+    return { versionSet, json: async () => (await this.deps.versionSets.bundleBytes(key.project, versionSet)).json };
+  }
+
+  /** One transaction: the pointer change (with its history row) and the audit row. */
+  private async switch(
+    actor: Actor,
+    key: EnvironmentKey,
+    action: "deploy" | "rollback",
+    target: string | ((trx: Kysely<Database>, current: string | null) => Promise<string>),
+    input: { expectedRevision?: number; reason?: string },
+  ): Promise<SwitchResult> {
+    let applied: AppliedChange;
+    try {
+      applied = await this.deps.db.transaction().execute(async (trx) => {
+        const change = await applyEnvironmentChange(trx, actor, {
+          project: key.project,
+          environment: key.environment,
+          action,
+          active: typeof target === "string" ? target : (current) => target(trx, current.active),
+          refuseWhenFrozen: true,
+          reason: input.reason ?? null,
+          ...(input.expectedRevision !== undefined ? { expectedRevision: input.expectedRevision } : {}),
+        });
+        await recordAudit(trx, actor, {
+          project: key.project,
+          action: `environment.${action}`,
+          target: `environment/${key.environment}`,
+          before: { active: change.previous, revision: change.revision - 1 },
+          after: { active: change.active, revision: change.revision, reason: input.reason ?? null },
+        });
+        return change;
+      });
+    } finally {
+      // Also after a failure: a commit whose acknowledgement was lost must not leave a stale entry.
+      this.resolveCache.invalidate(key.project, key.environment);
+    }
+    return { active: applied.active, revision: applied.revision, previous: applied.previous };
+  }
+
+  private async require(key: EnvironmentKey): Promise<EnvironmentRow> {
+    const row = await this.store.find(key);
+    if (!row) throw await this.notFound(key);
+    return row;
+  }
+
+  /** Tells a missing project from a missing environment, for a clearer 404. */
+  private async notFound(key: EnvironmentKey): Promise<NotFoundError> {
+    await this.deps.projects.require(key.project);
+    return new NotFoundError(`${label(key)} not found`);
+  }
+
+  private async requireSet(project: string, id: string, path: string): Promise<void> {
+    const set = await this.deps.versionSets.find(project, id);
+    if (!set) throw new UnprocessableError(`Version set ${id} does not exist in project ${project}`, [{ path, message: "no such version set in this project" }]);
+  }
+
+  private async present(row: EnvironmentRow): Promise<EnvironmentView> {
+    return {
+      name: row.name,
+      active: row.active,
+      revision: row.revision,
+      updated_at: row.updated_at.toISOString(),
+      protected: row.protected,
+      frozen: row.frozen,
+      rollout: (await this.deps.rollouts?.rolloutOf(row.project, row.name)) ?? null,
+      created_at: row.created_at.toISOString(),
+    };
+  }
+}
