@@ -362,6 +362,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/projects/{project}/environments": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List the project's environments
+         * @description Newest first. A token limited to some environments sees only those.
+         */
+        get: operations["listEnvironments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/projects/{project}/environments/{env}": {
         parameters: {
             query?: never;
@@ -381,7 +407,7 @@ export interface paths {
         get: operations["getEnvironment"];
         /**
          * Create an environment or change its protection
-         * @description 201 when created, 200 when it exists (its `protected` flag is set when given). Whether an environment is protected decides which deploy tokens may touch it, so this needs the admin scope.
+         * @description 201 when created, 200 when it exists (its `protected` flag is set when given; a change is audited as `environment.update`). Protection is configuration: it does not change `revision` or the history. Needs the deploy scope, so pipelines can create their own environments.
          */
         put: operations["upsertEnvironment"];
         post?: never;
@@ -410,7 +436,7 @@ export interface paths {
         put?: never;
         /**
          * Make a version set the active one
-         * @description Atomic switch; `revision` grows by one. 409 `conflict` when `expected_revision` is not the current revision; 404 or 422 for an unknown set; 423 `locked` while frozen.
+         * @description Atomic switch; `revision` grows by one and a history entry is written in the same transaction. Deploying the set that is already active is allowed and recorded. 409 `conflict` when `expected_revision` is not the current revision; 422 when the set does not exist in this project (400 when the id is malformed); 423 `locked` while frozen.
          */
         post: operations["deployEnvironment"];
         delete?: never;
@@ -438,7 +464,7 @@ export interface paths {
         put?: never;
         /**
          * Switch back to the previously active set (or to `to`)
-         * @description 409 when there is no previous set. A frozen environment refuses every change of its active set (423) until it is unfrozen.
+         * @description Without `to`: the most recent set that was active before the current one and that was not itself rolled back away from, so repeated rollbacks walk further back (C → B → A) instead of alternating between two sets. 409 when there is no such set; 422 when `to` does not exist in this project; 409 `conflict` for a stale `expected_revision`. A frozen environment refuses every change of its active set (423) until it is unfrozen.
          */
         post: operations["rollbackEnvironment"];
         delete?: never;
@@ -489,7 +515,7 @@ export interface paths {
         };
         /**
          * Get the bundle of the active set
-         * @description With `subject` during a rollout, the bundle of the set that subject is assigned to (`bucket = murmur3_x86_32(utf8("<rollout id>:<subject>"), seed 0) mod 10000`; candidate when `bucket < percent × 100` or the subject is in `allow`). Without `subject`: stable. While the database is down the last bundle served is returned with `x-pinset-stale: true`.
+         * @description With `subject` during a rollout, the bundle of the set that subject is assigned to (`bucket = murmur3_x86_32(utf8("<rollout id>:<subject>"), seed 0) mod 10000`; candidate when `bucket < percent × 100` or the subject is in `allow`). Without `subject`: stable. While the database is down the last bundle served is returned with `x-pinset-stale: true`. 404 when nothing is active (or was, at `at`). `at` and `subject` cannot be combined (400).
          */
         get: operations["resolveEnvironment"];
         put?: never;
@@ -1385,6 +1411,12 @@ export interface components {
             /** @description Set by a `stop` decision; deploys and new rollouts answer 423 until unfrozen. */
             frozen: boolean;
             rollout: components["schemas"]["Rollout"] | null;
+            /** Format: date-time */
+            created_at?: string;
+        };
+        EnvironmentList: {
+            items: components["schemas"]["Environment"][];
+            next_cursor: components["schemas"]["NextCursor"];
         };
         DeployRequest: {
             version_set: components["schemas"]["VersionSetId"];
@@ -1395,6 +1427,8 @@ export interface components {
         RollbackRequest: {
             /** @description The set to switch to; default the one active before the current one. */
             to?: components["schemas"]["VersionSetId"];
+            /** @description Compare-and-swap: 409 unless this is the current revision. */
+            expected_revision?: number;
             reason?: string;
         };
         ReasonRequest: {
@@ -1403,6 +1437,8 @@ export interface components {
         DeployResult: {
             active: components["schemas"]["VersionSetId"];
             revision: number;
+            /** @description The set that was active before this change. */
+            previous: components["schemas"]["VersionSetId"] | null;
         };
         HistoryEntry: {
             revision: number;
@@ -2781,6 +2817,45 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    listEnvironments: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page; opaque. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of environments, newest first. */
+            200: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvironmentList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     getEnvironment: {
         parameters: {
             query?: never;
@@ -2951,7 +3026,7 @@ export interface operations {
     resolveEnvironment: {
         parameters: {
             query?: {
-                /** @description RFC 3339 time; resolve what was active then. */
+                /** @description RFC 3339 time; resolve what was active then (compared at millisecond precision, so a history entry's own `at` resolves to that entry's set). */
                 at?: string;
                 /** @description Who is asking (user, tenant, request key); decides the rollout assignment. */
                 subject?: string;
