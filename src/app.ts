@@ -9,6 +9,7 @@ import { TokenService } from "./auth/service.js";
 import { TokenResolver } from "./auth/token-resolver.js";
 import { TokenStore } from "./auth/token-store.js";
 import { blobRoutes } from "./blobs/routes.js";
+import { combineBackground } from "./background.js";
 import { BlobService } from "./blobs/service.js";
 import type { BlobStore } from "./blobs/store.js";
 import type { Config } from "./config.js";
@@ -28,6 +29,11 @@ import { projectRoutes } from "./projects/routes.js";
 import { ProjectService } from "./projects/service.js";
 import { versionSetRoutes } from "./version-sets/routes.js";
 import { VersionSetService } from "./version-sets/service.js";
+import { DeliveryWorker, type DeliveryWorkerOptions } from "./webhooks/delivery-worker.js";
+import { enqueueEvent } from "./webhooks/outbox.js";
+import { SqlDeliveryQueue } from "./webhooks/queue.js";
+import { webhookRoutes } from "./webhooks/routes.js";
+import { WebhookService } from "./webhooks/service.js";
 
 export interface AppDeps {
   db: Kysely<Database>;
@@ -36,6 +42,8 @@ export interface AppDeps {
   /** `rateLimit` may be left out (tests): no rate limiting then. */
   config: Pick<Config, "limits"> & Partial<Pick<Config, "rateLimit">>;
   metrics?: Metrics;
+  /** Webhook delivery tuning (tests shorten the retry schedule); production uses the defaults. */
+  webhookDelivery?: Partial<DeliveryWorkerOptions>;
 }
 
 /** Blob uploads stream their body to storage; the JSON parser must never consume them. */
@@ -63,11 +71,17 @@ export function createApp(deps: AppDeps) {
     onBytesIn: (n) => metrics.blobBytesIn.inc(n),
   });
   const artifacts = new ArtifactService({ db, links: blobs.links });
-  const versionSets = new VersionSetService({ db, artifacts });
+  const versionSets = new VersionSetService({
+    db,
+    artifacts,
+    onCreated: async (trx, _actor, project, set) => void (await enqueueEvent(trx, { project, event: "version_set.created", data: set })),
+  });
   const environments = new EnvironmentService({ db, projects, versionSets });
   const tokens = new TokenResolver(new TokenStore(db));
   const tokenService = new TokenService({ db, resolver: tokens });
   const audit = new AuditService(db);
+  const webhooks = new WebhookService(db);
+  const deliveryWorker = new DeliveryWorker(new SqlDeliveryQueue(db), { logger, ...(deps.webhookDelivery ? { options: deps.webhookDelivery } : {}) });
   const rateLimit = createRateLimit(deps.config.rateLimit ?? { rps: 0, burst: 0 });
 
   const routes: RouteSpec[] = [];
@@ -80,6 +94,7 @@ export function createApp(deps: AppDeps) {
   mountRoutes(v1, auditRoutes({ audit, projects }), routes);
   mountRoutes(v1, versionSetRoutes({ versionSets, projects }), routes);
   mountRoutes(v1, environmentRoutes({ environments, projects }), routes);
+  mountRoutes(v1, webhookRoutes({ webhooks, projects }), routes);
 
   const app = express();
   app.disable("x-powered-by");
@@ -100,7 +115,10 @@ export function createApp(deps: AppDeps) {
   app.use(notFoundHandler);
   app.use(problemHandler);
 
-  return { app, routes, metrics, services: { projects, blobs, artifacts, versionSets, environments, tokens, tokenService, audit, rateLimit } };
+  // Idle until started: main.ts starts it after listening; tests start it when they need it.
+  const background = combineBackground([deliveryWorker]);
+
+  return { app, routes, metrics, background, services: { projects, blobs, artifacts, versionSets, environments, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker } };
 }
 
 export type PinsetApp = ReturnType<typeof createApp>;

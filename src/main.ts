@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   await blobStore.check();
   const admin = await ensureAdminToken({ db: database.db, dataDir: config.dataDir, ...(config.adminToken ? { adminToken: config.adminToken } : {}) });
 
-  const { app } = createApp({ db: database.db, blobStore, logger, config });
+  const { app, background } = createApp({ db: database.db, blobStore, logger, config });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once("error", reject);
@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     process.stdout.write(`  admin token: PINSET_ADMIN_TOKEN\n`);
   }
   logger.info({ url, database: database.kind, blobs: blobStore.kind }, "pinset started");
+  background.start();
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -42,6 +43,8 @@ async function main(): Promise<void> {
     logger.info({ signal }, "shutting down");
     server.closeIdleConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    // Before the database closes: in-flight webhook deliveries give their rows back.
+    await background.stop().catch((err: unknown) => logger.warn({ err }, "background tasks did not stop cleanly"));
     await database.close();
     process.exit(0);
   };

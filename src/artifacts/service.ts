@@ -8,6 +8,7 @@ import { ConflictError, NotFoundError, UnprocessableError, type FieldError } fro
 import type { Actor } from "../http/context.js";
 import { decodeCursor, toPage } from "../http/pagination.js";
 import { KIND_VALIDATORS, type ArtifactKind } from "./kinds/index.js";
+import { enqueueEvent } from "../webhooks/outbox.js";
 import { ArtifactStore, type ArtifactKey, type ArtifactRef, type ArtifactRow } from "./store.js";
 
 export interface ArtifactSummary {
@@ -85,6 +86,8 @@ export class ArtifactService {
             target: `${key.kind}/${key.name}@${inserted.version}`,
             after: { version: inserted.version, digest: inserted.digest },
           });
+          // Only a new version is an event; the outbox row commits with it.
+          await enqueueEvent(trx, { project: key.project, event: "artifact.published", data: summary(inserted) });
           return inserted;
         });
         return { created: true, artifact: summary(row) };

@@ -971,12 +971,15 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** List the project's webhooks */
+        /**
+         * List the project's webhooks
+         * @description Never shows secrets. Needs admin because receiver URLs often carry credentials in their path (Slack, Discord and Teams hooks do).
+         */
         get: operations["listWebhooks"];
         put?: never;
         /**
          * Subscribe a URL to events of the project
-         * @description The secret signs every delivery and is never returned.
+         * @description The secret signs every delivery and is never returned (it is stored as given, since signing needs the key itself). The URL must be absolute http(s), without credentials, at most 2048 characters; it is returned normalised. 400 `validation_failed` for a bad URL, an empty, repeated or unknown event, or a secret outside 16–256 characters. Audited as `webhook.create` (URL origin and events only).
          */
         post: operations["createWebhook"];
         delete?: never;
@@ -1005,7 +1008,7 @@ export interface paths {
         post?: never;
         /**
          * Remove a webhook
-         * @description Pending retries of its deliveries are dropped.
+         * @description Pending retries of its deliveries are dropped, and its delivery log with them. Audited as `webhook.delete`.
          */
         delete: operations["deleteWebhook"];
         options?: never;
@@ -1028,7 +1031,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** List the delivery attempts of a webhook */
+        /**
+         * List the delivery attempts of a webhook
+         * @description Every attempt, newest first. It shows neither the URL nor the secret, so any token that reads the project may see it (to find out why a receiver gets nothing).
+         */
         get: operations["listWebhookDeliveries"];
         put?: never;
         post?: never;
@@ -1051,7 +1057,7 @@ export interface webhooks {
         put?: never;
         /**
          * A delivery sent to a subscribed URL
-         * @description Sent by the registry, not served by it. A non-2xx answer or a time-out is retried with exponential backoff (at least 5 attempts over at least 10 minutes); deliveries survive a restart of the registry. Receivers authenticate a delivery by recomputing `x-pinset-signature` over the raw body, so no bearer token is sent.
+         * @description Sent by the registry, not served by it. A non-2xx answer or a time-out is retried with exponential backoff (at least 5 attempts over at least 10 minutes); deliveries survive a restart of the registry. Receivers authenticate a delivery by recomputing `x-pinset-signature` over the raw body, so no bearer token is sent. Redirects are not followed (a 3xx counts as a failure); the time-out is 10 s. Delivery is at least once: deduplicate on `x-pinset-delivery`, which every retry of one delivery repeats.
          */
         post: operations["receivePinsetEvent"];
         delete?: never;
@@ -1772,6 +1778,8 @@ export interface components {
         /** @description One delivery attempt (field names chosen by this document). */
         WebhookDelivery: {
             id: string;
+            /** @description The delivery this attempt belongs to: the `x-pinset-delivery` header the receiver got. */
+            delivery_id: string;
             event: components["schemas"]["WebhookEvent"];
             /** @description The receiver's HTTP status; null when no answer came. */
             status_code: number | null;
@@ -1790,7 +1798,7 @@ export interface components {
             project: components["schemas"]["Name"];
             /** Format: date-time */
             at: string;
-            /** @description The changed object: the environment, rollout, artifact version or version set. */
+            /** @description What changed. `artifact.published`: the new version as the publish answered it; `version_set.created`: the version set; `environment.changed`: `{project, environment, revision, active, previous, action, reason}` (one per deploy, rollback or rollout step); `rollout.changed`: the rollout. */
             data: Record<string, never>;
         };
     };
@@ -3945,6 +3953,10 @@ export interface operations {
                 "x-pinset-signature": string;
                 /** @description The event name, also in the body. */
                 "x-pinset-event": components["schemas"]["WebhookEvent"];
+                /** @description The delivery id, the same on every retry of one delivery. */
+                "x-pinset-delivery": string;
+                /** @description 1 for the first try, then 2, 3, … */
+                "x-pinset-attempt": string;
             };
             path?: never;
             cookie?: never;

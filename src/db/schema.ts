@@ -115,6 +115,47 @@ export interface EnvironmentHistoryTable {
   at: CreatedAt;
 }
 
+export interface WebhooksTable {
+  seq: Generated<number>;
+  id: string;
+  project: string;
+  url: string;
+  events: string[];
+  /** The HMAC key as given (signing needs it); never returned or logged. */
+  secret: string;
+  created_by: string | null;
+  created_at: CreatedAt;
+}
+
+export interface WebhookOutboxTable {
+  seq: Generated<number>;
+  id: string;
+  webhook_id: string;
+  project: string;
+  event: string;
+  body: string;
+  state: Generated<"pending" | "delivered" | "failed">;
+  attempts: Generated<number>;
+  next_attempt_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  lease_until: Date | null;
+  claim: string | null;
+  created_at: CreatedAt;
+  finished_at: Date | null;
+}
+
+export interface WebhookAttemptsTable {
+  seq: Generated<number>;
+  id: string;
+  delivery_id: string;
+  webhook_id: string;
+  event: string;
+  attempt: number;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+  at: ColumnType<Date, Date | string | undefined, never>;
+}
+
 export interface Database {
   projects: ProjectsTable;
   blobs: BlobsTable;
@@ -125,4 +166,7 @@ export interface Database {
   version_sets: VersionSetsTable;
   environments: EnvironmentsTable;
   environment_history: EnvironmentHistoryTable;
+  webhooks: WebhooksTable;
+  webhook_outbox: WebhookOutboxTable;
+  webhook_attempts: WebhookAttemptsTable;
 }

@@ -2,6 +2,7 @@ import { sql, type Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
 import { ConflictError, LockedError, NotFoundError } from "../errors.js";
 import type { Actor } from "../http/context.js";
+import { enqueueEvent } from "../webhooks/outbox.js";
 
 /** The channel every environment change is announced on (NOTIFY, delivered at commit). */
 export const ENVIRONMENT_CHANNEL = "pinset_environment_changed";
@@ -25,6 +26,12 @@ export interface EnvironmentChange {
    * target depends on the state it replaces); it runs in the same transaction and may throw.
    */
   active?: string | null | ((current: LockedEnvironment) => Promise<string | null>);
+  /**
+   * Who may make this change, judged on the locked row before anything else (so a concurrent
+   * `protected: true` cannot slip between check and write): deploy and rollback pass
+   * `requireDeployAccess` here. Throws to refuse.
+   */
+  authorize?: (current: LockedEnvironment) => void;
   /** Compare-and-swap: the change applies only when the environment is at this revision. */
   expectedRevision?: number;
   /** Refuse the change with 423 while the environment is frozen. */
@@ -46,8 +53,9 @@ export interface AppliedChange {
 /**
  * The one way an environment changes. Inside the caller's transaction it locks the row
  * (SELECT … FOR UPDATE, so concurrent changes on any instance queue here), checks the
- * expected revision, bumps the revision, writes the history row and sends NOTIFY. Pointer,
- * history and notification therefore commit together or not at all.
+ * expected revision, bumps the revision, writes the history row, sends NOTIFY and enqueues the
+ * `environment.changed` webhook deliveries. Pointer, history, notification and webhook outbox
+ * therefore commit together or not at all.
  */
 export async function applyEnvironmentChange(trx: Kysely<Database>, actor: Actor, change: EnvironmentChange): Promise<AppliedChange> {
   const current = await trx
@@ -58,6 +66,7 @@ export async function applyEnvironmentChange(trx: Kysely<Database>, actor: Actor
     .forUpdate()
     .executeTakeFirst();
   if (!current) throw new NotFoundError(`Environment ${change.environment} not found`);
+  change.authorize?.(current);
   if (change.refuseWhenFrozen && current.frozen) {
     throw new LockedError(`Environment ${change.environment} is frozen; unfreeze it first`);
   }
@@ -105,5 +114,6 @@ export async function applyEnvironmentChange(trx: Kysely<Database>, actor: Actor
     action: change.action,
   };
   await sql`select pg_notify(${ENVIRONMENT_CHANNEL}, ${JSON.stringify(applied)})`.execute(trx);
+  await enqueueEvent(trx, { project: change.project, event: "environment.changed", data: { ...applied, reason: change.reason ?? null } });
   return applied;
 }

@@ -1,0 +1,129 @@
+import { randomBytes } from "node:crypto";
+import type { Kysely } from "kysely";
+import type { Database } from "../db/schema.js";
+
+/** A delivery a worker holds the lease on, with what it needs to send it. */
+export interface ClaimedDelivery {
+  id: string;
+  webhookId: string;
+  project: string;
+  event: string;
+  body: string;
+  /** The attempt this claim makes (1 for the first try). */
+  attempt: number;
+  url: string;
+  /** The HMAC key: only ever passed to signBody, never logged. */
+  secret: string;
+  /** Identifies this claim; finishing with a stale claim changes nothing. */
+  claim: string;
+}
+
+export interface AttemptRecord {
+  statusCode: number | null;
+  error: string | null;
+  durationMs: number;
+  at: Date;
+}
+
+export type DeliveryOutcome = { state: "delivered" } | { state: "failed" } | { state: "pending"; nextAttemptAt: Date };
+
+/** The outbox as the worker sees it; SqlDeliveryQueue in production, a memory fake in unit tests. */
+export interface DeliveryQueue {
+  /** Leases up to `limit` due rows until `now + leaseMs`; rows leased by others are skipped. */
+  claim(options: { now: Date; leaseMs: number; limit: number }): Promise<ClaimedDelivery[]>;
+  /** Logs the attempt and moves the row on, unless the claim is no longer ours (returns false). */
+  finish(delivery: ClaimedDelivery, attempt: AttemptRecord, outcome: DeliveryOutcome): Promise<boolean>;
+  /** Gives the row back without counting an attempt (shutdown mid-send). */
+  release(delivery: ClaimedDelivery): Promise<void>;
+}
+
+export class SqlDeliveryQueue implements DeliveryQueue {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /**
+   * `FOR UPDATE SKIP LOCKED` lets every instance claim concurrently without waiting on or
+   * double-claiming each other's rows; the lease makes a row whose worker died claimable again
+   * once it expires. (PGlite runs one statement at a time, so the same SQL is trivially safe.)
+   */
+  async claim(options: { now: Date; leaseMs: number; limit: number }): Promise<ClaimedDelivery[]> {
+    const claim = randomBytes(12).toString("hex");
+    const leaseUntil = new Date(options.now.getTime() + options.leaseMs);
+    const rows = await this.db
+      .updateTable("webhook_outbox as o")
+      .from("webhooks as w")
+      .set({ lease_until: leaseUntil, claim })
+      .whereRef("w.id", "=", "o.webhook_id")
+      .where("o.seq", "in", (eb) =>
+        eb
+          .selectFrom("webhook_outbox")
+          .select("seq")
+          .where("state", "=", "pending")
+          .where("next_attempt_at", "<=", options.now)
+          .where((w) => w.or([w("lease_until", "is", null), w("lease_until", "<=", options.now)]))
+          .orderBy("next_attempt_at")
+          .limit(options.limit)
+          .forUpdate()
+          .skipLocked(),
+      )
+      .returning(["o.id", "o.webhook_id", "o.project", "o.event", "o.body", "o.attempts", "w.url", "w.secret"])
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      webhookId: r.webhook_id,
+      project: r.project,
+      event: r.event,
+      body: r.body,
+      attempt: r.attempts + 1,
+      url: r.url,
+      secret: r.secret,
+      claim,
+    }));
+  }
+
+  /**
+   * The outbox row is updated first: its row lock makes a concurrent webhook delete (which
+   * cascades to the outbox) wait, so the attempt row never points at a vanished delivery.
+   */
+  async finish(delivery: ClaimedDelivery, attempt: AttemptRecord, outcome: DeliveryOutcome): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const updated = await trx
+        .updateTable("webhook_outbox")
+        .set({
+          state: outcome.state,
+          attempts: delivery.attempt,
+          lease_until: null,
+          claim: null,
+          ...(outcome.state === "pending" ? { next_attempt_at: outcome.nextAttemptAt } : { finished_at: attempt.at }),
+        })
+        .where("id", "=", delivery.id)
+        .where("claim", "=", delivery.claim)
+        .returning("id")
+        .executeTakeFirst();
+      if (!updated) return false;
+      await trx
+        .insertInto("webhook_attempts")
+        .values({
+          id: `att_${randomBytes(12).toString("hex")}`,
+          delivery_id: delivery.id,
+          webhook_id: delivery.webhookId,
+          event: delivery.event,
+          attempt: delivery.attempt,
+          status_code: attempt.statusCode,
+          error: attempt.error,
+          duration_ms: Math.max(0, Math.round(attempt.durationMs)),
+          at: attempt.at,
+        })
+        .execute();
+      return true;
+    });
+  }
+
+  async release(delivery: ClaimedDelivery): Promise<void> {
+    await this.db
+      .updateTable("webhook_outbox")
+      .set({ lease_until: null, claim: null })
+      .where("id", "=", delivery.id)
+      .where("claim", "=", delivery.claim)
+      .execute();
+  }
+}
