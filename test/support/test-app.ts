@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
-import { createApp, type PinsetApp } from "../../src/app.js";
+import { createApp, type AppDeps, type PinsetApp } from "../../src/app.js";
 import { ensureAdminToken } from "../../src/auth/bootstrap-admin.js";
 import { FsBlobStore } from "../../src/blobs/fs.js";
 import { createS3Client, S3BlobStore } from "../../src/blobs/s3.js";
@@ -73,7 +73,14 @@ async function sharedDatabase(t: TestApp): Promise<TestApp["db"]> {
  */
 export async function startTestApp(
   backend: Backend,
-  options: { limits?: Partial<Config["limits"]>; rateLimit?: Config["rateLimit"]; sharedDatabaseOf?: TestApp } = {},
+  options: {
+    limits?: Partial<Config["limits"]>;
+    rateLimit?: Config["rateLimit"];
+    sharedDatabaseOf?: TestApp;
+    /** Start the background tasks (webhook delivery, …); stopped again by close(). */
+    background?: boolean;
+    webhookDelivery?: AppDeps["webhookDelivery"];
+  } = {},
 ): Promise<TestApp> {
   const shared = options.sharedDatabaseOf;
   const db = shared ? await sharedDatabase(shared) : await createTestDatabase(backend.database);
@@ -92,9 +99,11 @@ export async function startTestApp(
       limits: { maxJsonBytes: 1024 * 1024, maxBlobBytes: 64 * 1024 * 1024, ...options.limits },
       ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
     },
+    ...(options.webhookDelivery ? { webhookDelivery: options.webhookDelivery } : {}),
   });
   const server = pinset.app.listen(0, "127.0.0.1");
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+  if (options.background) pinset.background.start();
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url,
@@ -118,6 +127,7 @@ export async function startTestApp(
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await pinset.background.stop();
       await db.drop();
       await s3?.close();
       await rm(tmp, { recursive: true, force: true });
