@@ -1,0 +1,78 @@
+import { createClient, type PinsetClient } from "../client/client.js";
+import { colours, type Colours } from "./render/colour.js";
+import { UsageError } from "./errors.js";
+
+/** What the process gives the CLI: injected, so tests and embedders run it without a real terminal. */
+export interface CliIO {
+  argv: string[];
+  env: Record<string, string | undefined>;
+  stdout: { write(text: string): unknown; isTTY?: boolean };
+  stderr: { write(text: string): unknown; isTTY?: boolean; columns?: number };
+}
+
+export interface GlobalOptions {
+  url: string;
+  token: string | undefined;
+  project: string | undefined;
+  json: boolean;
+}
+
+export const DEFAULT_URL = "http://127.0.0.1:8080";
+
+/** Everything a command needs: the client, the project, and where and how to print. */
+export class CommandContext {
+  readonly json: boolean;
+  /** Colours for stdout: only on a terminal, never with NO_COLOR or --json. */
+  readonly colour: Colours;
+  private clientInstance: PinsetClient | undefined;
+
+  constructor(
+    readonly io: CliIO,
+    readonly options: GlobalOptions,
+    readonly commandName: string,
+  ) {
+    this.json = options.json;
+    const noColour = io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== "";
+    this.colour = colours(Boolean(io.stdout.isTTY) && !noColour && !options.json);
+  }
+
+  get client(): PinsetClient {
+    this.clientInstance ??= createClient({
+      url: this.options.url,
+      token: this.options.token,
+      headers: { "user-agent": "pinset-cli" },
+    });
+    return this.clientInstance;
+  }
+
+  /** The project every /v1/projects/{p}/… command works in. */
+  get project(): string {
+    const project = this.options.project;
+    if (!project) throw new UsageError("no project: pass --project <name> or set PINSET_PROJECT", this.commandName);
+    return project;
+  }
+
+  /** A progress display belongs on stderr, and only when a person watches it. */
+  get interactive(): boolean {
+    return Boolean(this.io.stderr.isTTY) && !this.json;
+  }
+
+  print(text = ""): void {
+    this.io.stdout.write(`${text}\n`);
+  }
+
+  printJson(value: unknown): void {
+    this.io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  }
+
+  /** `--json` prints the API's answer as is; otherwise the command's human rendering. */
+  output<T>(value: T, human: (value: T) => string | string[]): void {
+    if (this.json) return this.printJson(value);
+    const text = human(value);
+    this.print(Array.isArray(text) ? text.join("\n") : text);
+  }
+
+  note(text: string): void {
+    this.io.stderr.write(`${text}\n`);
+  }
+}
