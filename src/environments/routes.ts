@@ -55,8 +55,9 @@ async function sendResolved(req: Request, res: Response, resolved: Resolved): Pr
 
 /**
  * Scopes: creating an environment or changing `protected` needs `deploy` (pipelines create
- * their own staging); deploy and rollback need `deploy`; everything else `read`. Issue 7
- * tightens what a deploy token may do to a protected environment.
+ * their own staging); deploy and rollback need `deploy`; everything else `read`. On a
+ * protected environment, deploy, rollback and setting or lifting `protected` also need admin
+ * or a deploy token that names the environment (requireDeployAccess, in the service).
  */
 export function environmentRoutes(deps: { environments: EnvironmentService; projects: ProjectService }): RouteSpec[] {
   const { environments, projects } = deps;
@@ -83,7 +84,7 @@ export function environmentRoutes(deps: { environments: EnvironmentService; proj
         const { project, env } = parseInput(envParams, req.params, "params");
         const body = parseInput(upsertBody, req.body ?? {}, "body");
         await projects.require(project);
-        const result = await environments.ensure(actorOf(req, res), { project, environment: env }, body);
+        const result = await environments.ensure(actorOf(req, res), { project, environment: env }, { ...body, principal: principalOf(res) });
         res.status(result.created ? 201 : 200).json(result.environment);
       },
     },
@@ -104,6 +105,7 @@ export function environmentRoutes(deps: { environments: EnvironmentService; proj
         const { project, env } = parseInput(envParams, req.params, "params");
         const body = parseInput(deployBody, req.body, "body");
         const result = await environments.deploy(actorOf(req, res), { project, environment: env }, {
+          principal: principalOf(res),
           versionSet: body.version_set,
           ...(body.expected_revision !== undefined ? { expectedRevision: body.expected_revision } : {}),
           ...(body.reason !== undefined ? { reason: body.reason } : {}),
@@ -119,6 +121,7 @@ export function environmentRoutes(deps: { environments: EnvironmentService; proj
         const { project, env } = parseInput(envParams, req.params, "params");
         const body = parseInput(rollbackBody, req.body ?? {}, "body");
         const result = await environments.rollback(actorOf(req, res), { project, environment: env }, {
+          principal: principalOf(res),
           ...(body.to !== undefined ? { to: body.to } : {}),
           ...(body.expected_revision !== undefined ? { expectedRevision: body.expected_revision } : {}),
           ...(body.reason !== undefined ? { reason: body.reason } : {}),

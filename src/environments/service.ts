@@ -1,5 +1,7 @@
 import type { Kysely } from "kysely";
 import { recordAudit } from "../audit/store.js";
+import { requireDeployAccess } from "../auth/environment-guard.js";
+import type { Principal } from "../auth/principal.js";
 import type { Database } from "../db/schema.js";
 import { ConflictError, NotFoundError, UnprocessableError } from "../errors.js";
 import type { Actor } from "../http/context.js";
@@ -96,12 +98,16 @@ export class EnvironmentService {
   /**
    * Idempotent create. On an existing environment a given `protected` is applied (and audited
    * as environment.update when it changes the flag); the pointer and revision are untouched:
-   * protection is configuration, not a change of what the environment serves.
+   * protection is configuration, not a change of what the environment serves. Setting or
+   * lifting protection takes the rights a protected environment asks for (checked after the
+   * write, inside the transaction, which a refusal rolls back).
    */
-  async ensure(actor: Actor, key: EnvironmentKey, input: { protected?: boolean }): Promise<{ created: boolean; environment: EnvironmentView }> {
+  async ensure(actor: Actor, key: EnvironmentKey, input: { protected?: boolean; principal: Principal }): Promise<{ created: boolean; environment: EnvironmentView }> {
+    const guardProtection = () => requireDeployAccess(input.principal, { name: key.environment, protected: true });
     const row = await this.deps.db.transaction().execute(async (trx) => {
       const inserted = await this.store.insertIfAbsent(trx, key, input.protected ?? false);
       if (inserted) {
+        if (inserted.protected) guardProtection();
         await recordAudit(trx, actor, {
           project: key.project,
           action: "environment.create",
@@ -113,6 +119,7 @@ export class EnvironmentService {
       if (input.protected !== undefined) {
         const updated = await this.store.setProtected(trx, key, input.protected);
         if (updated) {
+          guardProtection();
           await recordAudit(trx, actor, {
             project: key.project,
             action: "environment.update",
@@ -138,14 +145,14 @@ export class EnvironmentService {
     return { items: await Promise.all(items.map((row) => this.present(row))), next_cursor };
   }
 
-  async deploy(actor: Actor, key: EnvironmentKey, input: { versionSet: string; expectedRevision?: number; reason?: string }): Promise<SwitchResult> {
+  async deploy(actor: Actor, key: EnvironmentKey, input: { versionSet: string; expectedRevision?: number; reason?: string; principal: Principal }): Promise<SwitchResult> {
     await this.require(key);
     await this.requireSet(key.project, input.versionSet, "body.version_set");
     return this.switch(actor, key, "deploy", input.versionSet, input);
   }
 
   /** See rollback-target.ts for which set a rollback without `to` picks. */
-  async rollback(actor: Actor, key: EnvironmentKey, input: { to?: string; expectedRevision?: number; reason?: string }): Promise<SwitchResult> {
+  async rollback(actor: Actor, key: EnvironmentKey, input: { to?: string; expectedRevision?: number; reason?: string; principal: Principal }): Promise<SwitchResult> {
     await this.require(key);
     if (input.to !== undefined) await this.requireSet(key.project, input.to, "body.to");
     const to = input.to;
@@ -215,7 +222,7 @@ export class EnvironmentService {
     key: EnvironmentKey,
     action: "deploy" | "rollback",
     target: string | ((trx: Kysely<Database>, current: string | null) => Promise<string>),
-    input: { expectedRevision?: number; reason?: string },
+    input: { expectedRevision?: number; reason?: string; principal: Principal },
   ): Promise<SwitchResult> {
     let applied: AppliedChange;
     try {
@@ -225,6 +232,7 @@ export class EnvironmentService {
           environment: key.environment,
           action,
           active: typeof target === "string" ? target : (current) => target(trx, current.active),
+          authorize: (env) => requireDeployAccess(input.principal, { name: key.environment, protected: env.protected }),
           refuseWhenFrozen: true,
           reason: input.reason ?? null,
           ...(input.expectedRevision !== undefined ? { expectedRevision: input.expectedRevision } : {}),
