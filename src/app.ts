@@ -15,6 +15,7 @@ import type { BlobStore } from "./blobs/store.js";
 import type { Config } from "./config.js";
 import type { Database } from "./db/schema.js";
 import { environmentRoutes } from "./environments/routes.js";
+import { ResolveCache } from "./environments/resolve-cache.js";
 import { EnvironmentService } from "./environments/service.js";
 import { authenticate } from "./http/auth.js";
 import { createMetrics, metricsMiddleware, type Metrics } from "./http/metrics.js";
@@ -27,6 +28,9 @@ import { traceIdMiddleware } from "./http/trace-id.js";
 import type { Logger } from "./logger.js";
 import { projectRoutes } from "./projects/routes.js";
 import { ProjectService } from "./projects/service.js";
+import { GateService } from "./rollouts/gate-service.js";
+import { rolloutRoutes } from "./rollouts/routes.js";
+import { RolloutService } from "./rollouts/service.js";
 import { versionSetRoutes } from "./version-sets/routes.js";
 import { VersionSetService } from "./version-sets/service.js";
 import { DeliveryWorker, type DeliveryWorkerOptions } from "./webhooks/delivery-worker.js";
@@ -76,7 +80,11 @@ export function createApp(deps: AppDeps) {
     artifacts,
     onCreated: async (trx, _actor, project, set) => void (await enqueueEvent(trx, { project, event: "version_set.created", data: set })),
   });
-  const environments = new EnvironmentService({ db, projects, versionSets });
+  // Shared: a rollout step (e.g. promote) changes what the environments' resolve cache holds.
+  const resolveCache = new ResolveCache();
+  const rollouts = new RolloutService({ db, blobStore, versionSets, resolveCache, logger });
+  const gates = new GateService({ db, rollouts });
+  const environments = new EnvironmentService({ db, projects, versionSets, resolveCache, rollouts });
   const tokens = new TokenResolver(new TokenStore(db));
   const tokenService = new TokenService({ db, resolver: tokens });
   const audit = new AuditService(db);
@@ -94,6 +102,7 @@ export function createApp(deps: AppDeps) {
   mountRoutes(v1, auditRoutes({ audit, projects }), routes);
   mountRoutes(v1, versionSetRoutes({ versionSets, projects }), routes);
   mountRoutes(v1, environmentRoutes({ environments, projects }), routes);
+  mountRoutes(v1, rolloutRoutes({ rollouts, gates, environments }), routes);
   mountRoutes(v1, webhookRoutes({ webhooks, projects }), routes);
 
   const app = express();
@@ -118,7 +127,7 @@ export function createApp(deps: AppDeps) {
   // Idle until started: main.ts starts it after listening; tests start it when they need it.
   const background = combineBackground([deliveryWorker]);
 
-  return { app, routes, metrics, background, services: { projects, blobs, artifacts, versionSets, environments, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker } };
+  return { app, routes, metrics, background, services: { projects, blobs, artifacts, versionSets, environments, rollouts, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker } };
 }
 
 export type PinsetApp = ReturnType<typeof createApp>;

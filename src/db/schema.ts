@@ -115,6 +115,66 @@ export interface EnvironmentHistoryTable {
   at: CreatedAt;
 }
 
+export interface RolloutsTable {
+  seq: Generated<number>;
+  project: string;
+  id: string;
+  environment: string;
+  stable: string;
+  candidate: string;
+  /** The percent in hundredths (1 % = 100). */
+  basis_points: number;
+  allow: string[];
+  state: "running" | "paused" | "promoted" | "aborted";
+  auto: boolean;
+  revision: number;
+  evidence_count: Generated<number>;
+  created_by: string | null;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  ended_at: Date | null;
+}
+
+export interface RolloutObservationsTable {
+  seq: Generated<number>;
+  project: string;
+  id: string;
+  environment: string;
+  rollout_id: string;
+  version_set: string;
+  side: "stable" | "candidate";
+  window_start: ColumnType<Date, Date | string, never>;
+  window_end: ColumnType<Date, Date | string, never>;
+  metrics: ColumnType<Record<string, number>, string, never>;
+  sample_trace_ids: string[];
+  created_by: string | null;
+  trace_id: string | null;
+  created_at: CreatedAt;
+}
+
+export interface GatePoliciesTable {
+  project: string;
+  environment: string;
+  policy: ColumnType<unknown, string, string>;
+  updated_by: string | null;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface EvidencePacksTable {
+  seq: Generated<number>;
+  project: string;
+  id: string;
+  environment: string;
+  rollout_id: string;
+  trigger: "manual" | "promoted" | "aborted";
+  location: string;
+  files: ColumnType<Array<{ name: string; digest: string; size: number }>, string, never>;
+  manifest_digest: string;
+  created_by: string | null;
+  trace_id: string | null;
+  created_at: CreatedAt;
+}
+
 export interface WebhooksTable {
   seq: Generated<number>;
   id: string;
@@ -169,4 +229,8 @@ export interface Database {
   webhooks: WebhooksTable;
   webhook_outbox: WebhookOutboxTable;
   webhook_attempts: WebhookAttemptsTable;
+  rollouts: RolloutsTable;
+  rollout_observations: RolloutObservationsTable;
+  gate_policies: GatePoliciesTable;
+  evidence_packs: EvidencePacksTable;
 }

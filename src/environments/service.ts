@@ -25,6 +25,12 @@ export interface VersionSetReader {
 export interface RolloutHooks {
   rolloutOf(project: string, environment: string): Promise<object | null>;
   assign?(project: string, environment: string, subject: string): Promise<{ versionSet: string; assignment: "stable" | "candidate" } | undefined>;
+  /**
+   * Refuses a deploy or rollback (409) while a rollout is running or paused. Called in the
+   * switch's transaction after applyEnvironmentChange locked the row, so a rollout starting
+   * concurrently either committed before (and is seen) or waits for this transaction.
+   */
+  assertSwitchAllowed?(trx: Kysely<Database>, key: EnvironmentKey, action: "deploy" | "rollback"): Promise<void>;
 }
 
 export interface EnvironmentView {
@@ -46,6 +52,8 @@ export interface HistoryEntryView {
   actor: string;
   reason: string | null;
   trace_id: string | null;
+  /** What the step recorded beyond the pointer (rollout steps: rollout id, percents, decision, forced). */
+  detail: unknown;
   at: string;
 }
 
@@ -72,6 +80,7 @@ function presentHistory(row: HistoryRow): HistoryEntryView {
     actor: row.actor,
     reason: row.reason,
     trace_id: row.trace_id,
+    detail: row.detail ?? null,
     at: row.at.toISOString(),
   };
 }
@@ -237,6 +246,7 @@ export class EnvironmentService {
           reason: input.reason ?? null,
           ...(input.expectedRevision !== undefined ? { expectedRevision: input.expectedRevision } : {}),
         });
+        await this.deps.rollouts?.assertSwitchAllowed?.(trx, key, action);
         await recordAudit(trx, actor, {
           project: key.project,
           action: `environment.${action}`,

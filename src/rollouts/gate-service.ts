@@ -1,0 +1,141 @@
+import { randomBytes } from "node:crypto";
+import type { Kysely } from "kysely";
+import { recordAudit } from "../audit/store.js";
+import type { Principal } from "../auth/principal.js";
+import type { Database } from "../db/schema.js";
+import { ConflictError, UnprocessableError } from "../errors.js";
+import type { Actor } from "../http/context.js";
+import { decodeCursor, toPage, type Page } from "../http/pagination.js";
+import { evaluate, explain, loadPolicy } from "./evaluate.js";
+import { parseGatePolicy, type GatePolicy } from "./gate-policy.js";
+import type { Decision } from "./gates.js";
+import { metricsSchema, type Metrics } from "./metrics.js";
+import type { RolloutService } from "./service.js";
+import { environmentNotFound } from "./steps.js";
+import type { EnvironmentKey, RolloutRow } from "./store.js";
+import { presentObservation, type ObservationView, type RolloutView } from "./view.js";
+
+export interface ObservationInput {
+  versionSet: string;
+  windowStart: Date;
+  windowEnd: Date;
+  metrics: unknown;
+  sampleTraceIds?: string[];
+}
+
+/** The recorded observation, the decision it leads to, and the rollout after any automatic step. */
+export interface ObservationRecorded extends ObservationView {
+  /** The rollout after the observation (an `auto` rollout may have been paused or aborted by it). */
+  decision: Decision;
+  rollout: RolloutView;
+}
+
+const REASON_MAX = 1024;
+
+function parseMetrics(input: unknown): Metrics {
+  const parsed = metricsSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  throw new UnprocessableError(
+    "The metrics are invalid",
+    parsed.error.issues.map((issue) => ({ path: ["body", "metrics", ...issue.path.map(String)].join("."), message: issue.message })),
+  );
+}
+
+/**
+ * The gate's inputs: the per-environment policy and the observations. With an `auto` rollout,
+ * the observation whose decision is pause / rollback / stop carries that step out in the same
+ * transaction that records it (stop also freezes the environment).
+ */
+export class GateService {
+  constructor(
+    private readonly deps: {
+      db: Kysely<Database>;
+      rollouts: RolloutService;
+    },
+  ) {}
+
+  private get store() {
+    return this.deps.rollouts.store;
+  }
+
+  async policy(key: EnvironmentKey): Promise<GatePolicy> {
+    await this.requireEnvironment(key);
+    return loadPolicy(this.store, key);
+  }
+
+  /** Merges `input` over the policy in force (422 when the result is inconsistent); audited. */
+  async setPolicy(actor: Actor, principal: Principal, key: EnvironmentKey, input: unknown): Promise<GatePolicy> {
+    return this.deps.rollouts.steps.transact(principal, key, async (trx) => {
+      const before = await loadPolicy(this.store, key, trx);
+      const after = parseGatePolicy(input, before);
+      await this.store.savePolicy(trx, key, after, actor.name);
+      await recordAudit(trx, actor, { project: key.project, action: "gate_policy.update", target: `environment/${key.environment}/gate-policy`, before, after });
+      return after;
+    });
+  }
+
+  async record(actor: Actor, principal: Principal, key: EnvironmentKey, input: ObservationInput): Promise<ObservationRecorded> {
+    const metrics = parseMetrics(input.metrics);
+    if (input.windowEnd.getTime() < input.windowStart.getTime()) {
+      throw new UnprocessableError("window_end is before window_start", [{ path: "body.window_end", message: "must not be before window_start" }]);
+    }
+    const rollouts = this.deps.rollouts;
+    const { observation, decision, row } = await rollouts.steps.transact(principal, key, async (trx) => {
+      const live = await this.store.live(key, trx);
+      if (!live) {
+        throw new ConflictError(`No rollout is running or paused on environment ${key.environment}: observations feed a rollout's gate; start one first`);
+      }
+      const side = input.versionSet === live.stable ? "stable" : input.versionSet === live.candidate ? "candidate" : undefined;
+      if (!side) {
+        throw new UnprocessableError(
+          `Version set ${input.versionSet} is not in rollout ${live.id} (stable ${live.stable}, candidate ${live.candidate})`,
+          [{ path: "body.version_set", message: "must be the rollout's stable or candidate set" }],
+        );
+      }
+      const observation = await this.store.insertObservation(trx, key, {
+        id: `ob_${randomBytes(12).toString("hex")}`,
+        rolloutId: live.id,
+        versionSet: input.versionSet,
+        side,
+        windowStart: input.windowStart,
+        windowEnd: input.windowEnd,
+        metrics,
+        sampleTraceIds: [...new Set(input.sampleTraceIds ?? [])],
+        createdBy: actor.name,
+        traceId: actor.traceId,
+      });
+      const { decision } = await evaluate(this.store, live, trx);
+      const row = live.auto ? await this.autoStep(trx, actor, key, live, decision, observation.id) : live;
+      return { observation, decision, row };
+    });
+    if (row.state === "aborted") await rollouts.writeAfterEnd(actor, row, "aborted");
+    return { ...presentObservation(observation), decision, rollout: await rollouts.present(row) };
+  }
+
+  async list(key: EnvironmentKey, page: { limit: number; cursor?: string }): Promise<Page<ObservationView>> {
+    await this.requireEnvironment(key);
+    const rows = await this.store.listObservations(key, { before: decodeCursor(page.cursor), limit: page.limit + 1 });
+    return toPage(rows, page.limit, (r) => r.seq, presentObservation);
+  }
+
+  /** API.md: pause → pause (when running), rollback → abort, stop → abort and freeze. */
+  private async autoStep(trx: Kysely<Database>, actor: Actor, key: EnvironmentKey, live: RolloutRow, decision: Decision, observation: string): Promise<RolloutRow> {
+    const reason = `auto: ${explain(decision)}`.slice(0, REASON_MAX);
+    const detail = { auto: true, observation, decision };
+    const steps = this.deps.rollouts.steps;
+    switch (decision.action) {
+      case "pause":
+        return live.state === "running" ? steps.pause(trx, actor, key, live, { reason, detail }) : live;
+      case "rollback":
+        return steps.abort(trx, actor, key, live, { reason, detail });
+      case "stop":
+        return steps.abort(trx, actor, key, live, { reason, detail, freeze: true });
+      default:
+        return live;
+    }
+  }
+
+  private async requireEnvironment(key: EnvironmentKey): Promise<void> {
+    if (!(await this.store.environmentExists(key))) throw await environmentNotFound(this.store, key);
+  }
+}

@@ -1,0 +1,241 @@
+import type { Kysely } from "kysely";
+import { recordAudit } from "../audit/store.js";
+import type { Principal } from "../auth/principal.js";
+import type { BlobStore } from "../blobs/store.js";
+import type { Database } from "../db/schema.js";
+import { applyEnvironmentChange } from "../environments/change.js";
+import { ConflictError, NotFoundError, UnprocessableError } from "../errors.js";
+import type { Actor } from "../http/context.js";
+import type { Logger } from "../logger.js";
+import { assignSubject, isValidPercent, type Assignment } from "./assignment.js";
+import { evaluate, explain } from "./evaluate.js";
+import { EvidenceService, type EvidenceTrigger, type EvidenceWritten, type VersionSetEvidenceSource } from "./evidence.js";
+import { nextStep } from "./gate-policy.js";
+import type { Decision } from "./gates.js";
+import { RolloutCache, type CachedRollout } from "./rollout-cache.js";
+import { environmentNotFound, FULL, RolloutSteps } from "./steps.js";
+import { RolloutStore, type EnvironmentKey, type RolloutRow } from "./store.js";
+import { presentRollout, toBasisPoints, toPercent, type RolloutView } from "./view.js";
+
+export interface RolloutServiceDeps {
+  db: Kysely<Database>;
+  blobStore: BlobStore;
+  versionSets: VersionSetEvidenceSource;
+  /** The environments' resolve cache (a promote changes the active set it holds). */
+  resolveCache: { invalidate(project: string, env: string): void };
+  logger: Logger;
+  cache?: RolloutCache;
+}
+
+export interface StartInput {
+  candidate: string;
+  percent: number;
+  allow?: string[];
+  auto?: boolean;
+  reason?: string;
+}
+
+export interface AdvanceInput {
+  percent?: number;
+  force?: boolean;
+  reason?: string;
+}
+
+/** (0, 100] in steps of 0.01 → basis points, else 422 on `path`. */
+export function percentToBasisPoints(percent: number, path: string): number {
+  if (!(percent > 0) || !isValidPercent(percent)) {
+    throw new UnprocessableError(`percent ${percent} is not in (0, 100] in steps of 0.01`, [
+      { path, message: "must be greater than 0 and at most 100, in steps of 0.01" },
+    ]);
+  }
+  return toBasisPoints(percent);
+}
+
+const label = (key: EnvironmentKey) => `environment ${key.environment} of project ${key.project}`;
+
+/**
+ * Canary rollouts: the lifecycle (start, advance/promote, pause, resume, abort), sticky
+ * assignment for `resolve?subject=`, the decision, evidence packs and unfreeze. Every change
+ * runs through RolloutSteps (one transaction, one revision per step); packs are written after
+ * the step commits, because the blob store cannot join a database transaction.
+ */
+export class RolloutService {
+  readonly store: RolloutStore;
+  readonly cache: RolloutCache;
+  readonly steps: RolloutSteps;
+  readonly evidence: EvidenceService;
+  private readonly log: Logger;
+
+  constructor(private readonly deps: RolloutServiceDeps) {
+    this.store = new RolloutStore(deps.db);
+    this.cache = deps.cache ?? new RolloutCache();
+    this.steps = new RolloutSteps({ db: deps.db, store: this.store, cache: this.cache, resolveCache: deps.resolveCache });
+    this.evidence = new EvidenceService({ db: deps.db, store: this.store, blobStore: deps.blobStore, versionSets: deps.versionSets });
+    this.log = deps.logger.child({ module: "rollouts" });
+  }
+
+  /** For cross-instance propagation: drop what this instance holds about the environment. */
+  invalidate(project: string, environment: string): void {
+    this.cache.invalidate(project, environment);
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  /** The running or paused rollout, else the most recent one; 404 when none was ever started. */
+  async get(key: EnvironmentKey): Promise<RolloutView> {
+    return this.present(await this.requireLatest(key));
+  }
+
+  /** The `rollout` field of the environment JSON: the running or paused one, else null. */
+  async rolloutOf(project: string, environment: string): Promise<RolloutView | null> {
+    const live = await this.store.live({ project, environment });
+    return live ? this.present(live) : null;
+  }
+
+  /**
+   * The set `subject` gets now (undefined: no rollout, the caller serves the active set). Served
+   * from the rollout cache: no database query once the environment's rollout is cached.
+   */
+  async assign(project: string, environment: string, subject: string): Promise<{ versionSet: string; assignment: Assignment } | undefined> {
+    const live = await this.cache.get(project, environment, () => this.loadLive(project, environment));
+    if (!live) return undefined;
+    const assignment = assignSubject({ rolloutId: live.id, subject, percent: live.percent, allow: live.allow });
+    return { versionSet: assignment === "candidate" ? live.candidate : live.stable, assignment };
+  }
+
+  async decision(key: EnvironmentKey): Promise<Decision> {
+    return (await evaluate(this.store, await this.requireLatest(key))).decision;
+  }
+
+  /** Hook for deploy and rollback, called in their transaction after the environment row is locked. */
+  async assertSwitchAllowed(trx: Kysely<Database>, key: EnvironmentKey, action: string): Promise<void> {
+    const live = await this.store.live(key, trx);
+    if (live) {
+      throw new ConflictError(
+        `Cannot ${action} ${label(key)} while rollout ${live.id} is ${live.state} (candidate ${live.candidate} at ${toPercent(live.basis_points)} %): ` +
+          "abort the rollout (POST …/rollout/abort) or promote it (POST …/rollout/advance to 100) first",
+      );
+    }
+  }
+
+  // ------------------------------------------------------------------ changes
+
+  async start(actor: Actor, principal: Principal, key: EnvironmentKey, input: StartInput): Promise<RolloutView> {
+    const basisPoints = percentToBasisPoints(input.percent, "body.percent");
+    const allow = [...new Set(input.allow ?? [])];
+    const row = await this.steps.transact(principal, key, (trx, env) =>
+      this.steps.start(trx, actor, key, env, { candidate: input.candidate, basisPoints, allow, auto: input.auto ?? false, reason: input.reason ?? null }),
+    );
+    return this.present(row);
+  }
+
+  /**
+   * Raises the percent to `percent` or the policy's next step. The gate is evaluated inside the
+   * transaction (observations of this environment wait for it), and must say `advance` unless
+   * `force` is given; a forced advance records the decision it overrode in the history entry.
+   */
+  async advance(actor: Actor, principal: Principal, key: EnvironmentKey, input: AdvanceInput): Promise<RolloutView> {
+    const requested = input.percent === undefined ? undefined : percentToBasisPoints(input.percent, "body.percent");
+    const row = await this.steps.transact(principal, key, async (trx) => {
+      const live = await this.steps.requireLive(trx, key, "advance");
+      if (live.state !== "running") throw new ConflictError(`Rollout ${live.id} is ${live.state}: resume it before advancing`);
+      const evaluation = await evaluate(this.store, live, trx);
+      let target = requested;
+      if (target === undefined) {
+        const next = nextStep(evaluation.policy, toPercent(live.basis_points));
+        target = next === undefined ? FULL : toBasisPoints(next);
+      } else if (target <= live.basis_points) {
+        throw new UnprocessableError(`percent ${toPercent(target)} does not raise the current ${toPercent(live.basis_points)} %`, [
+          { path: "body.percent", message: `must be greater than the current percent (${toPercent(live.basis_points)})` },
+        ]);
+      }
+      const forced = input.force === true;
+      if (evaluation.decision.action !== "advance" && !forced) {
+        throw new ConflictError(
+          `Advance refused: ${explain(evaluation.decision)}. Record observations that pass (GET …/rollout/decision), or send "force": true with a reason`,
+          "gate_blocked",
+        );
+      }
+      return this.steps.advance(trx, actor, key, live, { basisPoints: target, forced, decision: evaluation.decision, reason: input.reason ?? null });
+    });
+    if (row.state === "promoted") await this.writeAfterEnd(actor, row, "promoted");
+    return this.present(row);
+  }
+
+  async pause(actor: Actor, principal: Principal, key: EnvironmentKey, input: { reason?: string }): Promise<RolloutView> {
+    const row = await this.steps.transact(principal, key, async (trx) =>
+      this.steps.pause(trx, actor, key, await this.steps.requireLive(trx, key, "pause"), { reason: input.reason ?? null }),
+    );
+    return this.present(row);
+  }
+
+  async resume(actor: Actor, principal: Principal, key: EnvironmentKey, input: { reason?: string }): Promise<RolloutView> {
+    const row = await this.steps.transact(principal, key, async (trx) =>
+      this.steps.resume(trx, actor, key, await this.steps.requireLive(trx, key, "resume"), { reason: input.reason ?? null }),
+    );
+    return this.present(row);
+  }
+
+  async abort(actor: Actor, principal: Principal, key: EnvironmentKey, input: { reason?: string }): Promise<RolloutView> {
+    const row = await this.steps.transact(principal, key, async (trx) =>
+      this.steps.abort(trx, actor, key, await this.steps.requireLive(trx, key, "abort"), { reason: input.reason ?? null }),
+    );
+    await this.writeAfterEnd(actor, row, "aborted");
+    return this.present(row);
+  }
+
+  /** On demand, for the current or most recent rollout; each call writes a new, separate pack. */
+  async writeEvidence(actor: Actor, key: EnvironmentKey): Promise<EvidenceWritten> {
+    return this.evidence.write(actor, await this.requireLatest(key), "manual");
+  }
+
+  /**
+   * Lifts the freeze a `stop` left: a revision (`unfreeze`) with its history entry and an audit
+   * row. An environment that is not frozen is left alone (no revision).
+   */
+  async unfreeze(actor: Actor, key: EnvironmentKey, input: { reason?: string }): Promise<void> {
+    await this.steps.transact(undefined, key, async (trx, env) => {
+      if (!env.frozen) return;
+      const applied = await applyEnvironmentChange(trx, actor, {
+        project: key.project,
+        environment: key.environment,
+        action: "unfreeze",
+        frozen: false,
+        reason: input.reason ?? null,
+      });
+      await recordAudit(trx, actor, {
+        project: key.project,
+        action: "environment.unfreeze",
+        target: `environment/${key.environment}`,
+        before: { frozen: true, revision: applied.revision - 1 },
+        after: { frozen: false, revision: applied.revision, reason: input.reason ?? null },
+      });
+    });
+  }
+
+  /** Packs for ended rollouts; a failure leaves the step committed and is logged (POST …/rollout/evidence retries). */
+  async writeAfterEnd(actor: Actor, row: RolloutRow, trigger: EvidenceTrigger): Promise<void> {
+    try {
+      await this.evidence.write(actor, row, trigger);
+    } catch (err) {
+      this.log.error({ err, rollout: row.id, trace_id: actor.traceId }, "evidence pack not written; POST …/rollout/evidence writes one");
+    }
+  }
+
+  async present(row: RolloutRow): Promise<RolloutView> {
+    return presentRollout(row, await this.store.evidenceIds(row.project, row.id));
+  }
+
+  private async requireLatest(key: EnvironmentKey): Promise<RolloutRow> {
+    const row = await this.store.latest(key);
+    if (row) return row;
+    if (!(await this.store.environmentExists(key))) throw await environmentNotFound(this.store, key);
+    throw new NotFoundError(`No rollout was ever started on ${label(key)}`);
+  }
+
+  private async loadLive(project: string, environment: string): Promise<CachedRollout | null> {
+    const live = await this.store.live({ project, environment });
+    if (!live) return null;
+    return { id: live.id, stable: live.stable, candidate: live.candidate, percent: toPercent(live.basis_points), allow: new Set(live.allow) };
+  }
+}

@@ -1,0 +1,259 @@
+import { randomBytes } from "node:crypto";
+import type { Kysely } from "kysely";
+import { recordAudit } from "../audit/store.js";
+import { requireDeployAccess } from "../auth/environment-guard.js";
+import type { Principal } from "../auth/principal.js";
+import type { Database } from "../db/schema.js";
+import { applyEnvironmentChange } from "../environments/change.js";
+import { ConflictError, LockedError, NotFoundError, UnprocessableError } from "../errors.js";
+import type { Actor } from "../http/context.js";
+import { enqueueEvent } from "../webhooks/outbox.js";
+import type { Decision } from "./gates.js";
+import type { RolloutCache } from "./rollout-cache.js";
+import type { EnvironmentKey, LockedEnvironmentRow, RolloutRow, RolloutStore } from "./store.js";
+import { presentRollout, rolloutSnapshot, rolloutTarget, toPercent } from "./view.js";
+
+/** The history actions of rollout steps (API.md). */
+export type StepAction = "rollout_start" | "advance" | "promote" | "pause" | "resume" | "abort";
+
+const AUDIT_ACTION: Record<StepAction, string> = {
+  rollout_start: "rollout.start",
+  advance: "rollout.advance",
+  promote: "rollout.promote",
+  pause: "rollout.pause",
+  resume: "rollout.resume",
+  abort: "rollout.abort",
+};
+
+export const FULL = 10_000;
+
+export interface StepsDeps {
+  db: Kysely<Database>;
+  store: RolloutStore;
+  cache: RolloutCache;
+  /** The environments' resolve cache: a promote changes the active set it holds. */
+  resolveCache: { invalidate(project: string, env: string): void };
+}
+
+const label = (key: EnvironmentKey) => `environment ${key.environment} of project ${key.project}`;
+
+/** The 404 for a missing environment, telling a missing project apart (worded as ProjectService.require words it). */
+export async function environmentNotFound(store: RolloutStore, key: EnvironmentKey, db?: Kysely<Database>): Promise<NotFoundError> {
+  if (!(await store.projectExists(key.project, db))) return new NotFoundError(`Project ${key.project} not found`);
+  return new NotFoundError(`Environment ${key.environment} not found in project ${key.project}`);
+}
+
+export function newRolloutId(): string {
+  return `ro_${randomBytes(12).toString("hex")}`;
+}
+
+/**
+ * The in-transaction primitives every rollout change is made of. Each step is ONE environment
+ * revision: applyEnvironmentChange (pointer, history row, NOTIFY, environment.changed), the
+ * rollout row, an audit row and a `rollout.changed` webhook event, all in the caller's
+ * transaction. `transact` takes the environment row lock first, so steps, observations and
+ * deploys of one environment are serialized on every instance.
+ */
+export class RolloutSteps {
+  constructor(private readonly deps: StepsDeps) {}
+
+  async transact<T>(principal: Principal | undefined, key: EnvironmentKey, work: (trx: Kysely<Database>, env: LockedEnvironmentRow) => Promise<T>): Promise<T> {
+    try {
+      return await this.deps.db.transaction().execute(async (trx) => {
+        const env = await this.deps.store.lockEnvironment(trx, key);
+        if (!env) throw await environmentNotFound(this.deps.store, key, trx);
+        // Under the row lock: a concurrent `protected: true` cannot slip between check and write.
+        if (principal) requireDeployAccess(principal, env);
+        return work(trx, env);
+      });
+    } finally {
+      // Also after a failure: a commit whose acknowledgement was lost must not leave a stale entry.
+      this.invalidate(key);
+    }
+  }
+
+  invalidate(key: EnvironmentKey): void {
+    this.deps.cache.invalidate(key.project, key.environment);
+    this.deps.resolveCache.invalidate(key.project, key.environment);
+  }
+
+  /** The live rollout, or 404 (none ever) / 409 (the latest one has ended). */
+  async requireLive(trx: Kysely<Database>, key: EnvironmentKey, verb: string): Promise<RolloutRow> {
+    const live = await this.deps.store.live(key, trx);
+    if (live) return live;
+    const latest = await this.deps.store.latest(key, trx);
+    if (!latest) throw new NotFoundError(`No rollout was ever started on ${label(key)}`);
+    throw new ConflictError(`Cannot ${verb}: rollout ${latest.id} on ${label(key)} is already ${latest.state}; start a new one`);
+  }
+
+  async start(
+    trx: Kysely<Database>,
+    actor: Actor,
+    key: EnvironmentKey,
+    env: LockedEnvironmentRow,
+    input: { candidate: string; basisPoints: number; allow: string[]; auto: boolean; reason?: string | null },
+  ): Promise<RolloutRow> {
+    if (env.frozen) throw new LockedError(`The ${label(key)} is frozen after a stop; an admin must unfreeze it before a new rollout`);
+    const live = await this.deps.store.live(key, trx);
+    if (live) throw new ConflictError(`Rollout ${live.id} is already ${live.state} on ${label(key)}; promote or abort it first`);
+    if (env.active === null) throw new ConflictError(`Nothing is active on ${label(key)}: deploy the stable set first, then roll out a candidate`);
+    if (!(await this.deps.store.versionSetExists(trx, key.project, input.candidate))) {
+      throw new UnprocessableError(`Version set ${input.candidate} does not exist in project ${key.project}`, [
+        { path: "body.candidate", message: "no such version set in this project" },
+      ]);
+    }
+    if (input.candidate === env.active) {
+      throw new UnprocessableError(`The candidate ${input.candidate} is already the active (stable) set of ${label(key)}`, [
+        { path: "body.candidate", message: "must differ from the active set" },
+      ]);
+    }
+    const id = newRolloutId();
+    const stable = env.active;
+    return this.record(trx, actor, key, null, {
+      action: "rollout_start",
+      rolloutId: id,
+      reason: input.reason ?? null,
+      detail: { candidate: input.candidate, stable, percent: toPercent(input.basisPoints), allow: input.allow.length, auto: input.auto },
+      refuseWhenFrozen: true,
+      write: (revision) =>
+        this.deps.store.insert(trx, key, {
+          id,
+          stable,
+          candidate: input.candidate,
+          basisPoints: input.basisPoints,
+          allow: input.allow,
+          auto: input.auto,
+          revision,
+          createdBy: actor.name,
+        }),
+    });
+  }
+
+  /** Raises the percent; at 100 % the candidate becomes active (`promote`). The gate was checked by the caller. */
+  async advance(
+    trx: Kysely<Database>,
+    actor: Actor,
+    key: EnvironmentKey,
+    live: RolloutRow,
+    input: { basisPoints: number; forced: boolean; decision: Decision; reason?: string | null },
+  ): Promise<RolloutRow> {
+    const promote = input.basisPoints >= FULL;
+    const detail = {
+      from_percent: toPercent(live.basis_points),
+      to_percent: toPercent(input.basisPoints),
+      forced: input.forced,
+      decision: input.decision,
+    };
+    return this.record(trx, actor, key, live, {
+      action: promote ? "promote" : "advance",
+      rolloutId: live.id,
+      reason: input.reason ?? null,
+      detail,
+      refuseWhenFrozen: true,
+      ...(promote ? { active: live.candidate } : {}),
+      write: (revision) =>
+        this.deps.store.update(trx, live, { basisPoints: input.basisPoints, revision, ...(promote ? { state: "promoted" as const } : {}) }),
+    });
+  }
+
+  pause(trx: Kysely<Database>, actor: Actor, key: EnvironmentKey, live: RolloutRow, input: { reason?: string | null; detail?: object }): Promise<RolloutRow> {
+    if (live.state !== "running") throw new ConflictError(`Rollout ${live.id} is ${live.state}, not running: nothing to pause`);
+    return this.record(trx, actor, key, live, {
+      action: "pause",
+      rolloutId: live.id,
+      reason: input.reason ?? null,
+      detail: { percent: toPercent(live.basis_points), ...input.detail },
+      write: (revision) => this.deps.store.update(trx, live, { state: "paused", revision }),
+    });
+  }
+
+  resume(trx: Kysely<Database>, actor: Actor, key: EnvironmentKey, live: RolloutRow, input: { reason?: string | null }): Promise<RolloutRow> {
+    if (live.state !== "paused") throw new ConflictError(`Rollout ${live.id} is ${live.state}, not paused: nothing to resume`);
+    return this.record(trx, actor, key, live, {
+      action: "resume",
+      rolloutId: live.id,
+      reason: input.reason ?? null,
+      detail: { percent: toPercent(live.basis_points) },
+      refuseWhenFrozen: true,
+      write: (revision) => this.deps.store.update(trx, live, { state: "running", revision }),
+    });
+  }
+
+  /**
+   * Everyone gets the stable set again (it never stopped being the active one). With `freeze`
+   * (a `stop` decision) a second revision freezes the environment, in the same transaction.
+   */
+  async abort(
+    trx: Kysely<Database>,
+    actor: Actor,
+    key: EnvironmentKey,
+    live: RolloutRow,
+    input: { reason?: string | null; detail?: object; freeze?: boolean },
+  ): Promise<RolloutRow> {
+    const aborted = await this.record(trx, actor, key, live, {
+      action: "abort",
+      rolloutId: live.id,
+      reason: input.reason ?? null,
+      detail: { percent: toPercent(live.basis_points), state: live.state, ...input.detail },
+      write: (revision) => this.deps.store.update(trx, live, { state: "aborted", revision }),
+    });
+    if (!input.freeze) return aborted;
+    const frozen = await applyEnvironmentChange(trx, actor, {
+      project: key.project,
+      environment: key.environment,
+      action: "freeze",
+      frozen: true,
+      reason: input.reason ?? null,
+      detail: { rollout: live.id, ...input.detail },
+    });
+    await recordAudit(trx, actor, {
+      project: key.project,
+      action: "environment.freeze",
+      target: `environment/${key.environment}`,
+      before: { frozen: false, revision: frozen.revision - 1 },
+      after: { frozen: true, revision: frozen.revision, rollout: live.id, reason: input.reason ?? null },
+    });
+    return aborted;
+  }
+
+  private async record(
+    trx: Kysely<Database>,
+    actor: Actor,
+    key: EnvironmentKey,
+    before: RolloutRow | null,
+    step: {
+      action: StepAction;
+      rolloutId: string;
+      reason: string | null;
+      detail: object;
+      active?: string;
+      refuseWhenFrozen?: boolean;
+      write: (revision: number) => Promise<RolloutRow>;
+    },
+  ): Promise<RolloutRow> {
+    const applied = await applyEnvironmentChange(trx, actor, {
+      project: key.project,
+      environment: key.environment,
+      action: step.action,
+      reason: step.reason,
+      // `rollout` first: the evidence pack finds a rollout's history entries by it.
+      detail: { rollout: step.rolloutId, ...step.detail },
+      ...(step.active !== undefined ? { active: step.active } : {}),
+      ...(step.refuseWhenFrozen ? { refuseWhenFrozen: true } : {}),
+    });
+    const row = await step.write(applied.revision);
+    await recordAudit(trx, actor, {
+      project: key.project,
+      action: AUDIT_ACTION[step.action],
+      target: rolloutTarget(row),
+      before: before ? rolloutSnapshot(before) : null,
+      after: { ...rolloutSnapshot(row), reason: step.reason },
+    });
+    await enqueueEvent(trx, {
+      project: key.project,
+      event: "rollout.changed",
+      data: { action: step.action, environment: key.environment, revision: applied.revision, reason: step.reason, rollout: presentRollout(row) },
+    });
+    return row;
+  }
+}

@@ -1,0 +1,307 @@
+import { sql, type Kysely, type Selectable } from "kysely";
+import type { Database, EnvironmentsTable, EvidencePacksTable, RolloutObservationsTable, RolloutsTable } from "../db/schema.js";
+
+export type RolloutRow = Selectable<RolloutsTable>;
+export type ObservationRow = Selectable<RolloutObservationsTable>;
+export type EvidenceRow = Selectable<EvidencePacksTable>;
+export type LockedEnvironmentRow = Pick<Selectable<EnvironmentsTable>, "name" | "active" | "revision" | "frozen" | "protected">;
+
+export interface EnvironmentKey {
+  project: string;
+  environment: string;
+}
+
+export const LIVE_STATES = ["running", "paused"] as const;
+
+export interface NewRollout {
+  id: string;
+  stable: string;
+  candidate: string;
+  basisPoints: number;
+  allow: string[];
+  auto: boolean;
+  revision: number;
+  createdBy: string;
+}
+
+export interface NewObservation {
+  id: string;
+  rolloutId: string;
+  versionSet: string;
+  side: "stable" | "candidate";
+  windowStart: Date;
+  windowEnd: Date;
+  metrics: Record<string, number>;
+  sampleTraceIds: string[];
+  createdBy: string;
+  traceId: string;
+}
+
+export interface NewEvidence {
+  id: string;
+  rolloutId: string;
+  trigger: EvidenceRow["trigger"];
+  location: string;
+  files: Array<{ name: string; digest: string; size: number }>;
+  manifestDigest: string;
+  createdBy: string;
+  traceId: string | null;
+}
+
+/**
+ * SQL for rollouts, observations, gate policies and evidence rows. Writes take the caller's
+ * transaction; the environment row itself is changed only by applyEnvironmentChange.
+ */
+export class RolloutStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /**
+   * Locks the environment row for the rest of the transaction. Every rollout step, observation
+   * and deploy takes this lock first, so they are serialized per environment, on any instance.
+   */
+  lockEnvironment(trx: Kysely<Database>, key: EnvironmentKey): Promise<LockedEnvironmentRow | undefined> {
+    return trx
+      .selectFrom("environments")
+      .select(["name", "active", "revision", "frozen", "protected"])
+      .where("project", "=", key.project)
+      .where("name", "=", key.environment)
+      .forUpdate()
+      .executeTakeFirst();
+  }
+
+  projectExists(project: string, db: Kysely<Database> = this.db): Promise<boolean> {
+    return db
+      .selectFrom("projects")
+      .select("seq")
+      .where("name", "=", project)
+      .executeTakeFirst()
+      .then((row) => row !== undefined);
+  }
+
+  environmentExists(key: EnvironmentKey): Promise<boolean> {
+    return this.db
+      .selectFrom("environments")
+      .select("seq")
+      .where("project", "=", key.project)
+      .where("name", "=", key.environment)
+      .executeTakeFirst()
+      .then((row) => row !== undefined);
+  }
+
+  /** Read in the caller's transaction (on PGlite a read outside it would wait for it to end). */
+  versionSetExists(trx: Kysely<Database>, project: string, id: string): Promise<boolean> {
+    return trx
+      .selectFrom("version_sets")
+      .select("seq")
+      .where("project", "=", project)
+      .where("id", "=", id)
+      .executeTakeFirst()
+      .then((row) => row !== undefined);
+  }
+
+  /** The running or paused rollout (at most one, by the partial unique index). */
+  live(key: EnvironmentKey, db: Kysely<Database> = this.db): Promise<RolloutRow | undefined> {
+    return db
+      .selectFrom("rollouts")
+      .selectAll()
+      .where("project", "=", key.project)
+      .where("environment", "=", key.environment)
+      .where("state", "in", LIVE_STATES)
+      .executeTakeFirst();
+  }
+
+  /** The most recent rollout (a live one is always the most recent: a new one starts only when none is live). */
+  latest(key: EnvironmentKey, db: Kysely<Database> = this.db): Promise<RolloutRow | undefined> {
+    return db
+      .selectFrom("rollouts")
+      .selectAll()
+      .where("project", "=", key.project)
+      .where("environment", "=", key.environment)
+      .orderBy("seq", "desc")
+      .limit(1)
+      .executeTakeFirst();
+  }
+
+  find(project: string, id: string, db: Kysely<Database> = this.db): Promise<RolloutRow | undefined> {
+    return db.selectFrom("rollouts").selectAll().where("project", "=", project).where("id", "=", id).executeTakeFirst();
+  }
+
+  insert(trx: Kysely<Database>, key: EnvironmentKey, row: NewRollout): Promise<RolloutRow> {
+    return trx
+      .insertInto("rollouts")
+      .values({
+        project: key.project,
+        id: row.id,
+        environment: key.environment,
+        stable: row.stable,
+        candidate: row.candidate,
+        basis_points: row.basisPoints,
+        allow: row.allow,
+        state: "running",
+        auto: row.auto,
+        revision: row.revision,
+        created_by: row.createdBy,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  update(
+    trx: Kysely<Database>,
+    rollout: Pick<RolloutRow, "project" | "id">,
+    change: { state?: RolloutRow["state"]; basisPoints?: number; revision: number },
+  ): Promise<RolloutRow> {
+    const ended = change.state === "promoted" || change.state === "aborted";
+    return trx
+      .updateTable("rollouts")
+      .set({
+        revision: change.revision,
+        updated_at: sql<Date>`clock_timestamp()`,
+        ...(change.state !== undefined ? { state: change.state } : {}),
+        ...(change.basisPoints !== undefined ? { basis_points: change.basisPoints } : {}),
+        ...(ended ? { ended_at: sql<Date>`clock_timestamp()` } : {}),
+      })
+      .where("project", "=", rollout.project)
+      .where("id", "=", rollout.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /** Reserves the next pack number of a rollout (its own statement: numbers are never reused). */
+  async reserveEvidence(project: string, rolloutId: string): Promise<number> {
+    const row = await this.db
+      .updateTable("rollouts")
+      .set({ evidence_count: sql<number>`evidence_count + 1` })
+      .where("project", "=", project)
+      .where("id", "=", rolloutId)
+      .returning("evidence_count")
+      .executeTakeFirstOrThrow();
+    return row.evidence_count;
+  }
+
+  insertObservation(trx: Kysely<Database>, key: EnvironmentKey, row: NewObservation): Promise<ObservationRow> {
+    return trx
+      .insertInto("rollout_observations")
+      .values({
+        project: key.project,
+        id: row.id,
+        environment: key.environment,
+        rollout_id: row.rolloutId,
+        version_set: row.versionSet,
+        side: row.side,
+        window_start: row.windowStart,
+        window_end: row.windowEnd,
+        metrics: JSON.stringify(row.metrics),
+        sample_trace_ids: row.sampleTraceIds,
+        created_by: row.createdBy,
+        trace_id: row.traceId,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /** Every observation of a rollout, most recent window first (ties: most recently recorded). */
+  observationsOf(project: string, rolloutId: string, db: Kysely<Database> = this.db): Promise<ObservationRow[]> {
+    return db
+      .selectFrom("rollout_observations")
+      .selectAll()
+      .where("project", "=", project)
+      .where("rollout_id", "=", rolloutId)
+      .orderBy("window_end", "desc")
+      .orderBy("seq", "desc")
+      .execute();
+  }
+
+  /** Newest recorded first; `before` is a `seq` (the cursor). */
+  listObservations(key: EnvironmentKey, options: { before?: number; limit: number; rolloutId?: string }): Promise<ObservationRow[]> {
+    let q = this.db
+      .selectFrom("rollout_observations")
+      .selectAll()
+      .where("project", "=", key.project)
+      .where("environment", "=", key.environment)
+      .orderBy("seq", "desc")
+      .limit(options.limit);
+    if (options.rolloutId !== undefined) q = q.where("rollout_id", "=", options.rolloutId);
+    if (options.before !== undefined) q = q.where("seq", "<", options.before);
+    return q.execute();
+  }
+
+  async policy(key: EnvironmentKey, db: Kysely<Database> = this.db): Promise<unknown> {
+    const row = await db
+      .selectFrom("gate_policies")
+      .select("policy")
+      .where("project", "=", key.project)
+      .where("environment", "=", key.environment)
+      .executeTakeFirst();
+    return row?.policy;
+  }
+
+  async savePolicy(trx: Kysely<Database>, key: EnvironmentKey, policy: unknown, updatedBy: string): Promise<void> {
+    const json = JSON.stringify(policy);
+    await trx
+      .insertInto("gate_policies")
+      .values({ project: key.project, environment: key.environment, policy: json, updated_by: updatedBy })
+      .onConflict((oc) =>
+        oc.columns(["project", "environment"]).doUpdateSet({ policy: json, updated_by: updatedBy, updated_at: sql<Date>`clock_timestamp()` }),
+      )
+      .execute();
+  }
+
+  insertEvidence(trx: Kysely<Database>, key: EnvironmentKey, row: NewEvidence): Promise<EvidenceRow> {
+    return trx
+      .insertInto("evidence_packs")
+      .values({
+        project: key.project,
+        id: row.id,
+        environment: key.environment,
+        rollout_id: row.rolloutId,
+        trigger: row.trigger,
+        location: row.location,
+        files: JSON.stringify(row.files),
+        manifest_digest: row.manifestDigest,
+        created_by: row.createdBy,
+        trace_id: row.traceId,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  findEvidence(project: string, id: string): Promise<EvidenceRow | undefined> {
+    return this.db.selectFrom("evidence_packs").selectAll().where("project", "=", project).where("id", "=", id).executeTakeFirst();
+  }
+
+  /** Pack ids of a rollout, oldest first. */
+  async evidenceIds(project: string, rolloutId: string, db: Kysely<Database> = this.db): Promise<string[]> {
+    const rows = await db
+      .selectFrom("evidence_packs")
+      .select("id")
+      .where("project", "=", project)
+      .where("rollout_id", "=", rolloutId)
+      .orderBy("seq")
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** The environment's history entries written by one rollout (oldest first). */
+  historyOf(project: string, rollout: Pick<RolloutRow, "id" | "environment">): Promise<Array<Selectable<Database["environment_history"]>>> {
+    return this.db
+      .selectFrom("environment_history")
+      .selectAll()
+      .where("project", "=", project)
+      .where("environment", "=", rollout.environment)
+      .where(sql<string>`detail->>'rollout'`, "=", rollout.id)
+      .orderBy("revision")
+      .execute();
+  }
+
+  /** The audit entries of one rollout: its steps, and the freeze its stop caused (oldest first). */
+  auditOf(project: string, target: string, rolloutId: string): Promise<Array<Selectable<Database["audit_log"]>>> {
+    return this.db
+      .selectFrom("audit_log")
+      .selectAll()
+      .where("project", "=", project)
+      .where((eb) => eb.or([eb("target", "=", target), eb(sql<string>`after->>'rollout'`, "=", rolloutId)]))
+      .orderBy("seq")
+      .execute();
+  }
+}

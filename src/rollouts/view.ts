@@ -1,0 +1,78 @@
+import type { Metrics } from "./metrics.js";
+import type { ObservationRow, RolloutRow } from "./store.js";
+
+/** The rollout JSON of API.md, plus revision, timestamps and the ids of its evidence packs. */
+export interface RolloutView {
+  id: string;
+  environment: string;
+  stable: string;
+  candidate: string;
+  percent: number;
+  allow: string[];
+  state: RolloutRow["state"];
+  auto: boolean;
+  /** The environment revision written by the rollout's latest step. */
+  revision: number;
+  created_at: string;
+  updated_at: string;
+  ended_at: string | null;
+  evidence: string[];
+}
+
+export interface ObservationView {
+  id: string;
+  rollout_id: string;
+  version_set: string;
+  side: "stable" | "candidate";
+  window_start: string;
+  window_end: string;
+  metrics: Metrics;
+  sample_trace_ids: string[];
+  created_at: string;
+}
+
+/** Basis points (hundredths of a percent) ↔ percent: the integer is what is stored and compared. */
+export const toPercent = (basisPoints: number): number => basisPoints / 100;
+export const toBasisPoints = (percent: number): number => Math.round(percent * 100);
+
+export function presentRollout(row: RolloutRow, evidence: string[] = []): RolloutView {
+  return {
+    id: row.id,
+    environment: row.environment,
+    stable: row.stable,
+    candidate: row.candidate,
+    percent: toPercent(row.basis_points),
+    allow: [...row.allow],
+    state: row.state,
+    auto: row.auto,
+    revision: row.revision,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+    ended_at: row.ended_at ? row.ended_at.toISOString() : null,
+    evidence,
+  };
+}
+
+export function presentObservation(row: ObservationRow): ObservationView {
+  return {
+    id: row.id,
+    rollout_id: row.rollout_id,
+    version_set: row.version_set,
+    side: row.side,
+    window_start: row.window_start.toISOString(),
+    window_end: row.window_end.toISOString(),
+    metrics: row.metrics as Metrics,
+    sample_trace_ids: [...row.sample_trace_ids],
+    created_at: row.created_at.toISOString(),
+  };
+}
+
+/** The audit `target` of everything a rollout does. */
+export function rolloutTarget(row: Pick<RolloutRow, "environment" | "id">): string {
+  return `environment/${row.environment}/rollout/${row.id}`;
+}
+
+/** What the audit log keeps of a rollout before and after a step. */
+export function rolloutSnapshot(row: RolloutRow): Record<string, unknown> {
+  return { state: row.state, percent: toPercent(row.basis_points), stable: row.stable, candidate: row.candidate, revision: row.revision };
+}
