@@ -570,7 +570,7 @@ export interface paths {
         put?: never;
         /**
          * Lift the freeze a `stop` decision put on the environment
-         * @description A `stop` (a risk event) aborts the rollout and freezes the environment: deploys and new rollouts answer 423 until an admin unfreezes it. Unfreezing an environment that is not frozen is a no-op (200).
+         * @description A `stop` (a risk event) aborts the rollout and freezes the environment: deploys, rollbacks and new rollouts answer 423 until an admin unfreezes it. Unfreezing is a revision (history action `unfreeze`, with the reason) and an audit entry (`environment.unfreeze`); unfreezing an environment that is not frozen is a no-op (200, no revision).
          */
         post: operations["unfreezeEnvironment"];
         delete?: never;
@@ -601,7 +601,7 @@ export interface paths {
         get: operations["getRollout"];
         /**
          * Start a canary rollout of a candidate set
-         * @description The current active set becomes `stable`. 409 when a rollout is already running (or paused) or nothing is active; 423 while the environment is frozen.
+         * @description The current active set becomes `stable`; the start is a revision of the environment (history action `rollout_start`). 423 while the environment is frozen; 409 when a rollout is already running (or paused) or nothing is active; 422 when the percent is outside (0, 100] or finer than 0.01, the candidate does not exist in the project, or it is the active set. Deploy and rollback answer 409 while the rollout runs or is paused.
          */
         put: operations["startRollout"];
         post?: never;
@@ -630,7 +630,7 @@ export interface paths {
         put?: never;
         /**
          * Raise the candidate's percent
-         * @description Default: the gate policy's next step. At 100 the candidate becomes active and the rollout is `promoted`. Refused with 409 `gate_blocked` unless the decision's action is `advance` or the body says `force: true` (recorded in the history with its reason).
+         * @description Default: the gate policy's next step. At 100 the candidate becomes active and the rollout is `promoted` (history action `promote`, and an evidence pack is written). Refused with 409 `gate_blocked` unless the decision's action is `advance` or the body says `force: true` (the history entry's `detail` keeps `forced` and the decision it overrode, `reason` the given reason). 422 when `percent` is not above the current one or not a valid percent; 409 `conflict` when the rollout is paused (resume first) or has ended; 404 when no rollout was ever started.
          */
         post: operations["advanceRollout"];
         delete?: never;
@@ -714,7 +714,7 @@ export interface paths {
         put?: never;
         /**
          * Abort the rollout
-         * @description State `aborted`: every subject gets the stable set again. An evidence pack is written. 409 when the rollout is already promoted or aborted.
+         * @description State `aborted`: every subject gets the stable set again (it stayed the active set throughout). An evidence pack is written. 409 when the rollout is already promoted or aborted; 404 when none was ever started.
          */
         post: operations["abortRollout"];
         delete?: never;
@@ -740,7 +740,7 @@ export interface paths {
         };
         /**
          * Evaluate the gate policy against the latest observations
-         * @description Candidate and baseline (stable) values are their most recent observations since the rollout started; the worst metric verdict decides the signal and action. Missing observations for either side give `hold`.
+         * @description For the current rollout (or the most recent one once ended; 404 when none). Only the rollout's own observations count. A metric's baseline (stable) and candidate values are the ones in each side's most recent observation that reports it (latest `window_end`, then latest recorded); risk counts are summed over all of the side's observations, so a clean window cannot hide an earlier event. The worst metric verdict decides the signal and action; missing observations for either side give `hold`.
          */
         get: operations["getRolloutDecision"];
         put?: never;
@@ -770,7 +770,7 @@ export interface paths {
         put?: never;
         /**
          * Write an evidence pack for the rollout
-         * @description Snapshots the rollout, policy, decision, observations and history into the blob store. Packs are also written whenever a rollout is promoted or aborted.
+         * @description Writes a new pack for the current rollout (or the most recent one once ended; 404 when none) into the blob store under `reports/YYYY-MM-DD/<pack id>/`: the two version sets, their diff, the observations, the decision with its reasons and policy, the rollout's history and audit entries, the sample trace ids and a manifest with every file's sha256. Packs are immutable: each call writes a separate pack with a new id. Packs are also written whenever a rollout is promoted or aborted.
          */
         post: operations["writeRolloutEvidence"];
         delete?: never;
@@ -828,7 +828,7 @@ export interface paths {
         put?: never;
         /**
          * Record the metrics observed for a version set over a time window
-         * @description With an `auto` rollout, the observation that produces `pause` pauses it, `rollback` aborts it, and `stop` aborts it and freezes the environment.
+         * @description Feeds the running (or paused) rollout's gate: `version_set` must be its stable or candidate set (else 422), metrics must be valid (rates in 0–1, nothing negative, counts whole; else 422), `window_end` not before `window_start` (else 422); 409 when no rollout is running or paused. With an `auto` rollout, the observation that produces `pause` pauses it, `rollback` aborts it, and `stop` aborts it and freezes the environment, in the same transaction; the answer carries the decision and the rollout afterwards.
          */
         post: operations["recordObservation"];
         delete?: never;
@@ -847,7 +847,7 @@ export interface paths {
             path: {
                 /** @description The project name. */
                 project: components["parameters"]["Project"];
-                /** @description The evidence pack id. */
+                /** @description The evidence pack id (`ro_…` or `ro_…-n`). */
                 id: string;
             };
             cookie?: never;
@@ -1470,6 +1470,8 @@ export interface components {
             actor: string;
             reason: string | null;
             trace_id: string | null;
+            /** @description What the change recorded beyond the pointer, or null. Rollout steps carry `rollout` (its id) and, for advance/promote, `from_percent`, `to_percent`, `forced` and the `decision` the gate gave at that moment (a forced advance keeps the decision it overrode); automatic steps add `auto: true` and the `observation` that caused them. */
+            detail?: unknown;
             /** Format: date-time */
             at: string;
         };
@@ -1477,10 +1479,12 @@ export interface components {
             items: components["schemas"]["HistoryEntry"][];
             next_cursor: components["schemas"]["NextCursor"];
         };
-        /** @description Share of subjects on the candidate; 0.01 steps are meaningful (bucket < percent × 100 of 10000). */
+        /** @description Share of subjects on the candidate, in (0, 100] with at most two decimals (bucket < percent × 100 of 10000); anything else answers 422. */
         Percent: number;
         Rollout: {
+            /** @description `ro_` + 24 random hex digits; it seeds the assignment, so it never changes. */
             id: string;
+            environment: components["schemas"]["Name"];
             stable: components["schemas"]["VersionSetId"];
             candidate: components["schemas"]["VersionSetId"];
             percent: components["schemas"]["Percent"];
@@ -1490,14 +1494,29 @@ export interface components {
             state: "running" | "paused" | "promoted" | "aborted";
             /** @description Observations pause, abort or stop the rollout by themselves. */
             auto: boolean;
+            /** @description The environment revision written by the rollout's latest step. */
+            revision: number;
             /** Format: date-time */
             created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /**
+             * Format: date-time
+             * @description When it was promoted or aborted.
+             */
+            ended_at: string | null;
+            /** @description The ids of the rollout's evidence packs, oldest first. */
+            evidence: string[];
         };
         StartRolloutRequest: {
             candidate: components["schemas"]["VersionSetId"];
             percent: components["schemas"]["Percent"];
+            /** @description Subjects that always get the candidate (deduplicated). */
             allow?: string[];
+            /** @description Default false. Observations carry out pause, rollback (abort) and stop (abort + freeze) at once. */
             auto?: boolean;
+            /** @description Written to the `rollout_start` history entry. */
+            reason?: string;
         };
         AdvanceRolloutRequest: {
             /** @description The new percent (above the current one); default the policy's next step. */
@@ -1645,7 +1664,14 @@ export interface components {
         /** @description A recorded observation (shape chosen by this document). */
         Observation: {
             id: string;
+            /** @description The rollout that was running (or paused) when it was recorded. */
+            rollout_id: string;
             version_set: components["schemas"]["VersionSetId"];
+            /**
+             * @description Which side of the rollout `version_set` is: the baseline (stable) or the candidate.
+             * @enum {string}
+             */
+            side: "stable" | "candidate";
             /** Format: date-time */
             window_start: string;
             /** Format: date-time */
@@ -1655,35 +1681,63 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        /** @description The observation, the decision the gate gives now, and the rollout after any automatic step. */
+        ObservationRecorded: components["schemas"]["Observation"] & {
+            decision: components["schemas"]["Decision"];
+            rollout: components["schemas"]["Rollout"];
+        };
         ObservationList: {
             items: components["schemas"]["Observation"][];
             next_cursor: components["schemas"]["NextCursor"];
         };
         EvidenceWritten: {
+            /**
+             * @description The first pack of a rollout is named after it (`ro_…`), the n-th after that `ro_…-n`; numbers are reserved before anything is written, so a pack is never overwritten.
+             * @example ro_5f0c2a9e1b7d4c3a8e6f0b12
+             * @example ro_5f0c2a9e1b7d4c3a8e6f0b12-2
+             */
             id: string;
-            /** @description Where the pack is stored, e.g. `reports/2025-01-31/<id>/`. */
-            location: string;
-            /** @description The pack's file names, relative to `location`. */
-            files: string[];
-        };
-        /** @description Everything a reviewer needs to judge a rollout (shape chosen by this document): the rollout, the policy and decision at the time, the observations and the history. */
-        EvidencePack: {
-            id: string;
-            environment: components["schemas"]["Name"];
+            rollout_id: string;
             /**
              * @description Why the pack was written.
              * @enum {string}
              */
-            trigger?: "manual" | "promoted" | "aborted";
-            rollout: components["schemas"]["Rollout"];
-            policy?: components["schemas"]["GatePolicy"];
-            decision: components["schemas"]["Decision"];
-            observations?: components["schemas"]["Observation"][];
-            history?: components["schemas"]["HistoryEntry"][];
+            trigger: "manual" | "promoted" | "aborted";
+            /** @description The blob-store prefix holding the files: `reports/YYYY-MM-DD/<pack id>/` (UTC date of writing). */
+            location: string;
+            /** @description The pack's file names, relative to `location`: rollout.json, stable.json, candidate.json, diff.json, observations.json, decision.json, history.json, audit.json, trace-ids.json, then manifest.json (each other file's sha256 digest and size). */
+            files: string[];
             /** Format: date-time */
             created_at: string;
+        };
+        EvidenceManifestFile: {
+            name: string;
+            digest: components["schemas"]["Digest"];
+            size: number;
+        };
+        /** @description The content of manifest.json. */
+        EvidenceManifest: {
+            id: string;
+            project: components["schemas"]["Name"];
+            environment: components["schemas"]["Name"];
+            rollout: string;
+            /** @enum {string} */
+            trigger: "manual" | "promoted" | "aborted";
             location: string;
-            files: string[];
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            trace_id: string | null;
+            files: components["schemas"]["EvidenceManifestFile"][];
+        };
+        /** @description The pack with every file inline (shape chosen by this document). Each file is read from the blob store and checked against the manifest's digest (and the manifest against the digest recorded in the database) before it is served; a mismatch answers 500. `contents` maps each file name except manifest.json to its parsed JSON: rollout.json (the Rollout as it was), stable.json and candidate.json (VersionSet), diff.json (VersionSetDiff), observations.json (Observation[], oldest first), decision.json (Decision plus `policy` and the `baseline` / `candidate` values compared), history.json (the rollout's HistoryEntry[] with `detail`), audit.json (its AuditEntry[]) and trace-ids.json (`{"stable": [...], "candidate": [...]}`, the observations' sample trace ids). */
+        EvidencePack: components["schemas"]["EvidenceWritten"] & {
+            environment: components["schemas"]["Name"];
+            created_by: string | null;
+            manifest: components["schemas"]["EvidenceManifest"];
+            contents: {
+                [key: string]: unknown;
+            };
         };
         AuditEntry: {
             /** Format: date-time */
@@ -3256,6 +3310,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
             423: components["responses"]["Locked"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3555,13 +3610,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Observation"];
+                    "application/json": components["schemas"]["ObservationRecorded"];
                 };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
@@ -3579,7 +3635,7 @@ export interface operations {
             path: {
                 /** @description The project name. */
                 project: components["parameters"]["Project"];
-                /** @description The evidence pack id. */
+                /** @description The evidence pack id (`ro_…` or `ro_…-n`). */
                 id: string;
             };
             cookie?: never;
@@ -3596,6 +3652,7 @@ export interface operations {
                     "application/json": components["schemas"]["EvidencePack"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
