@@ -1,10 +1,12 @@
 /**
  * `pinset/client`: the typed SDK. `createClient` is openapi-fetch over the types generated from
  * `openapi/pinset.yaml`, so every path, parameter and answer is checked by the compiler.
+ * `createResolver` keeps one environment's bundle current for a running service (docs/sdk.md).
  */
 export { createClient, unwrap, type ClientOptions, type FetchResult, type PinsetClient } from "./client.js";
 export { PinsetApiError, RegistryUnreachableError, type Problem, type ProblemFieldError } from "./errors.js";
 export { blobExists, hashFile, uploadBlobFile, type FileDigest, type UploadFileOptions } from "./blobs.js";
+export { createResolver, Resolver, ResolverStartError, type ChangeListener, type ErrorListener, type ResolverLogger, type ResolverOptions, type ResolverSnapshot } from "./resolver.js";
 export type { components, operations, paths } from "./api-types.js";
 
 import type { components } from "./api-types.js";
