@@ -1,0 +1,193 @@
+/**
+ * `npm run bench`: the registry's performance figures, each beside a baseline measured in the
+ * same run on the same machine, with pass/fail against the targets of issue 6.
+ *
+ *   npm run bench [-- --quick] [-- --only hot,cold,propagation,blob,publish,subject] [-- --json out.json]
+ *
+ * Needs Postgres on 127.0.0.1:5432 (user postgres, trust; PINSET_BENCH_DATABASE_URL overrides):
+ * the bench creates a database, runs two registry processes on it (A takes the deploys, B holds
+ * the watchers and answers resolves), and drops it at the end. Exit code 1 when a target fails.
+ */
+import { writeFile } from "node:fs/promises";
+import os from "node:os";
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { benchColdResolve } from "./bench/cold-resolve.js";
+import { createEnvironment, envPath, seedSets, startCluster, TOKEN, type Cluster } from "./bench/cluster.js";
+import { benchHotResolve } from "./bench/hot-resolve.js";
+import { benchNotifyFloor } from "./bench/notify-floor.js";
+import { benchPropagation, type PropagationResult } from "./bench/propagation.js";
+import { extraRows } from "./bench/extra-benches.js";
+import { ms } from "./bench/stats.js";
+import { renderTable, type Row } from "./bench/table.js";
+import { runBlobUploadBench } from "./bench-blob-upload.js";
+
+const PARTS = ["hot", "cold", "propagation", "blob", "publish", "subject"] as const;
+type Part = (typeof PARTS)[number];
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string" },
+    json: { type: "string" },
+    "big-watchers": { type: "string", default: "10000" },
+    "big-processes": { type: "string", default: "2" },
+  },
+});
+const quick = values.quick;
+const only = new Set((values.only ?? PARTS.join(",")).split(",").map((s) => s.trim()) as Part[]);
+for (const part of only) if (!PARTS.includes(part)) throw new Error(`unknown part "${part}" (known: ${PARTS.join(", ")})`);
+const adminUrl = process.env.PINSET_BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const plan = {
+  hot: quick ? { seconds: 3, rounds: 1 } : { seconds: 10, rounds: 3 },
+  coldSamples: quick ? 10 : 30,
+  small: { watchers: 1_000, deploys: quick ? 10 : 30 },
+  big: { watchers: Number(values["big-watchers"]), deploys: quick ? 3 : 10, processes: Number(values["big-processes"]) },
+  blobMiB: quick ? 256 : 1024,
+  publish: quick ? { mib: 128, files: 50 } : { mib: 1024, files: 200 },
+};
+
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+const rows: Row[] = [];
+const results: Record<string, unknown> = {};
+
+async function machine(): Promise<string> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  const { rows: version } = await client.query<{ server_version: string }>("SHOW server_version");
+  await client.end();
+  const cpu = os.cpus()[0]?.model.trim() ?? "unknown CPU";
+  return `${os.cpus().length} cores (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, PostgreSQL ${version[0]?.server_version}, ${os.type()} ${os.release()}, open files limit per process ${await openFilesLimit()}`;
+}
+
+async function openFilesLimit(): Promise<string> {
+  const { readFile } = await import("node:fs/promises");
+  const limits = await readFile("/proc/self/limits", "utf8").catch(() => "");
+  return /Max open files\s+(\d+)/.exec(limits)?.[1] ?? "unknown";
+}
+
+function propagationRows(r: PropagationResult, floor: { p50: number; p99: number }, targetMs: number): Row[] {
+  const label = `${r.watchers.toLocaleString("en")} watchers on B (${r.processes} client process${r.processes > 1 ? "es" : ""}), ${r.deploys} deploys on A`;
+  return [
+    {
+      measure: `propagation p50 / p99: ${label}`,
+      pinset: `${ms(r.latency.p50)} / ${ms(r.latency.p99)} (max ${ms(r.latency.max)})`,
+      baseline: `pg NOTIFY→LISTEN ${ms(floor.p50)} / ${ms(floor.p99)}`,
+      target: `p99 < ${targetMs} ms, none missed`,
+      pass: r.latency.p99 < targetMs && r.missing === 0,
+    },
+    {
+      measure: `stale reads on B after its watcher saw revision N (${r.watchers.toLocaleString("en")} watchers)`,
+      pinset: `${r.staleReads} of ${r.checks} resolves`,
+      baseline: `${r.missing} events missed, ${r.outOfOrder} out of order`,
+      target: "0",
+      pass: r.staleReads === 0 && r.checks > 0,
+    },
+    {
+      measure: `B memory with ${r.watchers.toLocaleString("en")} watchers (connected in ${r.connectSeconds.toFixed(1)} s)`,
+      pinset: `${r.rssWithWatchersMiB.toFixed(0)} MiB RSS`,
+      baseline: `${r.rssBeforeMiB.toFixed(0)} MiB before`,
+      target: "",
+    },
+  ];
+}
+
+/** Whether `watch` exists yet: an event stream answers 200 with text/event-stream. */
+async function hasWatch(url: string): Promise<boolean> {
+  const abort = new AbortController();
+  const res = await fetch(url, { headers: { authorization: `Bearer ${TOKEN}` }, signal: abort.signal });
+  abort.abort();
+  return res.status === 200 && (res.headers.get("content-type") ?? "").startsWith("text/event-stream");
+}
+
+async function registryParts(): Promise<void> {
+  log("creating the database and starting registry processes A and B");
+  const cluster: Cluster = await startCluster(adminUrl);
+  const stop = () => void cluster.close().finally(() => process.exit(130));
+  process.once("SIGINT", stop);
+  try {
+    const needed = 1 + plan.coldSamples + 2 + plan.small.deploys + plan.big.deploys;
+    log(`seeding ${needed} version sets`);
+    const sets = await seedSets(cluster, needed);
+    // sets[0] starts every environment; the others are each deployed once (stale-read checks map a set to its revision).
+    let next = 1;
+    const take = (n: number) => sets.slice(next, (next += n));
+
+    if (only.has("hot")) {
+      await createEnvironment(cluster, "hot", sets[0]!);
+      log(`hot resolve: ${plan.hot.rounds} round(s) of ${plan.hot.seconds} s against B and against bare express`);
+      const hot = await benchHotResolve({ resolveUrl: `${cluster.b.url}${envPath("hot", "/resolve")}`, token: TOKEN, ...plan.hot, connections: 50 });
+      results.hot = hot;
+      rows.push(
+        {
+          measure: `hot resolve throughput (${(hot.bytes / 1024).toFixed(1)} KiB bundle, 50 connections)`,
+          pinset: `${hot.pinset.rps.toFixed(0)} req/s`,
+          baseline: `bare express, same bytes: ${hot.bare.rps.toFixed(0)} req/s`,
+          target: "ratio ≥ 0.90",
+          pass: hot.ratio >= 0.9,
+        },
+        { measure: "hot resolve ratio / latency p50, p99", pinset: `${hot.ratio.toFixed(2)} / ${ms(hot.pinset.p50)}, ${ms(hot.pinset.p99)}`, baseline: `bare: ${ms(hot.bare.p50)}, ${ms(hot.bare.p99)}`, target: "" },
+      );
+    }
+    if (only.has("cold")) {
+      const fresh = take(plan.coldSamples);
+      const known = take(2) as [string, string];
+      await createEnvironment(cluster, "cold", known[0]);
+      log(`cold resolve: ${plan.coldSamples} samples on A`);
+      const cold = await benchColdResolve(cluster.a, "cold", { freshSets: fresh, knownSets: known });
+      results.cold = cold;
+      rows.push(
+        { measure: "cold resolve p50 / p99: first after deploying a set never served", pinset: `${ms(cold.newSet.p50)} / ${ms(cold.newSet.p99)}`, baseline: `hot, same client: ${ms(cold.hot.p50)} / ${ms(cold.hot.p99)}`, target: "" },
+        { measure: "cold resolve p50 / p99: first after switching back to a served set", pinset: `${ms(cold.knownSet.p50)} / ${ms(cold.knownSet.p99)}`, baseline: `hot, same client: ${ms(cold.hot.p50)} / ${ms(cold.hot.p99)}`, target: "" },
+      );
+    }
+    if (only.has("propagation")) {
+      await createEnvironment(cluster, "fleet-small", sets[0]!);
+      const floor = await benchNotifyFloor(cluster.databaseUrl, 200);
+      results.notifyFloor = floor;
+      const smallSets = take(plan.small.deploys);
+      const bigSets = take(plan.big.deploys);
+      if (!(await hasWatch(`${cluster.b.url}${envPath("fleet-small", "/watch")}`))) {
+        rows.push({ measure: "propagation / stale reads", pinset: "not run: the registry has no watch endpoint yet", baseline: "", target: "", pass: false });
+      } else {
+        log(`propagation: ${plan.small.watchers} watchers on B, ${plan.small.deploys} deploys on A`);
+        const small = await benchPropagation(cluster.a, cluster.b, "fleet-small", { watchers: plan.small.watchers, processes: 1, sets: smallSets, checkersPerProcess: 50 });
+        results.propagationSmall = small;
+        rows.push(...propagationRows(small, floor, 100));
+        await createEnvironment(cluster, "fleet-big", sets[0]!);
+        log(`propagation: ${plan.big.watchers} watchers on B over ${plan.big.processes} client processes, ${plan.big.deploys} deploys on A`);
+        const big = await benchPropagation(cluster.a, cluster.b, "fleet-big", { watchers: plan.big.watchers, processes: plan.big.processes, sets: bigSets, checkersPerProcess: 50 });
+        results.propagationBig = big;
+        rows.push(...propagationRows(big, floor, 1000));
+      }
+    }
+  } finally {
+    process.off("SIGINT", stop);
+    await cluster.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const about = await machine();
+  log(about);
+  results.machine = about;
+  if (only.has("hot") || only.has("cold") || only.has("propagation")) await registryParts();
+  if (only.has("blob")) {
+    log(`blob upload: ${plan.blobMiB} MiB through the server vs straight into FsBlobStore`);
+    const blob = await runBlobUploadBench(plan.blobMiB);
+    results.blob = blob;
+    rows.push(
+      { measure: `blob upload, ${blob.mib} MiB (PUT /blobs)`, pinset: `${blob.serverMBps.toFixed(0)} MB/s`, baseline: `same bytes into FsBlobStore: ${blob.directMBps.toFixed(0)} MB/s`, target: "" },
+      { measure: "server RSS during that upload: peak (growth)", pinset: `${blob.rssPeakMiB.toFixed(0)} MiB (+${blob.rssGrowthMiB.toFixed(1)} MiB)`, baseline: `${blob.rssBeforeMiB.toFixed(0)} MiB before`, target: "growth < 100 MiB", pass: blob.rssGrowthMiB < 100 },
+    );
+  }
+  for (const part of ["publish", "subject"] as const) {
+    if (only.has(part)) rows.push(...(await extraRows(part, { quick, publish: plan.publish, log, results })));
+  }
+  const table = renderTable(rows);
+  process.stdout.write(`\nPinset bench${quick ? " (--quick)" : ""} — ${new Date().toISOString()}\nmachine: ${about}\n\n${table}\n`);
+  if (values.json) await writeFile(values.json, `${JSON.stringify({ ...results, rows }, null, 2)}\n`);
+  process.exit(rows.some((r) => r.pass === false) ? 1 : 0);
+}
+
+await main();

@@ -1,0 +1,153 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { REPO_ROOT, type SpawnedServer } from "../../test/support/spawn-server.js";
+import { api, deploy, envPath, rssMiB, TOKEN } from "./cluster.js";
+import { nowMs, summarize, type Summary } from "./stats.js";
+import type { ChildMessage, StartMessage } from "./watch-clients.js";
+
+export interface PropagationResult {
+  watchers: number;
+  processes: number;
+  deploys: number;
+  /** Deploy request sent on A → event received by a watcher on B, over every (watcher, deploy). */
+  latency: Summary;
+  /** Events a watcher never received (within the wait). */
+  missing: number;
+  outOfOrder: number;
+  dropped: number;
+  /** Resolves on B right after a watcher on B saw a change, and how many answered an older set. */
+  checks: number;
+  staleReads: number;
+  /** B's resident memory before the watchers connected and with them all connected. */
+  rssBeforeMiB: number;
+  rssWithWatchersMiB: number;
+  connectSeconds: number;
+}
+
+interface Child {
+  process: ChildProcess;
+  count: number;
+}
+
+function startChildren(total: number, processes: number): Child[] {
+  const children: Child[] = [];
+  for (let i = 0; i < processes; i++) {
+    const count = Math.floor(total / processes) + (i < total % processes ? 1 : 0);
+    const child = spawn(process.execPath, ["--import", "tsx", "scripts/bench/watch-clients.ts"], { cwd: REPO_ROOT, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    children.push({ process: child, count });
+  }
+  return children;
+}
+
+function nextMessage<T extends ChildMessage["type"]>(child: ChildProcess, type: T, timeoutMs: number): Promise<Extract<ChildMessage, { type: T }>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.off("message", onMessage);
+      reject(new Error(`no ${type} from a watcher process within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onMessage = (message: ChildMessage) => {
+      if (message.type === "failed") {
+        clearTimeout(timer);
+        child.off("message", onMessage);
+        reject(new Error(`a watcher process failed: ${message.message}`));
+      } else if (message.type === type) {
+        clearTimeout(timer);
+        child.off("message", onMessage);
+        resolve(message as Extract<ChildMessage, { type: T }>);
+      }
+    };
+    child.on("message", onMessage);
+  });
+}
+
+/**
+ * `watchers` SSE connections to B (spread over `processes` client processes), then `sets.length`
+ * deploys on A, one at a time: each waits until every watcher has the event (or 5 s), so the
+ * figure is the latency of one change reaching the whole fleet, not of a queue of changes.
+ */
+export async function benchPropagation(
+  a: SpawnedServer,
+  b: SpawnedServer,
+  env: string,
+  options: { watchers: number; processes: number; sets: string[]; checkersPerProcess: number },
+): Promise<PropagationResult> {
+  const initial = (await (await api(a, "GET", envPath(env))).json()) as { active: string; revision: number };
+  const revisionOfSet = new Map<string, number>([[initial.active, initial.revision]]);
+  const rssBeforeMiB = await rssMiB(b.child.pid!);
+  const children = startChildren(options.watchers, options.processes);
+  const completes = new Map<number, number>();
+  const checks: Array<Extract<ChildMessage, { type: "check" }>> = [];
+  for (const child of children) {
+    child.process.on("message", (m: ChildMessage) => {
+      if (m.type === "complete") completes.set(m.revision, (completes.get(m.revision) ?? 0) + 1);
+      if (m.type === "check") checks.push(m);
+    });
+  }
+  try {
+    const connectStarted = nowMs();
+    const ready = children.map((c) => nextMessage(c.process, "ready", 180_000));
+    for (const child of children) {
+      const start: StartMessage = {
+        type: "start",
+        watchUrl: `${b.url}${envPath(env, "/watch")}`,
+        resolveUrl: `${b.url}${envPath(env, "/resolve")}`,
+        token: TOKEN,
+        count: child.count,
+        checkers: options.checkersPerProcess,
+      };
+      child.process.send(start);
+    }
+    await Promise.all(ready);
+    const connectSeconds = (nowMs() - connectStarted) / 1000;
+    const rssWithWatchersMiB = await rssMiB(b.child.pid!);
+
+    const sentAt = new Map<number, number>();
+    for (const set of options.sets) {
+      const started = nowMs();
+      const revision = await deploy(a, env, set);
+      sentAt.set(revision, started);
+      revisionOfSet.set(set, revision);
+      const deadline = nowMs() + 5_000;
+      while ((completes.get(revision) ?? 0) < children.length && nowMs() < deadline) await new Promise((r) => setTimeout(r, 2));
+      // Room for the stale-read checks of this revision to come back before the next change.
+      await new Promise((r) => setTimeout(r, 50));
+    }
+
+    const latencies: number[] = [];
+    let missing = 0;
+    let outOfOrder = 0;
+    let dropped = 0;
+    for (const child of children) {
+      const collected = nextMessage(child.process, "arrivals", 60_000);
+      child.process.send({ type: "collect" });
+      const report = await collected;
+      outOfOrder += report.outOfOrder;
+      dropped += report.dropped;
+      for (const [revision, started] of sentAt) {
+        const times = report.arrivals[revision] ?? [];
+        missing += child.count - times.length;
+        for (const at of times) latencies.push(at - started);
+      }
+    }
+    const staleReads = checks.filter((c) => c.status !== 200 || (revisionOfSet.get(c.resolved ?? "") ?? -1) < c.revision).length;
+    return {
+      watchers: options.watchers,
+      processes: options.processes,
+      deploys: options.sets.length,
+      latency: summarize(latencies),
+      missing,
+      outOfOrder,
+      dropped,
+      checks: checks.length,
+      staleReads,
+      rssBeforeMiB,
+      rssWithWatchersMiB,
+      connectSeconds,
+    };
+  } finally {
+    for (const child of children) {
+      if (child.process.connected) child.process.send({ type: "stop" });
+      else child.process.kill();
+    }
+    await Promise.all(children.map((c) => (c.process.exitCode === null ? new Promise((r) => c.process.once("exit", r)) : undefined)));
+  }
+}
