@@ -202,6 +202,8 @@ describe.each(backends())("audit on $name", (backend) => {
     ["since=yesterday", "query.since"],
     ["since=2024-01-01T00:00:00", "query.since"],
     ["until=2024-13-01T00:00:00Z", "query.until"],
+    ["since=0000-01-01T00:00:00Z", "query.since"],
+    ["until=0001-01-01T00:30:00%2B01:00", "query.until"],
     ["since=2024-01-01T00:00:00Z&since=2024-01-02T00:00:00Z", "query.since"],
     ["action=Robert');DROP TABLE audit_log;--", "query.action"],
     ["limit=0", "query.limit"],
