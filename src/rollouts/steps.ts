@@ -113,7 +113,7 @@ export class RolloutSteps {
       action: "rollout_start",
       rolloutId: id,
       reason: input.reason ?? null,
-      detail: { candidate: input.candidate, stable, percent: toPercent(input.basisPoints), allow: input.allow.length, auto: input.auto },
+      detail: { candidate: input.candidate, stable, percent: toPercent(input.basisPoints), allow_count: input.allow.length, auto: input.auto },
       refuseWhenFrozen: true,
       write: (revision) =>
         this.deps.store.insert(trx, key, {

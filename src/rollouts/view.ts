@@ -1,4 +1,4 @@
-import type { Metrics } from "./metrics.js";
+import { METRIC_NAMES, type Metrics } from "./metrics.js";
 import type { ObservationRow, RolloutRow } from "./store.js";
 
 /** The rollout JSON of API.md, plus revision, timestamps and the ids of its evidence packs. */
@@ -53,6 +53,13 @@ export function presentRollout(row: RolloutRow, evidence: string[] = []): Rollou
   };
 }
 
+/** jsonb keeps its own key order; answers list metrics in the documented order. */
+function ordered(stored: Record<string, number>): Metrics {
+  const metrics: Metrics = {};
+  for (const name of METRIC_NAMES) if (typeof stored[name] === "number") metrics[name] = stored[name];
+  return metrics;
+}
+
 export function presentObservation(row: ObservationRow): ObservationView {
   return {
     id: row.id,
@@ -61,7 +68,7 @@ export function presentObservation(row: ObservationRow): ObservationView {
     side: row.side,
     window_start: row.window_start.toISOString(),
     window_end: row.window_end.toISOString(),
-    metrics: row.metrics as Metrics,
+    metrics: ordered(row.metrics),
     sample_trace_ids: [...row.sample_trace_ids],
     created_at: row.created_at.toISOString(),
   };

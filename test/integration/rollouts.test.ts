@@ -42,6 +42,10 @@ describe.each(backends())("rollouts on $name", (backend) => {
 
   it("runs start → advance → pause → resume → promote, one revision and history entry per step", async () => {
     await deployedEnv(t, P, "life", sets[0]!);
+    const hook = await t.request("POST", `/v1/projects/${P}/webhooks`, {
+      body: { url: "http://127.0.0.1:9/hook", events: ["rollout.changed"], secret: "0123456789abcdef0123" },
+    });
+    expect(hook.status).toBe(201);
     const startedAt = Date.now();
     const rollout = await startRollout(t, P, "life", { candidate: sets[1], percent: 1, allow: ["qa-1", "qa-2", "qa-1"] });
     expect(rollout).toMatchObject({ stable: sets[0], candidate: sets[1], percent: 1, allow: ["qa-1", "qa-2"], state: "running", auto: false, revision: 2, evidence: [] });
@@ -87,6 +91,20 @@ describe.each(backends())("rollouts on $name", (backend) => {
     expect(rolloutAudit.map((a: { action: string }) => a.action)).toEqual([
       "rollout.promote", "rollout.advance", "rollout.advance", "rollout.resume", "rollout.pause", "rollout.advance", "rollout.advance", "rollout.start",
     ]);
+    // One rollout.changed event per step, written in the step's transaction.
+    const outbox = await t.db.handle.db.selectFrom("webhook_outbox").select("body").where("project", "=", P).where("event", "=", "rollout.changed").orderBy("seq").execute();
+    const events = outbox.map((row) => JSON.parse(row.body) as { data: { action: string; revision: number; rollout: { id: string; state: string } } });
+    expect(events.map((e) => [e.data.action, e.data.revision, e.data.rollout.state])).toEqual([
+      ["rollout_start", 2, "running"],
+      ["advance", 3, "running"],
+      ["advance", 4, "running"],
+      ["pause", 5, "paused"],
+      ["resume", 6, "running"],
+      ["advance", 7, "running"],
+      ["advance", 8, "running"],
+      ["promote", 9, "promoted"],
+    ]);
+    expect(new Set(events.map((e) => e.data.rollout.id))).toEqual(new Set([rollout.id]));
     // Ended: nothing changes it any more; rollback now returns to the old stable set.
     await expectProblem(await post("life", "/rollout/abort"), 409, "conflict");
     await expectProblem(await post("life", "/rollout/advance", { force: true }), 409, "conflict");
