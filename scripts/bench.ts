@@ -60,6 +60,11 @@ async function machine(): Promise<string> {
   return `${os.cpus().length} cores (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, PostgreSQL ${version[0]?.server_version}, ${os.type()} ${os.release()}, open files limit per process ${await openFilesLimit()}`;
 }
 
+/** The machine is shared: the load around the run says how much the figures can be trusted. */
+function loadAverage(): string {
+  return os.loadavg().map((v) => v.toFixed(1)).join(" / ");
+}
+
 async function openFilesLimit(): Promise<string> {
   const { readFile } = await import("node:fs/promises");
   const limits = await readFile("/proc/self/limits", "utf8").catch(() => "");
@@ -75,6 +80,12 @@ function propagationRows(r: PropagationResult, floor: { p50: number; p99: number
       baseline: `pg NOTIFY→LISTEN ${ms(floor.p50)} / ${ms(floor.p99)}`,
       target: `p99 < ${targetMs} ms, none missed`,
       pass: r.latency.p99 < targetMs && r.missing === 0,
+    },
+    {
+      measure: `  of which: deploy request on A / first watcher on B, p50 / p99`,
+      pinset: `${ms(r.deployRequest.p50)} / ${ms(r.deployRequest.p99)}; ${ms(r.first.p50)} / ${ms(r.first.p99)}`,
+      baseline: "",
+      target: "",
     },
     {
       measure: `stale reads on B after its watcher saw revision N (${r.watchers.toLocaleString("en")} watchers)`,
@@ -169,8 +180,10 @@ async function registryParts(): Promise<void> {
 
 async function main(): Promise<void> {
   const about = await machine();
-  log(about);
+  const loadAtStart = loadAverage();
+  log(`${about}; load average ${loadAtStart}`);
   results.machine = about;
+  results.loadAtStart = loadAtStart;
   if (only.has("hot") || only.has("cold") || only.has("propagation")) await registryParts();
   if (only.has("blob")) {
     log(`blob upload: ${plan.blobMiB} MiB through the server vs straight into FsBlobStore`);
@@ -185,7 +198,7 @@ async function main(): Promise<void> {
     if (only.has(part)) rows.push(...(await extraRows(part, { quick, publish: plan.publish, log, results })));
   }
   const table = renderTable(rows);
-  process.stdout.write(`\nPinset bench${quick ? " (--quick)" : ""} — ${new Date().toISOString()}\nmachine: ${about}\n\n${table}\n`);
+  process.stdout.write(`\nPinset bench${quick ? " (--quick)" : ""} — ${new Date().toISOString()}\nmachine: ${about}\nload average (1/5/15 min) at start: ${loadAtStart}, at end: ${loadAverage()}\n\n${table}\n`);
   if (values.json) await writeFile(values.json, `${JSON.stringify({ ...results, rows }, null, 2)}\n`);
   process.exit(rows.some((r) => r.pass === false) ? 1 : 0);
 }

@@ -10,6 +10,10 @@ export interface PropagationResult {
   deploys: number;
   /** Deploy request sent on A → event received by a watcher on B, over every (watcher, deploy). */
   latency: Summary;
+  /** Per deploy, the first watcher's latency: the registry's path without the fan-out. */
+  first: Summary;
+  /** The deploy request's own round trip on A. */
+  deployRequest: Summary;
   /** Events a watcher never received (within the wait). */
   missing: number;
   outOfOrder: number;
@@ -101,9 +105,11 @@ export async function benchPropagation(
     const rssWithWatchersMiB = await rssMiB(b.child.pid!);
 
     const sentAt = new Map<number, number>();
+    const deployTimes: number[] = [];
     for (const set of options.sets) {
       const started = nowMs();
       const revision = await deploy(a, env, set);
+      deployTimes.push(nowMs() - started);
       sentAt.set(revision, started);
       revisionOfSet.set(set, revision);
       const deadline = nowMs() + 5_000;
@@ -112,7 +118,13 @@ export async function benchPropagation(
       await new Promise((r) => setTimeout(r, 50));
     }
 
+    // Every checker resolves once per deploy; wait for the answers (B may be busy fanning out).
+    const expectedChecks = options.sets.length * children.reduce((n, c) => n + Math.min(options.checkersPerProcess, c.count), 0);
+    const checksDeadline = nowMs() + 10_000;
+    while (checks.length < expectedChecks && nowMs() < checksDeadline) await new Promise((r) => setTimeout(r, 10));
+
     const latencies: number[] = [];
+    const firstByRevision = new Map<number, number>();
     let missing = 0;
     let outOfOrder = 0;
     let dropped = 0;
@@ -125,7 +137,10 @@ export async function benchPropagation(
       for (const [revision, started] of sentAt) {
         const times = report.arrivals[revision] ?? [];
         missing += child.count - times.length;
-        for (const at of times) latencies.push(at - started);
+        for (const at of times) {
+          latencies.push(at - started);
+          firstByRevision.set(revision, Math.min(firstByRevision.get(revision) ?? Number.POSITIVE_INFINITY, at - started));
+        }
       }
     }
     const staleReads = checks.filter((c) => c.status !== 200 || (revisionOfSet.get(c.resolved ?? "") ?? -1) < c.revision).length;
@@ -134,6 +149,8 @@ export async function benchPropagation(
       processes: options.processes,
       deploys: options.sets.length,
       latency: summarize(latencies),
+      first: summarize([...firstByRevision.values()]),
+      deployRequest: summarize(deployTimes),
       missing,
       outOfOrder,
       dropped,
