@@ -13,7 +13,7 @@ import { metricsSchema, type Metrics } from "./metrics.js";
 import type { RolloutService } from "./service.js";
 import { environmentNotFound } from "./steps.js";
 import type { EnvironmentKey, RolloutRow } from "./store.js";
-import { presentObservation, type ObservationView, type RolloutView } from "./view.js";
+import { presentObservation, rolloutTarget, type ObservationView, type RolloutView } from "./view.js";
 
 export interface ObservationInput {
   versionSet: string;
@@ -103,6 +103,12 @@ export class GateService {
         sampleTraceIds: [...new Set(input.sampleTraceIds ?? [])],
         createdBy: actor.name,
         traceId: actor.traceId,
+      });
+      await recordAudit(trx, actor, {
+        project: key.project,
+        action: "observation.record",
+        target: rolloutTarget(live),
+        after: { observation: observation.id, version_set: input.versionSet, side, window_start: input.windowStart, window_end: input.windowEnd, metrics },
       });
       const { decision } = await evaluate(this.store, live, trx);
       const row = live.auto ? await this.autoStep(trx, actor, key, live, decision, observation.id) : live;

@@ -99,7 +99,7 @@ describe.each(backends())("evidence packs on $name", (backend) => {
     });
     expect((c["history.json"] as Array<{ action: string; detail: { forced?: boolean } }>).map((h) => h.action)).toEqual(["rollout_start", "advance"]);
     expect((c["history.json"] as Array<{ detail: { forced?: boolean } }>)[1]!.detail.forced).toBe(true);
-    expect((c["audit.json"] as Array<{ action: string }>).map((a) => a.action)).toEqual(["rollout.start", "rollout.advance"]);
+    expect((c["audit.json"] as Array<{ action: string }>).map((a) => a.action)).toEqual(["rollout.start", "observation.record", "observation.record", "rollout.advance"]);
     expect(c["trace-ids.json"]).toEqual({ stable: ["base-1", "base-2"], candidate: ["cand-1"] });
 
     const second = (await (await t.request("POST", envPath(P, "manual", "/rollout/evidence"))).json()) as Written;
@@ -144,7 +144,9 @@ describe.each(backends())("evidence packs on $name", (backend) => {
     const stopped = (await (await getPack(auto.id)).json()) as Pack;
     await expectIntact(stopped);
     expect((stopped.contents["history.json"] as Array<{ action: string }>).map((h) => h.action)).toEqual(["rollout_start", "abort", "freeze"]);
-    expect((stopped.contents["audit.json"] as Array<{ action: string }>).map((a) => a.action)).toEqual(["rollout.start", "rollout.abort", "environment.freeze"]);
+    expect((stopped.contents["audit.json"] as Array<{ action: string }>).map((a) => a.action)).toEqual([
+      "rollout.start", "observation.record", "observation.record", "rollout.abort", "environment.freeze",
+    ]);
     expect(stopped.contents["trace-ids.json"]).toEqual({ stable: [], candidate: ["leak-trace"] });
     expect(stopped.contents["decision.json"]).toMatchObject({ action: "stop", signal: "black" });
   });

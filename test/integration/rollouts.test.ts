@@ -89,7 +89,8 @@ describe.each(backends())("rollouts on $name", (backend) => {
     const audit = await (await t.request("GET", `/v1/projects/${P}/audit?limit=20`)).json();
     const rolloutAudit = audit.items.filter((a: { target: string }) => a.target === `environment/life/rollout/${rollout.id}`);
     expect(rolloutAudit.map((a: { action: string }) => a.action)).toEqual([
-      "rollout.promote", "rollout.advance", "rollout.advance", "rollout.resume", "rollout.pause", "rollout.advance", "rollout.advance", "rollout.start",
+      "rollout.promote", "rollout.advance", "rollout.advance", "rollout.resume", "rollout.pause", "rollout.advance", "rollout.advance",
+      "observation.record", "observation.record", "rollout.start",
     ]);
     // One rollout.changed event per step, written in the step's transaction.
     const outbox = await t.db.handle.db.selectFrom("webhook_outbox").select("body").where("project", "=", P).where("event", "=", "rollout.changed").orderBy("seq").execute();
