@@ -6,7 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, backends, startTestApp, type TestApp } from "../support/test-app.js";
 import { cliFor, ensureCliBuilt, json, ROOT, runCli, runNode } from "./cli-support.js";
 
-const COMMANDS = ["project create", "env create", "env show", "publish", "set create", "set show", "deploy", "rollback", "history", "resolve", "diff"];
+const COMMANDS = [
+  ...["project create", "env create", "env show", "env unfreeze", "publish", "set create", "set show"],
+  ...["deploy", "rollback", "history", "resolve", "diff"],
+  ...["rollout start", "rollout status", "rollout decision", "rollout advance", "rollout pause", "rollout resume", "rollout abort", "rollout evidence"],
+];
 
 /** A loopback port nothing listens on: bound, then released. */
 async function closedPort(): Promise<number> {

@@ -47,3 +47,21 @@ export const envShow: CommandSpec = {
     ctx.output(env, (e) => describe(ctx, e));
   },
 };
+
+export const envUnfreeze: CommandSpec = {
+  name: "env unfreeze",
+  summary: "Lift the freeze a 'stop' gate decision put on an environment",
+  args: ["env"],
+  options: { reason: { type: "string", value: "text", description: "Why, recorded in the history" } },
+  examples: ["pinset env unfreeze production --reason 'injection fixed in vs_…'"],
+  async run(ctx, { args, values }) {
+    const reason = typeof values.reason === "string" ? values.reason : undefined;
+    const env = await unwrap(
+      ctx.client.POST("/v1/projects/{project}/environments/{env}/unfreeze", {
+        params: { path: { project: ctx.project, env: args.env! } },
+        body: reason !== undefined ? { reason } : {},
+      }),
+    );
+    ctx.output(env, (e) => `${e.name} is not frozen: deploys and rollouts are accepted (revision ${e.revision})`);
+  },
+};
