@@ -58,6 +58,14 @@ export class RolloutCache {
     return entry.value;
   }
 
+  /**
+   * What this instance last knew, however old (undefined once invalidated): for answering while
+   * the database is unavailable, so a subject keeps its side through an outage.
+   */
+  lastKnown(project: string, env: string): CachedRollout | null | undefined {
+    return this.entries.get(key(project, env))?.value;
+  }
+
   /** The cached value, or the result of `load` (shared by concurrent callers) stored for later. */
   get(project: string, env: string, load: () => Promise<CachedRollout | null>): CachedRollout | null | Promise<CachedRollout | null> {
     const hit = this.peek(project, env);

@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import { recordAudit } from "../audit/store.js";
 import type { Principal } from "../auth/principal.js";
 import type { BlobStore } from "../blobs/store.js";
+import { isDatabaseUnavailable } from "../db/errors.js";
 import type { Database } from "../db/schema.js";
 import { applyEnvironmentChange } from "../environments/change.js";
 import { ConflictError, NotFoundError, UnprocessableError } from "../errors.js";
@@ -94,10 +95,18 @@ export class RolloutService {
 
   /**
    * The set `subject` gets now (undefined: no rollout, the caller serves the active set). Served
-   * from the rollout cache: no database query once the environment's rollout is cached.
+   * from the rollout cache: no database query once the environment's rollout is cached. While
+   * the database is unavailable the last known rollout keeps assigning (subjects keep their side).
    */
   async assign(project: string, environment: string, subject: string): Promise<{ versionSet: string; assignment: Assignment } | undefined> {
-    const live = await this.cache.get(project, environment, () => this.loadLive(project, environment));
+    let live: CachedRollout | null;
+    try {
+      live = await this.cache.get(project, environment, () => this.loadLive(project, environment));
+    } catch (err) {
+      const last = isDatabaseUnavailable(err) ? this.cache.lastKnown(project, environment) : undefined;
+      if (last === undefined) throw err;
+      live = last;
+    }
     if (!live) return undefined;
     const assignment = assignSubject({ rolloutId: live.id, subject, percent: live.percent, allow: live.allow });
     return { versionSet: assignment === "candidate" ? live.candidate : live.stable, assignment };

@@ -66,4 +66,16 @@ describe("RolloutCache", () => {
     expect(cache.peek("p", "b")).toBeUndefined();
     expect(await cache.get("p", "b", async () => live("ro_b"))).toEqual(live("ro_b"));
   });
+
+  it("remembers the last known rollout past its TTL (for outages), but not past an invalidation", async () => {
+    let now = 0;
+    const cache = new RolloutCache({ ttlMs: 1000, now: () => now });
+    await cache.get("p", "e", async () => live("ro_1"));
+    now = 60_000;
+    expect(cache.peek("p", "e")).toBeUndefined();
+    expect(cache.lastKnown("p", "e")).toEqual(live("ro_1"));
+    cache.invalidate("p", "e");
+    expect(cache.lastKnown("p", "e")).toBeUndefined();
+    expect(cache.lastKnown("p", "other")).toBeUndefined();
+  });
 });
