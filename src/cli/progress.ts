@@ -15,7 +15,6 @@ export class ProgressBar {
   private firstUploadAt: number | undefined;
   private lastDraw = 0;
   private status = "";
-  private readonly startedAt = performance.now();
 
   constructor(
     private readonly stream: ProgressStream,
@@ -60,7 +59,7 @@ export class ProgressBar {
       `[${bar}]`,
       `${String(Math.floor(fraction * 100)).padStart(3)}%`,
       `${formatBytes(this.done)} / ${formatBytes(this.total)}`,
-      rate > 0 ? `${formatBytes(rate)}/s` : formatDuration((now - this.startedAt) / 1000),
+      rate > 0 ? `${formatBytes(rate)}/s` : "-- B/s",
       `ETA ${formatDuration(eta)}`,
       this.status,
     ];

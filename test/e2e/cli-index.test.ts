@@ -102,6 +102,19 @@ describe.each(backends())("pinset publish index on $name", (backend) => {
     expect(quiet.stdout).toMatch(/"version": 3/);
   });
 
+  it("publishes no version when an upload is refused, and says why on one line (exit 1)", async () => {
+    const created = await t.request("POST", "/v1/tokens", { body: { name: "reader", scopes: ["read"], projects: ["idx"] } });
+    expect(created.status, await created.clone().text()).toBe(201);
+    const { token } = (await created.json()) as { token: string };
+    await put("docs/only-new.md", Buffer.from("not uploaded\n"));
+    const before = await (await t.request("GET", "/v1/projects/idx/artifacts/index/kb")).json();
+    const r = await cli(["publish", "index", "kb", "--dir", kb], { env: { PINSET_TOKEN: token } });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/^pinset: .+ \(forbidden, trace [^)]+\)\n$/);
+    expect(await (await t.request("GET", "/v1/projects/idx/artifacts/index/kb")).json()).toEqual(before);
+  });
+
   it("refuses a missing or non-directory --dir with a usage error (exit 2)", async () => {
     const missing = await cli(["publish", "index", "kb"]);
     expect(missing.code).toBe(2);

@@ -50,30 +50,39 @@ export async function publishIndex(ctx: CommandContext, options: PublishIndexOpt
   const tasks: Promise<void>[] = [];
   let failure: { error: unknown } | undefined;
   const entries: { path: string; digest: string; size: number }[] = [];
+  const status = () => bar?.setStatus(`${entries.length}/${files.length} hashed, ${stats.uploadedFiles} uploaded, ${stats.presentFiles} present`);
 
   try {
     for (const file of files) {
       if (failure) break;
-      const { digest, size } = await hashFile(file.absolute);
+      const hashed = await hashFile(file.absolute).catch((error: unknown) => void (failure ??= { error }));
+      if (!hashed) break;
+      const { digest, size } = hashed;
       entries.push({ path: file.path, digest, size });
       if (seen.has(digest)) {
         bar?.complete(size);
         continue;
       }
       seen.add(digest);
-      const task = heads(() => blobExists(client, project, digest)).then(async (present) => {
+      const task = heads(async () => (failure ? undefined : blobExists(client, project, digest))).then(async (present) => {
+        if (present === undefined) return;
         if (present) {
           stats.presentFiles++;
           bar?.complete(size);
+          status();
           return;
         }
-        if (failure) return;
-        await uploads(() => uploadBlobFile(client, { project, digest, file: file.absolute, size, ...(bar ? { onBytes: (n: number) => bar.sent(n) } : {}) }));
-        stats.uploadedFiles++;
-        stats.uploadedBytes += size;
+        await uploads(async () => {
+          // After one failure the publish is lost anyway: queued uploads do not start.
+          if (failure) return;
+          await uploadBlobFile(client, { project, digest, file: file.absolute, size, ...(bar ? { onBytes: (n: number) => bar.sent(n) } : {}) });
+          stats.uploadedFiles++;
+          stats.uploadedBytes += size;
+          status();
+        });
       });
       tasks.push(task.catch((error: unknown) => void (failure ??= { error })));
-      bar?.setStatus(`${entries.length}/${files.length} files hashed`);
+      status();
     }
     await Promise.all(tasks);
   } finally {
