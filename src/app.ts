@@ -14,9 +14,13 @@ import { BlobService } from "./blobs/service.js";
 import type { BlobStore } from "./blobs/store.js";
 import type { Config } from "./config.js";
 import type { Database } from "./db/schema.js";
+import type { ChangeFeed } from "./environments/change-feed.js";
+import { wirePropagation } from "./environments/propagation.js";
 import { environmentRoutes } from "./environments/routes.js";
 import { ResolveCache } from "./environments/resolve-cache.js";
 import { EnvironmentService } from "./environments/service.js";
+import { registerWatchMetrics } from "./environments/watch.js";
+import { WatchHub, type WatchHubOptions } from "./environments/watch-hub.js";
 import { authenticate } from "./http/auth.js";
 import { createMetrics, metricsMiddleware, type Metrics } from "./http/metrics.js";
 import { notFoundHandler, problemHandler } from "./http/problem.js";
@@ -48,6 +52,14 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Webhook delivery tuning (tests shorten the retry schedule); production uses the defaults. */
   webhookDelivery?: Partial<DeliveryWorkerOptions>;
+  /**
+   * The cross-instance change feed (built from the DatabaseHandle by main.ts and the test
+   * support; started and stopped by them). Without one, resolve trusts its cache for 1 s only
+   * and watch streams get no change events.
+   */
+  changeFeed?: ChangeFeed;
+  /** Watch tuning (tests shorten the heartbeat); production uses the defaults. */
+  watch?: Partial<Pick<WatchHubOptions, "heartbeatMs" | "maxBufferedBytes" | "replayLimit" | "recentSize">>;
 }
 
 /** Blob uploads stream their body to storage; the JSON parser must never consume them. */
@@ -88,6 +100,10 @@ export function createApp(deps: AppDeps) {
   const tokens = new TokenResolver(new TokenStore(db));
   const tokenService = new TokenService({ db, resolver: tokens });
   const audit = new AuditService(db);
+  const feed = deps.changeFeed;
+  const watchHub = new WatchHub({ source: environments, feedLive: () => feed?.live ?? false, logger, ...deps.watch });
+  registerWatchMetrics(metrics.registry, watchHub);
+  if (feed) wirePropagation({ feed, resolveCache, hub: watchHub, environments, rollouts, tokens });
   const webhooks = new WebhookService(db);
   const deliveryWorker = new DeliveryWorker(new SqlDeliveryQueue(db), { logger, ...(deps.webhookDelivery ? { options: deps.webhookDelivery } : {}) });
   const rateLimit = createRateLimit(deps.config.rateLimit ?? { rps: 0, burst: 0 });
@@ -101,7 +117,7 @@ export function createApp(deps: AppDeps) {
   mountRoutes(v1, tokenRoutes(tokenService), routes);
   mountRoutes(v1, auditRoutes({ audit, projects }), routes);
   mountRoutes(v1, versionSetRoutes({ versionSets, projects }), routes);
-  mountRoutes(v1, environmentRoutes({ environments, projects }), routes);
+  mountRoutes(v1, environmentRoutes({ environments, projects, watchHub }), routes);
   mountRoutes(v1, rolloutRoutes({ rollouts, gates, environments }), routes);
   mountRoutes(v1, webhookRoutes({ webhooks, projects }), routes);
 
@@ -127,7 +143,7 @@ export function createApp(deps: AppDeps) {
   // Idle until started: main.ts starts it after listening; tests start it when they need it.
   const background = combineBackground([deliveryWorker]);
 
-  return { app, routes, metrics, background, services: { projects, blobs, artifacts, versionSets, environments, rollouts, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker } };
+  return { app, routes, metrics, background, services: { projects, blobs, artifacts, versionSets, environments, watchHub, rollouts, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker } };
 }
 
 export type PinsetApp = ReturnType<typeof createApp>;

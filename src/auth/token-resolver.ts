@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from "../db/errors.js";
 import type { Principal, Scope } from "./principal.js";
 import { hashesEqual, hashTokenSecret } from "./secrets.js";
 import type { TokenRow, TokenStore } from "./token-store.js";
@@ -20,7 +21,16 @@ export class TokenResolver {
     const hash = hashTokenSecret(secret);
     const cached = this.cache.get(hash);
     if (cached && cached.until > now) return cached.principal && stillValid(cached.principal, now) ? cached.principal : null;
-    const row = await this.store.findBySecretHash(hash);
+    let row: TokenRow | undefined;
+    try {
+      row = await this.store.findBySecretHash(hash);
+    } catch (err) {
+      // Database down: a token this instance knew keeps working (resolve and watch serve stale
+      // answers then, API.md "When the database is down"); a revocation seen before still holds,
+      // since revoking drops the cache on every instance that hears of it.
+      if (cached && isDatabaseUnavailable(err)) return cached.principal && stillValid(cached.principal, now) ? cached.principal : null;
+      throw err;
+    }
     const principal = row && hashesEqual(row.secret_hash, hash) && isUsable(row, now) ? toPrincipal(row) : null;
     if (this.cache.size >= (this.options.maxEntries ?? 10_000)) this.cache.clear();
     this.cache.set(hash, { principal, until: now + (this.options.ttlMs ?? 1000) });

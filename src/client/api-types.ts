@@ -515,7 +515,7 @@ export interface paths {
         };
         /**
          * Get the bundle of the active set
-         * @description With `subject` during a rollout, the bundle of the set that subject is assigned to (`bucket = murmur3_x86_32(utf8("<rollout id>:<subject>"), seed 0) mod 10000`; candidate when `bucket < percent × 100` or the subject is in `allow`). Without `subject`: stable. While the database is down the last bundle served is returned with `x-pinset-stale: true`. 404 when nothing is active (or was, at `at`). `at` and `subject` cannot be combined (400).
+         * @description With `subject` during a rollout, the bundle of the set that subject is assigned to (`bucket = murmur3_x86_32(utf8("<rollout id>:<subject>"), seed 0) mod 10000`; candidate when `bucket < percent × 100` or the subject is in `allow`). Without `subject`: stable. While the database is down the last bundle this instance served for the environment is returned with `x-pinset-stale: true` (503 when it never served one; `at` always needs the database). The answer comes from memory: a change made on any instance reaches every instance's cache through Postgres `LISTEN/NOTIFY` before its `watch` event is sent. 404 when nothing is active (or was, at `at`). `at` and `subject` cannot be combined (400).
          */
         get: operations["resolveEnvironment"];
         put?: never;
@@ -541,7 +541,29 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Stream the environment's changes (Server-Sent Events) */
+        /**
+         * Stream the environment's changes (Server-Sent Events)
+         * @description A `text/event-stream` that stays open. Every frame carries `id: <revision>` and
+         *     `data: <Environment JSON>` (as `GET …/environments/{env}` answers it):
+         *
+         *     - `event: state` first, at once: the environment now. After a database outage, the
+         *       state is sent again (same `id`) once the database answers, so a watcher that got it
+         *       marked stale learns it is current.
+         *     - `event: change` for every revision after it, one per revision, in order. Changes
+         *       made on any registry instance arrive (Postgres `LISTEN/NOTIFY`).
+         *     - A comment line `: hb` at least every 15 s (proxies and idle timers keep the stream).
+         *
+         *     With `Last-Event-ID` (or `?last_event_id=`) below the current revision, the missed
+         *     revisions are sent first as `change` events, each with the environment JSON as of that
+         *     revision (rebuilt from the history: `protected` and `created_at` as they are now, a
+         *     rebuilt `rollout` lists no evidence packs and its `updated_at` is the step's instant),
+         *     and no `state` event; at or above the current revision (or more than 1 000 revisions
+         *     behind), the `state` event instead.
+         *
+         *     While the database is down a new stream starts from the last state this instance knew,
+         *     with `x-pinset-stale: true` and `"stale": true` added to the first event's data; streams
+         *     opened before stay open. 503 when this instance never knew the environment's state.
+         */
         get: operations["watchEnvironment"];
         put?: never;
         post?: never;
@@ -1419,6 +1441,11 @@ export interface components {
             rollout: components["schemas"]["Rollout"] | null;
             /** Format: date-time */
             created_at?: string;
+            /**
+             * @description Only in a `watch` event sent from the instance's memory while the database is down; absent otherwise.
+             * @constant
+             */
+            stale?: true;
         };
         EnvironmentList: {
             items: components["schemas"]["Environment"][];
@@ -3146,11 +3173,14 @@ export interface operations {
     };
     watchEnvironment: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The same as the `Last-Event-ID` header, for clients that cannot set headers; the header wins when both are given. */
+                last_event_id?: string;
+            };
             header?: {
                 /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
                 "x-trace-id"?: components["parameters"]["TraceIdRequest"];
-                /** @description The last revision the client saw; changes after it are sent first. */
+                /** @description The last revision the client saw (EventSource sends it when it reconnects); the revisions after it are replayed first. */
                 "Last-Event-ID"?: string;
             };
             path: {
@@ -3163,12 +3193,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /**
-             * @description A `text/event-stream`. `event: state` at once, then one `event: state` per change;
-             *     `data` is the `Environment` JSON and `id` its `revision`. A comment line (`: ping`)
-             *     is sent at least every 15 s. While the database is down the stream stays open and
-             *     the response carries `x-pinset-stale: true`.
-             */
+            /** @description The event stream. */
             200: {
                 headers: {
                     "x-trace-id": components["headers"]["TraceId"];
@@ -3180,10 +3205,17 @@ export interface operations {
                      * @example id: 7
                      *     event: state
                      *     data: {"name":"prod","active":"vs_0123456789abcdef01234567","revision":7}
+                     *
+                     *     id: 8
+                     *     event: change
+                     *     data: {"name":"prod","active":"vs_89abcdef0123456701234567","revision":8}
+                     *
+                     *     : hb
                      */
                     "text/event-stream": string;
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];

@@ -103,6 +103,9 @@ export async function applyEnvironmentChange(trx: Kysely<Database>, actor: Actor
       reason: change.reason ?? null,
       trace_id: actor.traceId,
       detail: change.detail === undefined ? null : JSON.stringify(change.detail),
+      // The very instant the environment row got (microseconds): a watch replay rebuilds the
+      // environment's `updated_at` from this entry.
+      at: sql<Date>`(select updated_at from environments where project = ${change.project} and name = ${change.environment})`,
     })
     .execute();
   const applied: AppliedChange = {

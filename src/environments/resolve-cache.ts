@@ -1,16 +1,15 @@
 /**
  * The per-instance cache behind `resolve`: for each environment, which set is active (and at
- * which revision), plus the serialized bundle of that set. A hit is one Map lookup and no
- * database query.
+ * which revision), plus the serialized bundle of that set, kept as the ready answer (bytes and
+ * etag). A hit is one Map lookup: no database query and no JSON work.
  *
- * Invalidation: every change made through this instance calls `invalidate(project, env)` after
- * its transaction commits. Changes made by OTHER instances are not seen yet, so the active-set
- * mapping is only trusted for `ttlMs` (default 1 s) and then re-read from the database.
- * TEMPORARY — for the engineer adding cross-instance propagation: LISTEN on
- * ENVIRONMENT_CHANNEL (src/environments/change.ts; the payload names project and environment)
- * and call `invalidate` for each notification; then the TTL can become long (or infinite, with
- * a re-read after a reconnect of the listener, since notifications sent while disconnected are
- * lost).
+ * Trust: while the change feed is live (`setFeedLive(true)`, see change-feed.ts) an entry is
+ * trusted until a notification invalidates it — never by a TTL. Without a feed (none
+ * configured, or its connection is down) an entry is trusted for `ttlMs` (default 1 s) after it
+ * was read and then re-read: that bounds how long a change made by another instance goes unseen
+ * when nobody can announce it. Losing the feed ends the trust in entries read while it was live;
+ * going live drops every entry (`invalidateAll`): notifications sent while the feed was down are
+ * lost, so whatever was read then must be read again.
  *
  * Invalidation never drops the last bundle: `lastKnown` keeps what this instance last served
  * for an environment, for answering while the database is unavailable (API.md "When the
@@ -18,30 +17,45 @@
  *
  * Races: a fill that read the database before a change committed must not overwrite the
  * invalidation that change made. Every fill takes a ticket (a logical clock value) before its
- * read; `invalidate` stamps the entry with a newer clock value, and a fill whose ticket is older
- * than the stamp is dropped.
+ * read; `invalidate` stamps the entry (and `invalidateAll` the whole cache) with a newer clock
+ * value, and a fill whose ticket is older than the stamp is dropped.
  */
 export interface ActiveState {
   active: string | null;
   revision: number;
 }
 
+/** A ready answer: what `resolve` sends for a set, built once per set and environment. */
+export interface CachedBundle {
+  readonly versionSet: string;
+  /** The quoted entity tag, `"<id>"`. */
+  readonly etag: string;
+  readonly body: Buffer;
+  readonly stale: false;
+}
+
 interface Entry {
   state?: ActiveState;
   checkedAt: number;
   invalidatedAt: number;
-  bundle?: { versionSet: string; json: string };
+  bundle?: CachedBundle;
 }
 
 export interface ResolveCacheOptions {
-  /** How long an active-set mapping is trusted without a re-read; see the class comment. */
+  /** How long an active-set mapping is trusted while no change feed is live; see the class comment. */
   ttlMs?: number;
   now?: () => number;
+}
+
+export function cachedBundle(versionSet: string, json: string): CachedBundle {
+  return { versionSet, etag: `"${versionSet}"`, body: Buffer.from(json, "utf8"), stale: false };
 }
 
 export class ResolveCache {
   private readonly entries = new Map<string, Entry>();
   private clock = 0;
+  private allInvalidatedAt = 0;
+  private feedLive = false;
   private readonly ttlMs: number;
   private readonly now: () => number;
 
@@ -50,10 +64,31 @@ export class ResolveCache {
     this.now = options.now ?? Date.now;
   }
 
-  /** The active set when known and fresh; undefined means "read the database". */
+  /**
+   * Live: trust entries until invalidated. Going live first drops everything read before. Going
+   * down ends the trust in everything read while live (the next resolve asks the database, which
+   * may be down too: then the answer is the last bundle, marked stale).
+   */
+  setFeedLive(live: boolean): void {
+    if (live) {
+      this.invalidateAll();
+    } else if (this.feedLive) {
+      for (const entry of this.entries.values()) entry.checkedAt = Number.NEGATIVE_INFINITY;
+    }
+    this.feedLive = live;
+  }
+
+  /** The hot path: the ready answer when the mapping is trusted and its bundle is held. */
+  hot(project: string, env: string): CachedBundle | undefined {
+    const entry = this.entries.get(key(project, env));
+    if (!entry?.state || !entry.bundle || entry.bundle.versionSet !== entry.state.active) return undefined;
+    return this.trusted(entry) ? entry.bundle : undefined;
+  }
+
+  /** The active set when known and trusted; undefined means "read the database". */
   active(project: string, env: string): ActiveState | undefined {
     const entry = this.entries.get(key(project, env));
-    if (!entry?.state || this.now() - entry.checkedAt >= this.ttlMs) return undefined;
+    if (!entry?.state || !this.trusted(entry)) return undefined;
     return entry.state;
   }
 
@@ -63,6 +98,7 @@ export class ResolveCache {
   }
 
   storeActive(project: string, env: string, ticket: number, state: ActiveState): void {
+    if (ticket < this.allInvalidatedAt) return;
     const k = key(project, env);
     const entry = this.entries.get(k);
     if (entry && entry.invalidatedAt > ticket) return;
@@ -74,20 +110,20 @@ export class ResolveCache {
     }
   }
 
-  /** The serialized bundle of `versionSet` when this environment last served it. */
-  bundle(project: string, env: string, versionSet: string): string | undefined {
+  /** The ready answer for `versionSet` when this environment last served it. */
+  bundle(project: string, env: string, versionSet: string): CachedBundle | undefined {
     const held = this.entries.get(key(project, env))?.bundle;
-    return held?.versionSet === versionSet ? held.json : undefined;
+    return held?.versionSet === versionSet ? held : undefined;
   }
 
   /** Only kept for an environment the cache already knows (bounded by real environments). */
-  storeBundle(project: string, env: string, versionSet: string, json: string): void {
+  storeBundle(project: string, env: string, bundle: CachedBundle): void {
     const entry = this.entries.get(key(project, env));
-    if (entry) entry.bundle = { versionSet, json };
+    if (entry) entry.bundle = bundle;
   }
 
   /** The last bundle served for this environment, whatever its freshness. */
-  lastKnown(project: string, env: string): { versionSet: string; json: string } | undefined {
+  lastKnown(project: string, env: string): CachedBundle | undefined {
     return this.entries.get(key(project, env))?.bundle;
   }
 
@@ -101,6 +137,24 @@ export class ResolveCache {
     } else {
       this.entries.set(k, { checkedAt: 0, invalidatedAt: stamp });
     }
+  }
+
+  /** Forgets every mapping (bundles stay, for outages); fills that started before are dropped. */
+  invalidateAll(): void {
+    this.allInvalidatedAt = ++this.clock;
+    for (const entry of this.entries.values()) delete entry.state;
+  }
+
+  /** The environments this cache knows, for re-reading them after the feed reconnects. */
+  *keys(): Iterable<{ project: string; environment: string }> {
+    for (const k of this.entries.keys()) {
+      const slash = k.indexOf("/");
+      yield { project: k.slice(0, slash), environment: k.slice(slash + 1) };
+    }
+  }
+
+  private trusted(entry: Entry): boolean {
+    return this.feedLive || this.now() - entry.checkedAt < this.ttlMs;
   }
 }
 

@@ -8,7 +8,9 @@ import { rfc3339Schema } from "../http/time.js";
 import { parseInput } from "../http/validate.js";
 import type { ProjectService } from "../projects/service.js";
 import { versionSetIdSchema } from "../version-sets/identity.js";
-import type { EnvironmentService, Resolved } from "./service.js";
+import type { EnvironmentService, ResolveAnswer } from "./service.js";
+import { watchRoute } from "./watch.js";
+import type { WatchHub } from "./watch-hub.js";
 
 const projectParams = z.object({ project: nameSchema });
 const envParams = z.object({ project: nameSchema, env: nameSchema });
@@ -38,19 +40,19 @@ function matchesEtag(req: Request, etag: string): boolean {
   });
 }
 
-async function sendResolved(req: Request, res: Response, resolved: Resolved): Promise<void> {
-  const etag = `"${resolved.versionSet}"`;
-  res.setHeader("etag", etag);
-  res.setHeader("x-pinset-version-set", resolved.versionSet);
+function sendResolved(req: Request, res: Response, answer: ResolveAnswer): void {
+  res.setHeader("etag", answer.etag);
+  res.setHeader("x-pinset-version-set", answer.versionSet);
   // A pointer that can move: caches must revalidate (a cheap 304) before reusing the bundle.
   res.setHeader("cache-control", "no-cache");
-  if (resolved.assignment) res.setHeader("x-pinset-assignment", resolved.assignment);
-  if (matchesEtag(req, etag)) {
+  if (answer.assignment) res.setHeader("x-pinset-assignment", answer.assignment);
+  if (answer.stale) res.setHeader("x-pinset-stale", "true");
+  if (!answer.body || matchesEtag(req, answer.etag)) {
     res.status(304).end();
     return;
   }
-  const json = await resolved.json();
-  res.status(200).type("application/json").send(json);
+  res.status(200).setHeader("content-type", "application/json; charset=utf-8");
+  res.end(answer.body);
 }
 
 /**
@@ -59,7 +61,7 @@ async function sendResolved(req: Request, res: Response, resolved: Resolved): Pr
  * protected environment, deploy, rollback and setting or lifting `protected` also need admin
  * or a deploy token that names the environment (requireDeployAccess, in the service).
  */
-export function environmentRoutes(deps: { environments: EnvironmentService; projects: ProjectService }): RouteSpec[] {
+export function environmentRoutes(deps: { environments: EnvironmentService; projects: ProjectService; watchHub: WatchHub }): RouteSpec[] {
   const { environments, projects } = deps;
   const base = "/projects/:project/environments/:env";
   return [
@@ -146,12 +148,14 @@ export function environmentRoutes(deps: { environments: EnvironmentService; proj
       async handler(req, res) {
         const { project, env } = parseInput(envParams, req.params, "params");
         const query = parseInput(resolveQuery, req.query, "query");
-        const resolved = await environments.resolve({ project, environment: env }, {
+        const answer = await environments.resolve({ project, environment: env }, {
           ...(query.at !== undefined ? { at: query.at } : {}),
           ...(query.subject !== undefined ? { subject: query.subject } : {}),
+          notModified: (etag) => matchesEtag(req, etag),
         });
-        await sendResolved(req, res, resolved);
+        sendResolved(req, res, answer);
       },
     },
+    watchRoute({ hub: deps.watchHub }),
   ];
 }

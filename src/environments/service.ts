@@ -2,13 +2,15 @@ import type { Kysely } from "kysely";
 import { recordAudit } from "../audit/store.js";
 import { requireDeployAccess } from "../auth/environment-guard.js";
 import type { Principal } from "../auth/principal.js";
+import { isDatabaseUnavailable } from "../db/errors.js";
 import type { Database } from "../db/schema.js";
 import { ConflictError, NotFoundError, UnprocessableError } from "../errors.js";
 import type { Actor } from "../http/context.js";
 import { decodeCursor, toPage, type Page } from "../http/pagination.js";
 import type { ProjectService } from "../projects/service.js";
 import { applyEnvironmentChange, type AppliedChange } from "./change.js";
-import { ResolveCache } from "./resolve-cache.js";
+import { statesAfter, type PastState } from "./past-states.js";
+import { cachedBundle, ResolveCache } from "./resolve-cache.js";
 import { EnvironmentStore, type EnvironmentKey, type EnvironmentRow, type HistoryRow } from "./store.js";
 
 /** What environments need from version sets (VersionSetService satisfies it). */
@@ -63,13 +65,33 @@ export interface SwitchResult {
   previous: string | null;
 }
 
-/** What `resolve` found: the set, and its serialized bundle on demand (skipped for a 304). */
-export interface Resolved {
-  versionSet: string;
+/**
+ * What `resolve` answers: the set, its etag and bundle bytes. `body` is absent only when the
+ * caller's `notModified` said the etag matched (a 304 needs no bundle). `stale`: served from
+ * this instance's last known bundle because the database is unavailable.
+ */
+export interface ResolveAnswer {
+  readonly versionSet: string;
+  readonly etag: string;
+  readonly body?: Buffer;
   /** Only during a rollout with a subject. */
-  assignment?: "stable" | "candidate";
-  json(): Promise<string>;
+  readonly assignment?: "stable" | "candidate";
+  readonly stale: boolean;
 }
+
+export interface ResolveOptions {
+  at?: Date;
+  subject?: string;
+  /** The client already holds this etag: the bundle need not be built. */
+  notModified?: (etag: string) => boolean;
+}
+
+/**
+ * After the database failed a resolve, answer from the last known bundle for this long without
+ * trying it again, so an outage does not turn every request into a failed connection attempt.
+ * The change feed reconnecting ends the pause at once.
+ */
+const UNAVAILABLE_PAUSE_MS = 250;
 
 function presentHistory(row: HistoryRow): HistoryEntryView {
   return {
@@ -90,6 +112,7 @@ const label = (key: EnvironmentKey) => `Environment ${key.environment} of projec
 export class EnvironmentService {
   readonly store: EnvironmentStore;
   readonly resolveCache: ResolveCache;
+  private unavailableUntil = 0;
 
   constructor(
     private readonly deps: {
@@ -148,6 +171,16 @@ export class EnvironmentService {
     return this.present(await this.require(key));
   }
 
+  /** For watch (WatchSource): the environment JSON now. */
+  current(key: EnvironmentKey): Promise<EnvironmentView> {
+    return this.get(key);
+  }
+
+  /** For watch replays (WatchSource): the environment JSON as of each revision after `after`. */
+  async statesAfter(key: EnvironmentKey, after: number, limit: number): Promise<PastState[]> {
+    return statesAfter(this.deps.db, await this.require(key), after, limit);
+  }
+
   async list(project: string, visible: "*" | string[], page: { limit: number; cursor?: string }): Promise<Page<EnvironmentView>> {
     const rows = await this.store.list(project, { names: visible, before: decodeCursor(page.cursor), limit: page.limit + 1 });
     const { items, next_cursor } = toPage(rows, page.limit, (r) => r.seq, (r) => r);
@@ -183,25 +216,79 @@ export class EnvironmentService {
 
   /**
    * The set an environment serves now (or served at `at`). The current answer comes from the
-   * resolve cache when fresh: no database query on a hit.
+   * resolve cache when trusted: one Map lookup, no database query, no JSON work. When the
+   * database is unavailable the last bundle this instance served for the environment is
+   * answered, marked stale (none served yet: the 503 stands).
    */
-  async resolve(key: EnvironmentKey, options: { at?: Date; subject?: string } = {}): Promise<Resolved> {
-    if (options.at !== undefined) return this.resolveAt(key, options.at);
-    const active = await this.currentActive(key);
-    const assigned = options.subject !== undefined ? await this.deps.rollouts?.assign?.(key.project, key.environment, options.subject) : undefined;
-    if (assigned) {
-      return { ...assigned, json: async () => (await this.deps.versionSets.bundleBytes(key.project, assigned.versionSet)).json };
+  async resolve(key: EnvironmentKey, options: ResolveOptions = {}): Promise<ResolveAnswer> {
+    if (options.at !== undefined) return this.resolveAt(key, options.at, options.notModified);
+    if (options.subject === undefined) {
+      const hot = this.resolveCache.hot(key.project, key.environment);
+      if (hot) return hot;
     }
-    return {
-      versionSet: active,
-      json: async () => {
-        const held = this.resolveCache.bundle(key.project, key.environment, active);
-        if (held !== undefined) return held;
-        const { json } = await this.deps.versionSets.bundleBytes(key.project, active);
-        this.resolveCache.storeBundle(key.project, key.environment, active, json);
-        return json;
-      },
-    };
+    if (this.unavailableUntil > 0 && Date.now() < this.unavailableUntil) {
+      const stale = await this.staleAnswer(key, options);
+      if (stale) return stale;
+    }
+    try {
+      return await this.resolveCurrent(key, options);
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) throw err;
+      this.unavailableUntil = Date.now() + UNAVAILABLE_PAUSE_MS;
+      const stale = await this.staleAnswer(key, options);
+      if (!stale) throw err;
+      return stale;
+    }
+  }
+
+  /** The change feed is listening again, so the database answers: stop answering stale. */
+  databaseAvailable(): void {
+    this.unavailableUntil = 0;
+  }
+
+  /**
+   * The answer from memory alone. A subject keeps its side of a rollout when the rollouts engine
+   * still knows the rollout and the version sets still hold that set's bundle; otherwise the last
+   * bundle this environment served.
+   */
+  private async staleAnswer(key: EnvironmentKey, options: ResolveOptions): Promise<ResolveAnswer | undefined> {
+    if (options.subject !== undefined && this.deps.rollouts?.assign) {
+      try {
+        const assigned = await this.deps.rollouts.assign(key.project, key.environment, options.subject);
+        if (assigned) {
+          const answer = await this.setAnswer(key.project, assigned.versionSet, options.notModified);
+          return { ...answer, assignment: assigned.assignment, stale: true };
+        }
+      } catch (err) {
+        if (!isDatabaseUnavailable(err)) throw err;
+      }
+    }
+    const last = this.resolveCache.lastKnown(key.project, key.environment);
+    return last ? { versionSet: last.versionSet, etag: last.etag, body: last.body, stale: true } : undefined;
+  }
+
+  private async resolveCurrent(key: EnvironmentKey, options: ResolveOptions): Promise<ResolveAnswer> {
+    const active = await this.currentActive(key);
+    if (options.subject !== undefined) {
+      const assigned = await this.deps.rollouts?.assign?.(key.project, key.environment, options.subject);
+      if (assigned) return { ...(await this.setAnswer(key.project, assigned.versionSet, options.notModified)), assignment: assigned.assignment };
+    }
+    const held = this.resolveCache.bundle(key.project, key.environment, active);
+    if (held) return held;
+    const etag = `"${active}"`;
+    if (options.notModified?.(etag)) return { versionSet: active, etag, stale: false };
+    const { json } = await this.deps.versionSets.bundleBytes(key.project, active);
+    const bundle = cachedBundle(active, json);
+    this.resolveCache.storeBundle(key.project, key.environment, bundle);
+    return bundle;
+  }
+
+  /** Any set's answer, not kept per environment (a rollout's candidate, a past set). */
+  private async setAnswer(project: string, versionSet: string, notModified?: (etag: string) => boolean): Promise<ResolveAnswer> {
+    const etag = `"${versionSet}"`;
+    if (notModified?.(etag)) return { versionSet, etag, stale: false };
+    const { json } = await this.deps.versionSets.bundleBytes(project, versionSet);
+    return { versionSet, etag, body: Buffer.from(json, "utf8"), stale: false };
   }
 
   private async currentActive(key: EnvironmentKey): Promise<string> {
@@ -217,12 +304,12 @@ export class EnvironmentService {
     return state.active;
   }
 
-  private async resolveAt(key: EnvironmentKey, at: Date): Promise<Resolved> {
+  private async resolveAt(key: EnvironmentKey, at: Date, notModified?: (etag: string) => boolean): Promise<ResolveAnswer> {
     await this.require(key);
     const entry = await this.store.entryAt(key, at);
     const versionSet = entry?.version_set;
     if (!versionSet) throw new NotFoundError(`${label(key)} had no active version set at ${at.toISOString()}`);
-    return { versionSet, json: async () => (await this.deps.versionSets.bundleBytes(key.project, versionSet)).json };
+    return this.setAnswer(key.project, versionSet, notModified);
   }
 
   /** One transaction: the pointer change (with its history row) and the audit row. */

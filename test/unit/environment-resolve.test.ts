@@ -2,16 +2,19 @@ import { Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, t
 import { describe, expect, it } from "vitest";
 import type { Database } from "../../src/db/schema.js";
 import { ResolveCache } from "../../src/environments/resolve-cache.js";
-import { EnvironmentService, type VersionSetReader } from "../../src/environments/service.js";
+import { EnvironmentService, type RolloutHooks, type VersionSetReader } from "../../src/environments/service.js";
 
 const A = "vs_aaaaaaaaaaaaaaaaaaaaaaaa";
 
 /** A database that answers every query with `rows` and counts what it was asked. */
 function countingDb(rows: unknown[]) {
   const queries: string[] = [];
+  const state = { down: false };
   const connection: DatabaseConnection = {
     async executeQuery<R>(query: { sql: string }): Promise<QueryResult<R>> {
       queries.push(query.sql);
+      // What pg reports when the server is gone.
+      if (state.down) throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
       return { rows: rows as R[] };
     },
     async *streamQuery() {
@@ -35,11 +38,11 @@ function countingDb(rows: unknown[]) {
       createQueryCompiler: () => new PostgresQueryCompiler(),
     },
   });
-  return { db, queries };
+  return { db, queries, state };
 }
 
-function service(rows: unknown[]) {
-  const { db, queries } = countingDb(rows);
+function service(rows: unknown[], rollouts?: RolloutHooks) {
+  const { db, queries, state } = countingDb(rows);
   const bundles: string[] = [];
   const versionSets: VersionSetReader = {
     find: async (_p, id) => ({ id }),
@@ -51,7 +54,7 @@ function service(rows: unknown[]) {
   const clock = { now: 0 };
   const cache = new ResolveCache({ ttlMs: 1000, now: () => clock.now });
   const projects = { require: async () => ({ name: "p", description: null, created_at: new Date(), seq: 1 }) };
-  return { environments: new EnvironmentService({ db, projects, versionSets, resolveCache: cache }), queries, bundles, clock, cache };
+  return { environments: new EnvironmentService({ db, projects, versionSets, resolveCache: cache, ...(rollouts ? { rollouts } : {}) }), queries, bundles, clock, cache, database: state };
 }
 
 describe("resolve hot path", () => {
@@ -61,12 +64,13 @@ describe("resolve hot path", () => {
 
     const first = await s.environments.resolve(key);
     expect(first.versionSet).toBe(A);
-    expect(await first.json()).toBe(`{"id":"${A}"}`);
+    expect(first.body?.toString()).toBe(`{"id":"${A}"}`);
     expect(s.queries).toHaveLength(1);
 
     for (let i = 0; i < 5; i++) {
       const hit = await s.environments.resolve(key);
-      expect(await hit.json()).toBe(`{"id":"${A}"}`);
+      // The very same ready answer: no JSON work on a hit.
+      expect(hit).toBe(first);
     }
     expect(s.queries).toHaveLength(1);
     expect(s.bundles).toEqual([A]);
@@ -79,14 +83,15 @@ describe("resolve hot path", () => {
     await s.environments.resolve(key);
     expect(s.queries).toHaveLength(3);
     // The set did not change, so its bytes are still the ones this environment holds.
-    await (await s.environments.resolve(key)).json();
+    expect((await s.environments.resolve(key)).body?.toString()).toBe(`{"id":"${A}"}`);
     expect(s.bundles).toEqual([A]);
   });
 
   it("does not build the bundle when only the set id is needed (304)", async () => {
     const s = service([{ active: A, revision: 1 }]);
-    const resolved = await s.environments.resolve({ project: "p", environment: "prod" });
-    expect(resolved.versionSet).toBe(A);
+    const resolved = await s.environments.resolve({ project: "p", environment: "prod" }, { notModified: (etag) => etag === `"${A}"` });
+    expect(resolved).toMatchObject({ versionSet: A, etag: `"${A}"`, stale: false });
+    expect(resolved.body).toBeUndefined();
     expect(s.bundles).toEqual([]);
   });
 
@@ -96,5 +101,48 @@ describe("resolve hot path", () => {
     await expect(s.environments.resolve(key)).rejects.toMatchObject({ status: 404 });
     await expect(s.environments.resolve(key)).rejects.toMatchObject({ status: 404 });
     expect(s.queries).toHaveLength(1);
+  });
+
+  it("answers the last bundle, marked stale, while the database is unavailable; recovers after", async () => {
+    const s = service([{ active: A, revision: 1 }]);
+    const key = { project: "p", environment: "prod" };
+    const fresh = await s.environments.resolve(key);
+    expect(fresh.stale).toBe(false);
+
+    s.database.down = true;
+    s.clock.now = 5000;
+    const stale = await s.environments.resolve(key);
+    expect(stale).toMatchObject({ versionSet: A, etag: `"${A}"`, stale: true });
+    expect(stale.body?.toString()).toBe(`{"id":"${A}"}`);
+    // Within the pause after a failure the database is not asked again.
+    const asked = s.queries.length;
+    await s.environments.resolve(key);
+    expect(s.queries).toHaveLength(asked);
+
+    s.database.down = false;
+    s.environments.databaseAvailable();
+    expect((await s.environments.resolve(key)).stale).toBe(false);
+  });
+
+  it("lets the unavailability through when this instance never served the environment", async () => {
+    const s = service([{ active: A, revision: 1 }]);
+    s.database.down = true;
+    await expect(s.environments.resolve({ project: "p", environment: "never" })).rejects.toMatchObject({ code: "ECONNREFUSED" });
+  });
+
+  it("keeps a subject on its side of a rollout while the database is unavailable, when the rollout is still known", async () => {
+    const C = "vs_cccccccccccccccccccccccc";
+    const rollouts: RolloutHooks = {
+      rolloutOf: async () => null,
+      // As the rollouts engine answers from its last known rollout during an outage.
+      assign: async (_p, _e, subject) => (subject === "alice" ? { versionSet: C, assignment: "candidate" } : { versionSet: A, assignment: "stable" }),
+    };
+    const s = service([{ active: A, revision: 1 }], rollouts);
+    const key = { project: "p", environment: "prod" };
+    await s.environments.resolve(key);
+    s.database.down = true;
+    s.clock.now = 5000;
+    expect(await s.environments.resolve(key, { subject: "alice" })).toMatchObject({ versionSet: C, assignment: "candidate", stale: true });
+    expect(await s.environments.resolve(key, { subject: "bob" })).toMatchObject({ versionSet: A, assignment: "stable", stale: true });
   });
 });

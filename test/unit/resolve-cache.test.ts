@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ResolveCache } from "../../src/environments/resolve-cache.js";
+import { cachedBundle, ResolveCache } from "../../src/environments/resolve-cache.js";
 
 function clockedCache(ttlMs = 1000) {
   const clock = { now: 0 };
@@ -7,7 +7,7 @@ function clockedCache(ttlMs = 1000) {
 }
 
 describe("resolve cache", () => {
-  it("serves a stored mapping until the TTL passes", () => {
+  it("without a live change feed, serves a stored mapping until the TTL passes", () => {
     const { clock, cache } = clockedCache();
     expect(cache.active("p", "prod")).toBeUndefined();
     cache.storeActive("p", "prod", cache.ticket(), { active: "vs_a", revision: 1 });
@@ -17,22 +17,73 @@ describe("resolve cache", () => {
     expect(cache.active("p", "prod")).toBeUndefined();
   });
 
-  it("keys by project and environment", () => {
+  it("with a live change feed, trusts a mapping until it is invalidated, whatever the time", () => {
+    const { clock, cache } = clockedCache();
+    cache.setFeedLive(true);
+    cache.storeActive("p", "prod", cache.ticket(), { active: "vs_a", revision: 1 });
+    clock.now = 3_600_000;
+    expect(cache.active("p", "prod")).toEqual({ active: "vs_a", revision: 1 });
+    cache.invalidate("p", "prod");
+    expect(cache.active("p", "prod")).toBeUndefined();
+  });
+
+  it("falls back to the TTL when the feed goes down, and drops everything read before it comes back", () => {
+    const { clock, cache } = clockedCache();
+    cache.setFeedLive(true);
+    cache.storeActive("p", "prod", cache.ticket(), { active: "vs_a", revision: 1 });
+    cache.setFeedLive(false);
+    // Read just now, but trusted only because the feed would have announced a change.
+    expect(cache.active("p", "prod")).toBeUndefined();
+    clock.now = 5000;
+    cache.storeActive("p", "prod", cache.ticket(), { active: "vs_b", revision: 2 });
+    const inFlight = cache.ticket();
+    expect(cache.active("p", "prod")).toEqual({ active: "vs_b", revision: 2 });
+    // Reconnected: notifications sent while down are lost, so nothing read before is trusted.
+    cache.setFeedLive(true);
+    expect(cache.active("p", "prod")).toBeUndefined();
+    cache.storeActive("p", "prod", inFlight, { active: "vs_b", revision: 2 });
+    expect(cache.active("p", "prod")).toBeUndefined();
+    cache.storeActive("p", "prod", cache.ticket(), { active: "vs_c", revision: 3 });
+    expect(cache.active("p", "prod")).toEqual({ active: "vs_c", revision: 3 });
+  });
+
+  it("keys by project and environment, and lists the environments it knows", () => {
     const { cache } = clockedCache();
     cache.storeActive("p", "prod", cache.ticket(), { active: "vs_a", revision: 1 });
+    cache.invalidate("q", "staging");
     expect(cache.active("p", "staging")).toBeUndefined();
     expect(cache.active("q", "prod")).toBeUndefined();
+    expect([...cache.keys()]).toEqual([
+      { project: "p", environment: "prod" },
+      { project: "q", environment: "staging" },
+    ]);
+  });
+
+  it("answers hot only when the held bundle is the trusted active set's", () => {
+    const { cache } = clockedCache();
+    cache.setFeedLive(true);
+    cache.storeActive("p", "prod", cache.ticket(), { active: "vs_a", revision: 1 });
+    expect(cache.hot("p", "prod")).toBeUndefined();
+    const bundle = cachedBundle("vs_a", '{"id":"vs_a"}');
+    cache.storeBundle("p", "prod", bundle);
+    expect(cache.hot("p", "prod")).toBe(bundle);
+    expect(bundle).toMatchObject({ versionSet: "vs_a", etag: '"vs_a"', stale: false });
+    expect(bundle.body.toString()).toBe('{"id":"vs_a"}');
+    cache.storeActive("p", "prod", cache.ticket(), { active: "vs_b", revision: 2 });
+    expect(cache.hot("p", "prod")).toBeUndefined();
   });
 
   it("forgets the mapping on invalidate but keeps the last bundle for outages", () => {
     const { cache } = clockedCache();
     cache.storeActive("p", "prod", cache.ticket(), { active: "vs_a", revision: 1 });
-    cache.storeBundle("p", "prod", "vs_a", '{"id":"vs_a"}');
-    expect(cache.bundle("p", "prod", "vs_a")).toBe('{"id":"vs_a"}');
+    cache.storeBundle("p", "prod", cachedBundle("vs_a", '{"id":"vs_a"}'));
+    expect(cache.bundle("p", "prod", "vs_a")?.body.toString()).toBe('{"id":"vs_a"}');
     expect(cache.bundle("p", "prod", "vs_b")).toBeUndefined();
     cache.invalidate("p", "prod");
+    cache.invalidateAll();
     expect(cache.active("p", "prod")).toBeUndefined();
-    expect(cache.lastKnown("p", "prod")).toEqual({ versionSet: "vs_a", json: '{"id":"vs_a"}' });
+    expect(cache.hot("p", "prod")).toBeUndefined();
+    expect(cache.lastKnown("p", "prod")).toMatchObject({ versionSet: "vs_a", etag: '"vs_a"' });
   });
 
   it("drops a fill that read the database before an invalidation", () => {
@@ -48,7 +99,7 @@ describe("resolve cache", () => {
 
   it("keeps no bundle for an environment it never resolved", () => {
     const { cache } = clockedCache();
-    cache.storeBundle("p", "ghost", "vs_a", "{}");
+    cache.storeBundle("p", "ghost", cachedBundle("vs_a", "{}"));
     expect(cache.lastKnown("p", "ghost")).toBeUndefined();
   });
 });

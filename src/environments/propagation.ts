@@ -1,0 +1,52 @@
+import type { ChangeFeed, ChangeFeedSubscriber } from "./change-feed.js";
+import type { ResolveCache } from "./resolve-cache.js";
+import type { WatchHub } from "./watch-hub.js";
+
+export interface PropagationDeps {
+  feed: ChangeFeed;
+  resolveCache: ResolveCache;
+  hub: WatchHub;
+  environments: { databaseAvailable(): void };
+  /** The rollout assignment cache (RolloutService.invalidate). */
+  rollouts?: { invalidate(project: string, environment: string): void };
+  /** The bearer-token cache (TokenResolver.invalidate). */
+  tokens?: { invalidate(): void };
+}
+
+/**
+ * What this instance does with the change feed. Order is the zero-stale-read rule: the caches
+ * are invalidated synchronously when the notification arrives, and only then does the hub read
+ * the new state and send it to watchers. So once a watcher here has seen revision N, a resolve
+ * here can no longer answer from a mapping older than N: it reads the database, which (NOTIFY
+ * is delivered after commit) already holds N.
+ */
+export function wirePropagation(deps: PropagationDeps): () => void {
+  const { feed, resolveCache, hub } = deps;
+  const subscriber: ChangeFeedSubscriber = {
+    onChange(change) {
+      resolveCache.invalidate(change.project, change.environment);
+      deps.rollouts?.invalidate(change.project, change.environment);
+      hub.onChange(change);
+    },
+    onTokenRevoked() {
+      deps.tokens?.invalidate();
+    },
+    onResync() {
+      // Anything read while the feed was not listening may have missed a change.
+      const known = [...resolveCache.keys()];
+      resolveCache.setFeedLive(true);
+      for (const key of known) deps.rollouts?.invalidate(key.project, key.environment);
+      deps.tokens?.invalidate();
+      deps.environments.databaseAvailable();
+      hub.onResync();
+    },
+    onDown() {
+      resolveCache.setFeedLive(false);
+      hub.onDown();
+    },
+  };
+  const unsubscribe = feed.subscribe(subscriber);
+  // Started before the app was built: it is already listening and will not say so again.
+  if (feed.live) subscriber.onResync!();
+  return unsubscribe;
+}

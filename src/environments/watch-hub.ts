@@ -1,0 +1,342 @@
+import { isDatabaseUnavailable } from "../db/errors.js";
+import type { Logger } from "../logger.js";
+import type { EnvironmentChangeNotice } from "./change-feed.js";
+import type { PastState } from "./past-states.js";
+import type { EnvironmentView } from "./service.js";
+import { HEARTBEAT, markStale, sseEvent } from "./sse.js";
+import type { EnvironmentKey } from "./store.js";
+
+/** One watcher's stream: the whole per-watcher state the hub keeps is this object. */
+export interface WatchSink {
+  write(chunk: string): void;
+  /** Bytes written but not yet taken by the client (user-space buffer). */
+  readonly buffered: number;
+  /** Graceful end (shutdown). */
+  end(): void;
+  /** Abrupt end (a client too slow to keep up). */
+  destroy(): void;
+}
+
+/** What the hub reads (EnvironmentService satisfies it). */
+export interface WatchSource {
+  current(key: EnvironmentKey): Promise<EnvironmentView>;
+  statesAfter(key: EnvironmentKey, after: number, limit: number): Promise<PastState[]>;
+}
+
+export interface WatchHubOptions {
+  source: WatchSource;
+  /** Whether the change feed is listening: only then is a topic's state known to be current. */
+  feedLive: () => boolean;
+  logger: Logger;
+  /** Comment heartbeat interval (API.md: at least every 15 s). */
+  heartbeatMs?: number;
+  /** A watcher with more unsent bytes than this is dropped instead of buffered without end. */
+  maxBufferedBytes?: number;
+  /** Most revisions replayed for a Last-Event-ID; further behind gets the current state instead. */
+  replayLimit?: number;
+  /** Recent change frames kept per watched environment, so most replays need no query. */
+  recentSize?: number;
+}
+
+/**
+ * Everything this instance's watchers of one environment share: the current state (JSON and
+ * frames built once), the recent change frames, and the single refresh in flight.
+ */
+interface Topic {
+  readonly key: EnvironmentKey;
+  readonly watchers: Set<WatchSink>;
+  /** -1 until first read. */
+  revision: number;
+  json: string;
+  stateFrame?: string;
+  /** The state is current: read while the feed was live, and no announced change is unread. */
+  fresh: boolean;
+  /** The highest revision the feed announced. */
+  wanted: number;
+  /** Consecutive change frames ending at `revision` (while watched). */
+  recent: Array<{ revision: number; frame: string }>;
+  refreshing?: Promise<void>;
+  again: boolean;
+  /** A watcher got this state marked stale: send it again, fresh, once the database answers. */
+  servedStale: boolean;
+}
+
+export interface OpenedWatch {
+  stale: boolean;
+  /**
+   * Writes the first frames and registers the sink, in one synchronous step, so no broadcast can
+   * fall between them. Returns the detach function (call it when the client goes away).
+   */
+  attach(sink: WatchSink): () => void;
+}
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The watchers of this instance, grouped by environment. A change announced by the feed costs
+ * one read per environment (however many watchers), then the same frame is written to each.
+ * Frames go out in revision order; a revision the feed skipped (notifications coalesced, or the
+ * feed reconnected) is filled in from the history, so a watcher sees one event per revision.
+ */
+export class WatchHub {
+  private readonly topics = new Map<string, Topic>();
+  private count = 0;
+  private dropped = 0;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private readonly log: Logger;
+  private readonly heartbeatMs: number;
+  private readonly maxBuffered: number;
+  private readonly replayLimit: number;
+  private readonly recentSize: number;
+
+  constructor(private readonly options: WatchHubOptions) {
+    this.log = options.logger.child({ module: "watch" });
+    this.heartbeatMs = options.heartbeatMs ?? 10_000;
+    this.maxBuffered = options.maxBufferedBytes ?? 256 * 1024;
+    this.replayLimit = options.replayLimit ?? 1_000;
+    this.recentSize = options.recentSize ?? 64;
+  }
+
+  watcherCount(): number {
+    return this.count;
+  }
+
+  droppedCount(): number {
+    return this.dropped;
+  }
+
+  /**
+   * Prepares a watch: the current state (from memory when current, else one shared read), and
+   * the missed revisions after `lastEventId`. While the database is unavailable the last known
+   * state is used, marked stale; never known → the unavailability error.
+   */
+  async open(key: EnvironmentKey, options: { lastEventId?: number } = {}): Promise<OpenedWatch> {
+    const topic = this.topicFor(key);
+    let stale = false;
+    if (!topic.fresh || !this.options.feedLive()) {
+      try {
+        await this.refresh(topic);
+      } catch (err) {
+        if (!isDatabaseUnavailable(err) || topic.revision < 0) {
+          if (topic.revision < 0 && topic.watchers.size === 0) this.topics.delete(keyOf(key));
+          throw err;
+        }
+        stale = true;
+      }
+    }
+    const after = options.lastEventId;
+    let past: Map<number, string> | undefined;
+    if (!stale && after !== undefined && after < topic.revision && topic.revision - after <= this.replayLimit && !this.recentCovers(topic, after)) {
+      try {
+        const states = await this.options.source.statesAfter(key, after, this.replayLimit);
+        past = new Map(states.map((s) => [s.revision, sseEvent("change", s.revision, JSON.stringify(s.view))]));
+      } catch (err) {
+        if (!isDatabaseUnavailable(err)) throw err;
+        stale = true;
+      }
+    }
+    return { stale, attach: (sink) => this.attach(topic, sink, { stale, ...(after !== undefined ? { after } : {}), ...(past ? { past } : {}) }) };
+  }
+
+  /** Feed: a change committed. Invalidation of the caches happened before this (see propagation.ts). */
+  onChange(notice: EnvironmentChangeNotice): void {
+    const topic = this.topics.get(keyOf(notice));
+    if (!topic || notice.revision <= topic.revision) return;
+    topic.wanted = Math.max(topic.wanted, notice.revision);
+    if (topic.watchers.size === 0) {
+      topic.fresh = false;
+      return;
+    }
+    this.refresh(topic).catch(() => {});
+  }
+
+  /** Feed: connection lost; no state can be called current until it is back. */
+  onDown(): void {
+    for (const topic of this.topics.values()) topic.fresh = false;
+  }
+
+  /** Feed: listening again; re-read every watched environment (changes may have been missed). */
+  onResync(): void {
+    for (const topic of this.topics.values()) {
+      topic.fresh = false;
+      if (topic.watchers.size > 0) this.refresh(topic).catch(() => {});
+    }
+  }
+
+  /** Ends every stream (shutdown): clients reconnect, to another instance if this one is gone. */
+  closeAll(): void {
+    for (const topic of this.topics.values()) {
+      for (const sink of topic.watchers) sink.end();
+      topic.watchers.clear();
+      topic.recent = [];
+    }
+    this.count = 0;
+    this.stopHeartbeat();
+  }
+
+  private topicFor(key: EnvironmentKey): Topic {
+    const k = keyOf(key);
+    let topic = this.topics.get(k);
+    if (!topic) {
+      topic = { key: { project: key.project, environment: key.environment }, watchers: new Set(), revision: -1, json: "", fresh: false, wanted: -1, recent: [], again: false, servedStale: false };
+      this.topics.set(k, topic);
+    }
+    return topic;
+  }
+
+  private attach(topic: Topic, sink: WatchSink, opened: { stale: boolean; after?: number; past?: Map<number, string> }): () => void {
+    if (opened.stale) {
+      sink.write(sseEvent("state", topic.revision, markStale(topic.json)));
+      topic.servedStale = true;
+    } else {
+      const frames = opened.after === undefined ? undefined : this.replay(topic, opened.after, opened.past);
+      for (const frame of frames ?? [this.stateFrame(topic)]) sink.write(frame);
+    }
+    topic.watchers.add(sink);
+    this.count += 1;
+    this.startHeartbeat();
+    let attached = true;
+    return () => {
+      if (!attached) return;
+      attached = false;
+      this.detach(topic, sink);
+    };
+  }
+
+  /** The change frames after `after` up to the topic's revision, or undefined (send the state instead). */
+  private replay(topic: Topic, after: number, past?: Map<number, string>): string[] | undefined {
+    if (after >= topic.revision || topic.revision - after > this.replayLimit) return undefined;
+    const recent = new Map(topic.recent.map((r) => [r.revision, r.frame]));
+    const frames: string[] = [];
+    for (let revision = after + 1; revision <= topic.revision; revision++) {
+      const frame = revision === topic.revision ? (recent.get(revision) ?? sseEvent("change", revision, topic.json)) : (recent.get(revision) ?? past?.get(revision));
+      // A gap (history not readable, or more changes than the recent frames hold): the state instead.
+      if (frame === undefined) return undefined;
+      frames.push(frame);
+    }
+    return frames;
+  }
+
+  private recentCovers(topic: Topic, after: number): boolean {
+    const first = topic.recent[0];
+    const last = topic.recent[topic.recent.length - 1];
+    return first !== undefined && last !== undefined && first.revision <= after + 1 && last.revision === topic.revision;
+  }
+
+  private stateFrame(topic: Topic): string {
+    return (topic.stateFrame ??= sseEvent("state", topic.revision, topic.json));
+  }
+
+  private detach(topic: Topic, sink: WatchSink): void {
+    if (!topic.watchers.delete(sink)) return;
+    this.count -= 1;
+    // Unwatched, the topic stops following changes: its recent frames would get gaps.
+    if (topic.watchers.size === 0) topic.recent = [];
+    if (this.count === 0) this.stopHeartbeat();
+  }
+
+  /** One read (and broadcast) in flight per topic; a call during it asks for one more round. */
+  private refresh(topic: Topic): Promise<void> {
+    if (topic.refreshing) {
+      topic.again = true;
+      return topic.refreshing;
+    }
+    const run = async () => {
+      let retries = 0;
+      do {
+        topic.again = false;
+        const liveAtStart = this.options.feedLive();
+        await this.readAndPublish(topic);
+        topic.fresh = liveAtStart;
+        // The announced commit not visible yet to this read (should not happen): read again shortly.
+        if (topic.revision < topic.wanted && retries++ < 5) {
+          topic.again = true;
+          await delay(20);
+        }
+      } while (topic.again);
+    };
+    const refreshing = run()
+      .catch((err: unknown) => {
+        topic.fresh = false;
+        if (topic.watchers.size > 0) {
+          this.log.warn({ err, project: topic.key.project, environment: topic.key.environment }, "watch: cannot read the environment; its watchers wait for the next change or reconnect");
+        }
+        throw err;
+      })
+      .finally(() => {
+        if (topic.refreshing === refreshing) topic.refreshing = undefined;
+      });
+    topic.refreshing = refreshing;
+    return refreshing;
+  }
+
+  private async readAndPublish(topic: Topic): Promise<void> {
+    const view = await this.options.source.current(topic.key);
+    if (view.revision === topic.revision) {
+      // Same revision; fields that change without one (protected, evidence) are refreshed quietly.
+      topic.json = JSON.stringify(view);
+      topic.stateFrame = undefined;
+      if (topic.servedStale) {
+        topic.servedStale = false;
+        this.broadcast(topic, this.stateFrame(topic));
+      }
+      return;
+    }
+    const gap = view.revision - topic.revision - 1;
+    if (topic.revision >= 0 && gap > 0 && gap <= this.replayLimit && topic.watchers.size > 0) {
+      const missed = await this.options.source.statesAfter(topic.key, topic.revision, gap);
+      for (const state of missed) {
+        if (state.revision > topic.revision && state.revision < view.revision) this.publish(topic, state.revision, JSON.stringify(state.view));
+      }
+    }
+    this.publish(topic, view.revision, JSON.stringify(view));
+    topic.servedStale = false;
+  }
+
+  private publish(topic: Topic, revision: number, json: string): void {
+    topic.revision = revision;
+    topic.json = json;
+    topic.stateFrame = undefined;
+    if (topic.watchers.size === 0) return;
+    const frame = sseEvent("change", revision, json);
+    const last = topic.recent[topic.recent.length - 1];
+    if (last && last.revision !== revision - 1) topic.recent = [];
+    topic.recent.push({ revision, frame });
+    if (topic.recent.length > this.recentSize) topic.recent.shift();
+    this.broadcast(topic, frame);
+  }
+
+  private broadcast(topic: Topic, frame: string): void {
+    for (const sink of topic.watchers) {
+      if (sink.buffered > this.maxBuffered) {
+        this.drop(topic, sink);
+        continue;
+      }
+      sink.write(frame);
+    }
+  }
+
+  private drop(topic: Topic, sink: WatchSink): void {
+    this.dropped += 1;
+    this.log.warn({ project: topic.key.project, environment: topic.key.environment, buffered: sink.buffered }, "watch: dropped a client that does not keep up");
+    this.detach(topic, sink);
+    sink.destroy();
+  }
+
+  private startHeartbeat(): void {
+    if (this.heartbeat) return;
+    this.heartbeat = setInterval(() => {
+      for (const topic of this.topics.values()) this.broadcast(topic, HEARTBEAT);
+    }, this.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  private stopHeartbeat(): void {
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+  }
+}
+
+function keyOf(key: { project: string; environment: string }): string {
+  return `${key.project}/${key.environment}`;
+}

@@ -1,0 +1,85 @@
+import type { Request, Response } from "express";
+import { Counter, Gauge, type Registry } from "prom-client";
+import { z } from "zod";
+import type { RouteSpec } from "../http/routes.js";
+import { nameSchema } from "../http/names.js";
+import { parseInput } from "../http/validate.js";
+import type { WatchHub, WatchSink } from "./watch-hub.js";
+
+const envParams = z.object({ project: nameSchema, env: nameSchema });
+const eventId = z.string().regex(/^\d{1,15}$/, "must be a revision (a non-negative integer)").transform(Number);
+const watchQuery = z.object({ last_event_id: eventId.optional() });
+const lastEventIdHeader = z.object({ "last-event-id": eventId.optional() });
+
+/** `Last-Event-ID` (EventSource sends it on reconnect), or `?last_event_id=` for clients that cannot set headers. */
+function lastEventIdOf(req: Request): number | undefined {
+  const query = parseInput(watchQuery, req.query, "query");
+  const headers = parseInput(lastEventIdHeader, { "last-event-id": req.headers["last-event-id"] }, "headers");
+  return headers["last-event-id"] ?? query.last_event_id;
+}
+
+function responseSink(res: Response): WatchSink {
+  return {
+    write: (chunk) => void res.write(chunk),
+    get buffered() {
+      return res.writableLength;
+    },
+    end: () => res.end(),
+    destroy: () => res.destroy(),
+  };
+}
+
+/**
+ * GET …/environments/{env}/watch: Server-Sent Events (frames in sse.ts). The stream has no
+ * request timeout and is never compressed or buffered by proxies (`no-transform`,
+ * `x-accel-buffering: no`). While the database is down a new stream starts from the last state
+ * this instance knew, with `x-pinset-stale: true` and `"stale": true` in its first event.
+ */
+export function watchRoute(deps: { hub: WatchHub }): RouteSpec {
+  return {
+    method: "get",
+    path: "/projects/:project/environments/:env/watch",
+    scope: "read",
+    async handler(req, res) {
+      const { project, env } = parseInput(envParams, req.params, "params");
+      const lastEventId = lastEventIdOf(req);
+      let gone = false;
+      res.once("close", () => (gone = true));
+      const opened = await deps.hub.open({ project, environment: env }, lastEventId !== undefined ? { lastEventId } : {});
+      if (gone) return;
+      req.socket.setTimeout(0);
+      req.socket.setNoDelay(true);
+      res.status(200);
+      res.setHeader("content-type", "text/event-stream; charset=utf-8");
+      res.setHeader("cache-control", "no-cache, no-transform");
+      res.setHeader("x-accel-buffering", "no");
+      if (opened.stale) res.setHeader("x-pinset-stale", "true");
+      res.flushHeaders();
+      const detach = opened.attach(responseSink(res));
+      res.once("close", detach);
+    },
+  };
+}
+
+/** `pinset_watchers` (open streams) and `pinset_watchers_dropped_total` (too slow to keep up). */
+export function registerWatchMetrics(registry: Registry, hub: WatchHub): void {
+  new Gauge({
+    name: "pinset_watchers",
+    help: "Open watch (Server-Sent Events) streams on this instance",
+    registers: [registry],
+    collect() {
+      this.set(hub.watcherCount());
+    },
+  });
+  let reported = 0;
+  new Counter({
+    name: "pinset_watchers_dropped_total",
+    help: "Watch streams closed because the client did not keep up",
+    registers: [registry],
+    collect() {
+      const now = hub.droppedCount();
+      this.inc(now - reported);
+      reported = now;
+    },
+  });
+}

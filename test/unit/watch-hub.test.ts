@@ -1,0 +1,210 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { MemoryListener } from "../../src/db/memory-listener.js";
+import { ChangeFeed } from "../../src/environments/change-feed.js";
+import { ENVIRONMENT_CHANNEL } from "../../src/environments/change.js";
+import { wirePropagation } from "../../src/environments/propagation.js";
+import { ResolveCache } from "../../src/environments/resolve-cache.js";
+import type { EnvironmentView } from "../../src/environments/service.js";
+import { WatchHub, type WatchSink, type WatchSource } from "../../src/environments/watch-hub.js";
+import { createLogger } from "../../src/logger.js";
+
+const logger = createLogger({ level: "silent" });
+const KEY = { project: "p", environment: "prod" };
+
+function view(revision: number, active = `vs_${String(revision).padStart(24, "0")}`): EnvironmentView {
+  return { name: "prod", active, revision, updated_at: "2026-01-01T00:00:00.000Z", protected: false, frozen: false, rollout: null, created_at: "2026-01-01T00:00:00.000Z" };
+}
+
+/** An environment whose every revision is kept, so past states can be served. */
+function fakeSource() {
+  const source = {
+    revision: 1,
+    down: false,
+    calls: { current: 0, statesAfter: 0 },
+    onCurrent: () => {},
+    async current() {
+      source.calls.current += 1;
+      source.onCurrent();
+      if (source.down) throw Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
+      return view(source.revision);
+    },
+    async statesAfter(_key: unknown, after: number, limit: number) {
+      source.calls.statesAfter += 1;
+      const states = [];
+      for (let r = after + 1; r <= source.revision && states.length < limit; r++) states.push({ revision: r, view: view(r) });
+      return states;
+    },
+  };
+  return source satisfies WatchSource;
+}
+
+function fakeSink(buffered = 0) {
+  const sink = { frames: [] as string[], buffered, ended: false, destroyed: false, write: (f: string) => void sink.frames.push(f), end: () => void (sink.ended = true), destroy: () => void (sink.destroyed = true) };
+  return sink satisfies WatchSink;
+}
+
+const ids = (frames: string[]) => frames.filter((f) => f.startsWith("id:")).map((f) => /^id: (\d+)\nevent: (\w+)/.exec(f)!.slice(1).join(":"));
+const settle = () => new Promise((r) => setTimeout(r, 0));
+
+function hub(source: WatchSource, options: { live?: () => boolean; heartbeatMs?: number; recentSize?: number } = {}) {
+  return new WatchHub({ source, feedLive: options.live ?? (() => true), logger, ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}), ...(options.recentSize ? { recentSize: options.recentSize } : {}) });
+}
+
+describe("watch hub", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("reads once per change however many watch, and writes the same frame to each", async () => {
+    const source = fakeSource();
+    const h = hub(source);
+    const sinks = [];
+    for (let i = 0; i < 200; i++) {
+      const sink = fakeSink();
+      (await h.open(KEY)).attach(sink);
+      sinks.push(sink);
+    }
+    // One read for the first watcher; the others start from memory.
+    expect(source.calls.current).toBe(1);
+    source.revision = 2;
+    h.onChange({ ...KEY, revision: 2 });
+    await settle();
+    expect(source.calls.current).toBe(2);
+    expect(new Set(sinks.map((s) => s.frames.join("|"))).size).toBe(1);
+    expect(ids(sinks[0]!.frames)).toEqual(["1:state", "2:change"]);
+    expect(h.watcherCount()).toBe(200);
+  });
+
+  it("fills revisions the feed skipped from the history, in order, once", async () => {
+    const source = fakeSource();
+    const h = hub(source);
+    const sink = fakeSink();
+    (await h.open(KEY)).attach(sink);
+    source.revision = 4;
+    h.onChange({ ...KEY, revision: 3 });
+    h.onChange({ ...KEY, revision: 4 });
+    await settle();
+    await settle();
+    expect(ids(sink.frames)).toEqual(["1:state", "2:change", "3:change", "4:change"]);
+  });
+
+  it("replays missed revisions from recent frames without a query, and from the history beyond them", async () => {
+    const source = fakeSource();
+    const h = hub(source, { recentSize: 2 });
+    (await h.open(KEY)).attach(fakeSink());
+    for (const r of [2, 3, 4]) {
+      source.revision = r;
+      h.onChange({ ...KEY, revision: r });
+      await settle();
+    }
+    const recent = fakeSink();
+    (await h.open(KEY, { lastEventId: 2 })).attach(recent);
+    expect(ids(recent.frames)).toEqual(["3:change", "4:change"]);
+    expect(source.calls.statesAfter).toBe(0);
+    const older = fakeSink();
+    (await h.open(KEY, { lastEventId: 0 })).attach(older);
+    expect(ids(older.frames)).toEqual(["1:change", "2:change", "3:change", "4:change"]);
+    expect(source.calls.statesAfter).toBe(1);
+  });
+
+  it("drops a watcher that does not keep up, and no other", async () => {
+    const source = fakeSource();
+    const h = hub(source);
+    const slow = fakeSink(10 * 1024 * 1024);
+    const fine = fakeSink();
+    (await h.open(KEY)).attach(slow);
+    (await h.open(KEY)).attach(fine);
+    source.revision = 2;
+    h.onChange({ ...KEY, revision: 2 });
+    await settle();
+    expect(slow.destroyed).toBe(true);
+    expect(ids(slow.frames)).toEqual(["1:state"]);
+    expect(ids(fine.frames)).toEqual(["1:state", "2:change"]);
+    expect(h.watcherCount()).toBe(1);
+    expect(h.droppedCount()).toBe(1);
+  });
+
+  it("starts new watchers from the last known state, marked stale, while the database is down", async () => {
+    const source = fakeSource();
+    let live = true;
+    const h = hub(source, { live: () => live });
+    const early = fakeSink();
+    (await h.open(KEY)).attach(early);
+    live = false;
+    h.onDown();
+    source.down = true;
+    const opened = await h.open(KEY);
+    expect(opened.stale).toBe(true);
+    const late = fakeSink();
+    opened.attach(late);
+    expect(late.frames[0]).toContain('"stale":true}');
+    await expect(h.open({ project: "p", environment: "never-seen" })).rejects.toMatchObject({ code: "ECONNREFUSED" });
+
+    // Back: the state again, fresh, to everyone watching; then changes as usual.
+    source.down = false;
+    live = true;
+    h.onResync();
+    await settle();
+    expect(ids(late.frames)).toEqual(["1:state", "1:state"]);
+    expect(late.frames[1]).not.toContain("stale");
+    expect(ids(early.frames)).toEqual(["1:state", "1:state"]);
+  });
+
+  it("sends a heartbeat comment every interval while anyone watches, and stops when nobody does", async () => {
+    vi.useFakeTimers();
+    const h = hub(fakeSource(), { heartbeatMs: 1_000 });
+    const sink = fakeSink();
+    const detach = (await h.open(KEY)).attach(sink);
+    vi.advanceTimersByTime(3_000);
+    expect(sink.frames.filter((f) => f === ": hb\n\n")).toHaveLength(3);
+    detach();
+    detach();
+    expect(h.watcherCount()).toBe(0);
+    vi.advanceTimersByTime(3_000);
+    expect(sink.frames.filter((f) => f === ": hb\n\n")).toHaveLength(3);
+  });
+
+  it("ends every stream on closeAll (shutdown)", async () => {
+    const h = hub(fakeSource());
+    const sinks = [fakeSink(), fakeSink()];
+    for (const s of sinks) (await h.open(KEY)).attach(s);
+    h.closeAll();
+    expect(sinks.every((s) => s.ended)).toBe(true);
+    expect(h.watcherCount()).toBe(0);
+  });
+});
+
+describe("propagation through the change feed", () => {
+  it("invalidates the resolve cache before the watchers' read, and trusts the cache only while listening", async () => {
+    const listener = new MemoryListener();
+    const feed = new ChangeFeed(listener, { logger });
+    const cache = new ResolveCache({ ttlMs: 1_000, now: () => 0 });
+    const source = fakeSource();
+    const h = hub(source, { live: () => feed.live });
+    const tokens = { invalidations: 0, invalidate: () => void (tokens.invalidations += 1) };
+    const rollouts = { seen: [] as string[], invalidate: (p: string, e: string) => void rollouts.seen.push(`${p}/${e}`) };
+    feed.start();
+    wirePropagation({ feed, resolveCache: cache, hub: h, environments: { databaseAvailable: () => {} }, rollouts, tokens });
+    expect(feed.live).toBe(true);
+
+    cache.storeActive("p", "prod", cache.ticket(), { active: "vs_old", revision: 1 });
+    (await h.open(KEY)).attach(fakeSink());
+    const seenByRead: unknown[] = [];
+    source.onCurrent = () => seenByRead.push(cache.active("p", "prod"));
+    source.revision = 2;
+    listener.notify(ENVIRONMENT_CHANNEL, JSON.stringify({ project: "p", environment: "prod", revision: 2, active: "vs_new" }));
+    await settle();
+    expect(seenByRead).toEqual([undefined]);
+    expect(rollouts.seen).toContain("p/prod");
+
+    listener.notify("pinset_token_revoked", "tok_1");
+    expect(tokens.invalidations).toBeGreaterThan(0);
+    listener.notify(ENVIRONMENT_CHANNEL, "not json");
+
+    cache.storeActive("p", "prod", cache.ticket(), { active: "vs_new", revision: 2 });
+    listener.drop();
+    expect(feed.live).toBe(false);
+    expect(cache.active("p", "prod")).toBeUndefined();
+    listener.restore();
+    expect(feed.live).toBe(true);
+    await feed.stop();
+  });
+});
