@@ -5,7 +5,7 @@ import { createBlobStore } from "./blobs/create.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { DataDirLockedError } from "./db/data-dir-lock.js";
 import { openDatabase } from "./db/open.js";
-import { createChangeFeed } from "./environments/change-feed.js";
+import { answerClientErrors } from "./http/client-error.js";
 import { createLogger } from "./logger.js";
 
 /** Composition root: read config, build dependencies, start the server. Nothing else. */
@@ -17,14 +17,12 @@ async function main(): Promise<void> {
   await blobStore.check();
   const admin = await ensureAdminToken({ db: database.db, dataDir: config.dataDir, ...(config.adminToken ? { adminToken: config.adminToken } : {}) });
 
-  // Listening before the first request, so caches trust the feed from the start.
-  const changeFeed = createChangeFeed(database, { logger });
-  changeFeed.start();
-  const { app, background, services } = createApp({ db: database.db, blobStore, logger, config, changeFeed });
+  const { app, background } = createApp({ db: database.db, blobStore, logger, config });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once("error", reject);
   });
+  answerClientErrors(server, logger);
 
   const url = `http://${config.host}:${config.port}`;
   const storage = config.databaseUrl ? "Postgres" : `embedded Postgres in ${config.dataDir}/db`;
@@ -46,11 +44,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, "shutting down");
     server.closeIdleConnections();
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    // Watch streams never end by themselves: end them so the server can close (clients reconnect elsewhere).
-    services.watchHub.closeAll();
-    await closed;
-    await changeFeed.stop();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
     // Before the database closes: in-flight webhook deliveries give their rows back.
     await background.stop().catch((err: unknown) => logger.warn({ err }, "background tasks did not stop cleanly"));
     await database.close();
