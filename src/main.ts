@@ -5,6 +5,7 @@ import { createBlobStore } from "./blobs/create.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { DataDirLockedError } from "./db/data-dir-lock.js";
 import { openDatabase } from "./db/open.js";
+import { createChangeFeed } from "./environments/change-feed.js";
 import { answerClientErrors } from "./http/client-error.js";
 import { createLogger } from "./logger.js";
 
@@ -17,7 +18,10 @@ async function main(): Promise<void> {
   await blobStore.check();
   const admin = await ensureAdminToken({ db: database.db, dataDir: config.dataDir, ...(config.adminToken ? { adminToken: config.adminToken } : {}) });
 
-  const { app, background } = createApp({ db: database.db, blobStore, logger, config });
+  // Listening before the first request, so caches trust the feed from the start.
+  const changeFeed = createChangeFeed(database, { logger });
+  changeFeed.start();
+  const { app, background, services } = createApp({ db: database.db, blobStore, logger, config, changeFeed });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once("error", reject);
@@ -44,7 +48,11 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, "shutting down");
     server.closeIdleConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Watch streams never end by themselves: end them so the server can close (clients reconnect elsewhere).
+    services.watchHub.closeAll();
+    await closed;
+    await changeFeed.stop();
     // Before the database closes: in-flight webhook deliveries give their rows back.
     await background.stop().catch((err: unknown) => logger.warn({ err }, "background tasks did not stop cleanly"));
     await database.close();

@@ -10,6 +10,8 @@ import { createS3Client, S3BlobStore } from "../../src/blobs/s3.js";
 import type { BlobStore } from "../../src/blobs/store.js";
 import type { Config } from "../../src/config.js";
 import { connectPostgres } from "../../src/db/connect.js";
+import { migrateToLatest } from "../../src/db/migrate.js";
+import { createChangeFeed, type ChangeFeed } from "../../src/environments/change-feed.js";
 import { answerClientErrors } from "../../src/http/client-error.js";
 import { createLogger } from "../../src/logger.js";
 import { createTestDatabase, databaseBackends, type DatabaseBackend } from "./databases.js";
@@ -50,6 +52,8 @@ export interface TestApp {
   databaseUrl?: string;
   blobStore: BlobStore;
   logs: LogCapture;
+  /** The instance's change feed (LISTEN), listening when startTestApp returns; undefined with `changeFeed: false`. */
+  feed?: ChangeFeed;
   /** fetch against the app with the admin token (override headers to change it). */
   request(method: string, pathname: string, init?: { body?: unknown; headers?: Record<string, string>; raw?: BodyInit; token?: string | null }): Promise<Response>;
   close(): Promise<void>;
@@ -68,6 +72,13 @@ async function sharedDatabase(t: TestApp): Promise<TestApp["db"]> {
   return { handle, url: t.databaseUrl, drop: () => handle.close() };
 }
 
+/** A Postgres database the test manages itself (e.g. a private cluster it stops): migrated, never dropped. */
+async function existingDatabase(url: string): Promise<TestApp["db"]> {
+  const handle = connectPostgres({ url });
+  await migrateToLatest(handle.db);
+  return { handle, url, drop: () => handle.close() };
+}
+
 /**
  * `rateLimit` is off unless a test asks for it (tests fire bursts on purpose).
  * `sharedDatabaseOf`: run as a second instance on that app's database (see sharedDatabase).
@@ -81,10 +92,15 @@ export async function startTestApp(
     /** Start the background tasks (webhook delivery, …); stopped again by close(). */
     background?: boolean;
     webhookDelivery?: AppDeps["webhookDelivery"];
+    /** The cross-instance change feed, as production runs it; on unless `false` (object: listener tuning). */
+    changeFeed?: boolean | { initialBackoffMs?: number; maxBackoffMs?: number; pingIntervalMs?: number };
+    /** Run on this (empty or migrated) Postgres database instead of a fresh test database; left in place by close(). */
+    databaseUrl?: string;
+    watch?: AppDeps["watch"];
   } = {},
 ): Promise<TestApp> {
   const shared = options.sharedDatabaseOf;
-  const db = shared ? await sharedDatabase(shared) : await createTestDatabase(backend.database);
+  const db = shared ? await sharedDatabase(shared) : options.databaseUrl ? await existingDatabase(options.databaseUrl) : await createTestDatabase(backend.database);
   const tmp = await mkdtemp(path.join(tmpdir(), "pinset-test-"));
   const s3 = backend.blobs === "s3" && !shared ? await startS3() : undefined;
   const blobStore: BlobStore =
@@ -92,6 +108,9 @@ export async function startTestApp(
   const logs = new LogCapture();
   const logger = createLogger({ level: "info", destination: logs });
   if (!shared) await ensureAdminToken({ db: db.handle.db, adminToken: ADMIN_TOKEN, dataDir: tmp });
+  const feed = options.changeFeed === false ? undefined : createChangeFeed(db.handle, { logger, ...(typeof options.changeFeed === "object" ? options.changeFeed : {}) });
+  feed?.start();
+  await feed?.whenLive();
   const pinset = createApp({
     db: db.handle.db,
     blobStore,
@@ -101,6 +120,8 @@ export async function startTestApp(
       ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
     },
     ...(options.webhookDelivery ? { webhookDelivery: options.webhookDelivery } : {}),
+    ...(feed ? { changeFeed: feed } : {}),
+    ...(options.watch ? { watch: options.watch } : {}),
   });
   const server = pinset.app.listen(0, "127.0.0.1");
   answerClientErrors(server, logger);
@@ -115,6 +136,7 @@ export async function startTestApp(
     ...(db.url ? { databaseUrl: db.url } : {}),
     blobStore,
     logs,
+    ...(feed ? { feed } : {}),
     request(method, pathname, init = {}) {
       const headers: Record<string, string> = { ...init.headers };
       const token = init.token === undefined ? ADMIN_TOKEN : init.token;
@@ -130,6 +152,7 @@ export async function startTestApp(
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await pinset.background.stop();
+      await feed?.stop();
       await db.drop();
       await s3?.close();
       await rm(tmp, { recursive: true, force: true });
