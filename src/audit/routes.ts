@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { principalOf } from "../http/context.js";
 import { nameSchema } from "../http/names.js";
 import { pageQuerySchema } from "../http/pagination.js";
 import type { RouteSpec } from "../http/routes.js";
@@ -26,7 +27,10 @@ export function auditRoutes(deps: { audit: AuditService; projects: ProjectServic
         const { project } = parseInput(z.object({ project: nameSchema }), req.params, "params");
         const query = parseInput(auditQuery, req.query, "query");
         await projects.require(project);
-        res.json(await audit.list(project, query));
+        // A token limited to some environments must not learn of the others here either.
+        const principal = principalOf(res);
+        const environments = principal.scopes.has("admin") || !principal.environments ? undefined : [...principal.environments];
+        res.json(await audit.list(project, query, environments));
       },
     },
     {

@@ -43,10 +43,14 @@ export interface AuditFilter {
 export class AuditService {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** `project` undefined lists every entry (the admin view, including token changes). */
-  async list(project: string | undefined, filter: AuditFilter): Promise<Page<AuditEntryView>> {
+  /**
+   * `project` undefined lists every entry (the admin view, including token changes).
+   * `environments` hides entries about other environments from a token limited to these.
+   */
+  async list(project: string | undefined, filter: AuditFilter, environments?: string[]): Promise<Page<AuditEntryView>> {
     const rows = await listAudit(this.db, {
       ...(project !== undefined ? { project } : {}),
+      ...(environments !== undefined ? { environments } : {}),
       ...(filter.action !== undefined ? { action: filter.action } : {}),
       ...(filter.since !== undefined ? { since: filter.since } : {}),
       ...(filter.until !== undefined ? { until: filter.until } : {}),

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from "kysely";
+import { sql, type Kysely, type Selectable } from "kysely";
 import type { AuditLogTable, Database } from "../db/schema.js";
 import type { Actor } from "../http/context.js";
 
@@ -18,6 +18,12 @@ export interface AuditQuery {
   action?: string;
   since?: Date;
   until?: Date;
+  /**
+   * Only these environments' entries among those about an environment (targets
+   * `environment/<name>…`, evidence packs by their `after.environment`); entries about no
+   * environment are kept. Undefined: every environment.
+   */
+  environments?: string[];
   /** `seq` of the last entry of the previous page. */
   before?: number;
   limit: number;
@@ -52,5 +58,14 @@ export function listAudit(db: Kysely<Database>, query: AuditQuery): Promise<Audi
   if (query.since !== undefined) q = q.where("at", ">=", query.since);
   if (query.until !== undefined) q = q.where("at", "<", query.until);
   if (query.before !== undefined) q = q.where("seq", "<", query.before);
+  const environments = query.environments;
+  if (environments !== undefined) {
+    q = q.where((eb) =>
+      eb.and([
+        eb.or([eb("target", "not like", "environment/%"), eb(sql<string>`split_part(target, '/', 2)`, "in", environments)]),
+        eb.or([eb("target", "not like", "evidence/%"), eb(sql<string>`after->>'environment'`, "in", environments)]),
+      ]),
+    );
+  }
   return q.execute();
 }

@@ -12,9 +12,17 @@ interface Step {
   raw?: string;
   token?: string;
   status: number | number[];
-  /** The audit entry this request must write; undefined: it must write none. */
-  audit?: { action: string; target: string | RegExp; project: string | null };
+  /** The audit entries this request must write, in order; undefined: it must write none. */
+  audit?: Expected | Expected[];
 }
+
+interface Expected {
+  action: string;
+  target: string | RegExp;
+  project: string | null;
+}
+
+const expectedOf = (step: Step): Expected[] => (step.audit === undefined ? [] : Array.isArray(step.audit) ? step.audit : [step.audit]);
 
 interface AuditItem {
   at: string;
@@ -118,6 +126,27 @@ describe.each(backends())("audit on $name", (backend) => {
       await run({ method: "POST", path: "/v1/projects/shop/environments/prod/deploy", body: { version_set: v2.id, expected_revision: 0 }, token: deployer.token, status: 409 });
       await run({ method: "POST", path: "/v1/projects/shop/environments/prod/deploy", body: { version_set: v2.id, expected_revision: 1 }, token: deployer.token, status: 200, audit: { action: "environment.deploy", target: "environment/prod", project: "shop" } });
       await run({ method: "POST", path: "/v1/projects/shop/environments/prod/rollback", body: { reason: "quality dropped" }, token: deployer.token, status: 200, audit: { action: "environment.rollback", target: "environment/prod", project: "shop" } });
+      await run({ method: "PUT", path: "/v1/projects/shop/environments/staging", body: {}, status: 201, audit: { action: "environment.create", target: "environment/staging", project: "shop" } });
+    }
+    if (t.pinset.routes.some((r) => r.method === "put" && r.path.endsWith("/environments/:env/rollout"))) {
+      const prod = "/v1/projects/shop/environments/prod";
+      await run({ method: "PUT", path: `${prod}/gate-policy`, body: {}, token: deployer.token, status: 200, audit: { action: "gate_policy.update", target: "environment/prod/gate-policy", project: "shop" } });
+      await run({ method: "PUT", path: `${prod}/rollout`, body: { candidate: v2.id, percent: 5 }, token: deployer.token, status: 201, audit: { action: "rollout.start", target: /^environment\/prod\/rollout\/ro_/, project: "shop" } });
+      await run({ method: "PUT", path: `${prod}/rollout`, body: { candidate: v2.id, percent: 5 }, token: deployer.token, status: 409 });
+      await run({ method: "POST", path: `${prod}/rollout/pause`, body: { reason: "look" }, token: deployer.token, status: 200, audit: { action: "rollout.pause", target: /^environment\/prod\/rollout\//, project: "shop" } });
+      await run({ method: "POST", path: `${prod}/rollout/resume`, body: {}, token: deployer.token, status: 200, audit: { action: "rollout.resume", target: /^environment\/prod\/rollout\//, project: "shop" } });
+      // Aborting also writes the rollout's evidence pack: a second mutation, with its own row.
+      await run({
+        method: "POST",
+        path: `${prod}/rollout/abort`,
+        body: { reason: "enough" },
+        token: deployer.token,
+        status: 200,
+        audit: [
+          { action: "rollout.abort", target: /^environment\/prod\/rollout\//, project: "shop" },
+          { action: "evidence.write", target: /^evidence\//, project: "shop" },
+        ],
+      });
     }
     if (t.pinset.routes.some((r) => r.path === "/projects/:project/webhooks" && r.method === "post")) {
       const hook = await run({
@@ -150,19 +179,21 @@ describe.each(backends())("audit on $name", (backend) => {
   }
 
   it("records every mutation of the session exactly once, in order, and nothing for repeats or refusals", async () => {
-    const expected = done.filter((s) => s.audit);
+    const expected = done.flatMap((step) => expectedOf(step).map((e) => ({ ...e, traceId: step.traceId })));
     const entries = (await allEntries()).reverse();
-    expect(entries.map((e) => e.action)).toEqual(expected.map((s) => s.audit!.action));
+    expect(entries.map((e) => e.action)).toEqual(expected.map((e) => e.action));
     entries.forEach((entry, i) => {
-      const step = expected[i]!;
-      expect(entry.target).toMatch(typeof step.audit!.target === "string" ? new RegExp(`^${step.audit!.target.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`) : step.audit!.target);
-      expect(entry.project).toBe(step.audit!.project);
+      const want = expected[i]!;
+      expect(entry.target).toMatch(typeof want.target === "string" ? new RegExp(`^${want.target.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`) : want.target);
+      expect(entry.project).toBe(want.project);
       // The entry carries the trace id of the request that made the change.
-      expect(entry.trace_id, entry.action).toBe(step.traceId);
+      expect(entry.trace_id, entry.action).toBe(want.traceId);
       expect(entry.client_address).toMatch(/127\.0\.0\.1|::1/);
     });
-    // Each trace id appears once: one request, one audit row.
-    expect(new Set(entries.map((e) => e.trace_id)).size).toBe(entries.length);
+    // A request's rows are exactly the ones it was expected to write (none for the others).
+    for (const step of done) {
+      expect(entries.filter((e) => e.trace_id === step.traceId).length, `${step.method} ${step.path}`).toBe(expectedOf(step).length);
+    }
   });
 
   it("names the actor by token name and id", async () => {
@@ -215,6 +246,21 @@ describe.each(backends())("audit on $name", (backend) => {
     const problem = await res.json();
     expect(problem.code).toBe("validation_failed");
     expect(problem.errors.map((e: { path: string }) => e.path)).toContain(path);
+  });
+
+  it("hides entries about other environments from a token limited to some", async () => {
+    const stagingOnly = await createToken(t, { scopes: ["read"], projects: ["shop"], environments: ["staging"] });
+    const res = await t.request("GET", "/v1/projects/shop/audit?limit=500", { token: stagingOnly.token });
+    expect(res.status).toBe(200);
+    const items = (await res.json()).items as AuditItem[];
+    expect(items.some((e) => e.action === "artifact.publish")).toBe(true);
+    const text = JSON.stringify(items);
+    expect(text).not.toMatch(/environment\/prod|"prod"/);
+    if (t.pinset.routes.some((r) => r.path.endsWith("/environments/:env"))) {
+      expect(items.filter((e) => e.target === "environment/staging").map((e) => e.action)).toEqual(["environment.create"]);
+      const all = await allEntries("/v1/projects/shop/audit");
+      expect(all.some((e) => e.target.startsWith("environment/prod"))).toBe(true);
+    }
   });
 
   it("lets read tokens read their project's audit, 404 for other projects, admin only for /v1/audit", async () => {
