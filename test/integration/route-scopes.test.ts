@@ -14,7 +14,7 @@ import { backends, startTestApp, type TestApp } from "../support/test-app.js";
 import { createToken, type CreatedToken } from "../support/tokens.js";
 
 /** Express `:param` → OpenAPI `{param}`, under /v1. */
-export const openapiPath = (route: RouteSpec) => `/v1${route.path.replace(/:([A-Za-z0-9_]+)/g, "{$1}")}`;
+const openapiPath = (route: RouteSpec) => `/v1${route.path.replace(/:([A-Za-z0-9_]+)/g, "{$1}")}`;
 
 /** Values that pass each parameter's syntax, so only authorization decides the answer. */
 const SAMPLE_PARAMS: Record<string, string> = {
@@ -83,7 +83,7 @@ describe.each(backends())("route scopes on $name", (backend) => {
     for (const route of routes) expect(SCOPES, label(route)).toContain(route.scope);
   });
 
-  it("declares the same scope as the OpenAPI document's x-pinset-scope", async () => {
+  it("declares the same scope as the OpenAPI document's x-pinset-scope, and serves every operation of it", async () => {
     const doc = parse(await readFile(OPENAPI_PATH, "utf8")) as { paths: Record<string, Record<string, { "x-pinset-scope"?: string }>> };
     const problems: string[] = [];
     for (const route of routes) {
@@ -92,6 +92,14 @@ describe.each(backends())("route scopes on $name", (backend) => {
       else if (op["x-pinset-scope"] !== route.scope) problems.push(`${label(route)}: server says ${route.scope}, the document says ${op["x-pinset-scope"]}`);
     }
     expect(problems).toEqual([]);
+    // And the other way: every /v1 operation of the document is served.
+    const served = new Set(routes.map((r) => `${r.method} ${openapiPath(r)}`));
+    const methods = new Set(["get", "put", "post", "delete", "patch", "head"]);
+    const unserved = Object.entries(doc.paths)
+      .filter(([path]) => path.startsWith("/v1/"))
+      .flatMap(([path, item]) => Object.keys(item).filter((m) => methods.has(m)).map((m) => `${m} ${path}`))
+      .filter((op) => !served.has(op));
+    expect(unserved).toEqual([]);
   });
 
   it("answers 401 problem+json without a token, on every route", async () => {
