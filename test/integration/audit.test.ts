@@ -147,6 +147,25 @@ describe.each(backends())("audit on $name", (backend) => {
           { action: "evidence.write", target: /^evidence\//, project: "shop" },
         ],
       });
+      // An automatic rollout stopped by a risk event: the observation, the abort and the freeze
+      // in one transaction, then the evidence pack; a frozen environment refuses deploys (423).
+      await run({ method: "PUT", path: `${prod}/rollout`, body: { candidate: v2.id, percent: 5, auto: true }, token: deployer.token, status: 201, audit: { action: "rollout.start", target: /^environment\/prod\/rollout\//, project: "shop" } });
+      const window = { window_start: "2025-01-01T00:00:00Z", window_end: "2025-01-01T00:05:00Z" };
+      await run({
+        method: "POST",
+        path: `${prod}/observations`,
+        body: { version_set: v2.id, ...window, metrics: { risk: { injection_success: 1 } } },
+        token: deployer.token,
+        status: 201,
+        audit: [
+          { action: "observation.record", target: /^environment\/prod\/rollout\//, project: "shop" },
+          { action: "rollout.abort", target: /^environment\/prod\/rollout\//, project: "shop" },
+          { action: "environment.freeze", target: "environment/prod", project: "shop" },
+          { action: "evidence.write", target: /^evidence\//, project: "shop" },
+        ],
+      });
+      await run({ method: "POST", path: `${prod}/deploy`, body: { version_set: v2.id }, token: deployer.token, status: 423 });
+      await run({ method: "POST", path: `${prod}/unfreeze`, body: { reason: "fixed" }, status: 200, audit: { action: "environment.unfreeze", target: "environment/prod", project: "shop" } });
     }
     if (t.pinset.routes.some((r) => r.path === "/projects/:project/webhooks" && r.method === "post")) {
       const hook = await run({
