@@ -103,7 +103,7 @@ export function createApp(deps: AppDeps) {
   const feed = deps.changeFeed;
   const watchHub = new WatchHub({ source: environments, feedLive: () => feed?.live ?? false, logger, ...deps.watch });
   registerWatchMetrics(metrics.registry, watchHub);
-  if (feed) wirePropagation({ feed, resolveCache, hub: watchHub, environments, rollouts, tokens });
+  if (feed) wirePropagation({ feed, resolveCache, hub: watchHub, environments, rollouts: rollouts.cache, tokens });
   const webhooks = new WebhookService(db);
   const deliveryWorker = new DeliveryWorker(new SqlDeliveryQueue(db), { logger, ...(deps.webhookDelivery ? { options: deps.webhookDelivery } : {}) });
   const rateLimit = createRateLimit(deps.config.rateLimit ?? { rps: 0, burst: 0 });

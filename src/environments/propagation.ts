@@ -7,8 +7,8 @@ export interface PropagationDeps {
   resolveCache: ResolveCache;
   hub: WatchHub;
   environments: { databaseAvailable(): void };
-  /** The rollout assignment cache (RolloutService.invalidate). */
-  rollouts?: { invalidate(project: string, environment: string): void };
+  /** The rollout assignment cache (RolloutCache). */
+  rollouts?: { invalidate(project: string, environment: string): void; setFeedLive(live: boolean): void };
   /** The bearer-token cache (TokenResolver.invalidate). */
   tokens?: { invalidate(): void };
 }
@@ -33,15 +33,15 @@ export function wirePropagation(deps: PropagationDeps): () => void {
     },
     onResync() {
       // Anything read while the feed was not listening may have missed a change.
-      const known = [...resolveCache.keys()];
       resolveCache.setFeedLive(true);
-      for (const key of known) deps.rollouts?.invalidate(key.project, key.environment);
+      deps.rollouts?.setFeedLive(true);
       deps.tokens?.invalidate();
       deps.environments.databaseAvailable();
       hub.onResync();
     },
     onDown() {
       resolveCache.setFeedLive(false);
+      deps.rollouts?.setFeedLive(false);
       hub.onDown();
     },
   };

@@ -145,14 +145,6 @@ export class ResolveCache {
     for (const entry of this.entries.values()) delete entry.state;
   }
 
-  /** The environments this cache knows, for re-reading them after the feed reconnects. */
-  *keys(): Iterable<{ project: string; environment: string }> {
-    for (const k of this.entries.keys()) {
-      const slash = k.indexOf("/");
-      yield { project: k.slice(0, slash), environment: k.slice(slash + 1) };
-    }
-  }
-
   private trusted(entry: Entry): boolean {
     return this.feedLive || this.now() - entry.checkedAt < this.ttlMs;
   }

@@ -2,7 +2,6 @@ import type { Kysely } from "kysely";
 import { recordAudit } from "../audit/store.js";
 import { requireDeployAccess } from "../auth/environment-guard.js";
 import type { Principal } from "../auth/principal.js";
-import { isDatabaseUnavailable } from "../db/errors.js";
 import type { Database } from "../db/schema.js";
 import { ConflictError, NotFoundError, UnprocessableError } from "../errors.js";
 import type { Actor } from "../http/context.js";
@@ -10,7 +9,8 @@ import { decodeCursor, toPage, type Page } from "../http/pagination.js";
 import type { ProjectService } from "../projects/service.js";
 import { applyEnvironmentChange, type AppliedChange } from "./change.js";
 import { statesAfter, type PastState } from "./past-states.js";
-import { cachedBundle, ResolveCache } from "./resolve-cache.js";
+import { ResolveCache } from "./resolve-cache.js";
+import { EnvironmentResolver, type ResolveAnswer, type ResolveOptions } from "./resolver.js";
 import { EnvironmentStore, type EnvironmentKey, type EnvironmentRow, type HistoryRow } from "./store.js";
 
 /** What environments need from version sets (VersionSetService satisfies it). */
@@ -59,39 +59,13 @@ export interface HistoryEntryView {
   at: string;
 }
 
+export type { ResolveAnswer, ResolveOptions } from "./resolver.js";
+
 export interface SwitchResult {
   active: string | null;
   revision: number;
   previous: string | null;
 }
-
-/**
- * What `resolve` answers: the set, its etag and bundle bytes. `body` is absent only when the
- * caller's `notModified` said the etag matched (a 304 needs no bundle). `stale`: served from
- * this instance's last known bundle because the database is unavailable.
- */
-export interface ResolveAnswer {
-  readonly versionSet: string;
-  readonly etag: string;
-  readonly body?: Buffer;
-  /** Only during a rollout with a subject. */
-  readonly assignment?: "stable" | "candidate";
-  readonly stale: boolean;
-}
-
-export interface ResolveOptions {
-  at?: Date;
-  subject?: string;
-  /** The client already holds this etag: the bundle need not be built. */
-  notModified?: (etag: string) => boolean;
-}
-
-/**
- * After the database failed a resolve, answer from the last known bundle for this long without
- * trying it again, so an outage does not turn every request into a failed connection attempt.
- * The change feed reconnecting ends the pause at once.
- */
-const UNAVAILABLE_PAUSE_MS = 250;
 
 function presentHistory(row: HistoryRow): HistoryEntryView {
   return {
@@ -112,7 +86,7 @@ const label = (key: EnvironmentKey) => `Environment ${key.environment} of projec
 export class EnvironmentService {
   readonly store: EnvironmentStore;
   readonly resolveCache: ResolveCache;
-  private unavailableUntil = 0;
+  private readonly resolver: EnvironmentResolver;
 
   constructor(
     private readonly deps: {
@@ -125,6 +99,13 @@ export class EnvironmentService {
   ) {
     this.store = new EnvironmentStore(deps.db);
     this.resolveCache = deps.resolveCache ?? new ResolveCache();
+    this.resolver = new EnvironmentResolver({
+      store: this.store,
+      cache: this.resolveCache,
+      versionSets: deps.versionSets,
+      ...(deps.rollouts ? { rollouts: deps.rollouts } : {}),
+      notFound: (key) => this.notFound(key),
+    });
   }
 
   /**
@@ -171,9 +152,18 @@ export class EnvironmentService {
     return this.present(await this.require(key));
   }
 
-  /** For watch (WatchSource): the environment JSON now. */
-  current(key: EnvironmentKey): Promise<EnvironmentView> {
-    return this.get(key);
+  /**
+   * For watch (WatchSource): the environment JSON now, on the path from a commit to every
+   * watcher, so the row and the rollout are read at once rather than one after the other. A
+   * rollout newer than the row (a step committed between the two reads) is read again.
+   */
+  async current(key: EnvironmentKey): Promise<EnvironmentView> {
+    for (let attempt = 0; ; attempt++) {
+      const [row, rollout] = await Promise.all([this.require(key), this.deps.rollouts?.rolloutOf(key.project, key.environment) ?? null]);
+      const rolloutRevision = (rollout as { revision?: unknown } | null)?.revision;
+      if (attempt < 2 && typeof rolloutRevision === "number" && rolloutRevision > row.revision) continue;
+      return this.view(row, rollout);
+    }
   }
 
   /** For watch replays (WatchSource): the environment JSON as of each revision after `after`. */
@@ -214,102 +204,14 @@ export class EnvironmentService {
     return toPage(rows, page.limit, (r) => r.revision, presentHistory);
   }
 
-  /**
-   * The set an environment serves now (or served at `at`). The current answer comes from the
-   * resolve cache when trusted: one Map lookup, no database query, no JSON work. When the
-   * database is unavailable the last bundle this instance served for the environment is
-   * answered, marked stale (none served yet: the 503 stands).
-   */
-  async resolve(key: EnvironmentKey, options: ResolveOptions = {}): Promise<ResolveAnswer> {
-    if (options.at !== undefined) return this.resolveAt(key, options.at, options.notModified);
-    if (options.subject === undefined) {
-      const hot = this.resolveCache.hot(key.project, key.environment);
-      if (hot) return hot;
-    }
-    if (this.unavailableUntil > 0 && Date.now() < this.unavailableUntil) {
-      const stale = await this.staleAnswer(key, options);
-      if (stale) return stale;
-    }
-    try {
-      return await this.resolveCurrent(key, options);
-    } catch (err) {
-      if (!isDatabaseUnavailable(err)) throw err;
-      this.unavailableUntil = Date.now() + UNAVAILABLE_PAUSE_MS;
-      const stale = await this.staleAnswer(key, options);
-      if (!stale) throw err;
-      return stale;
-    }
+  /** See resolver.ts: from memory when possible, the last bundle (stale) while the database is down. */
+  resolve(key: EnvironmentKey, options: ResolveOptions = {}): Promise<ResolveAnswer> {
+    return this.resolver.resolve(key, options);
   }
 
   /** The change feed is listening again, so the database answers: stop answering stale. */
   databaseAvailable(): void {
-    this.unavailableUntil = 0;
-  }
-
-  /**
-   * The answer from memory alone. A subject keeps its side of a rollout when the rollouts engine
-   * still knows the rollout and the version sets still hold that set's bundle; otherwise the last
-   * bundle this environment served.
-   */
-  private async staleAnswer(key: EnvironmentKey, options: ResolveOptions): Promise<ResolveAnswer | undefined> {
-    if (options.subject !== undefined && this.deps.rollouts?.assign) {
-      try {
-        const assigned = await this.deps.rollouts.assign(key.project, key.environment, options.subject);
-        if (assigned) {
-          const answer = await this.setAnswer(key.project, assigned.versionSet, options.notModified);
-          return { ...answer, assignment: assigned.assignment, stale: true };
-        }
-      } catch (err) {
-        if (!isDatabaseUnavailable(err)) throw err;
-      }
-    }
-    const last = this.resolveCache.lastKnown(key.project, key.environment);
-    return last ? { versionSet: last.versionSet, etag: last.etag, body: last.body, stale: true } : undefined;
-  }
-
-  private async resolveCurrent(key: EnvironmentKey, options: ResolveOptions): Promise<ResolveAnswer> {
-    const active = await this.currentActive(key);
-    if (options.subject !== undefined) {
-      const assigned = await this.deps.rollouts?.assign?.(key.project, key.environment, options.subject);
-      if (assigned) return { ...(await this.setAnswer(key.project, assigned.versionSet, options.notModified)), assignment: assigned.assignment };
-    }
-    const held = this.resolveCache.bundle(key.project, key.environment, active);
-    if (held) return held;
-    const etag = `"${active}"`;
-    if (options.notModified?.(etag)) return { versionSet: active, etag, stale: false };
-    const { json } = await this.deps.versionSets.bundleBytes(key.project, active);
-    const bundle = cachedBundle(active, json);
-    this.resolveCache.storeBundle(key.project, key.environment, bundle);
-    return bundle;
-  }
-
-  /** Any set's answer, not kept per environment (a rollout's candidate, a past set). */
-  private async setAnswer(project: string, versionSet: string, notModified?: (etag: string) => boolean): Promise<ResolveAnswer> {
-    const etag = `"${versionSet}"`;
-    if (notModified?.(etag)) return { versionSet, etag, stale: false };
-    const { json } = await this.deps.versionSets.bundleBytes(project, versionSet);
-    return { versionSet, etag, body: Buffer.from(json, "utf8"), stale: false };
-  }
-
-  private async currentActive(key: EnvironmentKey): Promise<string> {
-    let state = this.resolveCache.active(key.project, key.environment);
-    if (!state) {
-      const ticket = this.resolveCache.ticket();
-      const row = await this.store.findActive(key);
-      if (!row) throw await this.notFound(key);
-      state = row;
-      this.resolveCache.storeActive(key.project, key.environment, ticket, row);
-    }
-    if (state.active === null) throw new NotFoundError(`${label(key)} has no active version set yet: deploy one first`);
-    return state.active;
-  }
-
-  private async resolveAt(key: EnvironmentKey, at: Date, notModified?: (etag: string) => boolean): Promise<ResolveAnswer> {
-    await this.require(key);
-    const entry = await this.store.entryAt(key, at);
-    const versionSet = entry?.version_set;
-    if (!versionSet) throw new NotFoundError(`${label(key)} had no active version set at ${at.toISOString()}`);
-    return this.setAnswer(key.project, versionSet, notModified);
+    this.resolver.databaseAvailable();
   }
 
   /** One transaction: the pointer change (with its history row) and the audit row. */
@@ -368,6 +270,10 @@ export class EnvironmentService {
   }
 
   private async present(row: EnvironmentRow): Promise<EnvironmentView> {
+    return this.view(row, (await this.deps.rollouts?.rolloutOf(row.project, row.name)) ?? null);
+  }
+
+  private view(row: EnvironmentRow, rollout: object | null): EnvironmentView {
     return {
       name: row.name,
       active: row.active,
@@ -375,7 +281,7 @@ export class EnvironmentService {
       updated_at: row.updated_at.toISOString(),
       protected: row.protected,
       frozen: row.frozen,
-      rollout: (await this.deps.rollouts?.rolloutOf(row.project, row.name)) ?? null,
+      rollout,
       created_at: row.created_at.toISOString(),
     };
   }

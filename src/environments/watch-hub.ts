@@ -4,6 +4,7 @@ import type { EnvironmentChangeNotice } from "./change-feed.js";
 import type { PastState } from "./past-states.js";
 import type { EnvironmentView } from "./service.js";
 import { HEARTBEAT, markStale, sseEvent } from "./sse.js";
+import { newTopic, pushRecent, recentCovers, replayFrames, stateFrame, type Topic } from "./watch-topic.js";
 import type { EnvironmentKey } from "./store.js";
 
 /** One watcher's stream: the whole per-watcher state the hub keeps is this object. */
@@ -36,29 +37,6 @@ export interface WatchHubOptions {
   replayLimit?: number;
   /** Recent change frames kept per watched environment, so most replays need no query. */
   recentSize?: number;
-}
-
-/**
- * Everything this instance's watchers of one environment share: the current state (JSON and
- * frames built once), the recent change frames, and the single refresh in flight.
- */
-interface Topic {
-  readonly key: EnvironmentKey;
-  readonly watchers: Set<WatchSink>;
-  /** -1 until first read. */
-  revision: number;
-  json: string;
-  stateFrame?: string;
-  /** The state is current: read while the feed was live, and no announced change is unread. */
-  fresh: boolean;
-  /** The highest revision the feed announced. */
-  wanted: number;
-  /** Consecutive change frames ending at `revision` (while watched). */
-  recent: Array<{ revision: number; frame: string }>;
-  refreshing?: Promise<void>;
-  again: boolean;
-  /** A watcher got this state marked stale: send it again, fresh, once the database answers. */
-  servedStale: boolean;
 }
 
 export interface OpenedWatch {
@@ -126,7 +104,7 @@ export class WatchHub {
     }
     const after = options.lastEventId;
     let past: Map<number, string> | undefined;
-    if (!stale && after !== undefined && after < topic.revision && topic.revision - after <= this.replayLimit && !this.recentCovers(topic, after)) {
+    if (!stale && after !== undefined && after < topic.revision && topic.revision - after <= this.replayLimit && !recentCovers(topic, after)) {
       try {
         const states = await this.options.source.statesAfter(key, after, this.replayLimit);
         past = new Map(states.map((s) => [s.revision, sseEvent("change", s.revision, JSON.stringify(s.view))]));
@@ -178,7 +156,7 @@ export class WatchHub {
     const k = keyOf(key);
     let topic = this.topics.get(k);
     if (!topic) {
-      topic = { key: { project: key.project, environment: key.environment }, watchers: new Set(), revision: -1, json: "", fresh: false, wanted: -1, recent: [], again: false, servedStale: false };
+      topic = newTopic(key);
       this.topics.set(k, topic);
     }
     return topic;
@@ -189,8 +167,8 @@ export class WatchHub {
       sink.write(sseEvent("state", topic.revision, markStale(topic.json)));
       topic.servedStale = true;
     } else {
-      const frames = opened.after === undefined ? undefined : this.replay(topic, opened.after, opened.past);
-      for (const frame of frames ?? [this.stateFrame(topic)]) sink.write(frame);
+      const frames = opened.after === undefined ? undefined : replayFrames(topic, opened.after, this.replayLimit, opened.past);
+      for (const frame of frames ?? [stateFrame(topic)]) sink.write(frame);
     }
     topic.watchers.add(sink);
     this.count += 1;
@@ -201,30 +179,6 @@ export class WatchHub {
       attached = false;
       this.detach(topic, sink);
     };
-  }
-
-  /** The change frames after `after` up to the topic's revision, or undefined (send the state instead). */
-  private replay(topic: Topic, after: number, past?: Map<number, string>): string[] | undefined {
-    if (after >= topic.revision || topic.revision - after > this.replayLimit) return undefined;
-    const recent = new Map(topic.recent.map((r) => [r.revision, r.frame]));
-    const frames: string[] = [];
-    for (let revision = after + 1; revision <= topic.revision; revision++) {
-      const frame = revision === topic.revision ? (recent.get(revision) ?? sseEvent("change", revision, topic.json)) : (recent.get(revision) ?? past?.get(revision));
-      // A gap (history not readable, or more changes than the recent frames hold): the state instead.
-      if (frame === undefined) return undefined;
-      frames.push(frame);
-    }
-    return frames;
-  }
-
-  private recentCovers(topic: Topic, after: number): boolean {
-    const first = topic.recent[0];
-    const last = topic.recent[topic.recent.length - 1];
-    return first !== undefined && last !== undefined && first.revision <= after + 1 && last.revision === topic.revision;
-  }
-
-  private stateFrame(topic: Topic): string {
-    return (topic.stateFrame ??= sseEvent("state", topic.revision, topic.json));
   }
 
   private detach(topic: Topic, sink: WatchSink): void {
@@ -278,7 +232,7 @@ export class WatchHub {
       topic.stateFrame = undefined;
       if (topic.servedStale) {
         topic.servedStale = false;
-        this.broadcast(topic, this.stateFrame(topic));
+        this.broadcast(topic, stateFrame(topic));
       }
       return;
     }
@@ -299,10 +253,7 @@ export class WatchHub {
     topic.stateFrame = undefined;
     if (topic.watchers.size === 0) return;
     const frame = sseEvent("change", revision, json);
-    const last = topic.recent[topic.recent.length - 1];
-    if (last && last.revision !== revision - 1) topic.recent = [];
-    topic.recent.push({ revision, frame });
-    if (topic.recent.length > this.recentSize) topic.recent.shift();
+    pushRecent(topic, revision, frame, this.recentSize);
     this.broadcast(topic, frame);
   }
 

@@ -5,13 +5,14 @@
  *
  * Invalidation: every rollout step made through this instance calls `invalidate(project, env)`
  * (after the transaction, also when it failed: a commit whose acknowledgement was lost must not
- * leave a stale entry). Steps made by OTHER instances are not seen yet, so an entry is trusted
- * only for `ttlMs` (default 1 s, like the resolve cache) and then re-read: at most one query per
- * environment per second, whatever the request rate.
- * For cross-instance propagation: LISTEN on ENVIRONMENT_CHANNEL (every rollout step is an
- * environment change, so it is announced there) and call `invalidate` per notification; then
- * the TTL can grow (re-read everything after a listener reconnect: notifications sent while
- * disconnected are lost).
+ * leave a stale entry). Without a live change feed, steps made by OTHER instances are not seen,
+ * so an entry is trusted only for `ttlMs` (default 1 s, like the resolve cache) and then re-read:
+ * at most one query per environment per second, whatever the request rate.
+ * Across instances the change feed (environments/propagation.ts) calls `invalidate` for every
+ * announced change (each rollout step is an environment revision) and `setFeedLive`: while the
+ * feed is live an entry is trusted until invalidated, never by the TTL; when it drops or comes
+ * back, nothing read before is trusted (notifications may have been lost), but the values stay
+ * for `lastKnown`.
  *
  * Races: a fill whose read started before an invalidation must not overwrite it. A fill takes
  * a ticket (logical clock) before reading; `invalidate` stamps the entry with a newer value and
@@ -43,6 +44,8 @@ export interface RolloutCacheOptions {
 export class RolloutCache {
   private readonly entries = new Map<string, Entry>();
   private clock = 0;
+  private allInvalidatedAt = 0;
+  private feedLive = false;
   private readonly ttlMs: number;
   private readonly now: () => number;
 
@@ -54,8 +57,19 @@ export class RolloutCache {
   /** The live rollout (null: none) when known and fresh; undefined means "read the database". */
   peek(project: string, env: string): CachedRollout | null | undefined {
     const entry = this.entries.get(key(project, env));
-    if (!entry || entry.value === undefined || this.now() - entry.checkedAt >= this.ttlMs) return undefined;
+    if (!entry || entry.value === undefined || entry.checkedAt === Number.NEGATIVE_INFINITY) return undefined;
+    if (!this.feedLive && this.now() - entry.checkedAt >= this.ttlMs) return undefined;
     return entry.value;
+  }
+
+  /** See the class comment: live → trust until invalidated; any change of the feed's state → re-read everything. */
+  setFeedLive(live: boolean): void {
+    this.allInvalidatedAt = ++this.clock;
+    for (const entry of this.entries.values()) {
+      entry.checkedAt = Number.NEGATIVE_INFINITY;
+      delete entry.loading;
+    }
+    this.feedLive = live;
   }
 
   /**
@@ -82,7 +96,7 @@ export class RolloutCache {
     const loading = load().then(
       (value) => {
         if (owner.loading === loading) delete owner.loading;
-        if (owner.invalidatedAt < ticket) {
+        if (owner.invalidatedAt < ticket && this.allInvalidatedAt < ticket) {
           owner.value = value;
           owner.checkedAt = this.now();
         }

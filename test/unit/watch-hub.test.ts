@@ -180,7 +180,12 @@ describe("propagation through the change feed", () => {
     const source = fakeSource();
     const h = hub(source, { live: () => feed.live });
     const tokens = { invalidations: 0, invalidate: () => void (tokens.invalidations += 1) };
-    const rollouts = { seen: [] as string[], invalidate: (p: string, e: string) => void rollouts.seen.push(`${p}/${e}`) };
+    const rollouts = {
+      seen: [] as string[],
+      live: [] as boolean[],
+      invalidate: (p: string, e: string) => void rollouts.seen.push(`${p}/${e}`),
+      setFeedLive: (live: boolean) => void rollouts.live.push(live),
+    };
     feed.start();
     wirePropagation({ feed, resolveCache: cache, hub: h, environments: { databaseAvailable: () => {} }, rollouts, tokens });
     expect(feed.live).toBe(true);
@@ -205,6 +210,7 @@ describe("propagation through the change feed", () => {
     expect(cache.active("p", "prod")).toBeUndefined();
     listener.restore();
     expect(feed.live).toBe(true);
+    expect(rollouts.live).toEqual([true, false, true]);
     await feed.stop();
   });
 });
