@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { UsageError } from "./errors.js";
+import { InputError } from "./errors.js";
 
 /**
  * `{{ name }}` placeholders, as the registry's prompt kind reads them
@@ -23,7 +23,7 @@ export async function readLocalFile(file: string, command: string): Promise<stri
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : code === "EACCES" ? "permission denied" : String(code ?? error);
-    throw new UsageError(`cannot read ${file}: ${why}`, command);
+    throw new InputError(`cannot read ${file}: ${why}`, command);
   }
 }
 
@@ -37,7 +37,7 @@ export async function parseStructured(text: string, file: string, command: strin
     }
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new UsageError(`${file} is not valid ${YAML_EXTENSIONS.has(ext) ? "YAML" : "JSON"}: ${(error as Error).message}`, command);
+    throw new InputError(`${file} is not valid ${YAML_EXTENSIONS.has(ext) ? "YAML" : "JSON"}: ${(error as Error).message}`, command);
   }
 }
 
@@ -49,14 +49,14 @@ export async function loadContentFile(kind: string, file: string, command: strin
   const ext = path.extname(file).toLowerCase();
   const isText = TEXT_EXTENSIONS.has(ext);
   if (!isText && !JSON_EXTENSIONS.has(ext) && !YAML_EXTENSIONS.has(ext)) {
-    throw new UsageError(`cannot tell the format of ${file}: use .json, .yaml or .yml${kind === "prompt" ? " (or .md/.txt for a prompt template)" : ""}`, command);
+    throw new InputError(`cannot tell the format of ${file}: use .json, .yaml or .yml${kind === "prompt" ? " (or .md/.txt for a prompt template)" : ""}`, command);
   }
-  if (isText && kind !== "prompt") throw new UsageError(`a ${kind} is published from .json or .yaml, not ${ext}`, command);
+  if (isText && kind !== "prompt") throw new InputError(`a ${kind} is published from .json or .yaml, not ${ext}`, command);
   const text = await readLocalFile(file, command);
   if (isText) return { template: text, variables: extractPlaceholders(text) };
   const content = await parseStructured(text, file, command);
   if (content === null || typeof content !== "object" || Array.isArray(content)) {
-    throw new UsageError(`${file} must hold an object (the artifact's content)`, command);
+    throw new InputError(`${file} must hold an object (the artifact's content)`, command);
   }
   return content;
 }

@@ -15,6 +15,9 @@ export class UsageError extends Error {
   }
 }
 
+/** A local file named on the command line is missing or invalid: exit 2, but no usage hint. */
+export class InputError extends UsageError {}
+
 /** A command-level failure that is not an API answer (e.g. "nothing is active in staging"). */
 export class CliError extends Error {
   override readonly name = "CliError";
@@ -43,6 +46,7 @@ export function errorLine(error: unknown): string {
     const tags = [error.code, ...(error.traceId ? [`trace ${error.traceId}`] : [])].join(", ");
     return `pinset: ${oneLine(detail)} (${tags})`;
   }
+  if (error instanceof InputError) return `pinset: ${oneLine(error.message)}`;
   if (error instanceof UsageError) {
     const hint = error.command ? `run 'pinset ${error.command} --help' for usage` : "run 'pinset --help' for usage";
     return `pinset: ${oneLine(error.message)} (${hint})`;

@@ -1,6 +1,6 @@
 import type { components } from "../client/api-types.js";
 import { parseStructured, readLocalFile } from "./content-file.js";
-import { UsageError } from "./errors.js";
+import { InputError } from "./errors.js";
 
 /** The file a repository keeps (`pinset.yaml`) to describe the version set it builds. */
 export interface SetManifest {
@@ -44,9 +44,9 @@ export async function loadSetManifest(file: string, env: Record<string, string |
   const doc = substituteVariables(parsed, env, missing);
   if (missing.size > 0) {
     const list = [...missing].map(([name, where]) => `\${${name}} (at ${where})`).join(", ");
-    throw new UsageError(`${file}: environment variable${missing.size > 1 ? "s" : ""} not set: ${list}`, command);
+    throw new InputError(`${file}: environment variable${missing.size > 1 ? "s" : ""} not set: ${list}`, command);
   }
-  const bad = (message: string) => new UsageError(`${file}: ${message}`, command);
+  const bad = (message: string) => new InputError(`${file}: ${message}`, command);
   if (!isRecord(doc)) throw bad("must be a mapping with project, description, code and components");
   const unknown = Object.keys(doc).filter((k) => !KNOWN_KEYS.has(k));
   if (unknown.length > 0) throw bad(`unknown key${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")} (expected project, description, code, components)`);

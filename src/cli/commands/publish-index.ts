@@ -2,7 +2,7 @@ import { stat } from "node:fs/promises";
 import { blobExists, hashFile, uploadBlobFile } from "../../client/blobs.js";
 import { unwrap } from "../../client/client.js";
 import type { CommandContext } from "../context.js";
-import { UsageError } from "../errors.js";
+import { InputError } from "../errors.js";
 import { createLimiter } from "../limit.js";
 import { ProgressBar } from "../progress.js";
 import { formatBytes, formatDuration, shortDigest } from "../render/format.js";
@@ -35,7 +35,7 @@ export async function publishIndex(ctx: CommandContext, options: PublishIndexOpt
   const { client } = ctx;
   const project = ctx.project;
   const info = await stat(options.dir).catch(() => undefined);
-  if (!info?.isDirectory()) throw new UsageError(`${options.dir} is not a directory`, "publish");
+  if (!info?.isDirectory()) throw new InputError(`${options.dir} is not a directory`);
 
   const { files, skipped } = await walkDirectory(options.dir);
   for (const entry of skipped) ctx.note(`pinset: skipping ${entry}`);
