@@ -152,16 +152,16 @@ describe.each(backends().slice(0, 1))("pinset against a registry on $name", (bac
 
   it("pinset/client: resolves from plain Node through the package's exports and talks to the registry, typed errors included", async () => {
     const script = `
-      const { createClient, unwrap, PinsetApiError } = await import("pinset/client");
+      const { createClient, createResolver, unwrap, PinsetApiError } = await import("pinset/client");
       const client = createClient({ url: process.env.URL, token: process.env.TOKEN });
       const created = await unwrap(client.PUT("/v1/projects/{project}", { params: { path: { project: "sdk" } }, body: {} }));
       const list = await unwrap(client.GET("/v1/projects"));
       let error;
       try { await unwrap(client.GET("/v1/projects/{project}/environments/{env}", { params: { path: { project: "nope", env: "x" } } })); } catch (e) { error = e; }
-      console.log(JSON.stringify({ created: created.name, listed: list.items.some((p) => p.name === "sdk"), error: error instanceof PinsetApiError && [error.status, error.code, typeof error.traceId] }));
+      console.log(JSON.stringify({ created: created.name, listed: list.items.some((p) => p.name === "sdk"), error: error instanceof PinsetApiError && [error.status, error.code, typeof error.traceId], resolver: typeof createResolver }));
     `;
     const r = await runNode(["--input-type=module", "-e", script], { cwd: ROOT, env: { URL: t.url, TOKEN: ADMIN_TOKEN } });
     expect(r.stderr).toBe("");
-    expect(JSON.parse(r.stdout)).toEqual({ created: "sdk", listed: true, error: [404, "not_found", "string"] });
+    expect(JSON.parse(r.stdout)).toEqual({ created: "sdk", listed: true, error: [404, "not_found", "string"], resolver: "function" });
   });
 });
