@@ -4,7 +4,7 @@ import type { EnvironmentChangeNotice } from "./change-feed.js";
 import type { PastState } from "./past-states.js";
 import type { EnvironmentView } from "./service.js";
 import { HEARTBEAT, markStale, sseEvent } from "./sse.js";
-import { newTopic, pushRecent, recentCovers, replayFrames, stateFrame, type Topic } from "./watch-topic.js";
+import { keepRecent, newTopic, pushRecent, recentCovers, replayFrames, stateFrame, type Topic } from "./watch-topic.js";
 import type { EnvironmentKey } from "./store.js";
 
 /** One watcher's stream: the whole per-watcher state the hub keeps is this object. */
@@ -58,6 +58,7 @@ const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export class WatchHub {
   private readonly topics = new Map<string, Topic>();
+  private readonly pastReads = new Map<string, Promise<Map<number, string>>>();
   private count = 0;
   private dropped = 0;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -106,8 +107,7 @@ export class WatchHub {
     let past: Map<number, string> | undefined;
     if (!stale && after !== undefined && after < topic.revision && topic.revision - after <= this.replayLimit && !recentCovers(topic, after)) {
       try {
-        const states = await this.options.source.statesAfter(key, after, this.replayLimit);
-        past = new Map(states.map((s) => [s.revision, sseEvent("change", s.revision, JSON.stringify(s.view))]));
+        past = await this.pastFrames(topic, after);
       } catch (err) {
         if (!isDatabaseUnavailable(err)) throw err;
         stale = true;
@@ -168,7 +168,13 @@ export class WatchHub {
       topic.servedStale = true;
     } else {
       const frames = opened.after === undefined ? undefined : replayFrames(topic, opened.after, this.replayLimit, opened.past);
-      for (const frame of frames ?? [stateFrame(topic)]) sink.write(frame);
+      if (frames) {
+        for (const { frame } of frames) sink.write(frame);
+        // The next watcher that missed the same revisions (a reconnect storm) needs no query.
+        keepRecent(topic, frames, this.recentSize);
+      } else {
+        sink.write(stateFrame(topic));
+      }
     }
     topic.watchers.add(sink);
     this.count += 1;
@@ -179,6 +185,20 @@ export class WatchHub {
       attached = false;
       this.detach(topic, sink);
     };
+  }
+
+  /** One history read per environment and starting revision at a time, shared by concurrent replays. */
+  private pastFrames(topic: Topic, after: number): Promise<Map<number, string>> {
+    const k = `${keyOf(topic.key)}@${after}`;
+    let reading = this.pastReads.get(k);
+    if (!reading) {
+      reading = this.options.source
+        .statesAfter(topic.key, after, this.replayLimit)
+        .then((states) => new Map(states.map((s) => [s.revision, sseEvent("change", s.revision, JSON.stringify(s.view))])))
+        .finally(() => this.pastReads.delete(k));
+      this.pastReads.set(k, reading);
+    }
+    return reading;
   }
 
   private detach(topic: Topic, sink: WatchSink): void {

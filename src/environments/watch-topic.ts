@@ -63,14 +63,22 @@ export function recentCovers(topic: Topic, after: number): boolean {
  * history read for the replay), or undefined: send the state instead (nothing missed, too far
  * behind, or a gap).
  */
-export function replayFrames(topic: Topic, after: number, limit: number, past?: Map<number, string>): string[] | undefined {
+export function replayFrames(topic: Topic, after: number, limit: number, past?: Map<number, string>): Array<{ revision: number; frame: string }> | undefined {
   if (after >= topic.revision || topic.revision - after > limit) return undefined;
   const recent = new Map(topic.recent.map((r) => [r.revision, r.frame]));
-  const frames: string[] = [];
+  const frames: Array<{ revision: number; frame: string }> = [];
   for (let revision = after + 1; revision <= topic.revision; revision++) {
     const frame = revision === topic.revision ? (recent.get(revision) ?? sseEvent("change", revision, topic.json)) : (recent.get(revision) ?? past?.get(revision));
     if (frame === undefined) return undefined;
-    frames.push(frame);
+    frames.push({ revision, frame });
   }
   return frames;
+}
+
+/** Replayed frames (consecutive, ending at the topic's revision) become the recent frames when they reach further back. */
+export function keepRecent(topic: Topic, frames: Array<{ revision: number; frame: string }>, size: number): void {
+  const first = frames[0];
+  if (!first || frames[frames.length - 1]!.revision !== topic.revision) return;
+  if (topic.recent.length > 0 && topic.recent[0]!.revision <= first.revision) return;
+  topic.recent = frames.slice(-size);
 }

@@ -54,6 +54,11 @@ export function watchRoute(deps: { hub: WatchHub }): RouteSpec {
       res.setHeader("cache-control", "no-cache, no-transform");
       res.setHeader("x-accel-buffering", "no");
       if (opened.stale) res.setHeader("x-pinset-stale", "true");
+      // HEAD gets the headers only: a stream without a body would never end.
+      if (req.method === "HEAD") {
+        res.end();
+        return;
+      }
       res.flushHeaders();
       const detach = opened.attach(responseSink(res));
       res.once("close", detach);

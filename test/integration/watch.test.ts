@@ -130,6 +130,13 @@ describe.each(backends())("watch on $name", (backend) => {
     }
   });
 
+  it("answers HEAD with the stream's headers and no body", async () => {
+    const res = await t.request("HEAD", env("live", "/watch"));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+    expect(await res.text()).toBe("");
+  });
+
   it("answers 404 for an unknown environment and 401 without a token, as problem+json", async () => {
     const missing = await watch("nope");
     expect(missing.status).toBe(404);

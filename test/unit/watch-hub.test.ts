@@ -105,6 +105,19 @@ describe("watch hub", () => {
     expect(source.calls.statesAfter).toBe(1);
   });
 
+  it("reads the history once for a storm of reconnects that missed the same revisions", async () => {
+    const source = fakeSource();
+    source.revision = 4;
+    const h = hub(source, { recentSize: 8 });
+    const sinks = Array.from({ length: 50 }, () => fakeSink());
+    const opened = await Promise.all(sinks.map(() => h.open(KEY, { lastEventId: 1 })));
+    opened.forEach((o, i) => o.attach(sinks[i]!));
+    const later = fakeSink();
+    (await h.open(KEY, { lastEventId: 1 })).attach(later);
+    expect(source.calls.statesAfter).toBe(1);
+    for (const sink of [...sinks, later]) expect(ids(sink.frames)).toEqual(["2:change", "3:change", "4:change"]);
+  });
+
   it("drops a watcher that does not keep up, and no other", async () => {
     const source = fakeSource();
     const h = hub(source);
