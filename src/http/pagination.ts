@@ -16,11 +16,18 @@ export function encodeCursor(position: number): string {
   return Buffer.from(JSON.stringify({ p: position })).toString("base64url");
 }
 
+/**
+ * Positions are versions and revisions (Postgres `integer`) or `seq` numbers; the server never
+ * issues one outside 0…2^31−1 (no list of one project comes near 2^31 rows). A forged cursor
+ * beyond that reached Postgres as an out-of-range integer and answered 500.
+ */
+const MAX_POSITION = 2 ** 31 - 1;
+
 export function decodeCursor(cursor: string | undefined): number | undefined {
   if (cursor === undefined) return undefined;
   try {
     const parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as { p?: unknown };
-    if (typeof parsed.p === "number" && Number.isSafeInteger(parsed.p)) return parsed.p;
+    if (typeof parsed.p === "number" && Number.isInteger(parsed.p) && parsed.p >= 0 && parsed.p <= MAX_POSITION) return parsed.p;
   } catch {
     // fall through to the validation error
   }

@@ -32,16 +32,28 @@ function routePath(ctx: FuzzContext, route: RouteSpec): fc.Arbitrary<{ p: string
 }
 
 const QUERY_KEYS = ["limit", "cursor", "action", "since", "until", "at", "subject", "from", "to", "percent", "__proto__[polluted]", "constructor[prototype][polluted]", "a[b][c]", "limit[]", "x"];
-const QUERY_VALUES = ["1", "500", "501", "0", "-1", "abc", "eyJwIjoxfQ", "eyJwIjotMX0", "2024-01-01T00:00:00Z", "2024-01-01T00:00:00", "9999-12-31T23:59:59Z", "0000-01-01T00:00:00Z"];
+const QUERY_VALUES = ["1", "500", "501", "0", "-1", "abc", "eyJwIjoxfQ", "eyJwIjotMX0", "eyJwIjoyMTQ3NDgzNjQ4fQ", "eyJwIjo5MDA3MTk5MjU0NzQwOTkxfQ", "2024-01-01T00:00:00Z", "2024-01-01T00:00:00", "9999-12-31T23:59:59Z", "0000-01-01T00:00:00Z"];
 
-const query = fc
-  .array(
-    fc.tuple(
+/** Cursors as the server writes them, around any position: forged ones must be refused, not crash. */
+const forgedCursor = fc
+  .oneof(fc.integer(), fc.constantFrom(2 ** 31 - 1, 2 ** 31, 2 ** 53 - 1, -(2 ** 53 - 1), 1.5, 1e300), fc.constant("1"))
+  .map((p) => Buffer.from(JSON.stringify({ p })).toString("base64url"));
+
+/** Paging parameters, which every list takes, often; anything else now and then. */
+const queryPair = fc.oneof(
+  { weight: 2, arbitrary: fc.tuple(fc.constant("cursor"), forgedCursor) },
+  { weight: 1, arbitrary: fc.tuple(fc.constant("limit"), fc.oneof(fc.integer().map(String), fc.constantFrom("1", "500", "501", "1e3", "0x10"))) },
+  {
+    weight: 6,
+    arbitrary: fc.tuple(
       fc.oneof(fc.constantFrom(...QUERY_KEYS), hostileText),
       fc.oneof({ weight: 10, arbitrary: fc.oneof(fc.constantFrom(...QUERY_VALUES), hostileText) }, { weight: 1, arbitrary: fc.constant("x".repeat(3_000)) }),
     ),
-    { maxLength: 4 },
-  )
+  },
+);
+
+const query = fc
+  .array(queryPair, { maxLength: 4 })
   .map((pairs) => (pairs.length === 0 ? "" : `?${pairs.map(([k, v]) => `${pct(k)}=${pct(v)}`).join("&")}`));
 
 const CONTENT_TYPES = [
