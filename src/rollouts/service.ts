@@ -44,7 +44,9 @@ export interface AdvanceInput {
 
 /** (0, 100] in steps of 0.01 → basis points, else 422 on `path`. */
 export function percentToBasisPoints(percent: number, path: string): number {
-  if (!(percent > 0) || !isValidPercent(percent)) {
+  // Judged after rounding: 1e-9 is "a multiple of 0.01" within the float slack yet rounds to
+  // 0 basis points, which the rollouts table's check constraint refused with a 500.
+  if (!isValidPercent(percent) || !(toBasisPoints(percent) > 0)) {
     throw new UnprocessableError(`percent ${percent} is not in (0, 100] in steps of 0.01`, [
       { path, message: "must be greater than 0 and at most 100, in steps of 0.01" },
     ]);

@@ -69,7 +69,7 @@ function bodyShapes(ctx: FuzzContext, kind: string | undefined) {
       events: fc.array(fc.oneof(fc.constantFrom("environment.changed", "artifact.published"), anything), { maxLength: 2 }),
       secret: fc.oneof(fc.constant("0123456789abcdef0123"), anything),
     }),
-    rollout: fc.record({ candidate: setId, percent: fc.oneof(fc.double(), fc.constantFrom(0, 1, 50, 100, 101, -1), anything), allow: fc.array(anything, { maxLength: 2 }), auto: anything, force: anything, reason: anything }),
+    rollout: fc.record({ candidate: setId, percent: fc.oneof(fc.double(), fc.constantFrom(0, 1, 50, 100, 101, -1, 1e-9, 1e-300, 0.004, 99.999), anything), allow: fc.array(anything, { maxLength: 2 }), auto: anything, force: anything, reason: anything }),
     observation: fc.record({
       version_set: setId,
       window_start: fc.oneof(fc.constant("2024-01-01T00:00:00Z"), anything),
