@@ -41,8 +41,8 @@ const adminUrl = process.env.PINSET_BENCH_DATABASE_URL ?? "postgres://postgres@1
 const plan = {
   hot: quick ? { seconds: 3, rounds: 1 } : { seconds: 10, rounds: 3 },
   coldSamples: quick ? 10 : 30,
-  small: { watchers: 1_000, deploys: quick ? 10 : 30 },
-  big: { watchers: Number(values["big-watchers"]), deploys: quick ? 3 : 10, processes: Number(values["big-processes"]) },
+  small: { watchers: 1_000, deploys: quick ? 10 : 30, checked: quick ? 5 : 20 },
+  big: { watchers: Number(values["big-watchers"]), deploys: quick ? 3 : 10, checked: quick ? 3 : 10, processes: Number(values["big-processes"]) },
   blobMiB: quick ? 256 : 1024,
   publish: quick ? { mib: 128, files: 50 } : { mib: 1024, files: 200 },
 };
@@ -88,7 +88,7 @@ function propagationRows(r: PropagationResult, floor: { p50: number; p99: number
       target: "",
     },
     {
-      measure: `stale reads on B after its watcher saw revision N (${r.watchers.toLocaleString("en")} watchers)`,
+      measure: `stale reads: resolve on B right after its watcher saw revision N (${r.checkedDeploys} more deploys)`,
       pinset: `${r.staleReads} of ${r.checks} resolves`,
       baseline: `${r.missing} events missed, ${r.outOfOrder} out of order`,
       target: "0",
@@ -117,7 +117,7 @@ async function registryParts(): Promise<void> {
   const stop = () => void cluster.close().finally(() => process.exit(130));
   process.once("SIGINT", stop);
   try {
-    const needed = 1 + plan.coldSamples + 2 + plan.small.deploys + plan.big.deploys;
+    const needed = 1 + plan.coldSamples + 2 + plan.small.deploys + plan.small.checked + plan.big.deploys + plan.big.checked;
     log(`seeding ${needed} version sets`);
     const sets = await seedSets(cluster, needed);
     // sets[0] starts every environment; the others are each deployed once (stale-read checks map a set to its revision).
@@ -157,17 +157,19 @@ async function registryParts(): Promise<void> {
       const floor = await benchNotifyFloor(cluster.databaseUrl, 200);
       results.notifyFloor = floor;
       const smallSets = take(plan.small.deploys);
+      const smallChecked = take(plan.small.checked);
       const bigSets = take(plan.big.deploys);
+      const bigChecked = take(plan.big.checked);
       if (!(await hasWatch(`${cluster.b.url}${envPath("fleet-small", "/watch")}`))) {
         rows.push({ measure: "propagation / stale reads", pinset: "not run: the registry has no watch endpoint yet", baseline: "", target: "", pass: false });
       } else {
         log(`propagation: ${plan.small.watchers} watchers on B, ${plan.small.deploys} deploys on A`);
-        const small = await benchPropagation(cluster.a, cluster.b, "fleet-small", { watchers: plan.small.watchers, processes: 1, sets: smallSets, checkersPerProcess: 50 });
+        const small = await benchPropagation(cluster.a, cluster.b, "fleet-small", { watchers: plan.small.watchers, processes: 1, sets: smallSets, checkedSets: smallChecked, checkersPerProcess: 50 });
         results.propagationSmall = small;
         rows.push(...propagationRows(small, floor, 100));
         await createEnvironment(cluster, "fleet-big", sets[0]!);
         log(`propagation: ${plan.big.watchers} watchers on B over ${plan.big.processes} client processes, ${plan.big.deploys} deploys on A`);
-        const big = await benchPropagation(cluster.a, cluster.b, "fleet-big", { watchers: plan.big.watchers, processes: plan.big.processes, sets: bigSets, checkersPerProcess: 50 });
+        const big = await benchPropagation(cluster.a, cluster.b, "fleet-big", { watchers: plan.big.watchers, processes: plan.big.processes, sets: bigSets, checkedSets: bigChecked, checkersPerProcess: 50 });
         results.propagationBig = big;
         rows.push(...propagationRows(big, floor, 1000));
       }

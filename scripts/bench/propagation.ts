@@ -8,7 +8,9 @@ export interface PropagationResult {
   watchers: number;
   processes: number;
   deploys: number;
-  /** Deploy request sent on A → event received by a watcher on B, over every (watcher, deploy). */
+  /** Deploys of the second phase, in which checkers resolve on B after each event. */
+  checkedDeploys: number;
+  /** Deploy request sent on A → event received by a watcher on B, over every (watcher, deploy) of the first phase. */
   latency: Summary;
   /** Per deploy, the first watcher's latency: the registry's path without the fan-out. */
   first: Summary;
@@ -64,15 +66,17 @@ function nextMessage<T extends ChildMessage["type"]>(child: ChildProcess, type: 
 }
 
 /**
- * `watchers` SSE connections to B (spread over `processes` client processes), then `sets.length`
- * deploys on A, one at a time: each waits until every watcher has the event (or 5 s), so the
- * figure is the latency of one change reaching the whole fleet, not of a queue of changes.
+ * `watchers` SSE connections to B (spread over `processes` client processes), then deploys on A,
+ * one at a time: each waits until every watcher has the event (or 5 s), so the figure is the
+ * latency of one change reaching the whole fleet, not of a queue of changes. Two phases: the
+ * `sets` deploys are timed; then the `checkedSets` deploys run with the stale-read checks on
+ * (their resolves hit B while it fans out, so they are kept out of the timed phase).
  */
 export async function benchPropagation(
   a: SpawnedServer,
   b: SpawnedServer,
   env: string,
-  options: { watchers: number; processes: number; sets: string[]; checkersPerProcess: number },
+  options: { watchers: number; processes: number; sets: string[]; checkedSets: string[]; checkersPerProcess: number },
 ): Promise<PropagationResult> {
   const initial = (await (await api(a, "GET", envPath(env))).json()) as { active: string; revision: number };
   const revisionOfSet = new Map<string, number>([[initial.active, initial.revision]]);
@@ -106,20 +110,27 @@ export async function benchPropagation(
 
     const sentAt = new Map<number, number>();
     const deployTimes: number[] = [];
-    for (const set of options.sets) {
-      const started = nowMs();
-      const revision = await deploy(a, env, set);
-      deployTimes.push(nowMs() - started);
-      sentAt.set(revision, started);
-      revisionOfSet.set(set, revision);
-      const deadline = nowMs() + 5_000;
-      while ((completes.get(revision) ?? 0) < children.length && nowMs() < deadline) await new Promise((r) => setTimeout(r, 2));
-      // Room for the stale-read checks of this revision to come back before the next change.
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const runDeploys = async (sets: string[], timed: boolean) => {
+      for (const set of sets) {
+        const started = nowMs();
+        const revision = await deploy(a, env, set);
+        revisionOfSet.set(set, revision);
+        if (timed) {
+          deployTimes.push(nowMs() - started);
+          sentAt.set(revision, started);
+        }
+        const deadline = nowMs() + 5_000;
+        while ((completes.get(revision) ?? 0) < children.length && nowMs() < deadline) await new Promise((r) => setTimeout(r, 2));
+        // Room for the stale-read checks of this revision to come back before the next change.
+        await new Promise((r) => setTimeout(r, timed ? 20 : 50));
+      }
+    };
+    await runDeploys(options.sets, true);
+    for (const child of children) child.process.send({ type: "checking", on: true });
+    await runDeploys(options.checkedSets, false);
 
     // Every checker resolves once per deploy; wait for the answers (B may be busy fanning out).
-    const expectedChecks = options.sets.length * children.reduce((n, c) => n + Math.min(options.checkersPerProcess, c.count), 0);
+    const expectedChecks = options.checkedSets.length * children.reduce((n, c) => n + Math.min(options.checkersPerProcess, c.count), 0);
     const checksDeadline = nowMs() + 10_000;
     while (checks.length < expectedChecks && nowMs() < checksDeadline) await new Promise((r) => setTimeout(r, 10));
 
@@ -148,6 +159,7 @@ export async function benchPropagation(
       watchers: options.watchers,
       processes: options.processes,
       deploys: options.sets.length,
+      checkedDeploys: options.checkedSets.length,
       latency: summarize(latencies),
       first: summarize([...firstByRevision.values()]),
       deployRequest: summarize(deployTimes),

@@ -1,9 +1,10 @@
 /**
  * A child process holding `count` real `watch` connections (SSE over http.request with a
  * keep-alive agent) to one registry instance, started by propagation.ts over IPC. It records
- * when each event arrives (wall clock, comparable with the parent's) and, on the first
- * `checkers` connections, resolves on the same instance right after each change event to catch
- * stale reads: "after a watcher saw revision N, resolve never answers an older set".
+ * when each event arrives (wall clock, comparable with the parent's) and, while checking is on,
+ * resolves on the same instance from the first `checkers` connections right after each change
+ * event, to catch stale reads: "after a watcher saw revision N, resolve never answers an older
+ * set".
  */
 import http from "node:http";
 import { nowMs } from "./stats.js";
@@ -31,6 +32,8 @@ const requests: http.ClientRequest[] = [];
 let outOfOrder = 0;
 let dropped = 0;
 let expected = 0;
+/** Checks run only in the stale-read phase: their resolves would otherwise load B during the latency phase. */
+let checking = false;
 
 function record(revision: number, at: number): void {
   let list = arrivals.get(revision);
@@ -74,7 +77,7 @@ function watch(config: StartMessage, agent: http.Agent, checkAgent: http.Agent |
             continue;
           }
           record(revision, at);
-          if (checkAgent) {
+          if (checkAgent && checking) {
             const active = /"active":"([^"]+)"/.exec(frame)?.[1];
             if (active) check(config, checkAgent, revision, active);
           }
@@ -103,8 +106,10 @@ async function start(config: StartMessage): Promise<void> {
   send({ type: "ready", connected: config.count });
 }
 
-process.on("message", (message: StartMessage | { type: "collect" } | { type: "stop" }) => {
-  if (message.type === "start") {
+process.on("message", (message: StartMessage | { type: "checking"; on: boolean } | { type: "collect" } | { type: "stop" }) => {
+  if (message.type === "checking") {
+    checking = message.on;
+  } else if (message.type === "start") {
     start(message).catch((error: unknown) => send({ type: "failed", message: String((error as Error)?.message ?? error) }));
   } else if (message.type === "collect") {
     send({ type: "arrivals", arrivals: Object.fromEntries(arrivals), outOfOrder, dropped });
