@@ -16,7 +16,7 @@ export interface AuditEntryView {
   client_address: string | null;
 }
 
-function present(row: AuditRow): AuditEntryView {
+export function presentAuditEntry(row: AuditRow): AuditEntryView {
   return {
     at: row.at.toISOString(),
     project: row.project,
@@ -57,6 +57,6 @@ export class AuditService {
       before: decodeCursor(filter.cursor),
       limit: filter.limit + 1,
     });
-    return toPage(rows, filter.limit, (r) => r.seq, present);
+    return toPage(rows, filter.limit, (r) => r.seq, presentAuditEntry);
   }
 }

@@ -67,7 +67,7 @@ export interface SwitchResult {
   previous: string | null;
 }
 
-function presentHistory(row: HistoryRow): HistoryEntryView {
+export function presentHistory(row: HistoryRow): HistoryEntryView {
   return {
     revision: row.revision,
     action: row.action,

@@ -15,13 +15,15 @@
  * then the manifest, then the database row; a pack is listed only when it is complete.
  */
 import { Readable } from "node:stream";
-import type { Kysely, Selectable } from "kysely";
+import type { Kysely } from "kysely";
+import { presentAuditEntry } from "../audit/service.js";
 import { recordAudit } from "../audit/store.js";
 import { reportKey, reportPrefix } from "../blobs/keys.js";
 import type { BlobStore } from "../blobs/store.js";
 import { sha256Hex } from "../canonical-json.js";
 import type { Database } from "../db/schema.js";
 import { AppError, NotFoundError } from "../errors.js";
+import { presentHistory } from "../environments/service.js";
 import type { Actor } from "../http/context.js";
 import { evaluate } from "./evaluate.js";
 import type { EvidenceRow, RolloutRow, RolloutStore } from "./store.js";
@@ -64,30 +66,6 @@ const MANIFEST = "manifest.json";
 
 const encode = (value: unknown): Buffer => Buffer.from(`${JSON.stringify(value, null, 2)}\n`, "utf8");
 
-type HistoryRow = Selectable<Database["environment_history"]>;
-type AuditRow = Selectable<Database["audit_log"]>;
-
-const presentHistory = (row: HistoryRow) => ({
-  revision: row.revision,
-  action: row.action,
-  version_set: row.version_set,
-  previous: row.previous,
-  actor: row.actor,
-  reason: row.reason,
-  trace_id: row.trace_id,
-  detail: row.detail,
-  at: row.at.toISOString(),
-});
-
-const presentAudit = (row: AuditRow) => ({
-  at: row.at.toISOString(),
-  actor: row.actor,
-  action: row.action,
-  target: row.target,
-  before: row.before,
-  after: row.after,
-  trace_id: row.trace_id,
-});
 
 async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -221,7 +199,7 @@ export class EvidenceService {
     ]);
     const observations = (await store.observationsOf(project, current.id)).map(presentObservation).reverse();
     const history = (await store.historyOf(project, current)).map(presentHistory);
-    const audit = (await store.auditOf(project, rolloutTarget(current), current.id)).map(presentAudit);
+    const audit = (await store.auditOf(project, rolloutTarget(current), current.id)).map(presentAuditEntry);
     const samples = (side: "stable" | "candidate") => [
       ...new Set(observations.filter((o) => o.side === side).flatMap((o) => o.sample_trace_ids)),
     ];
