@@ -1,3 +1,5 @@
+import { FeedTrustedEntries, type FeedTrustedEntriesOptions, type StampedEntry } from "../cache/feed-trusted-entries.js";
+
 /**
  * The per-instance cache behind `resolve?subject=`: for each environment, its running or paused
  * rollout (or the fact that it has none). A hit is one Map lookup and the murmur3 hash; no
@@ -12,12 +14,11 @@
  * announced change (each rollout step is an environment revision) and `setFeedLive`: while the
  * feed is live an entry is trusted until invalidated, never by the TTL; when it drops or comes
  * back, nothing read before is trusted (notifications may have been lost), but the values stay
- * for `lastKnown`.
+ * for `lastKnown`. Those trust rules, and the tickets that keep a fill whose read started
+ * before an invalidation from overwriting it, are cache/feed-trusted-entries.ts.
  *
- * Races: a fill whose read started before an invalidation must not overwrite it. A fill takes
- * a ticket (logical clock) before reading; `invalidate` stamps the entry with a newer value and
- * older fills are dropped. Concurrent misses for one environment share one read (single
- * flight); an invalidation detaches that read so later callers start a fresh one.
+ * Concurrent misses for one environment share one read (single flight) while its ticket is
+ * current; an invalidation outdates that read, so later callers start a fresh one.
  */
 
 /** What assignment needs of a live rollout. */
@@ -29,47 +30,38 @@ export interface CachedRollout {
   allow: ReadonlySet<string>;
 }
 
-interface Entry {
-  value?: CachedRollout | null;
-  checkedAt: number;
-  invalidatedAt: number;
-  loading?: Promise<CachedRollout | null>;
+/** The entry's values; the stamps and trust rules are FeedTrustedEntries'. */
+interface Held {
+  /** Dropped on `invalidate`, kept through a change of the feed's state (for `lastKnown`). */
+  value: CachedRollout | null;
+  /** The read in flight, joined by concurrent misses while its ticket is still current. */
+  loading: InFlight;
 }
 
-export interface RolloutCacheOptions {
-  ttlMs?: number;
-  now?: () => number;
+interface InFlight {
+  promise: Promise<CachedRollout | null>;
+  ticket: number;
 }
+
+/** `ttlMs`: how long an entry is trusted while no change feed is live. */
+export type RolloutCacheOptions = FeedTrustedEntriesOptions;
 
 export class RolloutCache {
-  private readonly entries = new Map<string, Entry>();
-  private clock = 0;
-  private allInvalidatedAt = 0;
-  private feedLive = false;
-  private readonly ttlMs: number;
-  private readonly now: () => number;
+  private readonly entries: FeedTrustedEntries<Held>;
 
   constructor(options: RolloutCacheOptions = {}) {
-    this.ttlMs = options.ttlMs ?? 1_000;
-    this.now = options.now ?? Date.now;
+    this.entries = new FeedTrustedEntries(options);
   }
 
   /** The live rollout (null: none) when known and fresh; undefined means "read the database". */
   peek(project: string, env: string): CachedRollout | null | undefined {
-    const entry = this.entries.get(key(project, env));
-    if (!entry || entry.value === undefined || entry.checkedAt === Number.NEGATIVE_INFINITY) return undefined;
-    if (!this.feedLive && this.now() - entry.checkedAt >= this.ttlMs) return undefined;
-    return entry.value;
+    const entry = this.entries.get(project, env);
+    return entry && this.answer(entry);
   }
 
   /** See the class comment: live → trust until invalidated; any change of the feed's state → re-read everything. */
   setFeedLive(live: boolean): void {
-    this.allInvalidatedAt = ++this.clock;
-    for (const entry of this.entries.values()) {
-      entry.checkedAt = Number.NEGATIVE_INFINITY;
-      delete entry.loading;
-    }
-    this.feedLive = live;
+    this.entries.setFeedLive(live);
   }
 
   /**
@@ -77,55 +69,40 @@ export class RolloutCache {
    * the database is unavailable, so a subject keeps its side through an outage.
    */
   lastKnown(project: string, env: string): CachedRollout | null | undefined {
-    return this.entries.get(key(project, env))?.value;
+    return this.entries.get(project, env)?.value;
   }
 
   /** The cached value, or the result of `load` (shared by concurrent callers) stored for later. */
   get(project: string, env: string, load: () => Promise<CachedRollout | null>): CachedRollout | null | Promise<CachedRollout | null> {
-    const hit = this.peek(project, env);
+    const entry = this.entries.ensure(project, env);
+    const hit = this.answer(entry);
     if (hit !== undefined) return hit;
-    const k = key(project, env);
-    let entry = this.entries.get(k);
-    if (!entry) {
-      entry = { checkedAt: 0, invalidatedAt: 0 };
-      this.entries.set(k, entry);
-    }
-    if (entry.loading) return entry.loading;
-    const ticket = ++this.clock;
-    const owner = entry;
-    const loading = load().then(
+    // A read that began before an invalidation (of this entry or of all) is not joined: its
+    // answer may predate the change, and it will not be stored either.
+    if (entry.loading && this.entries.current(entry, entry.loading.ticket)) return entry.loading.promise;
+    const ticket = this.entries.ticket();
+    const promise = load().then(
       (value) => {
-        if (owner.loading === loading) delete owner.loading;
-        if (owner.invalidatedAt < ticket && this.allInvalidatedAt < ticket) {
-          owner.value = value;
-          owner.checkedAt = this.now();
-        }
+        if (entry.loading?.promise === promise) delete entry.loading;
+        const filled = this.entries.fill(project, env, ticket);
+        if (filled) filled.value = value;
         return value;
       },
       (err: unknown) => {
-        if (owner.loading === loading) delete owner.loading;
+        if (entry.loading?.promise === promise) delete entry.loading;
         throw err;
       },
     );
-    entry.loading = loading;
-    return loading;
+    entry.loading = { promise, ticket };
+    return promise;
   }
 
   invalidate(project: string, env: string): void {
-    const k = key(project, env);
-    const stamp = ++this.clock;
-    const entry = this.entries.get(k);
-    if (entry) {
-      delete entry.value;
-      delete entry.loading;
-      entry.invalidatedAt = stamp;
-    } else {
-      this.entries.set(k, { checkedAt: 0, invalidatedAt: stamp });
-    }
+    delete this.entries.invalidate(project, env).value;
   }
-}
 
-function key(project: string, env: string): string {
-  // Names cannot contain "/" (NAME_PATTERN), so the key is unambiguous.
-  return `${project}/${env}`;
+  private answer(entry: StampedEntry<Held>): CachedRollout | null | undefined {
+    if (entry.value === undefined || !this.entries.trusted(entry)) return undefined;
+    return entry.value;
+  }
 }

@@ -38,3 +38,19 @@ describe("rollout cache with the change feed", () => {
     expect(cache.peek("p", "prod")).toEqual(rollout(30));
   });
 });
+
+describe("rollout cache single flight across a change of the feed's state", () => {
+  it("does not let a miss after the change join a read that started before it", async () => {
+    const { cache } = clocked();
+    let finishOld!: (r: CachedRollout) => void;
+    const old = cache.get("p", "prod", () => new Promise((resolve) => (finishOld = resolve)));
+    cache.setFeedLive(true);
+    let loads = 0;
+    const fresh = cache.get("p", "prod", async () => (loads++, rollout(40)));
+    expect(loads).toBe(1);
+    expect(await fresh).toEqual(rollout(40));
+    finishOld(rollout(20));
+    expect(await old).toEqual(rollout(20));
+    expect(cache.peek("p", "prod")).toEqual(rollout(40));
+  });
+});
