@@ -13,7 +13,7 @@ import os from "node:os";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { benchColdResolve } from "./bench/cold-resolve.js";
-import { createEnvironment, envPath, seedSets, startCluster, TOKEN, type Cluster } from "./bench/cluster.js";
+import { createEnvironment, envPath, seedSets, SERVER_LOG_LEVEL, startCluster, TOKEN, type Cluster } from "./bench/cluster.js";
 import { benchHotResolve } from "./bench/hot-resolve.js";
 import { benchNotifyFloor } from "./bench/notify-floor.js";
 import { benchPropagation, type PropagationResult } from "./bench/propagation.js";
@@ -131,7 +131,7 @@ async function registryParts(): Promise<void> {
       results.hot = hot;
       rows.push(
         {
-          measure: `hot resolve throughput (${(hot.bytes / 1024).toFixed(1)} KiB bundle, 50 connections)`,
+          measure: `hot resolve throughput (${(hot.bytes / 1024).toFixed(1)} KiB bundle, 50 connections, registry at LOG_LEVEL=${SERVER_LOG_LEVEL})`,
           pinset: `${hot.pinset.rps.toFixed(0)} req/s`,
           baseline: `bare express, same bytes: ${hot.bare.rps.toFixed(0)} req/s`,
           target: "ratio ≥ 0.90",
@@ -200,7 +200,7 @@ async function main(): Promise<void> {
     if (only.has(part)) rows.push(...(await extraRows(part, { quick, publish: plan.publish, log, results })));
   }
   const table = renderTable(rows);
-  process.stdout.write(`\nPinset bench${quick ? " (--quick)" : ""} — ${new Date().toISOString()}\nmachine: ${about}\nload average (1/5/15 min) at start: ${loadAtStart}, at end: ${loadAverage()}\n\n${table}\n`);
+  process.stdout.write(`\nPinset bench${quick ? " (--quick)" : ""} — ${new Date().toISOString()}\nmachine: ${about}\nregistry processes: LOG_LEVEL=${SERVER_LOG_LEVEL} (the default), rate limits off\nload average (1/5/15 min) at start: ${loadAtStart}, at end: ${loadAverage()}\n\n${table}\n`);
   if (values.json) await writeFile(values.json, `${JSON.stringify({ ...results, rows }, null, 2)}\n`);
   process.exit(rows.some((r) => r.pass === false) ? 1 : 0);
 }
