@@ -22,13 +22,12 @@ import { EnvironmentService } from "./environments/service.js";
 import { registerWatchMetrics } from "./environments/watch.js";
 import { WatchHub, type WatchHubOptions } from "./environments/watch-hub.js";
 import { authenticate } from "./http/auth.js";
-import { createMetrics, metricsMiddleware, type Metrics } from "./http/metrics.js";
+import { createMetrics, type Metrics } from "./http/metrics.js";
 import { notFoundHandler, problemHandler } from "./http/problem.js";
 import { createRateLimit } from "./http/rate-limit.js";
-import { requestLogMiddleware } from "./http/request-log.js";
+import { requestContext } from "./http/request-context.js";
 import { mountRoutes, type RouteSpec } from "./http/routes.js";
 import { serviceRouter } from "./http/service-routes.js";
-import { traceIdMiddleware } from "./http/trace-id.js";
 import type { Logger } from "./logger.js";
 import { projectRoutes } from "./projects/routes.js";
 import { ProjectService } from "./projects/service.js";
@@ -124,9 +123,7 @@ export function createApp(deps: AppDeps) {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
-  app.use(traceIdMiddleware(logger));
-  app.use(requestLogMiddleware(logger));
-  app.use(metricsMiddleware(metrics));
+  app.use(requestContext({ logger, metrics }));
   app.use(
     serviceRouter({
       metrics,

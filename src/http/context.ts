@@ -4,9 +4,15 @@ import type { Logger } from "../logger.js";
 
 /** Per-request state, kept in `res.locals` so nothing is patched onto express' types. */
 export interface RequestState {
-  traceId: string;
-  log: Logger;
+  readonly traceId: string;
+  /** The root logger bound to the trace id, built when first used. */
+  readonly log: Logger;
   principal?: Principal;
+  /**
+   * Set by the hottest read paths (a resolve answered from memory): the request line is logged
+   * at `debug` instead of `info`. Errors keep their `warn`/`error` line.
+   */
+  quiet?: boolean;
 }
 
 /** What services need to know about the caller: who, for audit rows and history entries. */

@@ -1,4 +1,4 @@
-import type { RequestHandler } from "express";
+import type { Request, Response } from "express";
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /**
@@ -28,16 +28,28 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-/** Labels use the route template (`/v1/projects/:project/…`), never the raw path: bounded cardinality. */
-export function metricsMiddleware(metrics: Metrics): RequestHandler {
-  return (req, res, next) => {
-    const start = process.hrtime.bigint();
-    res.on("finish", () => {
-      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : "unmatched";
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
-      metrics.httpDuration.observe({ method: req.method, route }, seconds);
-    });
-    next();
+interface RouteLabels {
+  count: { method: string; route: string; status: string };
+  duration: { method: string; route: string };
+}
+
+/**
+ * Records a finished request. Labels use the route template (`/v1/projects/:project/…`), never
+ * the raw path: bounded cardinality. The label objects of each method, route and status are
+ * built once and reused (prom-client still hashes them on every update).
+ */
+export function requestMetrics(metrics: Metrics): (req: Request, res: Response, seconds: number) => void {
+  const cache = new Map<string, RouteLabels>();
+  return (req, res, seconds) => {
+    const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : "unmatched";
+    const key = `${req.method} ${res.statusCode} ${route}`;
+    let labels = cache.get(key);
+    if (!labels) {
+      const status = String(res.statusCode);
+      labels = { count: { method: req.method, route, status }, duration: { method: req.method, route } };
+      cache.set(key, labels);
+    }
+    metrics.httpRequests.inc(labels.count);
+    metrics.httpDuration.observe(labels.duration, seconds);
   };
 }

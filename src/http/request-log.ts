@@ -1,29 +1,39 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { pinoHttp } from "pino-http";
+import type { Request, Response } from "express";
+import type { Level } from "pino";
 import type { Logger } from "../logger.js";
+import { stateOf } from "./context.js";
 
 /**
- * One line per finished request with the trace id. Headers are never serialized: the
- * Authorization header must not reach a log.
+ * The level of a request's line: 5xx `error`, 4xx `warn`, else `info` — or `debug` when the
+ * route marked the request quiet (the hottest read path: a resolve answered from memory; see
+ * docs/security.md "What is logged").
  */
-export function requestLogMiddleware(logger: Logger) {
-  return pinoHttp({
-    logger,
-    genReqId: (_req: IncomingMessage, res: ServerResponse) => (res as unknown as { locals: { traceId: string } }).locals.traceId,
-    customProps: (_req: IncomingMessage, res: ServerResponse) => ({
-      trace_id: (res as unknown as { locals: { traceId: string } }).locals.traceId,
-    }),
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info"),
-    serializers: {
-      req: (req: { method: string; url: string; remoteAddress?: string }) => ({
-        method: req.method,
-        url: req.url,
-        remote_address: req.remoteAddress,
-      }),
-      res: (res: { statusCode: number }) => ({ status: res.statusCode }),
-    },
-    // The error handler logs errors once, with their cause; pino-http need not repeat them.
-    customAttributeKeys: { err: "request_error" },
-    wrapSerializers: false,
-  });
+function levelOf(status: number, quiet: boolean | undefined): Level {
+  if (status >= 500) return "error";
+  if (status >= 400) return "warn";
+  return quiet ? "debug" : "info";
+}
+
+/**
+ * The line of a finished (or aborted) request: trace id, method, path and query, client
+ * address, status and response time. Headers and bodies are never logged (the Authorization
+ * header must not reach a log). Nothing is built for a line whose level is off.
+ */
+export function requestLogger(logger: Logger): (req: Request, res: Response, ms: number) => void {
+  return (req, res, ms) => {
+    const state = stateOf(res);
+    const finished = res.writableFinished;
+    const status = res.statusCode;
+    const level = finished ? levelOf(status, state.quiet) : "info";
+    if (!logger.isLevelEnabled(level)) return;
+    logger[level](
+      {
+        trace_id: state.traceId,
+        req: { method: req.method, url: req.originalUrl ?? req.url, remote_address: req.socket.remoteAddress },
+        res: { status },
+        responseTime: Math.round(ms),
+      },
+      !finished ? "request aborted" : status >= 500 ? "request errored" : "request completed",
+    );
+  };
 }
