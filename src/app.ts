@@ -24,6 +24,7 @@ import { WatchHub, type WatchHubOptions } from "./environments/watch-hub.js";
 import { authenticate } from "./http/auth.js";
 import { createMetrics, type Metrics } from "./http/metrics.js";
 import { notFoundHandler, problemHandler } from "./http/problem.js";
+import { hotRoutes } from "./http/hot-routes.js";
 import { createRateLimit } from "./http/rate-limit.js";
 import { requestContext } from "./http/request-context.js";
 import { mountRoutes, type RouteSpec } from "./http/routes.js";
@@ -61,10 +62,14 @@ export interface AppDeps {
   watch?: Partial<Pick<WatchHubOptions, "heartbeatMs" | "maxBufferedBytes" | "replayLimit" | "recentSize">>;
 }
 
-/** Blob uploads stream their body to storage; the JSON parser must never consume them. */
+/**
+ * Blob uploads stream their body to storage; the JSON parser must never consume them. A request
+ * without a body (no content-length, no transfer-encoding: body-parser's own test) skips it.
+ */
 function jsonBody(limit: number): RequestHandler {
   const parse = express.json({ limit, strict: true, type: ["application/json", "application/*+json"] });
   return (req, res, next) => {
+    if (req.headers["transfer-encoding"] === undefined && req.headers["content-length"] === undefined) return next();
     if (req.method === "PUT" && req.path.includes("/blobs/")) return next();
     parse(req, res, next);
   };
@@ -108,8 +113,10 @@ export function createApp(deps: AppDeps) {
   const rateLimit = createRateLimit(deps.config.rateLimit ?? { rps: 0, burst: 0 });
 
   const routes: RouteSpec[] = [];
+  const parseJson = jsonBody(deps.config.limits.maxJsonBytes);
+  const guard = [authenticate(tokens, { beforeRefusal: rateLimit.chargeAnonymous }), rateLimit.byPrincipal];
   const v1 = Router();
-  v1.use(authenticate(tokens, { beforeRefusal: rateLimit.chargeAnonymous }), rateLimit.byPrincipal);
+  v1.use(...guard);
   mountRoutes(v1, projectRoutes(projects), routes);
   mountRoutes(v1, blobRoutes({ blobs, projects, onBytesOut: (n) => metrics.blobBytesOut.inc(n) }), routes);
   mountRoutes(v1, artifactRoutes({ artifacts, projects }), routes);
@@ -124,6 +131,8 @@ export function createApp(deps: AppDeps) {
   app.disable("x-powered-by");
   app.set("etag", false);
   app.use(requestContext({ logger, metrics }));
+  // resolve, ahead of everything else: the hottest path should not scan ~60 routes first.
+  app.use(hotRoutes("/v1", [parseJson, ...guard], routes));
   app.use(
     serviceRouter({
       metrics,
@@ -133,7 +142,7 @@ export function createApp(deps: AppDeps) {
       ],
     }),
   );
-  app.use("/v1", jsonBody(deps.config.limits.maxJsonBytes), v1);
+  app.use("/v1", parseJson, v1);
   app.use(notFoundHandler);
   app.use(problemHandler);
 

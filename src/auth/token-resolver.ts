@@ -16,6 +16,17 @@ export class TokenResolver {
     private readonly options: { ttlMs?: number; maxEntries?: number; now?: () => number } = {},
   ) {}
 
+  /**
+   * The cache's answer alone, synchronously (the request path of nearly every request): the
+   * principal, null for a token known to be bad, undefined when only `resolve` can tell.
+   */
+  peek(secret: string): Principal | null | undefined {
+    const now = (this.options.now ?? Date.now)();
+    const cached = this.cache.get(hashTokenSecret(secret));
+    if (!cached || cached.until <= now) return undefined;
+    return cached.principal && stillValid(cached.principal, now) ? cached.principal : null;
+  }
+
   async resolve(secret: string): Promise<Principal | null> {
     const now = (this.options.now ?? Date.now)();
     const hash = hashTokenSecret(secret);

@@ -61,7 +61,7 @@ export class EnvironmentResolver {
   async resolve(key: EnvironmentKey, options: ResolveOptions = {}): Promise<ResolveAnswer> {
     if (options.at !== undefined) return this.resolveAt(key, options.at, options.notModified);
     if (options.subject === undefined) {
-      const hot = this.deps.cache.hot(key.project, key.environment);
+      const hot = this.hot(key);
       if (hot) return hot;
     }
     if (this.unavailableUntil > 0 && Date.now() < this.unavailableUntil) {
@@ -77,6 +77,14 @@ export class EnvironmentResolver {
       if (!stale) throw err;
       return stale;
     }
+  }
+
+  /**
+   * The current answer (no `at`, no subject) when the resolve cache holds it and trusts it,
+   * synchronously: the hot path. Undefined: `resolve` reads what is missing.
+   */
+  hot(key: EnvironmentKey): ResolveAnswer | undefined {
+    return this.deps.cache.hot(key.project, key.environment);
   }
 
   /** The change feed is listening again, so the database answers: stop answering stale. */

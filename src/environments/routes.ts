@@ -1,7 +1,7 @@
 import type { Request, Response } from "express";
 import { z } from "zod";
-import { actorOf, principalOf } from "../http/context.js";
-import { nameSchema } from "../http/names.js";
+import { actorOf, principalOf, stateOf } from "../http/context.js";
+import { isName, nameSchema } from "../http/names.js";
 import { pageQuerySchema } from "../http/pagination.js";
 import type { RouteSpec } from "../http/routes.js";
 import { rfc3339Schema } from "../http/time.js";
@@ -9,6 +9,7 @@ import { parseInput } from "../http/validate.js";
 import type { ProjectService } from "../projects/service.js";
 import { versionSetIdSchema } from "../version-sets/identity.js";
 import type { EnvironmentService, ResolveAnswer } from "./service.js";
+import type { EnvironmentKey } from "./store.js";
 import { watchRoute } from "./watch.js";
 import type { WatchHub } from "./watch-hub.js";
 
@@ -53,6 +54,25 @@ function sendResolved(req: Request, res: Response, answer: ResolveAnswer): void 
   }
   res.status(200).setHeader("content-type", "application/json; charset=utf-8");
   res.end(answer.body);
+}
+
+/** The path's environment: two names that pass the name rule need no schema (nearly every request). */
+function envKeyOf(req: Request): EnvironmentKey {
+  const { project, env } = req.params as { project?: string; env?: string };
+  if (isName(project) && isName(env)) return { project, environment: env };
+  const parsed = parseInput(envParams, req.params, "params");
+  return { project: parsed.project, environment: parsed.env };
+}
+
+/** Everything but a hit in memory: `?at=`, `?subject=`, or an environment not (or no longer) held. */
+async function resolveFromStore(req: Request, res: Response, key: EnvironmentKey, environments: EnvironmentService): Promise<void> {
+  const query = parseInput(resolveQuery, req.query, "query");
+  const answer = await environments.resolve(key, {
+    ...(query.at !== undefined ? { at: query.at } : {}),
+    ...(query.subject !== undefined ? { subject: query.subject } : {}),
+    notModified: (etag) => matchesEtag(req, etag),
+  });
+  sendResolved(req, res, answer);
 }
 
 /**
@@ -145,15 +165,19 @@ export function environmentRoutes(deps: { environments: EnvironmentService; proj
       method: "get",
       path: `${base}/resolve`,
       scope: "read",
-      async handler(req, res) {
-        const { project, env } = parseInput(envParams, req.params, "params");
-        const query = parseInput(resolveQuery, req.query, "query");
-        const answer = await environments.resolve({ project, environment: env }, {
-          ...(query.at !== undefined ? { at: query.at } : {}),
-          ...(query.subject !== undefined ? { subject: query.subject } : {}),
-          notModified: (etag) => matchesEtag(req, etag),
-        });
-        sendResolved(req, res, answer);
+      hot: true,
+      // Not async: the common answer (no query, bundle in memory) is sent without a promise.
+      handler(req, res) {
+        const key = envKeyOf(req);
+        if (!req.url.includes("?")) {
+          const hot = environments.hotAnswer(key);
+          if (hot) {
+            stateOf(res).quiet = true;
+            sendResolved(req, res, hot);
+            return;
+          }
+        }
+        return resolveFromStore(req, res, key, environments);
       },
     },
     watchRoute({ hub: deps.watchHub }),

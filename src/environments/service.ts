@@ -204,6 +204,11 @@ export class EnvironmentService {
     return toPage(rows, page.limit, (r) => r.revision, presentHistory);
   }
 
+  /** The current answer when memory holds it (see resolver.ts `hot`); undefined: call `resolve`. */
+  hotAnswer(key: EnvironmentKey): ResolveAnswer | undefined {
+    return this.resolver.hot(key);
+  }
+
   /** See resolver.ts: from memory when possible, the last bundle (stale) while the database is down. */
   resolve(key: EnvironmentKey, options: ResolveOptions = {}): Promise<ResolveAnswer> {
     return this.resolver.resolve(key, options);

@@ -1,5 +1,5 @@
-import type { Request, RequestHandler } from "express";
-import { canSeeEnvironment, canSeeProject, hasScope, type Scope } from "../auth/principal.js";
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+import { canSeeEnvironment, canSeeProject, hasScope, type Principal, type Scope } from "../auth/principal.js";
 import type { TokenResolver } from "../auth/token-resolver.js";
 import { ForbiddenError, NotFoundError, UnauthorizedError } from "../errors.js";
 import { stateOf } from "./context.js";
@@ -10,22 +10,28 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
  * 401 unless the request carries a known, unexpired, unrevoked bearer token. `beforeRefusal`
  * runs before a 401 (the rate limiter charges the client address there and may answer 429).
  */
-export function authenticate(resolver: Pick<TokenResolver, "resolve">, options: { beforeRefusal?: (req: Request) => void } = {}): RequestHandler {
-  return async (req, res, next) => {
+export function authenticate(resolver: Pick<TokenResolver, "resolve"> & Partial<Pick<TokenResolver, "peek">>, options: { beforeRefusal?: (req: Request) => void } = {}): RequestHandler {
+  return (req, res, next) => {
     const header = req.headers.authorization;
     const match = typeof header === "string" ? BEARER.exec(header) : null;
     if (!match) {
       options.beforeRefusal?.(req);
       throw new UnauthorizedError("Missing Authorization: Bearer <token>");
     }
-    const principal = await resolver.resolve(match[1]!);
-    if (!principal) {
-      options.beforeRefusal?.(req);
-      throw new UnauthorizedError("The token is unknown, expired or revoked");
-    }
-    stateOf(res).principal = principal;
-    next();
+    // A token the resolver holds is answered without a promise (nearly every request).
+    const known = resolver.peek?.(match[1]!);
+    if (known !== undefined) return admit(req, res, next, known, options.beforeRefusal);
+    return resolver.resolve(match[1]!).then((principal) => admit(req, res, next, principal, options.beforeRefusal));
   };
+}
+
+function admit(req: Request, res: Response, next: NextFunction, principal: Principal | null, beforeRefusal?: (req: Request) => void): void {
+  if (!principal) {
+    beforeRefusal?.(req);
+    throw new UnauthorizedError("The token is unknown, expired or revoked");
+  }
+  stateOf(res).principal = principal;
+  next();
 }
 
 /**

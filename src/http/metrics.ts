@@ -1,5 +1,6 @@
 import type { Request, Response } from "express";
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { HOT_ROUTE } from "./hot-routes.js";
 
 /**
  * One registry per app instance (not prom-client's global one), so tests can run several
@@ -41,7 +42,7 @@ interface RouteLabels {
 export function requestMetrics(metrics: Metrics): (req: Request, res: Response, seconds: number) => void {
   const cache = new Map<string, RouteLabels>();
   return (req, res, seconds) => {
-    const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : "unmatched";
+    const route = (req as { [HOT_ROUTE]?: string })[HOT_ROUTE] ?? (req.route ? `${req.baseUrl}${String(req.route.path)}` : "unmatched");
     const key = `${req.method} ${res.statusCode} ${route}`;
     let labels = cache.get(key);
     if (!labels) {

@@ -82,6 +82,7 @@ export function createRateLimit(config: RateLimitConfig, options: { now?: () => 
     if (retryAfter > 0) throw new RateLimitedError(retryAfter);
   };
   const byPrincipal: RequestHandler = (req, res, next) => {
+    if (!buckets.enabled) return next();
     const principal = stateOf(res).principal;
     refuse(buckets.take(principal ? `token:${principal.tokenId}` : `address:${clientAddress(req)}`));
     next();

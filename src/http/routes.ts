@@ -15,6 +15,11 @@ export interface RouteSpec {
   path: string;
   scope: Scope;
   handler: RequestHandler | RequestHandler[];
+  /**
+   * A hot read path (resolve): also served by `hotRoutes` (hot-routes.ts) ahead of the service
+   * routes and the rest of /v1, so a request for it is not matched against every other route first.
+   */
+  hot?: boolean;
 }
 
 export function mountRoutes(router: Router, specs: RouteSpec[], registry: RouteSpec[]): void {
