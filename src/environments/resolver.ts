@@ -133,8 +133,9 @@ export class EnvironmentResolver {
   private async setAnswer(project: string, versionSet: string, notModified?: (etag: string) => boolean): Promise<ResolveAnswer> {
     const etag = `"${versionSet}"`;
     if (notModified?.(etag)) return { versionSet, etag, stale: false };
-    const { json } = await this.deps.versionSets.bundleBytes(project, versionSet);
-    return { versionSet, etag, body: Buffer.from(json, "utf8"), stale: false };
+    // The reader's encoded bytes when it keeps them: a `?subject=` answer copies nothing per request.
+    const { json, bytes } = await this.deps.versionSets.bundleBytes(project, versionSet);
+    return { versionSet, etag, body: bytes ?? Buffer.from(json, "utf8"), stale: false };
   }
 
   private async currentActive(key: EnvironmentKey): Promise<string> {

@@ -16,8 +16,11 @@ import { EnvironmentStore, type EnvironmentKey, type EnvironmentRow, type Histor
 /** What environments need from version sets (VersionSetService satisfies it). */
 export interface VersionSetReader {
   find(project: string, id: string): Promise<{ id: string } | undefined>;
-  /** The bundle serialized once and cached by set id (sets are immutable). */
-  bundleBytes(project: string, id: string): Promise<{ json: string; etag: string }>;
+  /**
+   * The bundle serialized once and cached by set id (sets are immutable); `bytes`, when given,
+   * is that JSON already encoded, shared by every answer.
+   */
+  bundleBytes(project: string, id: string): Promise<{ json: string; bytes?: Buffer; etag: string }>;
 }
 
 /**

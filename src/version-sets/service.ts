@@ -67,6 +67,8 @@ export type VersionSetCreatedHook = (trx: Kysely<Database>, actor: Actor, projec
 interface CachedBundle {
   view: BundleView;
   json: string;
+  /** `json` encoded once: answers share these bytes instead of encoding (copying) per request. */
+  bytes: Buffer;
   etag: string;
 }
 
@@ -213,9 +215,9 @@ export class VersionSetService {
   }
 
   /** The bundle serialized once, with its etag `"<id>"`: resolve serves these bytes as they are. */
-  async bundleBytes(project: string, id: string): Promise<{ json: string; etag: string }> {
-    const { json, etag } = await this.cachedBundle(project, id);
-    return { json, etag };
+  async bundleBytes(project: string, id: string): Promise<{ json: string; bytes: Buffer; etag: string }> {
+    const { json, bytes, etag } = await this.cachedBundle(project, id);
+    return { json, bytes, etag };
   }
 
   /**
@@ -251,7 +253,8 @@ export class VersionSetService {
     const components: Record<string, BundleComponent> = {};
     slots.forEach((slot, i) => (components[slot] = built[i]!));
     const view = deepFreeze<BundleView>({ ...set, components });
-    return { view, json: JSON.stringify(view), etag: `"${id}"` };
+    const json = JSON.stringify(view);
+    return { view, json, bytes: Buffer.from(json, "utf8"), etag: `"${id}"` };
   }
 }
 
