@@ -5,12 +5,15 @@ import { PgListener, type NotificationSource, type PgListenerOptions } from "../
 import { PgliteListener } from "../db/pglite-listener.js";
 import type { Logger } from "../logger.js";
 import { ENVIRONMENT_CHANNEL } from "./change.js";
+import type { EnvironmentView } from "./present.js";
 
 /** What a notification on ENVIRONMENT_CHANNEL tells (the AppliedChange of change.ts, trimmed). */
 export interface EnvironmentChangeNotice {
   project: string;
   environment: string;
   revision: number;
+  /** The environment JSON at `revision`, when the change carried it (see change.ts `rolloutAfter`). */
+  state?: EnvironmentView;
 }
 
 export interface ChangeFeedSubscriber {
@@ -125,7 +128,11 @@ function parseNotice(payload: string): EnvironmentChangeNotice | undefined {
   try {
     const value = JSON.parse(payload) as Partial<EnvironmentChangeNotice> | null;
     if (typeof value?.project !== "string" || typeof value.environment !== "string" || !Number.isInteger(value.revision)) return undefined;
-    return { project: value.project, environment: value.environment, revision: value.revision! };
+    const notice: EnvironmentChangeNotice = { project: value.project, environment: value.environment, revision: value.revision! };
+    // Only a state that describes this very revision of this environment is used.
+    const state = value.state;
+    if (typeof state === "object" && state !== null && state.name === value.environment && state.revision === value.revision) notice.state = state;
+    return notice;
   } catch {
     return undefined;
   }

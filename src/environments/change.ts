@@ -3,9 +3,24 @@ import type { Database } from "../db/schema.js";
 import { ConflictError, LockedError, NotFoundError } from "../errors.js";
 import type { Actor } from "../http/context.js";
 import { enqueueEvent } from "../webhooks/outbox.js";
+import { presentEnvironment, type EnvironmentView } from "./present.js";
 
 /** The channel every environment change is announced on (NOTIFY, delivered at commit). */
 export const ENVIRONMENT_CHANNEL = "pinset_environment_changed";
+
+/** Postgres refuses NOTIFY payloads of 8000 bytes or more; a margin keeps clear of it. */
+const NOTIFY_PAYLOAD_LIMIT = 7900;
+
+/**
+ * The notification: the AppliedChange, plus `state` (the environment JSON after the change)
+ * when known and when it fits; without it a listener reads the environment itself.
+ */
+export function notificationPayload(applied: AppliedChange, state: EnvironmentView | undefined): string {
+  const plain = JSON.stringify(applied);
+  if (state === undefined) return plain;
+  const full = JSON.stringify({ ...applied, state });
+  return Buffer.byteLength(full) < NOTIFY_PAYLOAD_LIMIT ? full : plain;
+}
 
 /** The environment as locked by the change, before it is applied. */
 export interface LockedEnvironment {
@@ -37,6 +52,13 @@ export interface EnvironmentChange {
   /** Refuse the change with 423 while the environment is frozen. */
   refuseWhenFrozen?: boolean;
   frozen?: boolean;
+  /**
+   * The environment's `rollout` field once this change commits, when the caller knows it
+   * (deploy and rollback: null, since they are refused while a rollout runs or is paused). The
+   * notification then carries the whole environment JSON (`state`), so the other instances'
+   * watchers get the change without reading it back.
+   */
+  rolloutAfter?: object | null;
   reason?: string | null;
   detail?: unknown;
 }
@@ -78,7 +100,7 @@ export async function applyEnvironmentChange(trx: Kysely<Database>, actor: Actor
   const revision = current.revision + 1;
   const active =
     change.active === undefined ? current.active : typeof change.active === "function" ? await change.active(current) : change.active;
-  await trx
+  const row = await trx
     .updateTable("environments")
     .set({
       active,
@@ -88,7 +110,8 @@ export async function applyEnvironmentChange(trx: Kysely<Database>, actor: Actor
     })
     .where("project", "=", change.project)
     .where("name", "=", change.environment)
-    .execute();
+    .returningAll()
+    .executeTakeFirstOrThrow();
   await trx
     .insertInto("environment_history")
     .values({
@@ -116,7 +139,8 @@ export async function applyEnvironmentChange(trx: Kysely<Database>, actor: Actor
     previous: current.active,
     action: change.action,
   };
-  await sql`select pg_notify(${ENVIRONMENT_CHANNEL}, ${JSON.stringify(applied)})`.execute(trx);
+  const state = change.rolloutAfter === undefined ? undefined : presentEnvironment(row, change.rolloutAfter);
+  await sql`select pg_notify(${ENVIRONMENT_CHANNEL}, ${notificationPayload(applied, state)})`.execute(trx);
   await enqueueEvent(trx, { project: change.project, event: "environment.changed", data: { ...applied, reason: change.reason ?? null } });
   return applied;
 }

@@ -9,6 +9,7 @@ import { decodeCursor, toPage, type Page } from "../http/pagination.js";
 import type { ProjectService } from "../projects/service.js";
 import { applyEnvironmentChange, type AppliedChange } from "./change.js";
 import { statesAfter, type PastState } from "./past-states.js";
+import { presentEnvironment, type EnvironmentView } from "./present.js";
 import { ResolveCache } from "./resolve-cache.js";
 import { EnvironmentResolver, type ResolveAnswer, type ResolveOptions } from "./resolver.js";
 import { EnvironmentStore, type EnvironmentKey, type EnvironmentRow, type HistoryRow } from "./store.js";
@@ -38,16 +39,7 @@ export interface RolloutHooks {
   assertSwitchAllowed?(trx: Kysely<Database>, key: EnvironmentKey, action: "deploy" | "rollback"): Promise<void>;
 }
 
-export interface EnvironmentView {
-  name: string;
-  active: string | null;
-  revision: number;
-  updated_at: string;
-  protected: boolean;
-  frozen: boolean;
-  rollout: object | null;
-  created_at: string;
-}
+export type { EnvironmentView } from "./present.js";
 
 export interface HistoryEntryView {
   revision: number;
@@ -165,7 +157,7 @@ export class EnvironmentService {
       const [row, rollout] = await Promise.all([this.require(key), this.deps.rollouts?.rolloutOf(key.project, key.environment) ?? null]);
       const rolloutRevision = (rollout as { revision?: unknown } | null)?.revision;
       if (attempt < 2 && typeof rolloutRevision === "number" && rolloutRevision > row.revision) continue;
-      return this.view(row, rollout);
+      return presentEnvironment(row, rollout);
     }
   }
 
@@ -240,6 +232,8 @@ export class EnvironmentService {
           active: typeof target === "string" ? target : (current) => target(trx, current.active),
           authorize: (env) => requireDeployAccess(input.principal, { name: key.environment, protected: env.protected }),
           refuseWhenFrozen: true,
+          // assertSwitchAllowed below refuses the switch while a rollout runs or is paused.
+          rolloutAfter: null,
           reason: input.reason ?? null,
           ...(input.expectedRevision !== undefined ? { expectedRevision: input.expectedRevision } : {}),
         });
@@ -278,19 +272,7 @@ export class EnvironmentService {
   }
 
   private async present(row: EnvironmentRow): Promise<EnvironmentView> {
-    return this.view(row, (await this.deps.rollouts?.rolloutOf(row.project, row.name)) ?? null);
+    return presentEnvironment(row, (await this.deps.rollouts?.rolloutOf(row.project, row.name)) ?? null);
   }
 
-  private view(row: EnvironmentRow, rollout: object | null): EnvironmentView {
-    return {
-      name: row.name,
-      active: row.active,
-      revision: row.revision,
-      updated_at: row.updated_at.toISOString(),
-      protected: row.protected,
-      frozen: row.frozen,
-      rollout,
-      created_at: row.created_at.toISOString(),
-    };
-  }
 }

@@ -125,6 +125,11 @@ export class WatchHub {
       topic.fresh = false;
       return;
     }
+    // The notification carries the next revision's state and nothing is pending: no read needed.
+    if (notice.state && notice.revision === topic.revision + 1 && topic.fresh && !topic.refreshing && !topic.servedStale) {
+      this.publish(topic, notice.revision, JSON.stringify(notice.state));
+      return;
+    }
     this.refresh(topic).catch(() => {});
   }
 

@@ -82,6 +82,16 @@ describe.skipIf(!POSTGRES_URL || !postgres)("propagation across instances (Postg
     expect(Math.max(...latencies)).toBeLessThan(1_000);
   });
 
+  it("B's watchers get, from the notification, exactly the environment JSON B's own GET answers", async () => {
+    const watcher = await watchOnB();
+    await watcher.next();
+    const { revision } = await deployOnA(sets[1]!);
+    const event = await watcher.next((e) => e.id === String(revision), 1_000);
+    const read = await (await b.request("GET", env())).json();
+    expect(JSON.parse(event.data)).toEqual(read);
+    expect(read).toMatchObject({ revision, active: sets[1], rollout: null });
+  });
+
   it("reconnects after its LISTEN connection is killed, and a deploy made meanwhile is not missed", async () => {
     const watcher = await watchOnB();
     await watcher.next();

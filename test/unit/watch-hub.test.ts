@@ -73,6 +73,46 @@ describe("watch hub", () => {
     expect(h.watcherCount()).toBe(200);
   });
 
+  it("publishes a change whose notification carries the next revision's state without reading it, the same frame a read gives", async () => {
+    const source = fakeSource();
+    const h = hub(source);
+    const sink = fakeSink();
+    (await h.open(KEY)).attach(sink);
+    expect(source.calls.current).toBe(1);
+    h.onChange({ ...KEY, revision: 2, state: view(2) });
+    expect(source.calls.current).toBe(1);
+    expect(ids(sink.frames)).toEqual(["1:state", "2:change"]);
+    // The frame a read would have produced for the same revision.
+    source.revision = 3;
+    h.onChange({ ...KEY, revision: 3 });
+    await settle();
+    expect(source.calls.current).toBe(2);
+    expect(sink.frames[1]).toBe(sink.frames[2]!.replaceAll("id: 3", "id: 2").replace(view(3).active!, view(2).active!).replace('"revision":3', '"revision":2'));
+  });
+
+  it("reads instead when a notification's state is not the next revision (a gap) or a read is in flight", async () => {
+    const source = fakeSource();
+    const h = hub(source);
+    const sink = fakeSink();
+    (await h.open(KEY)).attach(sink);
+    source.revision = 3;
+    h.onChange({ ...KEY, revision: 3, state: view(3) });
+    await settle();
+    await settle();
+    // Revision 2 came from the history, 3 from the read: one event per revision, in order.
+    expect(ids(sink.frames)).toEqual(["1:state", "2:change", "3:change"]);
+    expect(source.calls.current).toBe(2);
+
+    source.revision = 4;
+    h.onChange({ ...KEY, revision: 4 });
+    // A read for 4 is in flight: 5's state does not overtake it; the refresh reads again for 5.
+    h.onChange({ ...KEY, revision: 5, state: view(5) });
+    source.revision = 5;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(ids(sink.frames)).toEqual(["1:state", "2:change", "3:change", "4:change", "5:change"]);
+    expect(source.calls.current).toBe(4);
+  });
+
   it("fills revisions the feed skipped from the history, in order, once", async () => {
     const source = fakeSource();
     const h = hub(source);
@@ -212,6 +252,21 @@ describe("propagation through the change feed", () => {
     await settle();
     expect(seenByRead).toEqual([undefined]);
     expect(rollouts.seen).toContain("p/prod");
+
+    // A notification carrying the state: published without a read, still after the invalidation.
+    cache.storeActive("p", "prod", cache.ticket(), { active: "vs_new", revision: 2 });
+    const seenByWrite: unknown[] = [];
+    const sink = { ...fakeSink(), write: (f: string) => void (f.startsWith("id: 3") && seenByWrite.push(cache.active("p", "prod"))) };
+    (await h.open(KEY)).attach(sink);
+    const reads = source.calls.current;
+    listener.notify(ENVIRONMENT_CHANNEL, JSON.stringify({ project: "p", environment: "prod", revision: 3, active: "vs_3", state: view(3, "vs_3") }));
+    expect(seenByWrite).toEqual([undefined]);
+    expect(source.calls.current).toBe(reads);
+    // A state that does not describe the notified revision of this environment is ignored (read instead).
+    source.revision = 4;
+    listener.notify(ENVIRONMENT_CHANNEL, JSON.stringify({ project: "p", environment: "prod", revision: 4, state: { ...view(3), name: "other" } }));
+    await settle();
+    expect(source.calls.current).toBe(reads + 1);
 
     listener.notify("pinset_token_revoked", "tok_1");
     expect(tokens.invalidations).toBeGreaterThan(0);
