@@ -256,6 +256,13 @@ describe.each(backends())("environments on $name", (backend) => {
     await expectProblem(await t.request("GET", "/v1/projects/ghost/environments"), 404, "not_found");
   });
 
+  it("answers 404 for a missing environment or project before judging the named set (422)", async () => {
+    expect((await expectProblem(await deploy("nope", UNKNOWN_SET), 404, "not_found")).detail).toContain("Environment nope");
+    expect((await expectProblem(await t.request("POST", env("nope", "/rollback"), { body: { to: UNKNOWN_SET } }), 404, "not_found")).detail).toContain("Environment nope");
+    const ghost = await t.request("POST", "/v1/projects/ghost/environments/prod/deploy", { body: { version_set: UNKNOWN_SET } });
+    expect((await expectProblem(ghost, 404, "not_found")).detail).toContain("Project ghost");
+  });
+
   it("answers 400 for malformed ids, revisions, bodies and names, and 422 for sets that are not in the project", async () => {
     await createEnv("input");
     const before = await tableCounts(t);
