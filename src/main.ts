@@ -1,4 +1,4 @@
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import { createApp } from "./app.js";
 import { ensureAdminToken } from "./auth/bootstrap-admin.js";
 import { createBlobStore } from "./blobs/create.js";
@@ -21,9 +21,9 @@ async function main(): Promise<void> {
   // Listening before the first request, so caches trust the feed from the start.
   const changeFeed = createChangeFeed(database, { logger });
   changeFeed.start();
-  const { app, background, services } = createApp({ db: database.db, blobStore, logger, config, changeFeed });
+  const { listener, background, services } = createApp({ db: database.db, blobStore, logger, config, changeFeed });
   const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
+    const s = createServer(listener).listen(config.port, config.host, () => resolve(s));
     s.once("error", reject);
   });
   answerClientErrors(server, logger);

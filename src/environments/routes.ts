@@ -12,6 +12,7 @@ import type { EnvironmentService, ResolveAnswer } from "./service.js";
 import type { EnvironmentKey } from "./store.js";
 import { watchRoute } from "./watch.js";
 import type { WatchHub } from "./watch-hub.js";
+import { matchesEtag, PreparedResolveResponses, resolveResponse } from "./resolve-response.js";
 
 const projectParams = z.object({ project: nameSchema });
 const envParams = z.object({ project: nameSchema, env: nameSchema });
@@ -31,29 +32,11 @@ const resolveQuery = z
   // A past rollout's assignment is not kept, so "what did this subject get then" has no answer.
   .refine((q) => q.at === undefined || q.subject === undefined, { message: "at and subject cannot be combined", path: ["subject"] });
 
-/** `if-none-match` holds `*` or a list of (possibly weak) entity tags. */
-function matchesEtag(req: Request, etag: string): boolean {
-  const header = req.headers["if-none-match"];
-  if (typeof header !== "string") return false;
-  return header.split(",").some((tag) => {
-    const t = tag.trim();
-    return t === "*" || t === etag || t === `W/${etag}`;
-  });
-}
-
 function sendResolved(req: Request, res: Response, answer: ResolveAnswer): void {
-  res.setHeader("etag", answer.etag);
-  res.setHeader("x-pinset-version-set", answer.versionSet);
-  // A pointer that can move: caches must revalidate (a cheap 304) before reusing the bundle.
-  res.setHeader("cache-control", "no-cache");
-  if (answer.assignment) res.setHeader("x-pinset-assignment", answer.assignment);
-  if (answer.stale) res.setHeader("x-pinset-stale", "true");
-  if (!answer.body || matchesEtag(req, answer.etag)) {
-    res.status(304).end();
-    return;
-  }
-  res.status(200).setHeader("content-type", "application/json; charset=utf-8");
-  res.end(answer.body);
+  const response = resolveResponse(answer, matchesEtag(req, answer.etag));
+  const { headers } = response;
+  for (let i = 0; i < headers.length; i += 2) res.setHeader(headers[i]!, headers[i + 1]!);
+  res.status(response.status).end(response.body);
 }
 
 /** The path's environment: two names that pass the name rule need no schema (nearly every request). */
@@ -84,6 +67,7 @@ async function resolveFromStore(req: Request, res: Response, key: EnvironmentKey
 export function environmentRoutes(deps: { environments: EnvironmentService; projects: ProjectService; watchHub: WatchHub }): RouteSpec[] {
   const { environments, projects } = deps;
   const base = "/projects/:project/environments/:env";
+  const prepared = new PreparedResolveResponses();
   return [
     {
       method: "get",
@@ -165,7 +149,14 @@ export function environmentRoutes(deps: { environments: EnvironmentService; proj
       method: "get",
       path: `${base}/resolve`,
       scope: "read",
-      hot: true,
+      // Sent by the fast lane when memory holds it and nothing else needs deciding; the handler
+      // answers everything else (and the same hit, when the lane left the request to the router).
+      fast: (params, req) => {
+        const { project, env } = params;
+        if (!isName(project) || !isName(env)) return undefined;
+        const hot = environments.hotAnswer({ project, environment: env });
+        return hot && prepared.of(hot, req);
+      },
       // Not async: the common answer (no query, bundle in memory) is sent without a promise.
       handler(req, res) {
         const key = envKeyOf(req);

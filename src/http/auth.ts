@@ -6,22 +6,26 @@ import { stateOf } from "./context.js";
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
+/** The secret of an `Authorization: Bearer <secret>` header; undefined for anything else. */
+export function bearerSecret(header: string | string[] | undefined): string | undefined {
+  return typeof header === "string" ? BEARER.exec(header)?.[1] : undefined;
+}
+
 /**
  * 401 unless the request carries a known, unexpired, unrevoked bearer token. `beforeRefusal`
  * runs before a 401 (the rate limiter charges the client address there and may answer 429).
  */
 export function authenticate(resolver: Pick<TokenResolver, "resolve"> & Partial<Pick<TokenResolver, "peek">>, options: { beforeRefusal?: (req: Request) => void } = {}): RequestHandler {
   return (req, res, next) => {
-    const header = req.headers.authorization;
-    const match = typeof header === "string" ? BEARER.exec(header) : null;
-    if (!match) {
+    const secret = bearerSecret(req.headers.authorization);
+    if (secret === undefined) {
       options.beforeRefusal?.(req);
       throw new UnauthorizedError("Missing Authorization: Bearer <token>");
     }
     // A token the resolver holds is answered without a promise (nearly every request).
-    const known = resolver.peek?.(match[1]!);
+    const known = resolver.peek?.(secret);
     if (known !== undefined) return admit(req, res, next, known, options.beforeRefusal);
-    return resolver.resolve(match[1]!).then((principal) => admit(req, res, next, principal, options.beforeRefusal));
+    return resolver.resolve(secret).then((principal) => admit(req, res, next, principal, options.beforeRefusal));
   };
 }
 
@@ -43,16 +47,24 @@ export function authorize(scope: Scope): RequestHandler {
   return (req, res, next) => {
     const principal = stateOf(res).principal;
     if (!principal) throw new UnauthorizedError();
-    const params = req.params as Record<string, string | undefined>;
-    if (params.project !== undefined && !canSeeProject(principal, params.project)) {
-      throw new NotFoundError(`Project ${params.project} not found`);
-    }
-    if (params.env !== undefined && !canSeeEnvironment(principal, params.env)) {
-      throw new NotFoundError(`Environment ${params.env} not found`);
-    }
-    if (!hasScope(principal, scope)) {
-      throw new ForbiddenError(`This route needs the ${scope} scope, which the token does not have`);
-    }
+    const refused = refusal(principal, req.params as RouteParams, scope);
+    if (refused) throw refused;
     next();
   };
+}
+
+type RouteParams = Readonly<Record<string, string | undefined>>;
+
+/** Why `principal` may not call a route with these params and this scope; undefined: it may. */
+export function refusal(principal: Principal, params: RouteParams, scope: Scope): Error | undefined {
+  if (params.project !== undefined && !canSeeProject(principal, params.project)) {
+    return new NotFoundError(`Project ${params.project} not found`);
+  }
+  if (params.env !== undefined && !canSeeEnvironment(principal, params.env)) {
+    return new NotFoundError(`Environment ${params.env} not found`);
+  }
+  if (!hasScope(principal, scope)) {
+    return new ForbiddenError(`This route needs the ${scope} scope, which the token does not have`);
+  }
+  return undefined;
 }

@@ -1,6 +1,5 @@
 import type { Request, Response } from "express";
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { HOT_ROUTE } from "./hot-routes.js";
 
 /**
  * One registry per app instance (not prom-client's global one), so tests can run several
@@ -35,22 +34,45 @@ interface RouteLabels {
 }
 
 /**
- * Records a finished request. Labels use the route template (`/v1/projects/:project/…`), never
- * the raw path: bounded cardinality. The label objects of each method, route and status are
- * built once and reused (prom-client still hashes them on every update).
+ * Records finished requests by method, route template and status. Labels use the route template
+ * (`/v1/projects/:project/…`), never the raw path: bounded cardinality. The label objects of each
+ * method, route and status are built once and reused (prom-client still hashes them on every update).
  */
-export function requestMetrics(metrics: Metrics): (req: Request, res: Response, seconds: number) => void {
-  const cache = new Map<string, RouteLabels>();
-  return (req, res, seconds) => {
-    const route = (req as { [HOT_ROUTE]?: string })[HOT_ROUTE] ?? (req.route ? `${req.baseUrl}${String(req.route.path)}` : "unmatched");
-    const key = `${req.method} ${res.statusCode} ${route}`;
-    let labels = cache.get(key);
+export class RequestRecorder {
+  private readonly labels = new Map<string, RouteLabels>();
+
+  constructor(private readonly metrics: Metrics) {}
+
+  /** A recorder bound to one method, route and status: no lookup per request. */
+  bound(method: string, route: string, status: number): (seconds: number) => void {
+    const labels = this.labelsOf(method, route, status);
+    return (seconds) => this.count(labels, seconds);
+  }
+
+  record(method: string, route: string, status: number, seconds: number): void {
+    this.count(this.labelsOf(method, route, status), seconds);
+  }
+
+  private count(labels: RouteLabels, seconds: number): void {
+    this.metrics.httpRequests.inc(labels.count);
+    this.metrics.httpDuration.observe(labels.duration, seconds);
+  }
+
+  private labelsOf(method: string, route: string, status: number): RouteLabels {
+    const key = `${method} ${status} ${route}`;
+    let labels = this.labels.get(key);
     if (!labels) {
-      const status = String(res.statusCode);
-      labels = { count: { method: req.method, route, status }, duration: { method: req.method, route } };
-      cache.set(key, labels);
+      labels = { count: { method, route, status: String(status) }, duration: { method, route } };
+      this.labels.set(key, labels);
     }
-    metrics.httpRequests.inc(labels.count);
-    metrics.httpDuration.observe(labels.duration, seconds);
+    return labels;
+  }
+}
+
+/** Records a request express answered, under its matched route's template ("unmatched" for none). */
+export function requestMetrics(recorder: RequestRecorder): (req: Request, res: Response, seconds: number) => void {
+  return (req, res, seconds) => {
+    const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : "unmatched";
+    recorder.record(req.method, route, res.statusCode, seconds);
   };
 }

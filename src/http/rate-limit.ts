@@ -1,5 +1,6 @@
 import type { Request, RequestHandler } from "express";
 import { RateLimitedError } from "../errors.js";
+import type { Principal } from "../auth/principal.js";
 import { stateOf } from "./context.js";
 
 export interface RateLimitConfig {
@@ -66,6 +67,8 @@ export class TokenBuckets {
   }
 }
 
+const tokenKey = (principal: Principal) => `token:${principal.tokenId}`;
+
 export function clientAddress(req: Request): string {
   return req.socket.remoteAddress ?? "unknown";
 }
@@ -84,12 +87,16 @@ export function createRateLimit(config: RateLimitConfig, options: { now?: () => 
   const byPrincipal: RequestHandler = (req, res, next) => {
     if (!buckets.enabled) return next();
     const principal = stateOf(res).principal;
-    refuse(buckets.take(principal ? `token:${principal.tokenId}` : `address:${clientAddress(req)}`));
+    refuse(buckets.take(principal ? tokenKey(principal) : `address:${clientAddress(req)}`));
     next();
   };
   return {
     buckets,
     byPrincipal,
+    /** `byPrincipal`'s charge without a request: 0 when the token may go ahead (and was charged). */
+    take(principal: Principal): number {
+      return buckets.enabled ? buckets.take(tokenKey(principal)) : 0;
+    },
     chargeAnonymous(req: Request): void {
       refuse(buckets.take(`address:${clientAddress(req)}`));
     },

@@ -8,32 +8,56 @@ import { stateOf } from "./context.js";
  * route marked the request quiet (the hottest read path: a resolve answered from memory; see
  * docs/security.md "What is logged").
  */
-function levelOf(status: number, quiet: boolean | undefined): Level {
+export function requestLevel(status: number, quiet: boolean | undefined): Level {
   if (status >= 500) return "error";
   if (status >= 400) return "warn";
   return quiet ? "debug" : "info";
 }
 
+export interface RequestLine {
+  traceId: string;
+  method: string;
+  url: string;
+  remoteAddress: string | undefined;
+  status: number;
+  ms: number;
+  /** False: the client went away before the response was finished. */
+  finished: boolean;
+}
+
 /**
- * The line of a finished (or aborted) request: trace id, method, path and query, client
+ * Writes the line of a finished (or aborted) request: trace id, method, path and query, client
  * address, status and response time. Headers and bodies are never logged (the Authorization
- * header must not reach a log). Nothing is built for a line whose level is off.
+ * header must not reach a log). The caller checks that `level` is enabled first.
  */
+export function writeRequestLine(logger: Logger, level: Level, line: RequestLine): void {
+  logger[level](
+    {
+      trace_id: line.traceId,
+      req: { method: line.method, url: line.url, remote_address: line.remoteAddress },
+      res: { status: line.status },
+      responseTime: Math.round(line.ms),
+    },
+    !line.finished ? "request aborted" : line.status >= 500 ? "request errored" : "request completed",
+  );
+}
+
+/** The line of a request express answered. Nothing is built for a line whose level is off. */
 export function requestLogger(logger: Logger): (req: Request, res: Response, ms: number) => void {
   return (req, res, ms) => {
     const state = stateOf(res);
     const finished = res.writableFinished;
     const status = res.statusCode;
-    const level = finished ? levelOf(status, state.quiet) : "info";
+    const level = finished ? requestLevel(status, state.quiet) : "info";
     if (!logger.isLevelEnabled(level)) return;
-    logger[level](
-      {
-        trace_id: state.traceId,
-        req: { method: req.method, url: req.originalUrl ?? req.url, remote_address: req.socket.remoteAddress },
-        res: { status },
-        responseTime: Math.round(ms),
-      },
-      !finished ? "request aborted" : status >= 500 ? "request errored" : "request completed",
-    );
+    writeRequestLine(logger, level, {
+      traceId: state.traceId,
+      method: req.method,
+      url: req.originalUrl ?? req.url,
+      remoteAddress: req.socket.remoteAddress,
+      status,
+      ms,
+      finished,
+    });
   };
 }

@@ -1,6 +1,7 @@
 import type { RequestHandler, Router } from "express";
 import type { Scope } from "../auth/principal.js";
 import { authorize } from "./auth.js";
+import type { FastAnswer } from "./fast-lane.js";
 
 export type HttpMethod = "get" | "head" | "post" | "put" | "patch" | "delete";
 
@@ -16,10 +17,11 @@ export interface RouteSpec {
   scope: Scope;
   handler: RequestHandler | RequestHandler[];
   /**
-   * A hot read path (resolve): also served by `hotRoutes` (hot-routes.ts) ahead of the service
-   * routes and the rest of /v1, so a request for it is not matched against every other route first.
+   * The hottest read paths (resolve): the answer from memory, sent by the fast lane in front of
+   * express when nothing else has to be decided (fast-lane.ts). The route stays mounted for
+   * everything the lane leaves to the router; both must answer alike.
    */
-  hot?: boolean;
+  fast?: FastAnswer;
 }
 
 export function mountRoutes(router: Router, specs: RouteSpec[], registry: RouteSpec[]): void {

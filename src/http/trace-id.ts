@@ -1,5 +1,5 @@
 import { randomFillSync } from "node:crypto";
-import type { Request } from "express";
+import type { IncomingMessage } from "node:http";
 import type { Logger } from "../logger.js";
 import type { Principal } from "../auth/principal.js";
 import type { RequestState } from "./context.js";
@@ -15,7 +15,9 @@ const POOL_IDS = 256;
  * Generated trace ids: 32 lowercase hex digits, 128 random bits each (as unguessable and as
  * unique as before), taken from a pool filled by one `randomFillSync` call per 256 ids.
  */
-export function traceIdGenerator(): () => string {
+export type TraceIds = () => string;
+
+export function traceIdGenerator(): TraceIds {
   const pool = Buffer.allocUnsafe(ID_BYTES * POOL_IDS);
   let offset = pool.length;
   return () => {
@@ -49,7 +51,7 @@ export class RequestLocals implements RequestState {
 }
 
 /** The client's `x-trace-id` when it is safe to echo in a header and a log line, else undefined. */
-export function acceptedTraceId(req: Request): string | undefined {
+export function acceptedTraceId(req: Pick<IncomingMessage, "headers">): string | undefined {
   const given = req.headers["x-trace-id"];
   return typeof given === "string" && CLIENT_TRACE_ID.test(given) ? given : undefined;
 }

@@ -1,6 +1,7 @@
 /**
- * resolve is served ahead of the router (http/hot-routes.ts) and logs its hits at debug: the
- * answers, the checks before them, the log lines and the metrics must be those of any /v1 route.
+ * resolve's answers from memory are sent by the fast lane ahead of express (http/fast-lane.ts)
+ * and logged at debug: the answers, the checks before them, the log lines, the metrics and the
+ * rate limit must be those of any /v1 route, and the same whether the lane or the router answers.
  */
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -34,6 +35,27 @@ function getWithBody(url: string, body: string, headers: Record<string, string>)
   });
 }
 
+/** Creates project `hot` with two sets and deploys the first to prod, its notification received. */
+async function prepare(t: TestApp): Promise<string[]> {
+  expect((await t.request("PUT", "/v1/projects/hot")).status).toBe(201);
+  const sets = await makeSets(t, "hot", 2, "hot");
+  // The deploy's own notification must have arrived before the first resolve fills the cache.
+  const notified = new Promise<void>((resolve) => {
+    const off = t.feed!.subscribe({ onChange: (c) => c.environment === "prod" && (off(), resolve()) });
+  });
+  await deployedEnv(t, "hot", "prod", sets[0]!);
+  await notified;
+  return sets;
+}
+
+/** Every header but those that differ per request. */
+function stableHeaders(res: Response): Record<string, string> {
+  const headers = Object.fromEntries(res.headers);
+  delete headers.date;
+  delete headers["x-trace-id"];
+  return headers;
+}
+
 describe.each(backends())("resolve's hot path on $name", (backend) => {
   let t: TestApp;
   let sets: string[];
@@ -42,14 +64,7 @@ describe.each(backends())("resolve's hot path on $name", (backend) => {
 
   beforeAll(async () => {
     t = await startTestApp(backend);
-    expect((await t.request("PUT", "/v1/projects/hot")).status).toBe(201);
-    sets = await makeSets(t, "hot", 2, "hot");
-    // The deploy's own notification must have arrived before the first resolve fills the cache.
-    const notified = new Promise<void>((resolve) => {
-      const off = t.feed!.subscribe({ onChange: (c) => c.environment === "prod" && (off(), resolve()) });
-    });
-    await deployedEnv(t, "hot", "prod", sets[0]!);
-    await notified;
+    sets = await prepare(t);
   });
   afterAll(async () => t?.close());
 
@@ -94,6 +109,27 @@ describe.each(backends())("resolve's hot path on $name", (backend) => {
     expect((await t.request("GET", "/v1/projects/hot/environments/Pro%64/resolve")).status).toBe(400);
   });
 
+  it("sends the same response from the lane as from the router (a query string takes the router), 200 and 304 alike", async () => {
+    await t.request("GET", resolvePath);
+    const lane = await t.request("GET", resolvePath, { headers: { "x-trace-id": "via-lane" } });
+    const router = await t.request("GET", `${resolvePath}?unused=1`, { headers: { "x-trace-id": "via-router" } });
+    expect(lane.status).toBe(200);
+    expect(stableHeaders(lane)).toEqual(stableHeaders(router));
+    expect(await lane.text()).toBe(await router.text());
+    expect(lane.headers.get("x-trace-id")).toBe("via-lane");
+    await new Promise((r) => setTimeout(r, 50));
+    // Only the router's answer has an info line: the lane's is a hit, logged at debug.
+    expect(linesOf("via-router")).toHaveLength(1);
+    expect(linesOf("via-lane")).toEqual([]);
+
+    const etag = lane.headers.get("etag")!;
+    const laneNotModified = await t.request("GET", resolvePath, { headers: { "if-none-match": `"vs_other", ${etag}` } });
+    const routerNotModified = await t.request("GET", `${resolvePath}?unused=1`, { headers: { "if-none-match": `"vs_other", ${etag}` } });
+    expect(laneNotModified.status).toBe(304);
+    expect(stableHeaders(laneNotModified)).toEqual(stableHeaders(routerNotModified));
+    expect(await laneNotModified.text()).toBe("");
+  });
+
   it("runs the /v1 chain first: JSON body, authentication, visibility before scope", async () => {
     expect((await t.request("GET", resolvePath, { token: null })).status).toBe(401);
     expect((await t.request("GET", resolvePath, { token: "pst_unknown" })).status).toBe(401);
@@ -118,5 +154,25 @@ describe.each(backends())("resolve's hot path on $name", (backend) => {
     const deployed = await t.request("POST", envPath("hot", "prod", "/deploy"), { body: { version_set: sets[1] } });
     expect(deployed.status).toBe(200);
     expect((await t.request("GET", resolvePath)).headers.get("x-pinset-version-set")).toBe(sets[1]);
+  });
+});
+
+describe.each(backends())("resolve's hot path with rate limits on $name", (backend) => {
+  let t: TestApp;
+  afterAll(async () => t?.close());
+
+  it("charges hits to the token's bucket like any request: past the burst, 429 problem+json with Retry-After", async () => {
+    t = await startTestApp(backend, { rateLimit: { rps: 0.01, burst: 30 } });
+    await prepare(t);
+    const path = envPath("hot", "prod", "/resolve");
+    // A token of its own: its bucket holds 30 and nothing else draws on it.
+    const reader = await createToken(t, { scopes: ["read"], projects: ["hot"] });
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++) statuses.push((await t.request("GET", path, { token: reader.token })).status);
+    expect(statuses).toEqual(Array(30).fill(200));
+    const refused = await t.request("GET", path, { token: reader.token });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("content-type")).toMatch(/application\/problem\+json/);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
   });
 });

@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.js";
 import { BOOTSTRAP_TOKEN_ID } from "../../src/auth/bootstrap-admin.js";
@@ -154,7 +154,7 @@ describe.each(backends())("tokens on $name", (backend) => {
       logger: createLogger({ level: "silent", destination: new LogCapture() }),
       config: { limits: { maxJsonBytes: 1024 * 1024, maxBlobBytes: 1024 * 1024 } },
     });
-    const server: Server = other.app.listen(0, "127.0.0.1");
+    const server: Server = createServer(other.listener).listen(0, "127.0.0.1");
     await new Promise<void>((resolve) => server.once("listening", () => resolve()));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

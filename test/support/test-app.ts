@@ -1,3 +1,4 @@
+import { createServer } from "node:http";
 import { mkdtemp, rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -123,7 +124,7 @@ export async function startTestApp(
     ...(feed ? { changeFeed: feed } : {}),
     ...(options.watch ? { watch: options.watch } : {}),
   });
-  const server = pinset.app.listen(0, "127.0.0.1");
+  const server = createServer(pinset.listener).listen(0, "127.0.0.1");
   answerClientErrors(server, logger);
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   if (options.background) pinset.background.start();
