@@ -10,6 +10,7 @@
  * rounds run, the rollout and environment reads are counted: with the caches warm they are
  * the TTL re-reads only (one each per second per environment), not one per request.
  */
+import { createServer } from "node:http";
 import { mkdtemp, rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
@@ -75,7 +76,7 @@ export async function runResolveSubjectBench(options: { quick?: boolean; seconds
     logger: createLogger({ level: "warn" }),
     config: { limits: { maxJsonBytes: 10 * 1024 * 1024, maxBlobBytes: 1024 * 1024 } },
   });
-  const server = pinset.app.listen(0, "127.0.0.1");
+  const server = createServer(pinset.listener).listen(0, "127.0.0.1");
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const headers = { authorization: `Bearer ${TOKEN}` };

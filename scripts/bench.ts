@@ -126,7 +126,7 @@ async function registryParts(): Promise<void> {
 
     if (only.has("hot")) {
       await createEnvironment(cluster, "hot", sets[0]!);
-      log(`hot resolve: ${plan.hot.rounds} round(s) of ${plan.hot.seconds} s against B and against bare express`);
+      log(`hot resolve: ${plan.hot.rounds} round(s) of ${plan.hot.seconds} s against B, bare express and bare node:http`);
       const hot = await benchHotResolve({ resolveUrl: `${cluster.b.url}${envPath("hot", "/resolve")}`, token: TOKEN, ...plan.hot, connections: 50 });
       results.hot = hot;
       rows.push(
@@ -138,6 +138,12 @@ async function registryParts(): Promise<void> {
           pass: hot.ratio >= 0.9,
         },
         { measure: "hot resolve ratio / latency p50, p99", pinset: `${hot.ratio.toFixed(2)} / ${ms(hot.pinset.p50)}, ${ms(hot.pinset.p99)}`, baseline: `bare: ${ms(hot.bare.p50)}, ${ms(hot.bare.p99)}`, target: "" },
+        {
+          measure: "hot resolve against node:http alone (no framework, same bytes), for scale",
+          pinset: `${hot.pinset.rps.toFixed(0)} req/s (ratio ${hot.nodeRatio.toFixed(2)})`,
+          baseline: `bare node:http: ${hot.node.rps.toFixed(0)} req/s, p50 ${ms(hot.node.p50)}, p99 ${ms(hot.node.p99)}`,
+          target: "",
+        },
       );
     }
     if (only.has("cold")) {

@@ -15,27 +15,31 @@ export interface LoadFigures {
 export interface HotResolveResult {
   bytes: number;
   pinset: LoadFigures;
+  /** The target's baseline: a bare express route. */
   bare: LoadFigures;
   ratio: number;
+  /** For scale: node:http alone, no framework. */
+  node: LoadFigures;
+  nodeRatio: number;
   rounds: number;
 }
 
 /** Headers a resolve answer carries that a client could depend on; the bare route sends the same. */
 const KEPT_HEADERS = ["content-type", "etag", "x-pinset-version-set", "cache-control"];
 
-async function startBare(body: Buffer, headers: Record<string, string>): Promise<{ url: string; stop(): Promise<void> }> {
+async function startBare(kind: "express" | "node", body: Buffer, headers: Record<string, string>): Promise<{ url: string; stop(): Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), "pinset-bench-bare-"));
   const file = path.join(dir, "body");
   await writeFile(file, body);
   const port = await freePort();
   const child = spawn(process.execPath, ["--import", "tsx", "scripts/bench/bare-server.ts"], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? "", BODY_FILE: file, HEADERS_JSON: JSON.stringify(headers), PORT: String(port) },
+    env: { PATH: process.env.PATH ?? "", BARE: kind, BODY_FILE: file, HEADERS_JSON: JSON.stringify(headers), PORT: String(port) },
     stdio: ["ignore", "pipe", "inherit"],
   });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on("data", (d: Buffer) => d.toString().includes("listening") && resolve());
-    child.once("exit", (code) => reject(new Error(`the bare express server exited with ${code}`)));
+    child.once("exit", (code) => reject(new Error(`the bare ${kind} server exited with ${code}`)));
   });
   return {
     url: `http://127.0.0.1:${port}/bundle`,
@@ -57,8 +61,9 @@ async function load(url: string, headers: Record<string, string>, seconds: numbe
 
 /**
  * Hot resolve (the bundle in memory) on the real registry against a bare express route serving
- * the same bytes and headers. Rounds alternate between the two so that drift of the shared
- * 2-core machine hits both; each round is preceded by a short warm-up; the median round counts.
+ * the same bytes and headers (the target's baseline), and against node:http alone (for scale).
+ * Rounds alternate between the three so that drift of the shared 2-core machine hits all;
+ * each round is preceded by a short warm-up; the median round counts.
  */
 export async function benchHotResolve(options: { resolveUrl: string; token: string; seconds: number; rounds: number; connections: number }): Promise<HotResolveResult> {
   const auth = { authorization: `Bearer ${options.token}` };
@@ -70,12 +75,17 @@ export async function benchHotResolve(options: { resolveUrl: string; token: stri
     const value = first.headers.get(name);
     if (value !== null) headers[name] = value;
   }
-  const bare = await startBare(body, headers);
+  const bare = await startBare("express", body, headers);
+  const node = await startBare("node", body, headers).catch(async (error: unknown) => {
+    await bare.stop();
+    throw error;
+  });
   try {
     const pinsetRounds: LoadFigures[] = [];
     const bareRounds: LoadFigures[] = [];
+    const nodeRounds: LoadFigures[] = [];
     for (let round = 0; round < options.rounds; round++) {
-      for (const [url, into] of [[bare.url, bareRounds], [options.resolveUrl, pinsetRounds]] as const) {
+      for (const [url, into] of [[bare.url, bareRounds], [options.resolveUrl, pinsetRounds], [node.url, nodeRounds]] as const) {
         await load(url, auth, 1, options.connections);
         into.push(await load(url, auth, options.seconds, options.connections));
       }
@@ -83,8 +93,9 @@ export async function benchHotResolve(options: { resolveUrl: string; token: stri
     const pick = (rounds: LoadFigures[]): LoadFigures => ({ rps: median(rounds.map((r) => r.rps)), p99: median(rounds.map((r) => r.p99)), p50: median(rounds.map((r) => r.p50)) });
     const pinset = pick(pinsetRounds);
     const baseline = pick(bareRounds);
-    return { bytes: body.length, pinset, bare: baseline, ratio: pinset.rps / baseline.rps, rounds: options.rounds };
+    const floor = pick(nodeRounds);
+    return { bytes: body.length, pinset, bare: baseline, ratio: pinset.rps / baseline.rps, node: floor, nodeRatio: pinset.rps / floor.rps, rounds: options.rounds };
   } finally {
-    await bare.stop();
+    await Promise.all([bare.stop(), node.stop()]);
   }
 }
