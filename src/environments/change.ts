@@ -47,8 +47,8 @@ export interface EnvironmentChange {
    * `requireDeployAccess` here. Throws to refuse.
    */
   authorize?: (current: LockedEnvironment) => void;
-  /** Compare-and-swap: the change applies only when the environment is at this revision. */
-  expectedRevision?: number;
+  /** Compare-and-swap: the change applies only when the environment is at this revision (undefined: any). */
+  expectedRevision?: number | undefined;
   /** Refuse the change with 423 while the environment is frozen. */
   refuseWhenFrozen?: boolean;
   frozen?: boolean;

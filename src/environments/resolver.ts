@@ -18,9 +18,10 @@ export interface ResolveAnswer {
   readonly stale: boolean;
 }
 
+/** An undefined field was not given. */
 export interface ResolveOptions {
-  at?: Date;
-  subject?: string;
+  at?: Date | undefined;
+  subject?: string | undefined;
   /** The client already holds this etag: the bundle need not be built. */
   notModified?: (etag: string) => boolean;
 }

@@ -51,8 +51,8 @@ function envKeyOf(req: Request): EnvironmentKey {
 async function resolveFromStore(req: Request, res: Response, key: EnvironmentKey, environments: EnvironmentService): Promise<void> {
   const query = parseInput(resolveQuery, req.query, "query");
   const answer = await environments.resolve(key, {
-    ...(query.at !== undefined ? { at: query.at } : {}),
-    ...(query.subject !== undefined ? { subject: query.subject } : {}),
+    at: query.at,
+    subject: query.subject,
     notModified: (etag) => matchesEtag(req, etag),
   });
   sendResolved(req, res, answer);
@@ -113,8 +113,8 @@ export function environmentRoutes(deps: { environments: EnvironmentService; proj
         const result = await environments.deploy(actorOf(req, res), { project, environment: env }, {
           principal: principalOf(res),
           versionSet: body.version_set,
-          ...(body.expected_revision !== undefined ? { expectedRevision: body.expected_revision } : {}),
-          ...(body.reason !== undefined ? { reason: body.reason } : {}),
+          expectedRevision: body.expected_revision,
+          reason: body.reason,
         });
         res.json(result);
       },
@@ -128,9 +128,9 @@ export function environmentRoutes(deps: { environments: EnvironmentService; proj
         const body = parseInput(rollbackBody, req.body ?? {}, "body");
         const result = await environments.rollback(actorOf(req, res), { project, environment: env }, {
           principal: principalOf(res),
-          ...(body.to !== undefined ? { to: body.to } : {}),
-          ...(body.expected_revision !== undefined ? { expectedRevision: body.expected_revision } : {}),
-          ...(body.reason !== undefined ? { reason: body.reason } : {}),
+          to: body.to,
+          expectedRevision: body.expected_revision,
+          reason: body.reason,
         });
         res.json(result);
       },

@@ -56,6 +56,14 @@ export interface HistoryEntryView {
 
 export type { ResolveAnswer, ResolveOptions } from "./resolver.js";
 
+/** What deploy and rollback take besides their target; an undefined field was not given. */
+export interface SwitchOptions {
+  principal: Principal;
+  /** Compare-and-swap on the environment's revision. */
+  expectedRevision?: number | undefined;
+  reason?: string | undefined;
+}
+
 export interface SwitchResult {
   active: string | null;
   revision: number;
@@ -172,13 +180,13 @@ export class EnvironmentService {
     return { items: await Promise.all(items.map((row) => this.present(row))), next_cursor };
   }
 
-  async deploy(actor: Actor, key: EnvironmentKey, input: { versionSet: string; expectedRevision?: number; reason?: string; principal: Principal }): Promise<SwitchResult> {
+  async deploy(actor: Actor, key: EnvironmentKey, input: { versionSet: string } & SwitchOptions): Promise<SwitchResult> {
     await this.requireWithSet(key, { id: input.versionSet, path: "body.version_set" });
     return this.switch(actor, key, "deploy", input.versionSet, input);
   }
 
   /** See rollback-target.ts for which set a rollback without `to` picks. */
-  async rollback(actor: Actor, key: EnvironmentKey, input: { to?: string; expectedRevision?: number; reason?: string; principal: Principal }): Promise<SwitchResult> {
+  async rollback(actor: Actor, key: EnvironmentKey, input: { to?: string | undefined } & SwitchOptions): Promise<SwitchResult> {
     await this.requireWithSet(key, input.to !== undefined ? { id: input.to, path: "body.to" } : undefined);
     const to = input.to;
     return this.switch(actor, key, "rollback", async (trx, current) => {
@@ -218,7 +226,7 @@ export class EnvironmentService {
     key: EnvironmentKey,
     action: "deploy" | "rollback",
     target: string | ((trx: Kysely<Database>, current: string | null) => Promise<string>),
-    input: { expectedRevision?: number; reason?: string; principal: Principal },
+    input: SwitchOptions,
   ): Promise<SwitchResult> {
     let applied: AppliedChange;
     try {
@@ -233,7 +241,7 @@ export class EnvironmentService {
           // assertSwitchAllowed below refuses the switch while a rollout runs or is paused.
           rolloutAfter: null,
           reason: input.reason ?? null,
-          ...(input.expectedRevision !== undefined ? { expectedRevision: input.expectedRevision } : {}),
+          expectedRevision: input.expectedRevision,
         });
         await this.deps.rollouts?.assertSwitchAllowed?.(trx, key, action);
         await recordAudit(trx, actor, {
