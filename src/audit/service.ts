@@ -49,11 +49,11 @@ export class AuditService {
    */
   async list(project: string | undefined, filter: AuditFilter, environments?: string[]): Promise<Page<AuditEntryView>> {
     const rows = await listAudit(this.db, {
-      ...(project !== undefined ? { project } : {}),
-      ...(environments !== undefined ? { environments } : {}),
-      ...(filter.action !== undefined ? { action: filter.action } : {}),
-      ...(filter.since !== undefined ? { since: filter.since } : {}),
-      ...(filter.until !== undefined ? { until: filter.until } : {}),
+      project,
+      environments,
+      action: filter.action,
+      since: filter.since,
+      until: filter.until,
       before: decodeCursor(filter.cursor),
       limit: filter.limit + 1,
     });

@@ -48,7 +48,7 @@ export interface EnvironmentChange {
    */
   authorize?: (current: LockedEnvironment) => void;
   /** Compare-and-swap: the change applies only when the environment is at this revision (undefined: any). */
-  expectedRevision?: number | undefined;
+  expectedRevision?: number;
   /** Refuse the change with 423 while the environment is frozen. */
   refuseWhenFrozen?: boolean;
   frozen?: boolean;

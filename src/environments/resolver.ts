@@ -18,10 +18,9 @@ export interface ResolveAnswer {
   readonly stale: boolean;
 }
 
-/** An undefined field was not given. */
 export interface ResolveOptions {
-  at?: Date | undefined;
-  subject?: string | undefined;
+  at?: Date;
+  subject?: string;
   /** The client already holds this etag: the bundle need not be built. */
   notModified?: (etag: string) => boolean;
 }

@@ -56,12 +56,12 @@ export interface HistoryEntryView {
 
 export type { ResolveAnswer, ResolveOptions } from "./resolver.js";
 
-/** What deploy and rollback take besides their target; an undefined field was not given. */
+/** What deploy and rollback take besides their target. */
 export interface SwitchOptions {
   principal: Principal;
   /** Compare-and-swap on the environment's revision. */
-  expectedRevision?: number | undefined;
-  reason?: string | undefined;
+  expectedRevision?: number;
+  reason?: string;
 }
 
 export interface SwitchResult {
@@ -186,7 +186,7 @@ export class EnvironmentService {
   }
 
   /** See rollback-target.ts for which set a rollback without `to` picks. */
-  async rollback(actor: Actor, key: EnvironmentKey, input: { to?: string | undefined } & SwitchOptions): Promise<SwitchResult> {
+  async rollback(actor: Actor, key: EnvironmentKey, input: { to?: string } & SwitchOptions): Promise<SwitchResult> {
     await this.requireWithSet(key, input.to !== undefined ? { id: input.to, path: "body.to" } : undefined);
     const to = input.to;
     return this.switch(actor, key, "rollback", async (trx, current) => {
