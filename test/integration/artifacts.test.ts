@@ -60,4 +60,28 @@ describe.each(backends())("artifacts on $name", (backend) => {
     const list = await (await t.request("GET", "/v1/projects/demo/artifacts/config/race")).json();
     expect(list.items).toHaveLength(1);
   });
+
+  it("refuses content of the wrong shape with 422 naming the expected shape and the field, storing nothing", async () => {
+    // The schema posted bare, as a first-time user does: the answer says how a contract is shaped.
+    const res = await publish("contract", "answer", { content: { type: "object", properties: { answer: { type: "string" } } } });
+    expect(res.status).toBe(422);
+    expect(res.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+    const problem = await res.json();
+    expect(problem).toMatchObject({ code: "validation_failed", detail: "The contract content is invalid" });
+    expect(problem.errors).toContainEqual({
+      path: "content.type",
+      message: 'a contract is {"schema": {…a JSON Schema 2020-12…}}: "type" is not one of its fields (this looks like the schema itself: send {"schema": <it>})',
+    });
+    expect(problem.errors.map((e: { path: string }) => e.path)).toEqual(["content.type", "content.properties"]);
+    expect((await t.request("GET", "/v1/projects/demo/artifacts/contract/answer")).status).toBe(404);
+
+    const config = await (await publish("config", "flags", { content: { max_turns: 12 } })).json();
+    expect(config.errors).toEqual([
+      { path: "content.values", message: 'a config is {"values": {…any JSON values…}}: "values" is required' },
+      { path: "content.max_turns", message: 'a config is {"values": {…any JSON values…}}: "max_turns" is not one of its fields' },
+    ]);
+
+    const wrapped = await publish("contract", "answer", { content: { schema: { type: "object", properties: { answer: { type: "string" } } } } });
+    expect(wrapped.status).toBe(201);
+  });
 });

@@ -14,7 +14,7 @@ describe("artifact kinds", () => {
     expect(errorsOf("prompt", { messages: [{ role: "system", content: "x {{a}}" }, { role: "user", content: "{{b}}" }], variables: ["a", "b"] })).toEqual([]);
     expect(errorsOf("prompt", { messages: [] }).length).toBeGreaterThan(0);
     expect(errorsOf("prompt", { template: 5 }).length).toBeGreaterThan(0);
-    expect(errorsOf("prompt", { template: "x", extra: 1 }).map((e) => e.path)).toEqual(["content"]);
+    expect(errorsOf("prompt", { template: "x", extra: 1 }).map((e) => e.path)).toEqual(["content.extra"]);
     expect(extractPlaceholders(["{{a}} {{ b.c }} {{a}} { {d} }"])).toEqual(["a", "b.c"]);
   });
 
@@ -52,5 +52,29 @@ describe("artifact kinds", () => {
     expect(errorsOf("tools", { tools: [tool, tool] })[0]?.message).toMatch(/duplicate/);
     expect(errorsOf("tools", { tools: [{ ...tool, input_schema: { type: "bogus" } }] })[0]?.path).toBe("content.tools[0].input_schema");
     expect(errorsOf("tools", { tools: [{ name: "x", description: "d" }] })[0]?.path).toBe("content.tools[0].input_schema");
+  });
+
+  describe("errors name the shape each kind expects", () => {
+    const cases: Array<[keyof typeof KIND_VALIDATORS, unknown, { path: string; message: string }]> = [
+      ["contract", { type: "object" }, { path: "content.type", message: 'a contract is {"schema": {…a JSON Schema 2020-12…}}: "type" is not one of its fields (this looks like the schema itself: send {"schema": <it>})' }],
+      ["contract", { schema: {}, notes: "x" }, { path: "content.notes", message: 'a contract is {"schema": {…a JSON Schema 2020-12…}}: "notes" is not one of its fields' }],
+      ["contract", {}, { path: "content.schema", message: 'a contract is {"schema": {…a JSON Schema 2020-12…}}: "schema" is required' }],
+      ["contract", "{}", { path: "content", message: 'a contract is {"schema": {…a JSON Schema 2020-12…}}, not a string' }],
+      ["config", { flag: true }, { path: "content.values", message: 'a config is {"values": {…any JSON values…}}: "values" is required' }],
+      ["config", { values: {}, flag: true }, { path: "content.flag", message: 'a config is {"values": {…any JSON values…}}: "flag" is not one of its fields' }],
+      ["config", { values: [1] }, { path: "content.values", message: "must be an object, not an array" }],
+      ["model", { provider: "openai", model: "m", temperature: 0.2 }, { path: "content.temperature", message: 'a model is {"provider": "openai", "model": "gpt-4o-mini", "revision"?: "…", "params"?: {"temperature": 0.2, …}}: "temperature" is not one of its fields' }],
+      ["model", null, { path: "content", message: 'a model is {"provider": "openai", "model": "gpt-4o-mini", "revision"?: "…", "params"?: {"temperature": 0.2, …}}, not null' }],
+      ["prompt", { text: "Hi" }, { path: "content.text", message: expect.stringMatching(/^a prompt is \{"template": .* or \{"messages": .*: "text" is not one of its fields$/) as unknown as string }],
+      ["prompt", { messages: [{ role: "user", text: "Hi" }] }, { path: "content.messages[0].text", message: 'a prompt message is {"role": "system", "content": "…"}: "text" is not one of its fields' }],
+      ["index", { files: ["a.md"] }, { path: "content.files[0]", message: 'an index file is {"path": "docs/a.md", "digest": "sha256:<64 hex>", "size": <bytes>}, not a string' }],
+      ["index", { files: [{ path: "a.md", digest }] }, { path: "content.files[0].size", message: 'an index file is {"path": "docs/a.md", "digest": "sha256:<64 hex>", "size": <bytes>}: "size" is required' }],
+      ["tools", [{ name: "x" }], { path: "content", message: 'a tools manifest is {"tools": [{"name", "description", "input_schema", "permissions"?}, …]}, not an array' }],
+      ["tools", { tools: [{ name: "x", description: "d" }] }, { path: "content.tools[0].input_schema", message: 'a tool is {"name": "lookup_order", "description": "…", "input_schema": {…JSON Schema…}, "permissions"?: ["orders:read"]}: "input_schema" is required' }],
+      ["tools", { tools: [{ name: "x", description: "d", input_schema: {}, scopes: [] }] }, { path: "content.tools[0].scopes", message: expect.stringMatching(/^a tool is .*: "scopes" is not one of its fields$/) as unknown as string }],
+    ];
+    it.each(cases)("%s %j", (kind, value, expected) => {
+      expect(errorsOf(kind, value)).toContainEqual(expected);
+    });
   });
 });

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { FieldError } from "../../errors.js";
 import type { KindValidator } from "./types.js";
-import { zodFieldErrors } from "./zod-errors.js";
+import { contentErrors, type ContentShape } from "./shape-errors.js";
 
 /** Relative, `/`-separated, no empty, `.` or `..` segments: a path that cannot escape its root. */
 export const INDEX_PATH = /^(?!\/)(?!.*\/\/)(?!.*\/$)(?!(?:.*\/)?\.\.?(?:\/|$))[^\0\\]{1,1024}$/;
@@ -19,11 +19,16 @@ const indexContent = z.strictObject({
   metadata: z.record(z.string(), z.unknown()).optional(),
 });
 
+export const INDEX_SHAPE: ContentShape = {
+  root: 'an index is {"files": [{"path", "digest", "size"}, …], "metadata"?: {…}}',
+  nested: { "files[]": 'an index file is {"path": "docs/a.md", "digest": "sha256:<64 hex>", "size": <bytes>}' },
+};
+
 export const indexKind: KindValidator = {
   kind: "index",
   validate(content) {
     const parsed = indexContent.safeParse(content);
-    if (!parsed.success) return { errors: zodFieldErrors(parsed.error, "content") };
+    if (!parsed.success) return { errors: contentErrors(parsed.error, content, INDEX_SHAPE) };
     const errors: FieldError[] = [];
     const seen = new Set<string>();
     parsed.data.files.forEach((file, i) => {

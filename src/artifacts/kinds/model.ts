@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { KindValidator } from "./types.js";
-import { zodFieldErrors } from "./zod-errors.js";
+import { contentErrors, type ContentShape } from "./shape-errors.js";
 
 const modelContent = z.strictObject({
   provider: z.string().min(1).max(128),
@@ -9,10 +9,14 @@ const modelContent = z.strictObject({
   params: z.record(z.string(), z.unknown()).optional(),
 });
 
+export const MODEL_SHAPE: ContentShape = {
+  root: 'a model is {"provider": "openai", "model": "gpt-4o-mini", "revision"?: "…", "params"?: {"temperature": 0.2, …}}',
+};
+
 export const modelKind: KindValidator = {
   kind: "model",
   validate(content) {
     const parsed = modelContent.safeParse(content);
-    return { errors: parsed.success ? [] : zodFieldErrors(parsed.error, "content") };
+    return { errors: parsed.success ? [] : contentErrors(parsed.error, content, MODEL_SHAPE) };
   },
 };

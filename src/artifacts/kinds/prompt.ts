@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { FieldError } from "../../errors.js";
 import type { KindValidator } from "./types.js";
-import { zodFieldErrors } from "./zod-errors.js";
+import { contentErrors, type ContentShape } from "./shape-errors.js";
 
 /** `{{ name }}` placeholders; names are identifiers, optionally dotted (`user.name`). */
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}/g;
@@ -17,6 +17,11 @@ const chatPrompt = z.strictObject({
     .max(1000),
   variables,
 });
+
+export const PROMPT_SHAPE: ContentShape = {
+  root: 'a prompt is {"template": "Hi {{name}}", "variables"?: ["name"]} or {"messages": [{"role": "system", "content": "…"}, …], "variables"?: […]}',
+  nested: { "messages[]": 'a prompt message is {"role": "system", "content": "…"}' },
+};
 
 export type PromptContent = z.infer<typeof templatePrompt> | z.infer<typeof chatPrompt>;
 
@@ -36,7 +41,7 @@ export const promptKind: KindValidator = {
   validate(content) {
     const isChat = typeof content === "object" && content !== null && "messages" in content;
     const parsed = (isChat ? chatPrompt : templatePrompt).safeParse(content);
-    if (!parsed.success) return { errors: zodFieldErrors(parsed.error, "content") };
+    if (!parsed.success) return { errors: contentErrors(parsed.error, content, PROMPT_SHAPE) };
     const declared = parsed.data.variables;
     if (!declared) return { errors: [] };
     const used = extractPlaceholders(promptTexts(parsed.data));

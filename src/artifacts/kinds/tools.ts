@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { FieldError } from "../../errors.js";
 import { compileSchemaErrors } from "./json-schema.js";
 import type { KindValidator } from "./types.js";
-import { zodFieldErrors } from "./zod-errors.js";
+import { contentErrors, type ContentShape } from "./shape-errors.js";
 
 const toolsContent = z.strictObject({
   tools: z
@@ -17,18 +17,25 @@ const toolsContent = z.strictObject({
     .max(1000),
 });
 
+export const TOOLS_SHAPE: ContentShape = {
+  root: 'a tools manifest is {"tools": [{"name", "description", "input_schema", "permissions"?}, …]}',
+  nested: {
+    "tools[]": 'a tool is {"name": "lookup_order", "description": "…", "input_schema": {…JSON Schema…}, "permissions"?: ["orders:read"]}',
+  },
+};
+
 export const toolsKind: KindValidator = {
   kind: "tools",
   validate(content) {
     const parsed = toolsContent.safeParse(content);
-    if (!parsed.success) return { errors: zodFieldErrors(parsed.error, "content") };
+    if (!parsed.success) return { errors: contentErrors(parsed.error, content, TOOLS_SHAPE) };
     const errors: FieldError[] = [];
     const names = new Set<string>();
     parsed.data.tools.forEach((tool, i) => {
       if (names.has(tool.name)) errors.push({ path: `content.tools[${i}].name`, message: `duplicate tool name ${tool.name}` });
       names.add(tool.name);
       if (tool.input_schema === undefined) {
-        errors.push({ path: `content.tools[${i}].input_schema`, message: "is required" });
+        errors.push({ path: `content.tools[${i}].input_schema`, message: `${TOOLS_SHAPE.nested!["tools[]"]}: "input_schema" is required` });
       } else {
         errors.push(...compileSchemaErrors(tool.input_schema, `content.tools[${i}].input_schema`));
       }
