@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { open, readFile, rename, unlink } from "node:fs/promises";
+import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
 import path from "node:path";
 
 /**
@@ -10,6 +10,8 @@ import path from "node:path";
  * atomic), fsync'd, renamed over the old file, then the directory fsync'd so the rename itself
  * survives a crash. A reader therefore sees the old file or the new one, never a torn mix.
  * Mode 0600: a bundle can hold prompts and configuration that are not for other local users.
+ * A missing directory is created (mode 0700, for the same reason), so a path like
+ * `/var/cache/pinset/prod.json` works on a fresh machine instead of failing every write.
  */
 export const CACHE_FORMAT = "pinset-resolver-cache/1";
 
@@ -36,6 +38,11 @@ export interface CacheKey {
 
 export async function writeCacheFile(file: string, record: CacheRecord): Promise<void> {
   const dir = path.dirname(file);
+  // Only directories this call creates get the mode; an existing one is left as it is.
+  await mkdir(dir, { recursive: true, mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
+    const why = error.code === "EEXIST" ? "a file is in the way" : error.message;
+    throw new Error(`cannot create the folder ${dir}: ${why}`, { cause: error });
+  });
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
   const handle = await open(temp, "wx", 0o600);
   try {

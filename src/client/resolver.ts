@@ -35,6 +35,7 @@ export class Resolver {
   private streamStale = false;
   private loop: Promise<void> = Promise.resolve();
   private writes: Promise<void> = Promise.resolve();
+  private warnedAboutCacheFile = false;
 
   constructor(private readonly options: ResolverOptions) {
     if (!/^https?:\/\//i.test(options.url)) throw new TypeError(`The registry URL must start with http:// or https:// (got "${options.url}")`);
@@ -165,8 +166,22 @@ export class Resolver {
       bundle: snap.bundle,
     };
     // Chained so two quick changes cannot finish their renames out of order.
-    this.writes = this.writes.then(() => writeCacheFile(file, record)).catch((error: unknown) => this.report(error, `cannot write the cache file ${file}`));
+    this.writes = this.writes.then(() => writeCacheFile(file, record)).catch((error: unknown) => this.cacheWriteFailed(error, file));
     return this.writes;
+  }
+
+  /**
+   * Reported like any ridden-out failure. With no error listener and no logger it would go
+   * unseen, and a cache file that is never written fails only later, at a start without the
+   * registry: so it is also a process warning (once per resolver).
+   */
+  private cacheWriteFailed(error: unknown, file: string): void {
+    const context = `cannot write the cache file ${file}`;
+    this.report(error, context);
+    if (this.listeners.error.size > 0 || this.options.logger || this.warnedAboutCacheFile) return;
+    this.warnedAboutCacheFile = true;
+    const reason = error instanceof Error ? error.message : String(error);
+    process.emitWarning(`pinset resolver ${this.options.project}/${this.options.environment}: ${context}: ${reason}`, { type: "PinsetResolverWarning" });
   }
 
   private emitChange(next: ResolverSnapshot, previous: ResolverSnapshot): void {

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -264,6 +264,54 @@ describe("createResolver against a fake registry", () => {
     await waitFor(() => second.changes.length === 1, "the recovery change");
     expect(second.changes[0]![0]).toMatchObject({ versionSet: "vs_c", source: "registry", stale: false });
     expect(second.changes[0]![1]).toMatchObject({ versionSet: "vs_b", source: "cache-file" });
+  });
+
+  it("creates a cacheFile's missing folder (0700) and writes there, so a fresh machine has a last known good file", async () => {
+    const registry = new FakeRegistry();
+    const folder = path.join(dir, "var-cache", "pinset");
+    const cacheFile = path.join(folder, "prod.json");
+    const first = start(registry, { cacheFile });
+    await first.resolver.ready;
+    await first.resolver.close();
+    expect(first.errors).toEqual([]);
+    expect((await stat(cacheFile)).mode & 0o777).toBe(0o600);
+    expect((await stat(folder)).mode & 0o777).toBe(0o700);
+    expect((await stat(path.dirname(folder))).mode & 0o777).toBe(0o700);
+
+    registry.down = true;
+    const second = start(registry, { cacheFile });
+    expect(await second.resolver.ready).toMatchObject({ versionSet: "vs_a", source: "cache-file", stale: true });
+  });
+
+  it("a cache file that cannot be written is an error event, and a process warning (once) when nobody listens", async () => {
+    const notAFolder = path.join(dir, "plain-file");
+    await writeFile(notAFolder, "x");
+    const cacheFile = path.join(notAFolder, "prod.json");
+
+    const registry = new FakeRegistry();
+    const heard = start(registry, { cacheFile });
+    await heard.resolver.ready;
+    await heard.resolver.close();
+    expect(heard.errors.map((e) => e.message)).toEqual([`cannot create the folder ${notAFolder}: a file is in the way`]);
+
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on("warning", onWarning);
+    try {
+      const silent = createResolver({ url: "http://registry.test", project: "demo", environment: "prod", fetch: registry.fetch, cacheFile, retry: { initialDelayMs: 5, maxDelayMs: 20 } });
+      open.push(silent);
+      await silent.ready;
+      await waitFor(() => registry.openStreams >= 1, "the watch stream");
+      registry.deploy("vs_b");
+      await waitFor(() => silent.versionSet === "vs_b", "the change");
+      await silent.close();
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+      expect(warnings.map((w) => [w.name, w.message])).toEqual([
+        ["PinsetResolverWarning", expect.stringMatching(/^pinset resolver demo\/prod: cannot write the cache file .*prod\.json: cannot create the folder .*plain-file: a file is in the way$/)],
+      ]);
+    } finally {
+      process.off("warning", onWarning);
+    }
   });
 
   it("revalidates the cache file at start with if-none-match (304: no body, not stale)", async () => {
