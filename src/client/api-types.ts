@@ -1354,7 +1354,7 @@ export interface components {
         PromptDiffDetail: {
             /** @description Unified text diff (`---`/`+++`/`@@` hunks); chat prompts diff their rendered messages. */
             unified: string;
-            /** @description Declared variables added or removed (an addition to API.md's detail). */
+            /** @description Declared variables added or removed. */
             variables?: {
                 added: string[];
                 removed: string[];
@@ -1624,7 +1624,7 @@ export interface components {
          *     ]
          */
         PolicySteps: number[];
-        /** @description A change to the gate policy (shape chosen by this document, API.md leaves it open): omitted sections and fields keep their value, `steps` is replaced whole. Unknown fields or a result whose bands are not nested answer 422. */
+        /** @description A change to the gate policy: omitted sections and fields keep their value, `steps` is replaced whole. Unknown fields or a result whose bands are not nested answer 422. */
         GatePolicyInput: {
             quality?: components["schemas"]["QualityThresholds"];
             latency?: components["schemas"]["LatencyThresholds"];
