@@ -142,6 +142,23 @@ describe("doc blocks: running them in one shell per document", () => {
     }
   });
 
+  it("a block's own curl --fail / -sf is kept and still fails on an HTTP error", async () => {
+    for (const code of ['curl -sf "$URL_/conflict"\n', 'curl -s --fail "$URL_/conflict"\n']) {
+      const shell = session();
+      try {
+        expect((await shell.run({ file: "docs/x.md", line: 1, code }, 10_000)).failure, code).toMatch(/exited with 22$/);
+      } finally {
+        await shell.close();
+      }
+    }
+    const shell = session();
+    try {
+      expect(await shell.run({ file: "docs/x.md", line: 1, code: 'curl -sSf "$URL_/ok"\n' }, 10_000)).toEqual({ ok: true, stdout: '{"id":"vs_1"}', stderr: "" });
+    } finally {
+      await shell.close();
+    }
+  });
+
   it("unset variables and failures inside pipelines and command substitutions fail (set -euo pipefail, inherit_errexit)", async () => {
     for (const code of ['echo "$NOT_SET"\n', "false | cat\n", 'X="$(false; echo masked)"\n']) {
       const shell = session();

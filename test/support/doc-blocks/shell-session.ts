@@ -164,7 +164,10 @@ export async function writeWrappers(dir: string, options: { pinsetBin: string; p
   const realNpx = findOnPath("npx", options.path);
   const pinset = `exec ${q(process.execPath)} ${q(options.pinsetBin)} "$@"`;
   const scripts: Record<string, string> = {
-    curl: realCurl ? `exec ${q(realCurl)} --fail-with-body "$@"` : 'echo "doc-test: curl is not installed" >&2; exit 127',
+    // A block that asks for --fail itself keeps it (curl refuses both options together).
+    curl: realCurl
+      ? `for a in "$@"; do case "$a" in --fail|--fail-with-body) exec ${q(realCurl)} "$@";; --*) ;; -*f*) exec ${q(realCurl)} "$@";; esac; done\nexec ${q(realCurl)} --fail-with-body "$@"`
+      : 'echo "doc-test: curl is not installed" >&2; exit 127',
     pinset,
     npx: `if [ "\${1-}" = pinset ]; then shift; ${pinset}; fi\n${realNpx ? `exec ${q(realNpx)} "$@"` : "exit 127"}`,
   };
