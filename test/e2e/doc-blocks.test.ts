@@ -1,3 +1,5 @@
+import { stat } from "node:fs/promises";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DocEnvironment } from "../support/doc-blocks/environment.js";
 import { loadProjectDocs, setupBlocks, type DocBlock, type DocFile } from "../support/doc-blocks/markdown.js";
@@ -20,7 +22,8 @@ import { ensureCliBuilt } from "./cli-support.js";
  *   fence, and is listed as a skipped test with the reason. A document that continues another
  *   says `<!-- doc-test: after README.md#a-five-minute-walkthrough -->`: those blocks run first.
  *   (test/support/doc-blocks/markdown.ts has the rules.)
- * - CHECKS below assert what a section promises beyond "it exits 0".
+ * - CHECKS below assert what a section promises beyond "it exits 0". The documents are also
+ *   checked for links to files or headings that do not exist, and for citing API.md.
  */
 
 const docs = await loadProjectDocs(REPO_ROOT);
@@ -77,10 +80,31 @@ afterAll(() => {
   console.info(`doc blocks: ${ran} run, ${skipped.length} skipped${lines.length ? `:\n${lines.join("\n")}` : ""}`);
 });
 
-describe("doc blocks: the markers", () => {
+describe("doc blocks: the documents", () => {
   it("are well-formed, and every `after` target has runnable blocks", () => {
     const problems = docs.flatMap((d) => [...d.problems, ...setupBlocks(d, docs).problems]);
     expect(problems).toEqual([]);
+  });
+
+  it("link only to files and headings that exist", async () => {
+    const broken: string[] = [];
+    for (const doc of docs) {
+      for (const { target, line } of doc.links) {
+        const [file, anchor] = target.split("#") as [string, string | undefined];
+        const resolved = file ? path.posix.normalize(path.posix.join(path.posix.dirname(doc.file), file)) : doc.file;
+        if (file && !(await stat(path.join(REPO_ROOT, resolved)).catch(() => undefined))) broken.push(`${doc.file}:${line}: ${target} (no such file)`);
+        const linked = docs.find((d) => d.file === resolved);
+        if (anchor && linked && !linked.anchors.includes(anchor)) broken.push(`${doc.file}:${line}: ${target} (no such heading)`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+
+  it("cite the OpenAPI document and the docs, never API.md or the team's shared notes", async () => {
+    const cited = docs.flatMap((d) =>
+      d.text.split("\n").flatMap((text, i) => (/\bAPI\.md\b|\.\.\/shared\b|shared notes/.test(text) ? [`${d.file}:${i + 1}: ${text.trim()}`] : [])),
+    );
+    expect(cited).toEqual([]);
   });
 
   it("every section CHECKS names exists and has runnable blocks", () => {

@@ -35,12 +35,18 @@ export interface DocBlock {
 
 export interface DocFile {
   file: string;
+  /** The whole Markdown. */
+  text: string;
   /** Every fenced block with a shell info string, in document order. */
   blocks: DocBlock[];
   /** `after` markers: `{ file, slug }` targets, in document order. */
   after: Array<{ file: string; slug: string; line: number }>;
   /** Malformed or dangling markers, each with its line: the test fails on any. */
   problems: string[];
+  /** Heading anchors (slugs) of the document. */
+  anchors: string[];
+  /** Relative link targets outside code (`docs/cli.md`, `#errors`, `../openapi/pinset.yaml`), with their line. */
+  links: Array<{ target: string; line: number }>;
 }
 
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
@@ -58,7 +64,7 @@ const HEADING = /^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$/;
 
 export function parseMarkdown(file: string, text: string): DocFile {
   const lines = text.split("\n");
-  const doc: DocFile = { file, blocks: [], after: [], problems: [] };
+  const doc: DocFile = { file, text, blocks: [], after: [], problems: [], anchors: [], links: [] };
   const headings: Array<{ level: number; text: string; slug: string }> = [];
   let pendingSkip: { reason: string; line: number } | undefined;
 
@@ -100,6 +106,10 @@ export function parseMarkdown(file: string, text: string): DocFile {
       const level = heading[1]!.length;
       while (headings.length > 0 && headings[headings.length - 1]!.level >= level) headings.pop();
       headings.push({ level, text: heading[2]!, slug: headingSlug(heading[2]!) });
+      doc.anchors.push(headingSlug(heading[2]!));
+    }
+    for (const link of line.replace(/`[^`]*`/g, "").matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (!/^[a-z][a-z0-9+.-]*:/i.test(link[1]!)) doc.links.push({ target: link[1]!, line: i + 1 });
     }
     if (/^\s*<!--\s*doc-test/.test(line)) {
       const marker = MARKER.exec(line);
