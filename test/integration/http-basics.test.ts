@@ -91,7 +91,7 @@ describe.each(backends())("HTTP basics on $name", (backend) => {
       422,
       "validation_failed",
     );
-    expect(bad.errors.map((e: { path: string }) => e.path).sort()).toEqual(["content", "content.model", "content.provider"].sort());
+    expect(bad.errors.map((e: { path: string }) => e.path).sort()).toEqual(["content.extra", "content.model", "content.provider"].sort());
     const contract = await expectProblem(
       await t.request("POST", "/v1/projects/demo/artifacts/contract/answer", { body: { content: { schema: { type: "nonsense" } } } }),
       422,

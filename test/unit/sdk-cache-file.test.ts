@@ -71,7 +71,18 @@ describe("resolver cache file", () => {
     expect(await readCacheFile(foreign, key)).toMatchObject({ ok: false, reason: expect.stringContaining(`not a ${CACHE_FORMAT} file`) });
   });
 
-  it("fails the write (and leaves nothing behind) when the directory does not exist", async () => {
-    await expect(writeCacheFile(path.join(dir, "nope", "d.json"), record("vs_a"))).rejects.toThrow(/ENOENT/);
+  it("creates a missing directory (0700) for the file", async () => {
+    const file = path.join(dir, "new", "deeper", "d.json");
+    await writeCacheFile(file, record("vs_a"));
+    expect(await readCacheFile(file, key)).toMatchObject({ ok: true, record: { version_set: "vs_a" } });
+    expect((await stat(path.join(dir, "new"))).mode & 0o777).toBe(0o700);
+    expect((await stat(path.join(dir, "new", "deeper"))).mode & 0o777).toBe(0o700);
+  });
+
+  it("fails the write (and leaves nothing behind) when a file stands where the directory should be", async () => {
+    const blocker = path.join(dir, "blocker");
+    await writeFile(blocker, "x");
+    await expect(writeCacheFile(path.join(blocker, "d.json"), record("vs_a"))).rejects.toThrow(`cannot create the folder ${blocker}: a file is in the way`);
+    expect(await readFile(blocker, "utf8")).toBe("x");
   });
 });
