@@ -16,7 +16,7 @@ import ssl
 import threading
 import urllib.parse
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, Mapping, Optional, Set, Union
+from typing import Any, Dict, Iterable, Mapping, Optional, Union
 
 from .errors import PinsetError, RegistryUnreachableError
 
@@ -97,36 +97,40 @@ def path_of(*segments: str, query: Optional[Mapping[str, Optional[str]]] = None)
 
 
 class ConnectionTracker:
-    """The connections in flight, so that ``abort_all()`` from another thread unblocks them."""
+    """The sockets in flight, so that ``abort_all()`` from another thread unblocks them.
+
+    It keeps the socket objects themselves: ``http.client`` drops ``connection.sock`` once a
+    response says ``connection: close``, but the response still reads from that socket.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._open: Set[http.client.HTTPConnection] = set()
+        self._open: Dict[http.client.HTTPConnection, socket.socket] = {}
         self._aborted = False
 
-    def connect(self, connection: http.client.HTTPConnection) -> None:
-        """Connects and registers ``connection``. Registered only once connected (so
-        ``abort_all`` always finds its socket), and refused when ``abort_all`` came first."""
+    def connect(self, connection: http.client.HTTPConnection) -> socket.socket:
+        """Connects and registers ``connection``; returns its socket. Registered only once
+        connected (so ``abort_all`` always finds the socket), and refused when ``abort_all``
+        came first."""
         connection.connect()
+        sock = connection.sock
         with self._lock:
-            if self._aborted:
+            if self._aborted or sock is None:
                 connection.close()
                 raise ConnectionAbortedError("the connection's owner was closed")
-            self._open.add(connection)
+            self._open[connection] = sock
+        return sock
 
     def discard(self, connection: http.client.HTTPConnection) -> None:
         """Forgets a connection (it was closed by its user)."""
         with self._lock:
-            self._open.discard(connection)
+            self._open.pop(connection, None)
 
     def abort_all(self) -> None:
         """Shuts down every registered socket: a blocked read returns or raises at once."""
         with self._lock:
             self._aborted = True
-            for connection in self._open:
-                sock = connection.sock
-                if sock is None:
-                    continue
+            for sock in self._open.values():
                 try:
                     sock.shutdown(socket.SHUT_RDWR)
                 except OSError:

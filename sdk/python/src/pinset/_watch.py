@@ -88,7 +88,7 @@ def watch_once(
     events = 0
     connection = registry.connect(connect_timeout)
     try:
-        tracker.connect(connection)
+        sock = tracker.connect(connection)
         write_request(connection, registry, "GET", path, headers, None)
         response = connection.getresponse()
         content_type = response.getheader("content-type") or ""
@@ -103,15 +103,13 @@ def watch_once(
         on_open(stale)
         parser = SseParser()
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        sock = connection.sock
         while True:
             wait = idle_timeout
             if recheck_at is not None:
                 wait = min(wait, recheck_at - time.monotonic())
                 if wait <= 0:
                     return WatchOutcome("ended", events)
-            if sock is not None:
-                sock.settimeout(wait)
+            sock.settimeout(wait)
             try:
                 chunk = response.read1(_READ_SIZE)
             except socket.timeout:

@@ -199,10 +199,12 @@ class DecisionReason(TypedDict):
     verdict: str
 
 
-class Decision(TypedDict, total=False):
-    """The gate's decision for a rollout (``advance``, ``hold``, ``pause``, ``rollback``, ``stop``)."""
+class Decision(TypedDict):
+    """The gate's decision for a rollout: ``signal`` (green, yellow, red, black), ``action``
+    (advance, hold, pause, rollback, stop) and the reasons per metric."""
 
-    decision: str
+    signal: Literal["green", "yellow", "red", "black"]
+    action: Literal["advance", "hold", "pause", "rollback", "stop"]
     reasons: List[DecisionReason]
 
 
