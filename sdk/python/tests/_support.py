@@ -77,6 +77,7 @@ class RegistryProcess:
         self._out: List[str] = []
         self._err: List[str] = []
         self.process: Optional[subprocess.Popen[bytes]] = None
+        self._readers: List[threading.Thread] = []
 
     def start(self, timeout: float = 90.0) -> "RegistryProcess":
         """Starts it and waits until it prints that it listens."""
@@ -100,7 +101,9 @@ class RegistryProcess:
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
         for stream, sink in ((self.process.stdout, self._out), (self.process.stderr, self._err)):
-            threading.Thread(target=self._drain, args=(stream, sink), daemon=True).start()
+            reader = threading.Thread(target=self._drain, args=(stream, sink), daemon=True)
+            reader.start()
+            self._readers.append(reader)
         deadline = time.monotonic() + timeout
         while "Pinset listening on" not in "".join(self._out):
             if self.process.poll() is not None:
@@ -125,6 +128,12 @@ class RegistryProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.process is not None:
+            for reader in self._readers:
+                reader.join(5)
+            for stream in (self.process.stdout, self.process.stderr):
+                if stream is not None:
+                    stream.close()
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 

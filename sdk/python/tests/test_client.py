@@ -195,10 +195,10 @@ class ClientAgainstRegistry(unittest.TestCase):
 
         scoped = api(self.url, "POST", "/v1/tokens", {"name": unique("reader"), "scopes": ["read"], "projects": [project]})
         with self.assertRaises(PinsetError) as forbidden:
-            Client(self.url, scoped["secret"]).publish(project, "config", "x", {"values": {}})
+            Client(self.url, scoped["token"]).publish(project, "config", "x", {"values": {}})
         self.assertEqual((forbidden.exception.status, forbidden.exception.code), (403, "forbidden"))
         with self.assertRaises(PinsetError) as hidden:
-            Client(self.url, scoped["secret"]).get_environment("someone-elses", "prod")
+            Client(self.url, scoped["token"]).get_environment("someone-elses", "prod")
         self.assertEqual(hidden.exception.status, 404)
 
     def test_names_cannot_escape_their_path_segment(self) -> None:

@@ -217,6 +217,8 @@ def send(
     finally:
         if tracker is not None:
             tracker.discard(connection)
+        if response is not None:
+            response.close()
         connection.close()
 
 

@@ -87,6 +87,7 @@ def watch_once(
         headers["last-event-id"] = last_event_id
     events = 0
     connection = registry.connect(connect_timeout)
+    response: Optional[http.client.HTTPResponse] = None
     try:
         sock = tracker.connect(connection)
         write_request(connection, registry, "GET", path, headers, None)
@@ -137,4 +138,6 @@ def watch_once(
         return WatchOutcome("failed", events, RegistryUnreachableError(url, error))
     finally:
         tracker.discard(connection)
+        if response is not None:
+            response.close()
         connection.close()
