@@ -32,7 +32,7 @@ if str(SDK_ROOT / "src") not in sys.path:
 
 ADMIN_TOKEN = "python-sdk-test-admin-0123456789abcdef"
 #: Fast retries: the suite waits for backoff cycles.
-FAST = {"retry_initial": 0.05, "retry_max": 0.2}
+FAST: Dict[str, Any] = {"retry_initial": 0.05, "retry_max": 0.2}
 
 
 def registry_command() -> List[str]:

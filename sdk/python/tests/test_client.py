@@ -62,7 +62,7 @@ class ClientAgainstRegistry(unittest.TestCase):
         a, b = self.publish_pair(project)
         self.assertEqual(self.client.create_version_set(project, {"prompt": "prompt/answer@1", "cfg": "config/app@1"})["id"], a["id"])
         got = self.client.get_version_set(project, a["id"])
-        self.assertEqual((got["id"], got["description"], sorted(got["components"])), (a["id"], "set 0", ["cfg", "prompt"]))
+        self.assertEqual((got["id"], got.get("description"), sorted(got["components"])), (a["id"], "set 0", ["cfg", "prompt"]))
         bundle = self.client.get_bundle(project, b["id"])
         self.assertEqual(bundle["components"]["prompt"]["content"]["template"], "Answer {{question}} in 2 words")
         diff = self.client.diff(project, a["id"], b["id"])

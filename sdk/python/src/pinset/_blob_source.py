@@ -8,18 +8,26 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from typing import IO, Any, BinaryIO, Iterator, Optional, Tuple, Union
+from typing import IO, Any, Iterator, Optional, Protocol, Tuple, Union
 
 CHUNK = 1024 * 1024
 
-#: A path to a file (``str`` is always a path, never content: pass ``bytes`` for content).
-BlobSource = Union[str, "os.PathLike[str]"]
+class BinaryReader(Protocol):
+    """A binary file object, or anything with ``read(size) -> bytes`` (a pipe, a socket file)."""
+
+    def read(self, size: int = -1, /) -> Optional[bytes]:
+        """Up to ``size`` bytes; empty at the end."""
+        ...
+
+
+#: What ``put_blob`` uploads. A ``str`` is always a path, never content: pass ``bytes`` for content.
+BlobSource = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", BinaryReader]
 
 
 class Blob:
     """Bytes ready to stream: ``digest`` (``sha256:<hex>``), ``size`` and ``chunks()``."""
 
-    def __init__(self, digest: str, size: int, reader: Optional[IO[bytes]], data: Optional[bytes] = None) -> None:
+    def __init__(self, digest: str, size: int, reader: Optional[BinaryReader], data: Optional[bytes] = None) -> None:
         self.digest = digest
         self.size = size
         self._reader = reader
@@ -42,7 +50,7 @@ class Blob:
             yield chunk
 
 
-def _hash_stream(reader: IO[bytes], sink: Optional[IO[bytes]] = None) -> Tuple[str, int]:
+def _hash_stream(reader: BinaryReader, sink: Optional[IO[bytes]] = None) -> Tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
     while True:
@@ -59,7 +67,7 @@ def _hash_stream(reader: IO[bytes], sink: Optional[IO[bytes]] = None) -> Tuple[s
 
 
 @contextlib.contextmanager
-def open_blob(data: Union[bytes, bytearray, memoryview, BlobSource, BinaryIO, Any], digest: Optional[str] = None) -> Iterator[Blob]:
+def open_blob(data: BlobSource, digest: Optional[str] = None) -> Iterator[Blob]:
     """Prepares ``data`` for upload; ``digest`` given by the caller is trusted here (the registry checks it)."""
     if isinstance(data, (bytes, bytearray, memoryview)):
         raw = bytes(data)
@@ -74,21 +82,21 @@ def open_blob(data: Union[bytes, bytearray, memoryview, BlobSource, BinaryIO, An
                 size = os.fstat(handle.fileno()).st_size
             yield Blob(digest, size, handle)
         return
-    if not hasattr(data, "read"):
+    if not callable(getattr(data, "read", None)):
         raise TypeError(f"put_blob takes bytes, a path or a binary file object (got {type(data).__name__})")
-    seekable = False
+    reader: BinaryReader = data
     try:
-        seekable = bool(data.seekable())
+        seekable = bool(getattr(reader, "seekable")())
     except (AttributeError, OSError, ValueError):
         seekable = False
     if seekable:
-        start = data.tell()
-        found, size = _hash_stream(data)
-        data.seek(start)
-        yield Blob(digest or found, size, data)
+        start = getattr(reader, "tell")()
+        found, size = _hash_stream(reader)
+        getattr(reader, "seek")(start)
+        yield Blob(digest or found, size, reader)
         return
     # A pipe or socket can be read once: spool it to disk while hashing, then stream the copy.
     with tempfile.TemporaryFile() as spool:
-        found, size = _hash_stream(data, spool)
+        found, size = _hash_stream(reader, spool)
         spool.seek(0)
         yield Blob(digest or found, size, spool)

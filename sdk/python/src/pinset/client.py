@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import ssl
-from typing import Any, BinaryIO, Dict, List, Mapping, Optional, Union, cast
+from typing import Any, Dict, List, Mapping, Optional, Union, cast
 
 from ._blob_source import BlobSource, open_blob
 from ._http import Answer, Registry, path_of, send
@@ -165,7 +165,7 @@ class Client:
         path = path_of("v1", "projects", project, "artifacts", kind, name, "versions", str(ref))
         return cast(ArtifactVersionWithContent, self._json(self._send("GET", path)))
 
-    def put_blob(self, project: str, data: Union[bytes, str, "BlobSource", BinaryIO], *, digest: Optional[str] = None) -> BlobUpload:
+    def put_blob(self, project: str, data: BlobSource, *, digest: Optional[str] = None) -> BlobUpload:
         """Uploads bytes — ``bytes``, a file path, or a binary file object — streamed in 1 MiB
         chunks under their sha256 (computed first, in constant memory; an unseekable stream is
         spooled to a temporary file). The registry checks the digest while storing (400

@@ -11,10 +11,11 @@
 
 from __future__ import annotations
 
+import email.message
 import errno
 import json
 import socket
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Union
 
 from .models import FieldError
 
@@ -85,7 +86,7 @@ class PinsetError(Exception):
         return f"PinsetError(status={self.status!r}, code={self.code!r}, detail={self.detail!r}, trace_id={self.trace_id!r})"
 
     @classmethod
-    def from_answer(cls, status: int, reason: str, headers: Mapping[str, str], body: bytes) -> "PinsetError":
+    def from_answer(cls, status: int, reason: str, headers: Union[email.message.Message, Mapping[str, str]], body: bytes) -> "PinsetError":
         """Builds the error from an HTTP answer; ``headers`` must be case-insensitive (an ``http.client`` message)."""
         problem: Optional[Dict[str, Any]] = None
         text: Optional[str] = None
@@ -154,8 +155,9 @@ def describe_cause(error: BaseException) -> str:
     """The useful part of a network error: the errno name when there is one (``ECONNREFUSED``)."""
     if isinstance(error, socket.timeout):
         return str(error) or "timed out"
-    if isinstance(error, OSError) and error.errno in errno.errorcode and not isinstance(error, socket.gaierror):
-        return errno.errorcode[error.errno]
+    code = error.errno if isinstance(error, OSError) and not isinstance(error, socket.gaierror) else None
+    if code is not None and code in errno.errorcode:
+        return errno.errorcode[code]
     message = str(error)
     return message or type(error).__name__
 

@@ -87,24 +87,31 @@ class BundleComponent(_BundleComponentRequired, total=False):
     files: List[BundleFile]
 
 
-class _VersionSetBase(TypedDict):
+class _BundleRequired(TypedDict):
     id: str
+    components: Dict[str, BundleComponent]
     code: Optional[CodeRef]
     summary: Dict[str, str]
     created_at: str
 
 
-class Bundle(_VersionSetBase, total=False):
+class Bundle(_BundleRequired, total=False):
     """A version set with every component's content inline: what ``resolve`` answers."""
 
-    components: Dict[str, BundleComponent]
     description: Optional[str]
 
 
-class VersionSet(_VersionSetBase, total=False):
+class _VersionSetRequired(TypedDict):
+    id: str
+    components: Dict[str, PinnedComponent]
+    code: Optional[CodeRef]
+    summary: Dict[str, str]
+    created_at: str
+
+
+class VersionSet(_VersionSetRequired, total=False):
     """A pinned set: slot name to artifact version, plus the code commit."""
 
-    components: Dict[str, PinnedComponent]
     description: Optional[str]
 
 

@@ -9,7 +9,6 @@ the ``pinset.resolver`` logger.
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 import math
 import os
@@ -18,22 +17,18 @@ import ssl
 import threading
 import time
 from dataclasses import replace
-from typing import Any, Callable, List, Mapping, Optional, Union
+from typing import Callable, Mapping, Optional
 
 from ._backoff import Backoff
-from ._cache_file import CacheKey, CacheRecord, PathLike, read_cache_file, write_cache_file
+from ._cache_file import CacheKey, CacheRecord, PathLike, read_cache_file
+from ._holder import ChangeListener, ErrorListener, Holder, snapshot_of
 from ._http import ConnectionTracker, Registry
 from ._resolve import ResolveAnswer, is_transient, request_resolve
 from ._watch import EnvironmentState, watch_once
 from .errors import PinsetError, ResolverRefusedError, ResolverStartError
-from .models import Snapshot, Source
+from .models import Snapshot
 
 __all__ = ["Resolver", "ChangeListener", "ErrorListener"]
-
-#: ``callback(next, previous)``: a different version set is now current.
-ChangeListener = Callable[[Snapshot, Snapshot], Any]
-#: ``callback(error)``: a failure the resolver is riding out (informational; nothing is raised).
-ErrorListener = Callable[[BaseException], Any]
 
 #: Watch failures in a row (no event received) before polling takes over for a while.
 WATCH_FAILURES_BEFORE_POLLING = 3
@@ -42,19 +37,6 @@ POLL_AFTER_FAILING_WATCH = 60.0
 POLL_AFTER_UNSUPPORTED_WATCH = 300.0
 
 _log = logging.getLogger("pinset.resolver")
-
-
-def _now_iso() -> str:
-    # The JavaScript SDK's Date.toISOString() shape, so either SDK reads the other's cache file.
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _parse_time(text: str) -> _dt.datetime:
-    try:
-        value = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return _dt.datetime.fromtimestamp(0, _dt.timezone.utc)
-    return value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
 
 
 class Resolver:
@@ -106,14 +88,11 @@ class Resolver:
         self._idle_timeout = float(idle_timeout)
         self._request_timeout = float(request_timeout)
         self._log = logger or _log
-        self._lock = threading.Lock()
-        self._snap: Optional[Snapshot] = None
+        self._held = Holder(project, environment, subject, self.cache_file, self._log)
         self._start_error: Optional[ResolverStartError] = None
         self._ready = threading.Event()
         self._closed = threading.Event()
         self._tracker = ConnectionTracker()
-        self._change_listeners: List[ChangeListener] = []
-        self._error_listeners: List[ErrorListener] = []
         self._last_event_id: Optional[str] = None
         self._stream_stale = False
         self._thread = threading.Thread(target=self._main, name=f"pinset-resolver {project}/{environment}", daemon=True)
@@ -135,14 +114,14 @@ class Resolver:
             )
         if self._start_error is not None:
             raise self._start_error
-        snap = self._snap
+        snap = self._held.snap
         assert snap is not None  # Ready without an error means a snapshot was set.
         return snap
 
     def current(self) -> Snapshot:
         """The snapshot, synchronously and thread-safely (an atomic read). Raises ``RuntimeError``
         only before :meth:`wait_ready` has returned."""
-        snap = self._snap
+        snap = self._held.snap
         if snap is None:
             raise RuntimeError("The resolver has no snapshot yet: call wait_ready() first")
         return snap
@@ -150,13 +129,13 @@ class Resolver:
     @property
     def version_set(self) -> Optional[str]:
         """The version set held, or None before the first snapshot."""
-        snap = self._snap
+        snap = self._held.snap
         return snap.version_set if snap else None
 
     @property
     def stale(self) -> bool:
         """True while the bundle is not known to be current (and before the first snapshot)."""
-        snap = self._snap
+        snap = self._held.snap
         return snap.stale if snap else True
 
     @property
@@ -169,12 +148,12 @@ class Resolver:
         version set becomes current — never for the first snapshot, nor when the registry only
         confirms the set held. Runs on the resolver's thread: keep it short. An exception from it
         is reported to ``on_error`` and stops nothing. Returns a function that unsubscribes."""
-        return self._subscribe(self._change_listeners, callback)
+        return self._held.subscribe("change", callback)
 
     def on_error(self, callback: ErrorListener) -> Callable[[], None]:
         """Calls ``callback(error)`` for each failure the resolver is riding out (registry
         unreachable, stream cut, cache file not writable). Returns a function that unsubscribes."""
-        return self._subscribe(self._error_listeners, callback)
+        return self._held.subscribe("error", callback)
 
     def close(self, timeout: Optional[float] = 10.0) -> None:
         """Stops watching and polling and waits (up to ``timeout`` s) for the thread to finish,
@@ -195,19 +174,6 @@ class Resolver:
         return f"<Resolver {self.project}/{self.environment} {self.version_set or 'no snapshot'} ({state})>"
 
     # ------------------------------------------------------------------ start
-
-    def _subscribe(self, listeners: List[Any], callback: Any) -> Callable[[], None]:
-        if not callable(callback):
-            raise TypeError("the listener must be callable")
-        with self._lock:
-            listeners.append(callback)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if callback in listeners:
-                    listeners.remove(callback)
-
-        return unsubscribe
 
     def _main(self) -> None:
         try:
@@ -233,9 +199,9 @@ class Resolver:
         try:
             answer = self._resolve(cached.etag if cached else None)
             if answer.status == 304 and cached is not None:
-                self._set(self._snapshot_of(cached, "registry", answer.stale))
+                self._held.set(snapshot_of(cached, "registry", answer.stale))
             else:
-                self._accept(answer, None)
+                self._held.accept(answer, None)
         except Exception as error:  # noqa: BLE001 - classified below.
             if self._closed.is_set():
                 raise ResolverStartError(f"The resolver for {where} was closed before its first snapshot arrived") from error
@@ -247,22 +213,10 @@ class Resolver:
                 raise ResolverStartError(why) from error
             if cached is None:
                 raise ResolverStartError(f"{why}; and there is nothing to start from: {cache_reason or 'no cache_file is configured'}") from error
-            self._set(self._snapshot_of(cached, "cache-file", True))
-            self._report(error, "starting from the cache file: the registry did not answer")
-        if self._snap is None:
+            self._held.set(snapshot_of(cached, "cache-file", True))
+            self._held.report(error, "starting from the cache file: the registry did not answer")
+        if self._held.snap is None:
             raise ResolverStartError(f"Cannot resolve {where}: the registry's answer was empty")
-
-    def _snapshot_of(self, record: CacheRecord, source: Source, stale: bool) -> Snapshot:
-        return Snapshot(
-            bundle=record.bundle,  # type: ignore[arg-type]  # checked by read_cache_file
-            version_set=record.version_set,
-            etag=record.etag,
-            revision=record.revision,
-            assignment=record.assignment,  # type: ignore[arg-type]
-            source=source,
-            stale=stale,
-            received_at=_parse_time(record.saved_at),
-        )
 
     # ------------------------------------------------------------------ changes
 
@@ -276,80 +230,6 @@ class Resolver:
             timeout=self._request_timeout,
             tracker=self._tracker,
         )
-
-    def _set(self, snap: Snapshot) -> None:
-        with self._lock:
-            self._snap = snap
-
-    def _accept(self, answer: ResolveAnswer, revision: Optional[int]) -> None:
-        """Takes a resolve answer: a different set is adopted, written to the cache file and announced."""
-        previous = self._snap
-        keep = previous.revision if previous is not None and revision is None else revision
-        if answer.status == 304 or answer.bundle is None:
-            if previous is not None:
-                self._set(replace(previous, stale=answer.stale, source="registry", assignment=answer.assignment or previous.assignment, revision=keep))
-            return
-        assert answer.version_set is not None and answer.etag is not None
-        if previous is not None and previous.version_set == answer.version_set:
-            self._set(replace(previous, stale=answer.stale, source="registry", assignment=answer.assignment, etag=answer.etag, revision=keep))
-            return
-        now = _now_iso()
-        nxt = Snapshot(
-            bundle=answer.bundle,  # type: ignore[arg-type]  # checked by request_resolve
-            version_set=answer.version_set,
-            etag=answer.etag,
-            revision=revision,
-            assignment=answer.assignment,
-            source="registry",
-            stale=answer.stale,
-            received_at=_parse_time(now),
-        )
-        self._set(nxt)
-        if self.cache_file is not None:
-            self._persist(self.cache_file, nxt, now)
-        if previous is not None:
-            self._emit_change(nxt, previous)
-
-    def _persist(self, path: str, snap: Snapshot, saved_at: str) -> None:
-        record = CacheRecord(
-            project=self.project,
-            environment=self.environment,
-            subject=self.subject,
-            version_set=snap.version_set,
-            etag=snap.etag,
-            assignment=snap.assignment,
-            saved_at=saved_at,
-            bundle=dict(snap.bundle),
-            revision=snap.revision,
-        )
-        try:
-            write_cache_file(path, record)
-        except OSError as error:
-            self._report(error, f"cannot write the cache file {path}")
-
-    def _emit_change(self, nxt: Snapshot, previous: Snapshot) -> None:
-        with self._lock:
-            listeners = list(self._change_listeners)
-        for listener in listeners:
-            try:
-                listener(nxt, previous)
-            except Exception as error:  # noqa: BLE001 - one listener must not stop the others.
-                self._report(error, "a change listener raised")
-
-    def _report(self, error: BaseException, context: str) -> None:
-        self._log.warning("pinset resolver %s/%s: %s: %s", self.project, self.environment, context, error)
-        with self._lock:
-            listeners = list(self._error_listeners)
-        for listener in listeners:
-            try:
-                listener(error)
-            except Exception:  # noqa: BLE001 - an error listener that raises has nowhere left to report to.
-                pass
-
-    def _mark_stale(self) -> None:
-        snap = self._snap
-        if snap is not None and not snap.stale:
-            self._set(replace(snap, stale=True))
 
     # ------------------------------------------------------------------ the loop
 
@@ -385,7 +265,7 @@ class Resolver:
                     self._log.debug("pinset resolver %s/%s: %s; polling instead", self.project, self.environment, outcome.detail)
                     watch_from = time.monotonic() + POLL_AFTER_UNSUPPORTED_WATCH
                     continue
-                self._mark_stale()
+                self._held.mark_stale()
                 if outcome.events > 0:
                     failures = 0
                     self._backoff.reset()
@@ -395,42 +275,42 @@ class Resolver:
                         failures = 0
                         watch_from = time.monotonic() + POLL_AFTER_FAILING_WATCH
                 if outcome.kind == "failed" and outcome.error is not None:
-                    self._report(outcome.error, "the watch stream failed")
+                    self._held.report(outcome.error, "the watch stream failed")
                 self._sleep(self._backoff.next())
             except Exception as error:  # noqa: BLE001 - defensive: a bug must not end the loop.
-                self._report(error, "unexpected resolver failure")
+                self._held.report(error, "unexpected resolver failure")
                 self._sleep(self._backoff.next())
 
     def _on_open(self, stale: bool) -> None:
         self._stream_stale = stale
         if stale:
-            self._mark_stale()
+            self._held.mark_stale()
 
     def _on_state(self, state: EnvironmentState, event_id: Optional[str]) -> None:
-        snap = self._snap
+        snap = self._held.snap
         # With a subject any change may move the assignment (a rollout step keeps `active`).
         needs_resolve = self.subject is not None or (state.active is not None and state.active != (snap.version_set if snap else None))
         if needs_resolve:
-            self._accept(self._resolve(snap.etag if snap else None), state.revision)
+            self._held.accept(self._resolve(snap.etag if snap else None), state.revision)
         elif snap is not None:
             # The registry says the active set is the one held: current, as far as the registry knows.
             stale = self._stream_stale or state.stale
             if snap.stale != stale or snap.source != "registry" or snap.revision != state.revision:
-                self._set(replace(snap, stale=stale, source="registry", revision=state.revision))
+                self._held.set(replace(snap, stale=stale, source="registry", revision=state.revision))
         # Only after the change is applied: a failure above replays this event on reconnect.
         if event_id is not None:
             self._last_event_id = event_id
 
     def _poll_once(self) -> None:
         try:
-            snap = self._snap
-            self._accept(self._resolve(snap.etag if snap else None), None)
+            snap = self._held.snap
+            self._held.accept(self._resolve(snap.etag if snap else None), None)
             self._backoff.reset()
             # ±10 %: a fleet that started together does not poll in lockstep.
             self._sleep(self._poll_interval * (0.9 + 0.2 * random.random()))
         except Exception as error:  # noqa: BLE001 - reported, retried with backoff.
             if self._closed.is_set():
                 return
-            self._mark_stale()
-            self._report(error, "polling the registry failed")
+            self._held.mark_stale()
+            self._held.report(error, "polling the registry failed")
             self._sleep(self._backoff.next())
