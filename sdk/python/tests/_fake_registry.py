@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Union
@@ -34,8 +35,9 @@ class Request:
 class FakeRegistry:
     """Serves ``handler`` on a free port until ``close()``; ``requests`` records every request."""
 
-    def __init__(self, handler: Callable[[Request], Reply]) -> None:
+    def __init__(self, handler: Callable[[Request], Reply], tls: Optional[ssl.SSLContext] = None) -> None:
         self.handler = handler
+        self.tls = tls
         self.requests: List[Request] = []
         self.stopped = threading.Event()
         self._server = socket.socket()
@@ -43,7 +45,7 @@ class FakeRegistry:
         self._server.bind(("127.0.0.1", 0))
         self._server.listen(64)
         self.port = self._server.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self._clients: List[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -87,6 +89,8 @@ class FakeRegistry:
 
     def _serve(self, client: socket.socket) -> None:
         try:
+            if self.tls is not None:
+                client = self.tls.wrap_socket(client, server_side=True)
             data = b""
             while b"\r\n\r\n" not in data:
                 chunk = client.recv(65536)

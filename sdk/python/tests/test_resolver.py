@@ -11,6 +11,7 @@ import tempfile
 import threading
 import time
 import unittest
+import warnings
 from typing import Any, List, Tuple
 
 from _proxy import TcpProxy, answer, header_of
@@ -265,6 +266,35 @@ class ResolverAgainstRegistry(unittest.TestCase):
         self.assertTrue(caught.exception.timed_out)
         hold.set()
         self.assertEqual(r.wait_ready(10).version_set, self.project.sets[0])
+
+    @unittest.skipUnless(hasattr(os, "fork"), "POSIX only")
+    def test_a_forked_worker_keeps_following_deploys(self) -> None:
+        # gunicorn --preload: the resolver is made in the master, the workers are forks of it.
+        sets = self.project.sets
+        env = self.project.environment(sets[0])
+        r, _ = self.resolver(env)
+        r.wait_ready(10)
+        wait_for(lambda: r.current().revision is not None, "the watch stream")
+        read_end, write_end = os.pipe()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # "use of fork() may lead to deadlocks"
+            pid = os.fork()
+        if pid == 0:  # The worker: no unittest machinery from here on.
+            code = 1
+            try:
+                deadline = time.monotonic() + 5
+                while time.monotonic() < deadline and r.current().version_set != sets[1]:
+                    time.sleep(0.01)
+                os.write(write_end, r.current().version_set.encode())
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        self.project.deploy(env, sets[1])
+        _, status = os.waitpid(pid, 0)
+        seen = os.read(read_end, 100).decode()
+        os.close(read_end)
+        self.assertEqual((os.waitstatus_to_exitcode(status), seen), (0, sets[1]))
 
     def test_async_resolver_delivers_changes_on_the_loop(self) -> None:
         sets = self.project.sets

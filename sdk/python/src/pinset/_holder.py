@@ -76,6 +76,10 @@ class Holder:
 
         return unsubscribe
 
+    def after_fork(self) -> None:
+        """A forked child gets a fresh lock (the parent's may have been held at the fork)."""
+        self._lock = threading.Lock()
+
     def set(self, snap: Snapshot) -> None:
         """Replaces the snapshot (one reference assignment: readers see the old one or the new one)."""
         self.snap = snap

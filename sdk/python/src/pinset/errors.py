@@ -15,6 +15,7 @@ import email.message
 import errno
 import json
 import socket
+import ssl
 from typing import Any, Dict, List, Mapping, Optional, Union
 
 from .models import FieldError
@@ -155,6 +156,8 @@ def describe_cause(error: BaseException) -> str:
     """The useful part of a network error: the errno name when there is one (``ECONNREFUSED``)."""
     if isinstance(error, socket.timeout):
         return str(error) or "timed out"
+    if isinstance(error, ssl.SSLError):  # Its errno says nothing; its text names the TLS problem.
+        return str(error)
     code = error.errno if isinstance(error, OSError) and not isinstance(error, socket.gaierror) else None
     if code is not None and code in errno.errorcode:
         return errno.errorcode[code]

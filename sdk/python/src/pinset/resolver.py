@@ -16,6 +16,7 @@ import random
 import ssl
 import threading
 import time
+import weakref
 from dataclasses import replace
 from typing import Callable, Mapping, Optional
 
@@ -37,6 +38,18 @@ POLL_AFTER_FAILING_WATCH = 60.0
 POLL_AFTER_UNSUPPORTED_WATCH = 300.0
 
 _log = logging.getLogger("pinset.resolver")
+
+#: Resolvers not yet closed, to start again in a forked child (see Resolver._after_fork).
+_live: "weakref.WeakSet[Resolver]" = weakref.WeakSet()
+
+
+def _restart_in_child() -> None:
+    for resolver in list(_live):
+        resolver._after_fork()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_restart_in_child)
 
 
 class Resolver:
@@ -97,6 +110,7 @@ class Resolver:
         self._stream_stale = False
         self._thread = threading.Thread(target=self._main, name=f"pinset-resolver {project}/{environment}", daemon=True)
         self._thread.start()
+        _live.add(self)
 
     # ------------------------------------------------------------------ public
 
@@ -159,6 +173,7 @@ class Resolver:
         """Stops watching and polling and waits (up to ``timeout`` s) for the thread to finish,
         including a cache write in progress. Idempotent; safe to call from a callback."""
         self._closed.set()
+        _live.discard(self)
         self._tracker.abort_all()
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout)
@@ -172,6 +187,27 @@ class Resolver:
     def __repr__(self) -> str:
         state = "closed" if self.closed else "stale" if self.stale else "current"
         return f"<Resolver {self.project}/{self.environment} {self.version_set or 'no snapshot'} ({state})>"
+
+    def _after_fork(self) -> None:
+        """In a forked child (gunicorn or uWSGI workers, multiprocessing): only the forking thread
+        survives a fork, so without this the child would serve the bundle of the fork forever.
+        The resolver's thread starts again in the child, from the snapshot it holds."""
+        ready, closed = self._ready.is_set(), self._closed.is_set()
+        # Fresh synchronisation objects: the parent's may have been held at the instant of the fork.
+        self._ready, self._closed = threading.Event(), threading.Event()
+        if ready:
+            self._ready.set()
+        if closed:
+            self._closed.set()
+            return
+        self._held.after_fork()
+        # The sockets are shared with the parent: a shutdown here would cut the parent's stream.
+        self._tracker = ConnectionTracker()
+        self._backoff.reset()
+        if ready and self._start_error is not None:
+            return
+        self._thread = threading.Thread(target=self._run if ready else self._main, name=self._thread.name, daemon=True)
+        self._thread.start()
 
     # ------------------------------------------------------------------ start
 
