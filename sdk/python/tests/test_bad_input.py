@@ -181,6 +181,19 @@ class BadInput(unittest.TestCase):
             self.resolver(f"http://127.0.0.1:{free_port()}", cache_file=path).wait_ready(5)
         self.assertIn("the bundle does not match its version_set", logs.output[0])
 
+    def test_a_cache_file_that_cannot_be_written_is_reported_and_the_resolver_carries_on(self) -> None:
+        blocker = os.path.join(self.dir, "not-a-directory")
+        with open(blocker, "w") as handle:
+            handle.write("a file where the cache directory should be")
+        fake = self.fake(lambda req: resolve_answer(VS_A) if req.endpoint == "resolve" else fake.stream(sse_head(), state_event(VS_A, 1)))
+        with self.assertLogs("pinset.resolver", "WARNING") as logs:
+            r = self.resolver(fake.url, cache_file=os.path.join(blocker, "cache.json"))
+            self.assertEqual(r.wait_ready(5).version_set, VS_A)
+        self.assertRegex(logs.output[0], r"ignoring the cache file: cache file .* cannot be read \(Not a directory\)")
+        self.assertRegex(logs.output[1], r"cannot write the cache file .*: \[Errno \d+\]")
+        wait_for(lambda: r.current().revision == 1, "the watch stream")
+        self.assertFalse(r.stale)
+
     # ------------------------------------------------------------------ streams
 
     def test_a_watch_answer_that_is_not_an_event_stream_means_polling(self) -> None:

@@ -101,6 +101,8 @@ class ClientAgainstRegistry(unittest.TestCase):
         self.assertEqual(back, {"active": a["id"], "revision": 3, "previous": b["id"]})
         self.assertEqual(self.client.get_environment(project, "prod")["active"], a["id"])
         self.assertEqual(self.client.rollback(project, "prod", to=b["id"])["active"], b["id"])
+        history = self.client.request("GET", f"/v1/projects/{project}/environments/prod/history")
+        self.assertEqual([h["action"] for h in history["items"]], ["rollback", "rollback", "deploy", "deploy"])
 
     def test_rollout_subject_assignment_and_observations(self) -> None:
         project = self.project()
