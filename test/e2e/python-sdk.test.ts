@@ -3,6 +3,7 @@ import { cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CACHE_FORMAT, readCacheFile, writeCacheFile } from "../../src/client/cache-file.js";
 import { REPO_ROOT } from "../support/spawn-server.js";
 
 /**
@@ -63,6 +64,33 @@ describe("the Python SDK", () => {
     expect(Number(ran?.[1] ?? 0), result.output).toBeGreaterThanOrEqual(50);
     expect(result.output).toMatch(/^OK/m);
   }, 600_000);
+
+  it("shares the resolver cache file format with the JavaScript SDK, both ways", async () => {
+    const id = `vs_${"c".repeat(24)}`;
+    const bundle = { id, components: { cfg: { kind: "config", name: "app", version: 1, digest: `sha256:${"0".repeat(64)}`, content: { values: { a: 1 } } } } };
+    const fromPython = path.join(dir, "from-python.json");
+    const write = [
+      "import sys, json",
+      "from pinset._cache_file import CacheRecord, write_cache_file",
+      "write_cache_file(sys.argv[1], CacheRecord('p', 'prod', 'tenant-1', sys.argv[2], '\"e\"', 'candidate', '2026-01-01T00:00:00.000Z', json.loads(sys.argv[3]), 7))",
+    ].join("\n");
+    const wrote = await run(python(), ["-c", write, fromPython, id, JSON.stringify(bundle)], { cwd: dir, env: { PYTHONPATH: path.join(SDK, "src") }, timeoutMs: 60_000 });
+    expect(wrote.code, wrote.output).toBe(0);
+    const read = await readCacheFile(fromPython, { project: "p", environment: "prod", subject: "tenant-1" });
+    expect(read).toMatchObject({ ok: true, record: { version_set: id, etag: '"e"', assignment: "candidate", bundle } });
+
+    const fromJs = path.join(dir, "from-js.json");
+    await writeCacheFile(fromJs, { format: CACHE_FORMAT, project: "p", environment: "prod", subject: null, version_set: id, etag: '"e"', assignment: null, saved_at: new Date().toISOString(), bundle });
+    const check = [
+      "import sys, json",
+      "from pinset._cache_file import CacheKey, read_cache_file",
+      "got = read_cache_file(sys.argv[1], CacheKey('p', 'prod', None))",
+      "print(json.dumps({'reason': got.reason, 'version_set': got.record and got.record.version_set, 'bundle': got.record and got.record.bundle}))",
+    ].join("\n");
+    const checked = await run(python(), ["-c", check, fromJs], { cwd: dir, env: { PYTHONPATH: path.join(SDK, "src") }, timeoutMs: 60_000 });
+    expect(checked.code, checked.output).toBe(0);
+    expect(JSON.parse(checked.output)).toEqual({ reason: null, version_set: id, bundle });
+  });
 
   it("installs offline with pip into a fresh venv of Debian's python3 and imports", async () => {
     const check = spawnSync(DEBIAN_PYTHON, ["-c", "import ensurepip, setuptools, wheel"], { encoding: "utf8" });
