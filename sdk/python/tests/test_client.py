@@ -10,8 +10,9 @@ import shutil
 import tempfile
 import time
 import unittest
-from typing import Any
+from typing import Any, List
 
+from _fake_registry import FakeRegistry, http_answer
 from _support import ADMIN_TOKEN, api, free_port, raw, shared_registry, unique
 
 from pinset import BlobUpload, Client, PinsetError, RegistryUnreachableError
@@ -207,7 +208,11 @@ class ClientAgainstRegistry(unittest.TestCase):
         project = self.project()
         with self.assertRaises(PinsetError) as caught:
             self.client.get_environment(project, "../../tokens")
-        self.assertIn(caught.exception.status, (400, 404))
+        self.assertEqual(caught.exception.status, 400, caught.exception)
+        sent: List[str] = []
+        with FakeRegistry(lambda req: (sent.append(req.path), http_answer(404))[1]) as fake, self.assertRaises(PinsetError):
+            Client(fake.url).resolve("p/../q", "prod?x=1#y", subject="a&b=c")
+        self.assertEqual(sent, ["/v1/projects/p%2F..%2Fq/environments/prod%3Fx%3D1%23y/resolve?subject=a%26b%3Dc"])
 
     def test_unreachable_and_bad_arguments(self) -> None:
         port = free_port()
