@@ -34,6 +34,23 @@ function metricsFromFlags(pairs: string[]): Record<string, number> {
   return metrics;
 }
 
+/**
+ * The file's metrics in the flat form (`{"quality": {"success_rate": 0.9}}` → `quality.success_rate`),
+ * so a --metric flag replaces the same metric whichever form the file used.
+ */
+function flattenMetrics(metrics: Record<string, unknown>, file: string): Record<string, unknown> {
+  const flat: Record<string, unknown> = {};
+  const add = (name: string, value: unknown) => {
+    if (name in flat) throw new InputError(`${file}: metric ${name} is given twice (flat and nested)`, "observe");
+    flat[name] = value;
+  };
+  for (const [key, value] of Object.entries(metrics)) {
+    if (isRecord(value)) for (const [field, v] of Object.entries(value)) add(`${key}.${field}`, v);
+    else add(key, value);
+  }
+  return flat;
+}
+
 export const observe: CommandSpec = {
   name: "observe",
   summary: "Post an observation (metrics of one version set over a time window) to a rollout's gate",
@@ -66,7 +83,7 @@ export const observe: CommandSpec = {
       base = parsed;
     }
     const flagMetrics = metricsFromFlags(listOption(values, "metric"));
-    const fileMetrics = isRecord(base.metrics) ? base.metrics : undefined;
+    const fileMetrics = isRecord(base.metrics) ? flattenMetrics(base.metrics, file!) : undefined;
     if (Object.keys(flagMetrics).length === 0 && fileMetrics === undefined) throw new UsageError("missing --metric name=value (or --file with metrics)", "observe");
 
     const window = stringOption(values, "window");
