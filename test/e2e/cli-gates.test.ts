@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deployedEnv, envPath, makeSets, startRollout } from "../support/rollouts.js";
+import { startTcpProxy } from "../support/tcp-proxy.js";
 import { ADMIN_TOKEN, backends, startTestApp, type TestApp } from "../support/test-app.js";
 import { cliFor, ensureCliBuilt, json, startCli } from "./cli-support.js";
 
@@ -182,6 +183,30 @@ describe.each(backends().slice(0, 1))("pinset gate commands on $name", (backend)
       expect(done.stderr).toBe("");
     } finally {
       watch.signal("SIGKILL");
+    }
+  }, 120_000);
+
+  it("rollout status --watch: rides out a registry that goes away, and shows the step made meanwhile", async () => {
+    await deployedEnv(t, "gates", "flaky", sets[0]!);
+    await startRollout(t, "gates", "flaky", { candidate: sets[1], percent: 5 });
+    let proxy = await startTcpProxy(t.url);
+    const port = proxy.port;
+    const watch = startCli(["rollout", "status", "flaky", "--watch", "--interval", "1"], { env: { PINSET_URL: proxy.url, PINSET_TOKEN: ADMIN_TOKEN, PINSET_PROJECT: "gates" } });
+    try {
+      await watch.waitFor(/on flaky: running, 5%/);
+      await proxy.close();
+      expect((await t.request("POST", envPath("gates", "flaky", "/rollout/advance"), { body: { percent: 50, force: true, reason: "during the outage" } })).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 1500));
+      proxy = await startTcpProxy(t.url, port);
+      await watch.waitFor(/on flaky: running, 50%/);
+      expect(watch.stderr()).toMatch(/pinset: (the watch stream broke|cannot read the rollout right now)/);
+      expect((await t.request("POST", envPath("gates", "flaky", "/rollout/advance"), { body: { percent: 100, force: true } })).status).toBe(200);
+      const done = await watch.exited;
+      expect(done.code, done.stderr).toBe(0);
+      expect(done.stdout).toMatch(/on flaky: promoted, 100%/);
+    } finally {
+      watch.signal("SIGKILL");
+      await proxy.close();
     }
   }, 120_000);
 

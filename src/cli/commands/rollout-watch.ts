@@ -1,7 +1,7 @@
 import { unwrap } from "../../client/client.js";
 import type { components } from "../../client/api-types.js";
 import { PinsetApiError } from "../../client/errors.js";
-import { environmentBase } from "../../client/resolve-request.js";
+import { environmentBase, isTransient } from "../../client/resolve-request.js";
 import { watchOnce } from "../../client/watch-stream.js";
 import type { CommandContext } from "../context.js";
 import { CliError, EXIT } from "../errors.js";
@@ -73,6 +73,9 @@ export async function watchRollout(ctx: CommandContext, env: string, options: { 
           finished.abort();
         }
       } catch (error) {
+        // Once the first state is shown, a registry that is briefly away (a restart) is waited
+        // out: the stream reconnects and the next event or poll reads again.
+        if (shown !== "" && isTransient(error)) return ctx.note(`pinset: cannot read the rollout right now (${(error as Error).message}); retrying`);
         failure = error;
         finished.abort();
       }
