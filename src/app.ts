@@ -1,5 +1,6 @@
 import express, { Router, type RequestHandler } from "express";
 import { sql, type Kysely } from "kysely";
+import { ArtifactCatalog } from "./artifacts/catalog.js";
 import { artifactRoutes } from "./artifacts/routes.js";
 import { ArtifactService } from "./artifacts/service.js";
 import { auditRoutes } from "./audit/routes.js";
@@ -120,7 +121,7 @@ export function createApp(deps: AppDeps) {
   v1.use(...guard);
   mountRoutes(v1, projectRoutes(projects), routes);
   mountRoutes(v1, blobRoutes({ blobs, projects, onBytesOut: (n) => metrics.blobBytesOut.inc(n) }), routes);
-  mountRoutes(v1, artifactRoutes({ artifacts, projects }), routes);
+  mountRoutes(v1, artifactRoutes({ artifacts, projects, catalog: new ArtifactCatalog(db) }), routes);
   mountRoutes(v1, tokenRoutes(tokenService), routes);
   mountRoutes(v1, auditRoutes({ audit, projects }), routes);
   mountRoutes(v1, versionSetRoutes({ versionSets, projects }), routes);

@@ -6,6 +6,7 @@ import { pageQuerySchema } from "../http/pagination.js";
 import type { RouteSpec } from "../http/routes.js";
 import { parseInput } from "../http/validate.js";
 import type { ProjectService } from "../projects/service.js";
+import type { ArtifactCatalog } from "./catalog.js";
 import { ARTIFACT_KINDS } from "./kinds/index.js";
 import { parseArtifactRef, type ArtifactService } from "./service.js";
 
@@ -31,6 +32,14 @@ const publishBody = z.strictObject({
     .optional(),
 });
 
+const catalogQuery = pageQuerySchema.extend({
+  kind: kindSchema.optional(),
+  prefix: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, "must be the start of an artifact name: 1-128 of a-z 0-9 . _ - (starting with a letter or digit)")
+    .optional(),
+});
+
 const VERSION_PATH = "/projects/:project/artifacts/:kind/:name/versions/:ref";
 
 function immutable(): RouteSpec["handler"] {
@@ -39,9 +48,20 @@ function immutable(): RouteSpec["handler"] {
   };
 }
 
-export function artifactRoutes(deps: { artifacts: ArtifactService; projects: ProjectService }): RouteSpec[] {
-  const { artifacts, projects } = deps;
+export function artifactRoutes(deps: { artifacts: ArtifactService; projects: ProjectService; catalog: ArtifactCatalog }): RouteSpec[] {
+  const { artifacts, projects, catalog } = deps;
   return [
+    {
+      method: "get",
+      path: "/projects/:project/artifacts",
+      scope: "read",
+      async handler(req, res) {
+        const { project } = parseInput(z.object({ project: nameSchema }), req.params, "params");
+        const query = parseInput(catalogQuery, req.query, "query");
+        await projects.require(project);
+        res.json(await catalog.list(project, query));
+      },
+    },
     {
       method: "post",
       path: "/projects/:project/artifacts/:kind/:name",

@@ -8,6 +8,14 @@ export interface CliIO {
   env: Record<string, string | undefined>;
   stdout: { write(text: string): unknown; isTTY?: boolean };
   stderr: { write(text: string): unknown; isTTY?: boolean; columns?: number };
+  /** Standard input, opened only when a command reads it (`--secret-file -`). */
+  stdin?: () => AsyncIterable<string | Uint8Array>;
+  /**
+   * For a command that runs until stopped (`rollout status --watch`): a signal aborted on Ctrl-C
+   * (SIGINT) or SIGTERM, so it ends cleanly. Other commands never ask, and keep the default
+   * behaviour of those signals.
+   */
+  interrupts?: () => AbortSignal;
 }
 
 export interface GlobalOptions {
@@ -43,6 +51,11 @@ export class CommandContext {
       headers: { "user-agent": "pinset-cli" },
     });
     return this.clientInstance;
+  }
+
+  /** The headers the client sends, for requests made outside it (the watch stream). */
+  authHeaders(): Record<string, string> {
+    return { "user-agent": "pinset-cli", ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}) };
   }
 
   /** The project every /v1/projects/{p}/… command works in. */

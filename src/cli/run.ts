@@ -5,6 +5,7 @@ import { COMMANDS } from "./commands/index.js";
 import { CommandContext, DEFAULT_URL, type CliIO, type GlobalOptions } from "./context.js";
 import { EXIT, errorLine, exitCodeFor, UsageError } from "./errors.js";
 import { commandHelp, GLOBAL_OPTIONS, groupHelp, mainHelp } from "./help.js";
+import { closest } from "./suggest.js";
 
 type ParseOptions = Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string }>;
 
@@ -32,25 +33,20 @@ function findCommand(words: string[]): { spec: CommandSpec; rest: string[] } | u
   return undefined;
 }
 
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length]!;
-}
-
+/** A usage error for words that name no command, with the closest command when one is near. */
 function unknownCommand(words: string[]): UsageError {
-  const typed = words.slice(0, GROUPS.has(words[0]!) ? 2 : 1).join(" ");
-  const names = [...COMMANDS.map((c) => c.name), ...GROUPS];
-  const close = names.filter((n) => distance(n, typed) <= 2).sort((a, b) => distance(a, typed) - distance(b, typed))[0];
-  return new UsageError(`unknown command "${typed}"${close ? ` (did you mean "${close}"?)` : ""}`);
+  const [first = "", second] = words;
+  if (GROUPS.has(first) && second !== undefined) {
+    const subcommands = COMMANDS.filter((c) => c.name.startsWith(`${first} `)).map((c) => c.name.slice(first.length + 1));
+    const close = closest(second, subcommands);
+    const hint = close ? ` (did you mean "${first} ${close}"?)` : ` ("${first}" has ${subcommands.join(", ")})`;
+    return new UsageError(`unknown command "${first} ${second}"${hint}`, first);
+  }
+  const tops = [...new Set(COMMANDS.map((c) => c.name.split(" ")[0]!))];
+  const close = closest(first, tops);
+  // `rolout status`: the group was mistyped, the subcommand was right.
+  const meant = close && GROUPS.has(close) && second !== undefined && findCommand([close, second]) ? `${close} ${second}` : close;
+  return new UsageError(`unknown command "${first}"${meant ? ` (did you mean "${meant}"?)` : ""}`);
 }
 
 function strictParse(argv: string[], spec: CommandSpec) {

@@ -144,7 +144,7 @@ export interface paths {
         get?: never;
         /**
          * Create a project (idempotent)
-         * @description 201 when created, 200 when it already exists. Creating a project widens what tokens naming `*` can see, so it needs the admin scope.
+         * @description 201 when created, 200 when it already exists. Creating a project widens what tokens naming `*` can see, so it needs the admin scope. A token limited to other projects gets 404 for any project it does not name, whether or not that project exists.
          */
         put: operations["createProject"];
         post?: never;
@@ -184,6 +184,32 @@ export interface paths {
         options?: never;
         /** Check that a blob is visible to the project */
         head: operations["headBlob"];
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{project}/artifacts": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List the project's artifacts, each with its latest version
+         * @description One entry per artifact (`kind`, `name`): its latest version, with that version's digest, size, publication time (`created_at`) and annotations, without `content`. Ordered by kind, then name (not newest first like the other lists), so paging meets every artifact exactly once even while publishes go on; a name published after the page that would hold it was read appears on no later page. 400 `validation_failed` for an unknown `kind`, a `prefix` no name could start with, a `limit` outside 1–500 or a cursor this server did not issue.
+         */
+        get: operations["listArtifacts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
         patch?: never;
         trace?: never;
     };
@@ -436,7 +462,7 @@ export interface paths {
         put?: never;
         /**
          * Make a version set the active one
-         * @description Atomic switch; `revision` grows by one and a history entry is written in the same transaction. Deploying the set that is already active is allowed and recorded. 409 `conflict` when `expected_revision` is not the current revision; 422 when the set does not exist in this project (400 when the id is malformed); 423 `locked` while frozen.
+         * @description Atomic switch; `revision` grows by one and a history entry is written in the same transaction (`changed: true`). Deploying the set that is already active changes nothing: 200 with `changed: false`, the current `revision` (and `previous` equal to `active`), and no revision, history entry, audit entry, watch event or webhook. The checks come first either way: 409 `conflict` when `expected_revision` is not the current revision or a rollout is running or paused; 422 when the set does not exist in this project (400 when the id is malformed); 423 `locked` while frozen.
          */
         post: operations["deployEnvironment"];
         delete?: never;
@@ -1352,13 +1378,18 @@ export interface components {
             to: unknown;
         };
         PromptDiffDetail: {
-            /** @description Unified text diff (`---`/`+++`/`@@` hunks); chat prompts diff their rendered messages. */
+            /** @description Unified text diff (`---`/`+++`/`@@` hunks); chat prompts diff their rendered messages (`[role]` then the content, per message). Trailing line breaks are not compared: the template, and each message's content, is compared with its trailing `\n` / `\r\n` run replaced by one `\n`, so a prompt published from a file and the same text sent without a final newline show no change (and no `\ No newline at end of file`). "" when the compared texts are equal. */
             unified: string;
             /** @description Declared variables added or removed. */
             variables?: {
                 added: string[];
                 removed: string[];
             };
+            /**
+             * @description Present only when the texts differ in nothing but their trailing line breaks (`unified` is then ""): the digests differ, the words do not.
+             * @constant
+             */
+            trailing_newlines_differ?: true;
         };
         ContractChange: {
             /** @description JSONPath-style location in the new schema, e.g. `$.properties.answer.type`. */
@@ -1470,8 +1501,10 @@ export interface components {
         DeployResult: {
             active: components["schemas"]["VersionSetId"];
             revision: number;
-            /** @description The set that was active before this change. */
+            /** @description The set that was active before this change (the active set itself when nothing changed). */
             previous: components["schemas"]["VersionSetId"] | null;
+            /** @description False when a deploy named the set that was already active: nothing was written and `revision` is the current one. Always true for a rollback. */
+            changed: boolean;
         };
         HistoryEntry: {
             revision: number;
@@ -1762,6 +1795,8 @@ export interface components {
             environment: components["schemas"]["Name"];
             created_by: string | null;
             manifest: components["schemas"]["EvidenceManifest"];
+            /** @description The sha256 of manifest.json as stored. Every file is stored as its JSON pretty-printed with two spaces plus a final newline, so a client can rebuild each file's bytes from `contents` (and the manifest from `manifest`) and check them against the manifest's digests and this one (`pinset evidence get` does). */
+            manifest_digest: components["schemas"]["Digest"];
             contents: {
                 [key: string]: unknown;
             };
@@ -2352,6 +2387,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
@@ -2527,6 +2563,49 @@ export interface operations {
                 };
                 content?: never;
             };
+        };
+    };
+    listArtifacts: {
+        parameters: {
+            query?: {
+                /** @description Only artifacts of this kind. */
+                kind?: components["schemas"]["Kind"];
+                /** @description Only artifacts whose name starts with this text (compared literally; `_` and `.` are not wildcards). */
+                prefix?: string;
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page; opaque. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of artifacts, by kind then name; each item is the artifact's latest version. */
+            200: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArtifactVersionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
         };
     };
     listArtifactVersions: {

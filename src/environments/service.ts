@@ -68,6 +68,19 @@ export interface SwitchResult {
   active: string | null;
   revision: number;
   previous: string | null;
+  /** False for a deploy of the set that was already active: nothing was written. */
+  changed: boolean;
+}
+
+/**
+ * Thrown inside the switch's transaction when a deploy names the set already active, after the
+ * row lock and every check: the transaction rolls back with nothing written (no revision, no
+ * history, no audit row, no notification, no webhook) and the caller answers `changed: false`.
+ */
+class UnchangedDeploy extends Error {
+  constructor(readonly current: { active: string | null; revision: number }) {
+    super("the set is already active");
+  }
 }
 
 export function presentHistory(row: HistoryRow): HistoryEntryView {
@@ -235,7 +248,15 @@ export class EnvironmentService {
           project: key.project,
           environment: key.environment,
           action,
-          active: typeof target === "string" ? target : (current) => target(trx, current.active),
+          active: async (current) => {
+            if (typeof target !== "string") return target(trx, current.active);
+            if (action === "deploy" && current.active === target) {
+              // A deploy is still refused while a rollout runs, even a deploy that changes nothing.
+              await this.deps.rollouts?.assertSwitchAllowed?.(trx, key, action);
+              throw new UnchangedDeploy(current);
+            }
+            return target;
+          },
           authorize: (env) => requireDeployAccess(input.principal, { name: key.environment, protected: env.protected }),
           refuseWhenFrozen: true,
           // assertSwitchAllowed below refuses the switch while a rollout runs or is paused.
@@ -253,11 +274,14 @@ export class EnvironmentService {
         });
         return change;
       });
+    } catch (error) {
+      if (error instanceof UnchangedDeploy) return { active: error.current.active, revision: error.current.revision, previous: error.current.active, changed: false };
+      throw error;
     } finally {
       // Also after a failure: a commit whose acknowledgement was lost must not leave a stale entry.
       this.resolveCache.invalidate(key.project, key.environment);
     }
-    return { active: applied.active, revision: applied.revision, previous: applied.previous };
+    return { active: applied.active, revision: applied.revision, previous: applied.previous, changed: true };
   }
 
   private async require(key: EnvironmentKey): Promise<EnvironmentRow> {

@@ -58,6 +58,8 @@ export interface EvidencePackView extends EvidenceWritten {
   created_by: string | null;
   /** The parsed manifest.json (every other file with its digest and size). */
   manifest: unknown;
+  /** The sha256 of manifest.json as stored (recorded in the database when the pack was written). */
+  manifest_digest: string;
   /** Every file but the manifest, parsed, after its bytes were checked against the manifest. */
   contents: Record<string, unknown>;
 }
@@ -172,7 +174,8 @@ export class EvidenceService {
       if (file.name === MANIFEST) manifest = value;
       else contents[file.name] = value;
     }
-    return { ...this.presentWritten(row), environment: row.environment, created_by: row.created_by, manifest, contents };
+    const manifestDigest = row.files.find((f) => f.name === MANIFEST)?.digest ?? row.manifest_digest;
+    return { ...this.presentWritten(row), environment: row.environment, created_by: row.created_by, manifest, manifest_digest: manifestDigest, contents };
   }
 
   private presentWritten(row: EvidenceRow): EvidenceWritten {

@@ -10,6 +10,8 @@ const COMMANDS = [
   ...["project create", "env create", "env show", "env unfreeze", "publish", "set create", "set show"],
   ...["deploy", "rollback", "history", "resolve", "diff"],
   ...["rollout start", "rollout status", "rollout decision", "rollout advance", "rollout pause", "rollout resume", "rollout abort", "rollout evidence"],
+  ...["ls projects", "ls envs", "ls sets", "ls artifacts", "observe", "gate-policy get", "gate-policy set", "evidence get", "audit"],
+  ...["token create", "token ls", "token revoke", "webhook add", "webhook ls", "webhook rm", "webhook deliveries"],
 ];
 
 /** A loopback port nothing listens on: bound, then released. */
@@ -28,13 +30,14 @@ describe("pinset without a registry", () => {
     const main = await runCli(["--help"]);
     expect(main.code).toBe(0);
     for (const name of COMMANDS) expect(main.stdout).toContain(`  ${name}`);
-    const each = await Promise.all(COMMANDS.map((name) => runCli([...name.split(" "), "--help"])));
+    const each: Awaited<ReturnType<typeof runCli>>[] = [];
+    for (let i = 0; i < COMMANDS.length; i += 4) each.push(...(await Promise.all(COMMANDS.slice(i, i + 4).map((name) => runCli([...name.split(" "), "--help"])))));
     each.forEach((r, i) => {
       expect(r.code, COMMANDS[i]).toBe(0);
       expect(r.stdout).toContain(`Usage: pinset ${COMMANDS[i]}`);
       expect(r.stdout).toContain("Exit codes:");
     });
-  });
+  }, 120_000);
 
   it("exits 2 with one line on stderr for usage errors, before any request", async () => {
     const env = { PINSET_URL: `http://127.0.0.1:${await closedPort()}`, PINSET_PROJECT: "demo" };
@@ -49,8 +52,47 @@ describe("pinset without a registry", () => {
       [["publish", "model", "x", "--file", "prompt.md"], /a model is published from \.json or \.yaml/],
       [["resolve", "staging", "--at", "yesterday"], /--at expects an RFC 3339 time/],
       [["set"], /"set" needs a subcommand/],
+      // A mistyped subcommand: an abbreviation wins over a one-letter slip (stat → status, not start).
+      [["rollout", "stat", "production"], /unknown command "rollout stat" \(did you mean "rollout status"\?\)/],
+      [["rollout", "strt", "production"], /unknown command "rollout strt" \(did you mean "rollout start"\?\)/],
+      [["rolout", "status", "production"], /unknown command "rolout" \(did you mean "rollout status"\?\)/],
+      [["ls", "artefacts"], /unknown command "ls artefacts" \(did you mean "ls artifacts"\?\)/],
+      [["webhook", "zap"], /unknown command "webhook zap" \("webhook" has add, ls, rm, deliveries\)/],
+      // --at without a time zone: caught here (exit 2), naming the expected form.
+      [["resolve", "staging", "--at", "2025-03-01T03:10:00"], /--at expects an RFC 3339 time with a time zone, like 2025-03-01T03:10:00Z .*got "2025-03-01T03:10:00" \(it has no time zone/],
+      [["resolve", "staging", "--at", "2025-02-30T03:10:00Z"], /--at expects an RFC 3339 time with a time zone/],
+      [["resolve", "staging", "--at", "2025-03-01T03:10:00Z", "--subject", "t"], /--at and --subject cannot be combined/],
+      [["ls", "artifacts", "--kind", "widget"], /unknown kind "widget"/],
+      [["ls", "artifacts", "--prefix", "Bad"], /--prefix "Bad" cannot start an artifact name/],
+      [["ls", "sets", "--limit", "501"], /--limit expects a whole number 1–500/],
+      [["ls", "sets", "--all", "--cursor", "abc"], /--all starts from the first page/],
+      [["observe", "production", "stable", "--window", "5m"], /missing --metric name=value/],
+      [["observe", "production", "stable", "--metric", "quality.success_rate=0.9"], /missing the window: --window <duration>/],
+      [["observe", "production", "stable", "--metric", "quality.success_rate=high", "--window", "5m"], /--metric quality\.success_rate expects a number, got "high"/],
+      [["observe", "production", "stable", "--metric", "speed=1", "--window", "5m"], /--metric speed: metric names look like/],
+      [["observe", "production", "stable", "--metric", "cost.tokens_per_request=1", "--window", "5 minutes"], /--window expects a duration such as 5m/],
+      [["observe", "production", "latest", "--metric", "cost.tokens_per_request=1", "--window", "5m"], /<set> must be a version set id \(vs_…\), stable or candidate/],
+      [["observe", "production", "stable", "--metric", "cost.tokens_per_request=1", "--from", "2025-03-01T03:10:00"], /--from expects an RFC 3339 time with a time zone/],
+      [["evidence", "get", "ro_x"], /missing --out <dir>/],
+      [["evidence", "get", "../etc", "--out", "x"], /"\.\.\/etc" is not an evidence pack id/],
+      [["token", "create", "ci"], /missing --scope/],
+      [["token", "create", "ci", "--scope", "write"], /unknown scope "write": use read, publish, deploy, admin/],
+      [["token", "create", "ci", "--scope", "read", "--projects", "demo", "--expires", "2030-01-01"], /--expires expects an RFC 3339 time with a time zone/],
+      [["token", "create", "ci", "--scope", "read", "--projects", "demo", "--expires-in", "soon"], /--expires-in expects a duration/],
+      [["audit", "--since", "yesterday"], /--since expects an RFC 3339 time with a time zone, like .*, or a duration ago/],
+      [["audit", "--since", "1h", "--until", "2h"], /--since must be before --until/],
+      [["gate-policy", "set", "production"], /nothing to change: give --set section\.field=n, --steps or --file/],
+      [["gate-policy", "set", "production", "--set", "hold_drop=0.1"], /--set expects section\.field=number/],
+      [["gate-policy", "set", "production", "--steps", "1,x,100"], /--steps expects comma-separated percents/],
+      [["webhook", "add", "https://example.com/h", "--event", "environment.changed"], /missing --secret-file <path>/],
+      [["webhook", "add", "https://example.com/h", "--event", "deploy", "--secret", "0123456789abcdef"], /unknown event "deploy"/],
+      [["webhook", "add", "ftp://example.com/h", "--event", "environment.changed", "--secret", "0123456789abcdef"], /<url> must be an http:\/\/ or https:\/\/ URL/],
+      [["webhook", "add", "https://example.com/h", "--event", "environment.changed", "--secret", "short"], /the webhook secret must be 16–256 characters, got 5/],
+      [["rollout", "status", "production", "--interval", "2"], /--interval goes with --watch/],
     ];
-    const results = await Promise.all(cases.map(([args]) => runCli(args, { env })));
+    // Four processes at a time: the machine is shared, and each is a node start.
+    const results: Awaited<ReturnType<typeof runCli>>[] = [];
+    for (let i = 0; i < cases.length; i += 4) results.push(...(await Promise.all(cases.slice(i, i + 4).map(([args]) => runCli(args, { env })))));
     results.forEach((r, i) => {
       expect(r.code, cases[i]![0].join(" ")).toBe(2);
       const lines = r.stderr.trim().split("\n");
@@ -62,7 +104,7 @@ describe("pinset without a registry", () => {
     const noProject = await runCli(["history", "staging"], { env: { PINSET_URL: env.PINSET_URL } });
     expect(noProject.code).toBe(2);
     expect(noProject.stderr).toMatch(/no project: pass --project <name> or set PINSET_PROJECT/);
-  });
+  }, 180_000);
 
   it("exits 1 with a clear line when the registry cannot be reached", async () => {
     const url = `http://127.0.0.1:${await closedPort()}`;
@@ -143,6 +185,19 @@ describe.each(backends().slice(0, 1))("pinset against a registry on $name", (bac
     const denied = await cli(["publish", "config", "x", "--file", path.join(dir, "cfg.json")], { env: { PINSET_TOKEN: "wrong-token" } });
     expect(denied.code).toBe(1);
     expect(denied.stderr).toMatch(/\(unauthorized, trace /);
+  });
+
+  it("project create with a token limited to other projects says so (exit 4), instead of 'Project … not found'", async () => {
+    const created = await t.request("POST", "/v1/tokens", { body: { name: "demo publisher", scopes: ["publish"], projects: ["demo"] } });
+    const { token } = (await created.json()) as { token: string };
+    const r = await cli(["project", "create", "other"], { env: { PINSET_TOKEN: token } });
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/^pinset: Cannot create project other: this token is limited to other projects, and creating a project takes an admin token \(they cover every project\) \(not_found, trace [^)]+\)\n$/);
+    expect(r.stderr).not.toMatch(/Project other not found/);
+    // A token that names the project but lacks admin gets the registry's own words (exit 1).
+    const named = await cli(["project", "create", "demo"], { env: { PINSET_TOKEN: token } });
+    expect(named.code).toBe(1);
+    expect(named.stderr).toMatch(/needs the admin scope, which the token does not have \(forbidden, /);
   });
 
   it("flags win over PINSET_* variables", async () => {

@@ -30,6 +30,10 @@ describe.each(backends())("pinset publish index on $name", (backend) => {
     files.set(rel, data);
   }
 
+  async function manifestOf(name: string): Promise<Manifest> {
+    return (await (await t.request("GET", `/v1/projects/idx/artifacts/index/${name}/versions/latest`)).json()).content;
+  }
+
   async function manifest(version: number): Promise<Manifest> {
     return (await (await t.request("GET", `/v1/projects/idx/artifacts/index/kb/versions/${version}`)).json()).content;
   }
@@ -124,5 +128,23 @@ describe.each(backends())("pinset publish index on $name", (backend) => {
     expect(notDir.stderr).toMatch(/is not a directory/);
     const wrongKind = await cli(["publish", "prompt", "kb", "--dir", kb]);
     expect(wrongKind.code).toBe(2);
+  });
+
+  it("refuses a directory with no files (exit 2, nothing published) unless --allow-empty", async () => {
+    const empty = path.join(root, "empty-kb");
+    await mkdir(path.join(empty, "nested", "deeper"), { recursive: true });
+    const refused = await cli(["publish", "index", "blank", "--dir", empty]);
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).toBe("");
+    expect(refused.stderr).toBe(`pinset: ${empty} has no files to publish; pass --allow-empty to publish an index with 0 files (run 'pinset publish --help' for usage)\n`);
+    expect((await t.request("GET", "/v1/projects/idx/artifacts/index/blank")).status).toBe(404);
+
+    const allowed = await cli(["publish", "index", "blank", "--dir", empty, "--allow-empty", "--json"]);
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(json(allowed)).toMatchObject({ kind: "index", name: "blank", version: 1 });
+    expect(await manifestOf("blank")).toEqual({ files: [] });
+    const notWithFile = await cli(["publish", "config", "x", "--file", "x.json", "--allow-empty"]);
+    expect(notWithFile.code).toBe(2);
+    expect(notWithFile.stderr).toMatch(/--allow-empty goes with --dir/);
   });
 });

@@ -121,10 +121,17 @@ describe.each(backends().slice(0, 1))("pinset release commands on $name", (backe
     expect(json(await cli(["env", "show", "staging", "--json"]))).toMatchObject({ active: set1, revision: 1 });
 
     const cas = await cli(["deploy", "staging", set2, "--expect-revision", "1", "--json"]);
-    expect(json(cas)).toMatchObject({ active: set2, revision: 2 });
+    expect(json(cas)).toMatchObject({ active: set2, revision: 2, changed: true });
+    // The set already active: said so, and nothing is written (no revision, history or audit).
+    const audited = (await (await t.request("GET", "/v1/projects/rel/audit?action=environment.deploy")).json()).items.length;
+    const same = await cli(["deploy", "staging", set2, "--reason", "retry of the pipeline"]);
+    expect(same).toMatchObject({ code: 0, stdout: `${set2} is already active in staging: nothing changed (revision 2)\n` });
+    expect(json(await cli(["deploy", "staging", set2, "--json"]))).toEqual({ active: set2, revision: 2, previous: set2, changed: false });
+    expect(json(await cli(["env", "show", "staging", "--json"]))).toMatchObject({ active: set2, revision: 2 });
+    expect((await (await t.request("GET", "/v1/projects/rel/audit?action=environment.deploy")).json()).items).toHaveLength(audited);
     const unknownEnv = await cli(["deploy", "nowhere", set2]);
     expect(unknownEnv.code).toBe(4);
-  });
+  }, 120_000);
 
   it("history: newest first, with actions, sets, actor and reason", async () => {
     const human = await cli(["history", "staging"]);
@@ -168,6 +175,26 @@ describe.each(backends().slice(0, 1))("pinset release commands on $name", (backe
     expect(byEnv).toMatchObject({ from: set2, to: set1 });
     expect(byEnv.components.find((c) => c.slot === "model.main")?.change).toBe("changed");
   });
+
+  it("diff: a prompt from a file and the same text from the API differ only in the final newline, shown as no text change", async () => {
+    const file = path.join(dir, "greeting.md");
+    await writeFile(file, "Hello {{name}}.\nBe brief.\n");
+    expect((await cli(["publish", "prompt", "greeting", "--file", file])).code).toBe(0);
+    await publish("prompt", "greeting", content.prompt("Hello {{name}}.\nBe brief.", ["name"]));
+    const make = async (ref: string) => json<{ id: string }>(await cli(["set", "create", "--file", await manifestFor(ref), "--json"])).id;
+    const manifestFor = async (ref: string) => {
+      const f = path.join(dir, `greeting-${ref}.yaml`);
+      await writeFile(f, `components:\n  prompt.greeting: prompt/greeting@${ref}\n`);
+      return f;
+    };
+    const [fromFile, fromApi] = [await make("1"), await make("2")];
+    const r = await cli(["diff", fromFile, fromApi]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("~ prompt.greeting  prompt/greeting@1 → prompt/greeting@2\n    (text unchanged; only trailing newlines differ)\n");
+    expect(r.stdout).not.toContain("No newline at end of file");
+    const detail = json<{ components: { detail: unknown }[] }>(await cli(["diff", fromFile, fromApi, "--json"])).components[0]!.detail;
+    expect(detail).toEqual({ unified: "", variables: { added: [], removed: [] }, trailing_newlines_differ: true });
+  }, 120_000);
 
   it("diff: colour on a terminal, none with NO_COLOR", async () => {
     const env = { PINSET_URL: t.url, PINSET_TOKEN: ADMIN_TOKEN, PINSET_PROJECT: "rel" };

@@ -79,7 +79,11 @@ describe.each(backends().slice(0, 1))("pinset rollout commands on $name", (backe
     expect(locked.stderr).toMatch(/\(locked, trace /);
     const unfrozen = await cli(["env", "unfreeze", "production", "--reason", "injection fixed"]);
     expect(unfrozen.code, unfrozen.stderr).toBe(0);
-    expect(unfrozen.stdout).toMatch(/^production is not frozen: deploys and rollouts are accepted \(revision \d+\)\n$/);
+    expect(unfrozen.stdout).toMatch(/^Unfroze production: deploys and rollouts are accepted again \(revision \d+\)\n$/);
+    const revision = Number(/revision (\d+)/.exec(unfrozen.stdout)![1]);
+    // Different words when there was nothing to lift, and no new revision.
+    const again = await cli(["env", "unfreeze", "production"]);
+    expect(again).toMatchObject({ code: 0, stdout: `production was not frozen: nothing changed (revision ${revision})\n` });
     expect((await cli(["deploy", "production", candidate])).code).toBe(0);
   });
 });

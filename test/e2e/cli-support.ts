@@ -122,3 +122,61 @@ export async function counter(t: TestApp, name: string): Promise<number> {
   const line = text.split("\n").find((l) => l.startsWith(`${name} `));
   return line ? Number(line.split(" ")[1]) : 0;
 }
+
+export interface RunningCli {
+  /** Everything written to stdout so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Resolves once stdout matches (rejects after `timeoutMs`, showing what came). */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  signal(name: NodeJS.Signals): void;
+  /** The exit, with everything printed. */
+  exited: Promise<CliResult>;
+}
+
+/** Starts `pinset …` and keeps it running: for commands that follow something (`--watch`). */
+export function startCli(args: string[], options: CliOptions = {}): RunningCli {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" };
+  for (const [k, v] of Object.entries(options.env ?? {})) if (v !== undefined) env[k] = v;
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env, stdio: ["pipe", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  const listeners = new Set<() => void>();
+  let closed = false;
+  child.stdout.setEncoding("utf8").on("data", (d: string) => {
+    stdout += d;
+    for (const l of listeners) l();
+  });
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  child.stdin.end();
+  const exited = new Promise<CliResult>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => {
+      closed = true;
+      for (const l of listeners) l();
+      resolve({ code, stdout, stderr });
+    });
+  });
+  return {
+    stdout: () => stdout,
+    stderr: () => stderr,
+    signal: (name) => void child.kill(name),
+    exited,
+    waitFor(pattern, timeoutMs = 60_000) {
+      return new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (pattern.test(stdout)) return done(resolve);
+          if (closed) done(() => reject(new Error(`pinset exited before printing ${pattern}:\n${stdout}\nstderr:\n${stderr}`)));
+        };
+        const timer = setTimeout(() => done(() => reject(new Error(`timed out waiting for ${pattern}:\n${stdout}\nstderr:\n${stderr}`))), timeoutMs);
+        const done = (then: () => void) => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          then();
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+  };
+}

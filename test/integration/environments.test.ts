@@ -103,9 +103,9 @@ describe.each(backends())("environments on $name", (backend) => {
     const [a, b] = sets;
     const first = await deploy("prod", a, { expected_revision: 0, reason: "first release" });
     expect(first.status).toBe(200);
-    expect(await first.json()).toEqual({ active: a, revision: 1, previous: null });
+    expect(await first.json()).toEqual({ active: a, revision: 1, previous: null, changed: true });
     const second = await t.request("POST", env("prod", "/deploy"), { body: { version_set: b }, headers: { "x-trace-id": "trace-deploy-b" } });
-    expect(await second.json()).toEqual({ active: b, revision: 2, previous: a });
+    expect(await second.json()).toEqual({ active: b, revision: 2, previous: a, changed: true });
 
     expect(await state("prod")).toMatchObject({ active: b, revision: 2 });
     const entries = await history("prod");
@@ -181,18 +181,18 @@ describe.each(backends())("environments on $name", (backend) => {
     await deploy("rb", a);
     await deploy("rb", b);
     await deploy("rb", c);
-    await deploy("rb", c); // a redeploy of the active set is not a step back
+    await deploy("rb", c); // a redeploy of the active set changes nothing, so it is no step back either
 
     const first = await t.request("POST", env("rb", "/rollback"), { body: { reason: "c is broken" } });
-    expect(await first.json()).toEqual({ active: b, revision: 5, previous: c });
+    expect(await first.json()).toEqual({ active: b, revision: 4, previous: c, changed: true });
     const second = await t.request("POST", env("rb", "/rollback"));
-    expect(await second.json()).toEqual({ active: a, revision: 6, previous: b });
+    expect(await second.json()).toEqual({ active: a, revision: 5, previous: b, changed: true });
     const none = await expectProblem(await t.request("POST", env("rb", "/rollback")), 409, "conflict");
     expect(none.detail).toContain("no earlier version set");
-    expect((await state("rb")).revision).toBe(6);
+    expect((await state("rb")).revision).toBe(5);
 
-    const to = await t.request("POST", env("rb", "/rollback"), { body: { to: c, expected_revision: 6 } });
-    expect(await to.json()).toEqual({ active: c, revision: 7, previous: a });
+    const to = await t.request("POST", env("rb", "/rollback"), { body: { to: c, expected_revision: 5 } });
+    expect(await to.json()).toEqual({ active: c, revision: 6, previous: a, changed: true });
     const entries = await history("rb");
     expect(entries.slice(0, 4).map((e) => [e.action, e.version_set, e.reason])).toEqual([
       ["rollback", c, null],
@@ -201,20 +201,34 @@ describe.each(backends())("environments on $name", (backend) => {
       ["deploy", c, null],
     ]);
 
-    await expectProblem(await t.request("POST", env("rb", "/rollback"), { body: { expected_revision: 6 } }), 409, "conflict");
+    await expectProblem(await t.request("POST", env("rb", "/rollback"), { body: { expected_revision: 5 } }), 409, "conflict");
     await expectProblem(await t.request("POST", env("rb", "/rollback"), { body: { to: UNKNOWN_SET } }), 422, "validation_failed");
     await expectProblem(await t.request("POST", env("rb", "/rollback"), { body: { to: otherProjectSet } }), 422, "validation_failed");
     await expectProblem(await t.request("POST", env("rb", "/rollback"), { body: { to: "vs_nope" } }), 400, "validation_failed");
-    expect((await history("rb")).length).toBe(7);
+    expect((await history("rb")).length).toBe(6);
   });
 
-  it("records a redeploy of the already active set as a new revision", async () => {
+  it("answers a deploy of the already active set with 200 changed:false and writes nothing: no revision, history, audit or webhook", async () => {
     await createEnv("redeploy");
-    const [a] = sets;
-    await deploy("redeploy", a);
+    const [a, b] = sets;
+    expect((await t.request("POST", "/v1/projects/demo/webhooks", { body: { url: "http://127.0.0.1:9/hook", events: ["environment.changed"], secret: "0123456789abcdef" } })).status).toBe(201);
+    const first = await deploy("redeploy", a);
+    expect(await first.json()).toEqual({ active: a, revision: 1, previous: null, changed: true });
+    const before = await tableCounts(t);
     const again = await deploy("redeploy", a, { reason: "restart" });
-    expect(await again.json()).toEqual({ active: a, revision: 2, previous: a });
-    expect((await history("redeploy"))[0]).toMatchObject({ revision: 2, action: "deploy", version_set: a, previous: a, reason: "restart" });
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ active: a, revision: 1, previous: a, changed: false });
+    // Also with a matching compare-and-swap revision.
+    expect(await json(await deploy("redeploy", a, { expected_revision: 1 }))).toEqual({ active: a, revision: 1, previous: a, changed: false });
+    // audit_log, environment_history, webhook_outbox, environments: all as they were.
+    expect(await tableCounts(t)).toEqual(before);
+    expect(await state("redeploy")).toMatchObject({ active: a, revision: 1 });
+    expect((await history("redeploy")).map((e) => e.revision)).toEqual([1]);
+
+    // The checks still come first: a stale revision is a conflict even when nothing would change.
+    await expectProblem(await deploy("redeploy", a, { expected_revision: 0 }), 409, "conflict");
+    const next = await deploy("redeploy", b);
+    expect(await next.json()).toEqual({ active: b, revision: 2, previous: a, changed: true });
   });
 
   it("refuses a stale expected_revision with 409 and changes nothing", async () => {
@@ -238,6 +252,7 @@ describe.each(backends())("environments on $name", (backend) => {
     await t.db.handle.db.updateTable("environments").set({ frozen: true }).where("project", "=", "demo").where("name", "=", "frozen").execute();
     const before = await tableCounts(t);
     await expectProblem(await deploy("frozen", a), 423, "locked");
+    await expectProblem(await deploy("frozen", b), 423, "locked"); // even the active set: the freeze is checked first
     await expectProblem(await t.request("POST", env("frozen", "/rollback")), 423, "locked");
     expect(await tableCounts(t)).toEqual(before);
     expect(await state("frozen")).toMatchObject({ active: b, revision: 2, frozen: true });

@@ -28,6 +28,26 @@ describe("prompt detail", () => {
     expect(detail.unified).toBe("--- a/prompt\n+++ b/prompt\n@@ -1 +1,2 @@\n+[user]\n Answer {{q}}\n");
   });
 
+  it("does not show trailing-newline-only differences (a prompt from a file against the same text from the API)", () => {
+    const fromFile = { template: "Answer {{question}}.\nBe brief.\n", variables: ["question"] };
+    const fromApi = { template: "Answer {{question}}.\nBe brief.", variables: ["question"] };
+    expect(diffComponentContent("prompt", fromApi, fromFile)).toEqual({ unified: "", variables: { added: [], removed: [] }, trailing_newlines_differ: true });
+    // Runs of line breaks, and CRLF, at the end count the same.
+    expect(diffComponentContent("prompt", { template: "x\r\n\n\n" }, { template: "x" })).toMatchObject({ unified: "", trailing_newlines_differ: true });
+    // Chat messages: each message's content is compared without its trailing line breaks.
+    const chat = (system: string) => ({ messages: [{ role: "system", content: system }, { role: "user", content: "{{question}}" }], variables: ["question"] });
+    expect(diffComponentContent("prompt", chat("You are terse.\n"), chat("You are terse."))).toMatchObject({ unified: "", trailing_newlines_differ: true });
+  });
+
+  it("still shows a real change next to a trailing-newline difference, without `No newline at end of file`", () => {
+    const detail = diffComponentContent("prompt", { template: "Hello.\nBe brief." }, { template: "Hello!\nBe brief.\n" }) as { unified: string };
+    expect(detail).toEqual({ unified: "--- a/prompt\n+++ b/prompt\n@@ -1,2 +1,2 @@\n-Hello.\n+Hello!\n Be brief.\n", variables: { added: [], removed: [] } });
+    expect(detail.unified).not.toContain("No newline");
+    // Inner blank lines and leading breaks are content: they are compared.
+    expect((diffComponentContent("prompt", { template: "a\nb\n" }, { template: "a\n\nb\n" }) as { unified: string }).unified).toContain("+\n");
+    expect((diffComponentContent("prompt", { template: "a" }, { template: "\na" }) as { unified: string }).unified).not.toBe("");
+  });
+
   it("reports removed variables and an empty unified diff for equal text", () => {
     expect(diffComponentContent("prompt", { template: "x", variables: ["b", "a"] }, { template: "x" })).toEqual({ unified: "", variables: { added: [], removed: ["a", "b"] } });
   });

@@ -74,6 +74,8 @@ const addedRoutes = [
   "GET /v1/projects/{p}/environments/{env}/observations",
   // Every audit entry, including token changes (project null): admin only.
   "GET /v1/audit",
+  // The project's artifacts, each with its latest version (issue 12: no dead ends).
+  "GET /v1/projects/{p}/artifacts",
 ];
 
 /** Warnings accepted on purpose (see redocly.yaml): probes have no 4xx answer to document. */

@@ -56,12 +56,15 @@ export const envUnfreeze: CommandSpec = {
   examples: ["pinset env unfreeze production --reason 'injection fixed in vs_…'"],
   async run(ctx, { args, values }) {
     const reason = typeof values.reason === "string" ? values.reason : undefined;
-    const env = await unwrap(
-      ctx.client.POST("/v1/projects/{project}/environments/{env}/unfreeze", {
-        params: { path: { project: ctx.project, env: args.env! } },
-        body: reason !== undefined ? { reason } : {},
-      }),
+    const params = { path: { project: ctx.project, env: args.env! } };
+    // The answer is the environment either way; only the state before tells an unfreeze from a no-op.
+    const before = await unwrap(ctx.client.GET("/v1/projects/{project}/environments/{env}", { params }));
+    const env = await unwrap(ctx.client.POST("/v1/projects/{project}/environments/{env}/unfreeze", { params, body: reason !== undefined ? { reason } : {} }));
+    const unfroze = before.frozen && env.revision > before.revision;
+    ctx.output(env, (e) =>
+      unfroze
+        ? `Unfroze ${e.name}: deploys and rollouts are accepted again (revision ${e.revision})`
+        : `${e.name} was not frozen: nothing changed (revision ${e.revision})`,
     );
-    ctx.output(env, (e) => `${e.name} is not frozen: deploys and rollouts are accepted (revision ${e.revision})`);
   },
 };

@@ -1,6 +1,7 @@
 import { unwrap } from "../../client/client.js";
 import { integerOption, stringOption, type CommandSpec } from "../command.js";
 import { UsageError } from "../errors.js";
+import { timeOption } from "../time.js";
 import { table } from "../render/format.js";
 import { renderVersionSet } from "./set.js";
 
@@ -22,7 +23,9 @@ export const deploy: CommandSpec = {
         body: { version_set: args.set!, ...(expected !== undefined ? { expected_revision: expected } : {}), ...(reason !== undefined ? { reason } : {}) },
       }),
     );
-    ctx.output(result, (r) => `Deployed ${r.active} to ${args.env} (revision ${r.revision})`);
+    ctx.output(result, (r) =>
+      r.changed === false ? `${r.active} is already active in ${args.env}: nothing changed (revision ${r.revision})` : `Deployed ${r.active} to ${args.env} (revision ${r.revision})`,
+    );
   },
 };
 
@@ -77,15 +80,14 @@ export const resolve: CommandSpec = {
   args: ["env"],
   options: {
     subject: { type: "string", value: "s", description: "Who asks (user, tenant): decides the rollout assignment" },
-    at: { type: "string", value: "time", description: "RFC 3339 time: what was active then" },
+    at: { type: "string", value: "time", description: "What was active then: RFC 3339 with a time zone (2025-03-01T03:10:00Z)" },
   },
   examples: ["pinset resolve production", "pinset resolve production --at 2025-03-01T03:10:00Z", "pinset resolve production --subject tenant-42 --json"],
   async run(ctx, { args, values }) {
     const subject = stringOption(values, "subject");
     const at = stringOption(values, "at");
-    if (at !== undefined && (!/^\d{4}-\d{2}-\d{2}T/.test(at) || Number.isNaN(Date.parse(at)))) {
-      throw new UsageError(`--at expects an RFC 3339 time like 2025-03-01T03:10:00Z, got "${at}"`, "resolve");
-    }
+    if (at !== undefined) timeOption(at, "at", "resolve");
+    if (at !== undefined && subject !== undefined) throw new UsageError("--at and --subject cannot be combined: a past rollout's assignments are not kept", "resolve");
     const result = await ctx.client.GET("/v1/projects/{project}/environments/{env}/resolve", {
       params: {
         path: { project: ctx.project, env: args.env! },

@@ -1,11 +1,18 @@
 import type { CommandSpec } from "../command.js";
+import { audit } from "./audit.js";
 import { diff } from "./diff.js";
 import { envCreate, envShow, envUnfreeze } from "./env.js";
 import { deploy, history, resolve, rollback } from "./environment.js";
+import { evidenceGet } from "./evidence.js";
+import { gatePolicyGet, gatePolicySet } from "./gate-policy.js";
+import { lsArtifacts, lsEnvs, lsProjects, lsSets } from "./ls.js";
+import { observe } from "./observe.js";
 import { projectCreate } from "./project.js";
 import { publish } from "./publish.js";
 import { rolloutAbort, rolloutAdvance, rolloutDecision, rolloutEvidence, rolloutPause, rolloutResume, rolloutStart, rolloutStatus } from "./rollout.js";
 import { setCreate, setShow } from "./set.js";
+import { tokenCreate, tokenLs, tokenRevoke } from "./token.js";
+import { webhookAdd, webhookDeliveries, webhookLs, webhookRm } from "./webhook.js";
 
 /** Every command, in the order `pinset --help` lists them. */
 export const COMMANDS: readonly CommandSpec[] = [
@@ -13,6 +20,10 @@ export const COMMANDS: readonly CommandSpec[] = [
   envCreate,
   envShow,
   envUnfreeze,
+  lsProjects,
+  lsEnvs,
+  lsSets,
+  lsArtifacts,
   publish,
   setCreate,
   setShow,
@@ -29,4 +40,16 @@ export const COMMANDS: readonly CommandSpec[] = [
   rolloutResume,
   rolloutAbort,
   rolloutEvidence,
+  observe,
+  gatePolicyGet,
+  gatePolicySet,
+  evidenceGet,
+  audit,
+  tokenCreate,
+  tokenLs,
+  tokenRevoke,
+  webhookAdd,
+  webhookLs,
+  webhookRm,
+  webhookDeliveries,
 ];

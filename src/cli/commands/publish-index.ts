@@ -2,7 +2,7 @@ import { stat } from "node:fs/promises";
 import { blobExists, hashFile, uploadBlobFile } from "../../client/blobs.js";
 import { unwrap } from "../../client/client.js";
 import type { CommandContext } from "../context.js";
-import { InputError } from "../errors.js";
+import { InputError, UsageError } from "../errors.js";
 import { createLimiter } from "../limit.js";
 import { ProgressBar } from "../progress.js";
 import { formatBytes, formatDuration, shortDigest } from "../render/format.js";
@@ -17,6 +17,8 @@ export interface PublishIndexOptions {
   metadata: Record<string, string>;
   annotations: Record<string, string>;
   concurrency: number;
+  /** Publish an index with no files when the directory has none (otherwise a usage error). */
+  allowEmpty?: boolean;
 }
 
 interface Stats {
@@ -39,6 +41,12 @@ export async function publishIndex(ctx: CommandContext, options: PublishIndexOpt
 
   const { files, skipped } = await walkDirectory(options.dir);
   for (const entry of skipped) ctx.note(`pinset: skipping ${entry}`);
+  // An empty directory is far more often a wrong path or a build step that did not run than a
+  // deliberately empty index; publishing it would pin "no knowledge base" without a word.
+  if (files.length === 0 && !options.allowEmpty) {
+    const why = skipped.length > 0 ? ` (${skipped.length} entr${skipped.length === 1 ? "y" : "ies"} skipped, no regular files)` : "";
+    throw new UsageError(`${options.dir} has no files to publish${why}; pass --allow-empty to publish an index with 0 files`, "publish");
+  }
   const total = files.reduce((sum, f) => sum + f.size, 0);
   const bar = ctx.interactive ? new ProgressBar(ctx.io.stderr, total) : undefined;
   const started = performance.now();

@@ -23,6 +23,7 @@ export const publish: CommandSpec = {
     annotation: { type: "string", multiple: true, value: "k=v", description: "Annotate the version (repeatable)" },
     metadata: { type: "string", multiple: true, value: "k=v", description: "index only: manifest metadata (repeatable)" },
     concurrency: { type: "string", value: "n", description: "index only: blobs uploaded at once (default 4)" },
+    "allow-empty": { type: "boolean", description: "index only: publish an index of 0 files when the directory has none (refused otherwise)" },
   },
   description: [
     `<kind> is one of ${KINDS.join(", ")}. Publishing content identical to an existing version`,
@@ -48,8 +49,9 @@ export const publish: CommandSpec = {
       if (kind !== "index") throw new UsageError("--dir publishes an index: use 'pinset publish index <name> --dir <dir>'", "publish");
       if (file !== undefined) throw new UsageError("give either --file or --dir, not both", "publish");
       const metadata = keyValues(metadataPairs, "metadata", "publish");
-      return publishIndex(ctx, { name, dir, metadata, annotations, concurrency: concurrency ?? 4 });
+      return publishIndex(ctx, { name, dir, metadata, annotations, concurrency: concurrency ?? 4, allowEmpty: values["allow-empty"] === true });
     }
+    if (values["allow-empty"] === true) throw new UsageError("--allow-empty goes with --dir", "publish");
     if (file === undefined) throw new UsageError(kind === "index" ? "missing --dir <dir> (or --file <manifest>)" : "missing --file <path>", "publish");
     if (metadataPairs.length > 0) throw new UsageError("--metadata goes with --dir", "publish");
     if (concurrency !== undefined) throw new UsageError("--concurrency goes with --dir", "publish");

@@ -1,9 +1,10 @@
 import { unwrap } from "../../client/client.js";
 import type { components } from "../../client/api-types.js";
-import { listOption, stringOption, type CommandSpec, type OptionSpec } from "../command.js";
+import { integerOption, listOption, stringOption, type CommandSpec, type OptionSpec } from "../command.js";
 import type { CommandContext } from "../context.js";
 import { UsageError } from "../errors.js";
 import { table } from "../render/format.js";
+import { watchRollout } from "./rollout-watch.js";
 
 type Rollout = components["schemas"]["Rollout"];
 type Decision = components["schemas"]["Decision"];
@@ -32,7 +33,7 @@ export function renderRollout(ctx: CommandContext, r: Rollout): string[] {
   return lines;
 }
 
-function renderDecision(ctx: CommandContext, d: Decision): string[] {
+export function renderDecision(ctx: CommandContext, d: Decision): string[] {
   const { green, yellow, red, bold } = ctx.colour;
   const paint = { green, yellow, red, black: (s: string) => bold(red(s)) }[d.signal];
   const rows = d.reasons.map((r) => [r.metric, String(r.baseline ?? "-"), String(r.candidate ?? "-"), String(r.threshold ?? "-"), r.verdict]);
@@ -67,10 +68,24 @@ export const rolloutStart: CommandSpec = {
 
 export const rolloutStatus: CommandSpec = {
   name: "rollout status",
-  summary: "Show an environment's rollout and its gate decision",
+  summary: "Show an environment's rollout and its gate decision (--watch: live, until it ends)",
   args: ["env"],
-  examples: ["pinset rollout status production"],
-  async run(ctx, { args }) {
+  options: {
+    watch: { type: "boolean", description: "Follow the rollout live (the environment's watch stream) until it ends or Ctrl-C" },
+    interval: { type: "string", value: "seconds", description: "--watch: re-read the gate decision this often (default 5); steps show at once" },
+  },
+  description: [
+    "--watch redraws on every step of the rollout and when the decision changes; on a pipe (or with",
+    "--json, one JSON line {rollout, decision} per change) it prints each new state. It ends on Ctrl-C",
+    "(exit 0) or when the rollout ends: promoted exits 0, aborted exits 1.",
+  ].join("\n"),
+  examples: ["pinset rollout status production", "pinset rollout status production --watch", "pinset rollout status production --watch --json | jq -c '.rollout.percent'"],
+  async run(ctx, { args, values }) {
+    const interval = integerOption(values, "interval", "rollout status", { min: 1, max: 3600 });
+    if (interval !== undefined && values.watch !== true) throw new UsageError("--interval goes with --watch", "rollout status");
+    if (values.watch === true) {
+      return watchRollout(ctx, args.env!, { intervalMs: (interval ?? 5) * 1000, render: { rollout: renderRollout, decision: renderDecision } });
+    }
     const rollout = await unwrap(ctx.client.GET("/v1/projects/{project}/environments/{env}/rollout", path(ctx, args.env!)));
     if (ctx.json) return ctx.printJson(rollout);
     const decision = await unwrap(ctx.client.GET("/v1/projects/{project}/environments/{env}/rollout/decision", path(ctx, args.env!)));

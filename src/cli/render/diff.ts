@@ -80,7 +80,8 @@ function renderDetail(kind: string | undefined, detail: unknown, c: Colours): st
 
 function renderPrompt(detail: Record<string, unknown>, c: Colours): string[] {
   const unified = typeof detail.unified === "string" ? detail.unified : "";
-  const lines = unified === "" ? [c.dim("(text unchanged)")] : unified.replace(/\n$/, "").split("\n").map((line) => colourDiffLine(line, c));
+  const unchanged = detail.trailing_newlines_differ === true ? "(text unchanged; only trailing newlines differ)" : "(text unchanged)";
+  const lines = unified === "" ? [c.dim(unchanged)] : unified.replace(/\n$/, "").split("\n").map((line) => colourDiffLine(line, c));
   const variables = isRecord(detail.variables) ? detail.variables : {};
   const added = strings(variables.added).map((v) => c.green(`+${v}`));
   const removed = strings(variables.removed).map((v) => c.red(`-${v}`));

@@ -1,0 +1,72 @@
+import type { Kysely } from "kysely";
+import type { Database } from "../db/schema.js";
+import { ValidationError } from "../errors.js";
+import { NAME_PATTERN } from "../http/names.js";
+import type { Page } from "../http/pagination.js";
+import { ARTIFACT_KINDS } from "./kinds/index.js";
+import { listLatestArtifacts, type CatalogRow } from "./catalog-store.js";
+import type { ArtifactSummary } from "./service.js";
+
+/**
+ * `GET /v1/projects/{p}/artifacts`: what a project holds, one entry per (kind, name) with its
+ * latest version. Ordered by kind, then name — not newest first like the other lists — so that
+ * paging through it meets every artifact exactly once even while publishes go on (a newest-first
+ * order would move a name republished mid-walk to the front, past the reader's cursor).
+ */
+export interface CatalogOptions {
+  kind?: string | undefined;
+  prefix?: string | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+interface Position {
+  kind: string;
+  name: string;
+}
+
+/** The cursor is the (kind, name) of the last entry of the page, base64url JSON like the others. */
+function encodePosition(position: Position): string {
+  return Buffer.from(JSON.stringify({ k: position.kind, n: position.name })).toString("base64url");
+}
+
+function decodePosition(cursor: string | undefined): Position | undefined {
+  if (cursor === undefined) return undefined;
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as { k?: unknown; n?: unknown };
+    const { k, n } = parsed;
+    if (typeof k === "string" && (ARTIFACT_KINDS as readonly string[]).includes(k) && typeof n === "string" && NAME_PATTERN.test(n)) return { kind: k, name: n };
+  } catch {
+    // fall through to the validation error
+  }
+  throw new ValidationError("The cursor is not one this server issued", [{ path: "query.cursor", message: "invalid cursor" }]);
+}
+
+function present(row: CatalogRow): ArtifactSummary {
+  return {
+    kind: row.kind,
+    name: row.name,
+    version: row.version,
+    digest: row.digest,
+    size: row.size,
+    created_at: row.created_at.toISOString(),
+    annotations: row.annotations ?? {},
+  };
+}
+
+export class ArtifactCatalog {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async list(project: string, options: CatalogOptions): Promise<Page<ArtifactSummary>> {
+    const rows = await listLatestArtifacts(this.db, {
+      project,
+      kind: options.kind,
+      prefix: options.prefix,
+      after: decodePosition(options.cursor),
+      limit: options.limit + 1,
+    });
+    const items = rows.slice(0, options.limit);
+    const last = items.at(-1);
+    return { items: items.map(present), next_cursor: rows.length > options.limit && last ? encodePosition(last) : null };
+  }
+}
