@@ -51,7 +51,9 @@ const rateSample = z
     trials: whole("a whole number ≥ 0"),
   })
   .superRefine((s, ctx) => {
-    if (s.count > s.trials) ctx.addIssue({ code: "custom", path: ["count"], message: `must not exceed trials (${s.trials})` });
+    // Runs even when a field failed: compare only two valid counts.
+    const valid = (n: unknown) => typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
+    if (valid(s.count) && valid(s.trials) && s.count > s.trials) ctx.addIssue({ code: "custom", path: ["count"], message: `must not exceed trials (${s.trials})` });
   });
 
 export const MAX_BUCKETS = 1000;
@@ -81,7 +83,7 @@ const histogramSample = z
       if (typeof bucket.le === "number" && typeof previous.le === "number" && !(bucket.le > previous.le)) {
         ctx.addIssue({ code: "custom", path: ["buckets", i, "le"], message: `bounds must rise strictly: ${bucket.le} follows ${previous.le}` });
       }
-      if (bucket.count < previous.count) {
+      if (typeof bucket.count === "number" && typeof previous.count === "number" && bucket.count < previous.count) {
         ctx.addIssue({ code: "custom", path: ["buckets", i, "count"], message: `cumulative counts must not fall: ${bucket.count} follows ${previous.count}` });
       }
     });
