@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { createRandom } from "../../scripts/bench/gates/random.js";
 import { analyse } from "../../src/rollouts/analysis/analyse.js";
 import { assignmentCheck, trafficWindows, type PercentChange } from "../../src/rollouts/analysis/assignment-check.js";
 import type { PoolableObservation } from "../../src/rollouts/analysis/pool.js";
@@ -37,17 +38,8 @@ describe("sample-ratio mismatch", () => {
   });
 
   it("keeps the false alarm rate well under 0.1 % checked after every window (seeded A/A, 2 000 rollouts × 20 windows)", () => {
-    let state = 12345;
-    const uniform = () => {
-      state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
-      return state / 4_294_967_296;
-    };
-    // a binomial(2 000, 0.1) by sums of uniforms is exact enough for the check's own error rate
-    const draw = (n: number, p: number) => {
-      let k = 0;
-      for (let i = 0; i < n; i++) if (uniform() < p) k++;
-      return k;
-    };
+    const random = createRandom(2026);
+    const draw = (n: number, p: number) => random.binomial(n, p);
     let alarms = 0;
     for (let r = 0; r < 2000; r++) {
       const windows = [];
