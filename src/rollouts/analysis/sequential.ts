@@ -13,9 +13,10 @@
  *                            ≥ 0; otherwise pass — proven under the line when the whole interval
  *                            is < 0, "not shown to reach it" when it straddles 0. The timeout
  *                            line has no hold band to prove "no harm" against, and proving
- *                            c < 2b needs ≈ 46 / b trials (b = 0.1 %: 46 000 per side; b = 0:
- *                            never), so requiring it would block every healthy rollout of a
- *                            service that rarely times out. As the point gate, it only rolls back.
+ *                            c < 2b when c = b needs ≈ 10/b candidate trials against a large
+ *                            baseline, 46/b per side with equal sides (b = 0.1 %: 10 000–46 000;
+ *                            b = 0: never), so requiring it would block every healthy rollout of
+ *                            a service that rarely times out. As the point gate, it only rolls back.
  *   cost.tokens_per_request  the ratio of means, by the delta method on the log ratio:
  *                            v = sc²/(nc·mc²) + sb²/(nb·mb²), interval exp(ln(mc/mb) ± radius).
  *   latency.p95_ms           quantile-ratio.ts.
