@@ -139,6 +139,14 @@ describe("poolSides", () => {
     expect(baseline.segments).toEqual({ attack: 100 });
   });
 
+  it("treats a stored segment name as data, even __proto__", () => {
+    const segments = JSON.parse('{"__proto__": 5, "attack": 1}') as Record<string, number>;
+    const { candidate } = poolSides([obs("candidate", 0, {}, { segments }), obs("candidate", 1, {}, { segments })]);
+    expect(Object.getOwnPropertyDescriptor(candidate.segments, "__proto__")?.value).toBe(10);
+    expect(candidate.segments.attack).toBe(2);
+    expect(({} as Record<string, unknown>).attack).toBeUndefined();
+  });
+
   it("ignores stored values of the wrong shape or name", () => {
     const { candidate } = poolSides([obs("candidate", 0, { "quality.success_rate": { mean: 1, stddev: 0, count: 1 }, "quality.vibes": 3, "latency.p95_ms": "x" })]);
     expect(candidate.metrics).toEqual({});

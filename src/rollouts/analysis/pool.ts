@@ -115,7 +115,8 @@ const finiteBounds = (h: HistogramSample) => h.buckets.filter((b) => b.le !== "+
 
 function poolSide(newestFirst: readonly PoolableObservation[], since: Date | undefined): PooledSide {
   const inStep = (o: PoolableObservation) => since === undefined || o.window_start === undefined || o.window_start.getTime() >= since.getTime();
-  const segments: Record<string, number> = {};
+  // Null prototype: a stored segment name is data, never a key that could reach Object.prototype.
+  const segments: Record<string, number> = Object.create(null) as Record<string, number>;
   let requests: number | undefined;
   for (const o of newestFirst) {
     for (const [name, n] of Object.entries(o.segments ?? {})) if (typeof n === "number") segments[name] = (segments[name] ?? 0) + n;
