@@ -2,11 +2,13 @@
  * `npm run bench`: the registry's performance figures, each beside a baseline measured in the
  * same run on the same machine, with pass/fail against the targets of issue 6.
  *
- *   npm run bench [-- --quick] [-- --only hot,cold,propagation,blob,publish,subject] [-- --json out.json]
+ *   npm run bench [-- --quick] [-- --only hot,cold,propagation,blob,publish,subject,gates] [-- --json out.json]
+ *   npm run bench -- --only gates [--seed 7]     the canary gate's own bench: no server, no database
  *
  * Needs Postgres on 127.0.0.1:5432 (user postgres, trust; PINSET_BENCH_DATABASE_URL overrides):
  * the bench creates a database, runs two registry processes on it (A takes the deploys, B holds
  * the watchers and answers resolves), and drops it at the end. Exit code 1 when a target fails.
+ * `gates` (scripts/bench/gates/) simulates rollouts, seeded, and needs neither.
  */
 import { writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -21,8 +23,9 @@ import { extraRows } from "./bench/extra-benches.js";
 import { ms } from "./bench/stats.js";
 import { renderTable, type Row } from "./bench/table.js";
 import { runBlobUploadBench } from "./bench-blob-upload.js";
+import { DEFAULT_GATE_BENCH, runGateBench } from "./bench/gates/report.js";
 
-const PARTS = ["hot", "cold", "propagation", "blob", "publish", "subject"] as const;
+const PARTS = ["hot", "cold", "propagation", "blob", "publish", "subject", "gates"] as const;
 type Part = (typeof PARTS)[number];
 
 const { values } = parseArgs({
@@ -32,6 +35,7 @@ const { values } = parseArgs({
     json: { type: "string" },
     "big-watchers": { type: "string", default: "10000" },
     "big-processes": { type: "string", default: "2" },
+    seed: { type: "string", default: "1" },
   },
 });
 const quick = values.quick;
@@ -51,13 +55,20 @@ const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 const rows: Row[] = [];
 const results: Record<string, unknown> = {};
 
+/** The gate bench alone touches no database. */
+const needsPostgres = [...only].some((part) => part !== "gates");
+
 async function machine(): Promise<string> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  const { rows: version } = await client.query<{ server_version: string }>("SHOW server_version");
-  await client.end();
+  let postgres = "PostgreSQL not used";
+  if (needsPostgres) {
+    const client = new pg.Client({ connectionString: adminUrl });
+    await client.connect();
+    const { rows: version } = await client.query<{ server_version: string }>("SHOW server_version");
+    await client.end();
+    postgres = `PostgreSQL ${version[0]?.server_version}`;
+  }
   const cpu = os.cpus()[0]?.model.trim() ?? "unknown CPU";
-  return `${os.cpus().length} cores (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, PostgreSQL ${version[0]?.server_version}, ${os.type()} ${os.release()}, open files limit per process ${await openFilesLimit()}`;
+  return `${os.cpus().length} cores (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, ${postgres}, ${os.type()} ${os.release()}, open files limit per process ${await openFilesLimit()}`;
 }
 
 /** The machine is shared: the load around the run says how much the figures can be trusted. */
@@ -205,8 +216,20 @@ async function main(): Promise<void> {
   for (const part of ["publish", "subject"] as const) {
     if (only.has(part)) rows.push(...(await extraRows(part, { quick, publish: plan.publish, log, results })));
   }
+  if (only.has("gates")) {
+    const seed = Number(values.seed);
+    if (!Number.isSafeInteger(seed)) throw new Error(`--seed must be an integer, got "${values.seed}"`);
+    const gates = runGateBench({ ...DEFAULT_GATE_BENCH, seed }, log);
+    results.gates = { seed, seconds: gates.seconds, figures: gates.figures };
+    rows.push(...gates.rows, {
+      measure: `gate bench: ${gates.options.rollouts} rollouts per scenario × ${gates.options.windows} windows of ${gates.options.requests} requests per side (seed ${seed})`,
+      pinset: `${gates.seconds.toFixed(1)} s`,
+      baseline: "",
+      target: "",
+    });
+  }
   const table = renderTable(rows);
-  process.stdout.write(`\nPinset bench${quick ? " (--quick)" : ""} — ${new Date().toISOString()}\nmachine: ${about}\nregistry processes: LOG_LEVEL=${SERVER_LOG_LEVEL} (the default), rate limits off\nload average (1/5/15 min) at start: ${loadAtStart}, at end: ${loadAverage()}\n\n${table}\n`);
+  process.stdout.write(`\nPinset bench${quick ? " (--quick)" : ""} — ${new Date().toISOString()}\nmachine: ${about}${needsPostgres ? `\nregistry processes: LOG_LEVEL=${SERVER_LOG_LEVEL} (the default), rate limits off` : ""}\nload average (1/5/15 min) at start: ${loadAtStart}, at end: ${loadAverage()}\n\n${table}\n`);
   if (values.json) await writeFile(values.json, `${JSON.stringify({ ...results, rows }, null, 2)}\n`);
   process.exit(rows.some((r) => r.pass === false) ? 1 : 0);
 }

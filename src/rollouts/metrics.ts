@@ -3,9 +3,17 @@
  * keyed by dotted name (`{"quality.success_rate": 0.97}`), or nested by group
  * (`{"quality": {"success_rate": 0.97}}`), or a mix of both; they are always stored and compared
  * flat. A metric given twice, an unknown name or a bad value is a 422 naming the metric.
+ *
+ * Two value grammars share that normaliser:
+ *   metricsSchema / parseMetrics                  plain numbers only (the point form)
+ *   observedMetricsSchema / parseObservedMetrics  plain numbers or the sample forms of
+ *                                                 analysis/samples.ts; a bad sample field is
+ *                                                 named in full (`quality.success_rate.count`)
  */
 import { z } from "zod";
 import { UnprocessableError, type FieldError } from "../errors.js";
+import { OBSERVED_VALUE } from "./analysis/sample-schemas.js";
+import type { ObservedMetrics } from "./analysis/samples.js";
 
 /** Every metric, in the stable order used for decision reasons. */
 export const METRIC_NAMES = [
@@ -32,7 +40,7 @@ const count = z
   .int({ error: "must be a whole number ≥ 0" })
   .min(0, { error: "must be a whole number ≥ 0" });
 
-const METRIC_VALUE: Record<MetricName, z.ZodNumber> = {
+const METRIC_VALUE: Record<MetricName, z.ZodType<number>> = {
   "quality.success_rate": rate,
   "quality.adoption_rate": rate,
   "latency.p95_ms": nonNegative,
@@ -51,12 +59,12 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 interface Issue {
-  path: string[];
+  path: (string | number)[];
   message: string;
 }
 
-function normalise(input: unknown): { metrics: Metrics; issues: Issue[] } {
-  const metrics: Metrics = {};
+function normalise<T>(input: unknown, values: Record<MetricName, z.ZodType<T>>): { metrics: Partial<Record<MetricName, T>>; issues: Issue[] } {
+  const metrics: Partial<Record<MetricName, T>> = {};
   const issues: Issue[] = [];
   if (!isPlainObject(input)) {
     issues.push({ path: [], message: "metrics must be an object of metric name → number" });
@@ -83,9 +91,9 @@ function normalise(input: unknown): { metrics: Metrics; issues: Issue[] } {
 
   for (const name of METRIC_NAMES) {
     if (!given.has(name)) continue;
-    const parsed = METRIC_VALUE[name].safeParse(given.get(name));
+    const parsed = values[name].safeParse(given.get(name));
     if (parsed.success) metrics[name] = parsed.data;
-    else issues.push({ path: [name], message: parsed.error.issues[0]?.message ?? "invalid value" });
+    else issues.push(...issuesOf(name, parsed.error.issues));
   }
   if (issues.length === 0 && given.size === 0) {
     issues.push({ path: [], message: "at least one metric is required" });
@@ -93,25 +101,48 @@ function normalise(input: unknown): { metrics: Metrics; issues: Issue[] } {
   return { metrics, issues };
 }
 
-/**
- * Zod schema for an observation's `metrics`: accepts the flat or nested form and outputs the flat
- * form. Issue paths name the metric as one segment (`["quality.success_rate"]`), so inside a body
- * schema they render as `metrics.quality.success_rate`.
- */
-export const metricsSchema = z.unknown().transform((input, ctx): Metrics => {
-  const { metrics, issues } = normalise(input);
-  for (const issue of issues) {
-    ctx.addIssue({ code: "custom", message: issue.message, path: issue.path, input });
-  }
-  return issues.length > 0 ? z.NEVER : metrics;
-});
+/** A plain number's schema has one issue at its root; a sample's may have several, deeper. */
+function issuesOf(name: MetricName, issues: readonly z.core.$ZodIssue[]): Issue[] {
+  const point = issues.every((issue) => issue.path.length === 0);
+  if (point) return [{ path: [name], message: issues[0]?.message ?? "invalid value" }];
+  return issues.map((issue) => ({ path: [name, ...issue.path.map((p) => (typeof p === "symbol" ? String(p) : p))], message: issue.message }));
+}
 
-/** Parses metrics on their own; paths in the 422 are relative to the metrics object. */
-export function parseMetrics(input: unknown): Metrics {
-  const { metrics, issues } = normalise(input);
+function schemaOf<T>(values: Record<MetricName, z.ZodType<T>>): z.ZodType<Partial<Record<MetricName, T>>> {
+  return z.unknown().transform((input, ctx): Partial<Record<MetricName, T>> => {
+    const { metrics, issues } = normalise(input, values);
+    for (const issue of issues) {
+      ctx.addIssue({ code: "custom", message: issue.message, path: issue.path, input });
+    }
+    return issues.length > 0 ? z.NEVER : metrics;
+  });
+}
+
+function parseWith<T>(input: unknown, values: Record<MetricName, z.ZodType<T>>): Partial<Record<MetricName, T>> {
+  const { metrics, issues } = normalise(input, values);
   if (issues.length > 0) {
     const errors: FieldError[] = issues.map((i) => ({ path: i.path.join("."), message: i.message }));
     throw new UnprocessableError("The metrics are invalid", errors);
   }
   return metrics;
+}
+
+/**
+ * Zod schema for an observation's `metrics`: accepts the flat or nested form and outputs the flat
+ * form. Issue paths name the metric as one segment (`["quality.success_rate"]`), so inside a body
+ * schema they render as `metrics.quality.success_rate`.
+ */
+export const metricsSchema: z.ZodType<Metrics> = schemaOf(METRIC_VALUE);
+
+/** Parses metrics on their own; paths in the 422 are relative to the metrics object. */
+export function parseMetrics(input: unknown): Metrics {
+  return parseWith(input, METRIC_VALUE);
+}
+
+/** As metricsSchema, accepting the sample forms too (analysis/samples.ts). */
+export const observedMetricsSchema: z.ZodType<ObservedMetrics> = schemaOf(OBSERVED_VALUE);
+
+/** As parseMetrics, accepting the sample forms too. */
+export function parseObservedMetrics(input: unknown): ObservedMetrics {
+  return parseWith(input, OBSERVED_VALUE);
 }

@@ -10,6 +10,8 @@ import { decide, type Decision, type Verdict } from "../../src/rollouts/gates.js
 import type { MetricName, Metrics } from "../../src/rollouts/metrics.js";
 
 const policy = DEFAULT_GATE_POLICY;
+/** What issue 14 added to every point reason: no interval, no sample size. */
+const POINT = { method: "point", interval: null, confidence: null, samples: null, needed: null } as const;
 
 /** The verdict for one metric compared on both sides. */
 function verdictOf(metric: MetricName, baseline: number | undefined, candidate: number | undefined, p = policy): Verdict {
@@ -130,6 +132,8 @@ describe("decide — the default policy table, row by row", () => {
           candidate: 1,
           threshold: "> 0 events",
           verdict: "stop",
+          ...POINT,
+          summary: expect.stringMatching(/: 1 event on the candidate over the rollout, more than the 0 allowed: stop$/),
         });
       });
 
@@ -202,10 +206,14 @@ describe("decide — signal and action", () => {
       candidate: { "latency.p95_ms": 943, "risk.pii_leaks": 0, "quality.adoption_rate": 0.39, "cost.tokens_per_request": 1000 },
     });
     expect(decision.reasons).toEqual([
-      { metric: "quality.adoption_rate", baseline: 0.4, candidate: 0.39, threshold: "≥ 0.37 (baseline − 0.03)", verdict: "hold" },
-      { metric: "latency.p95_ms", baseline: 820, candidate: 943, threshold: "≤ 943 (baseline × 1.15)", verdict: "hold" },
-      { metric: "cost.tokens_per_request", baseline: 1000, candidate: 1000, threshold: "≤ 1100 (baseline × 1.1)", verdict: "pass" },
-      { metric: "risk.pii_leaks", baseline: 0, candidate: 0, threshold: "≤ 0 events", verdict: "pass" },
+      { metric: "quality.adoption_rate", baseline: 0.4, candidate: 0.39, threshold: "≥ 0.37 (baseline − 0.03)", verdict: "hold", ...POINT,
+        summary: "adoption rate: candidate 39 % vs baseline 40 % (plain numbers, no sample size), ≥ 0.37 (baseline − 0.03): hold" },
+      { metric: "latency.p95_ms", baseline: 820, candidate: 943, threshold: "≤ 943 (baseline × 1.15)", verdict: "hold", ...POINT,
+        summary: "p95 latency: candidate 943 ms vs baseline 820 ms (plain numbers, no sample size), ≤ 943 (baseline × 1.15): hold" },
+      { metric: "cost.tokens_per_request", baseline: 1000, candidate: 1000, threshold: "≤ 1100 (baseline × 1.1)", verdict: "pass", ...POINT,
+        summary: "tokens per request: candidate 1 000 tokens vs baseline 1 000 tokens (plain numbers, no sample size), ≤ 1100 (baseline × 1.1): pass" },
+      { metric: "risk.pii_leaks", baseline: 0, candidate: 0, threshold: "≤ 0 events", verdict: "pass", ...POINT,
+        summary: "PII leaks: 0 events on the candidate over the rollout, at most 0 allowed: pass" },
     ]);
     expect(decision).toMatchObject({ signal: "yellow", action: "hold" });
   });
@@ -247,8 +255,10 @@ describe("decide — missing data", () => {
     expect(decision).toMatchObject({ signal: "yellow", action: "hold" });
     expect(decision.reasons).toEqual([
       expect.objectContaining({ metric: "observations", verdict: "no_data" }),
-      { metric: "quality.success_rate", baseline: null, candidate: 0.99, threshold: null, verdict: "no_data" },
-      { metric: "latency.p95_ms", baseline: null, candidate: 100, threshold: null, verdict: "no_data" },
+      { metric: "quality.success_rate", baseline: null, candidate: 0.99, threshold: null, verdict: "no_data", ...POINT,
+        summary: "success rate: no value from the baseline yet: no_data" },
+      { metric: "latency.p95_ms", baseline: null, candidate: 100, threshold: null, verdict: "no_data", ...POINT,
+        summary: "p95 latency: no value from the baseline yet: no_data" },
     ]);
   });
 
@@ -345,13 +355,18 @@ describe("parseGatePolicy", () => {
   }
   const paths = (input: unknown) => rejected(input).map((e) => e.path);
 
-  it("the default is API.md's table", () => {
+  it("the default is API.md's table, plus issue 14's statistics and schedule", () => {
     expect(DEFAULT_GATE_POLICY).toEqual({
       quality: { pass_drop: 0, hold_drop: 0.03, pause_drop: 0.05 },
       latency: { pass_ratio: 1.1, hold_ratio: 1.15, pause_ratio: 1.25, timeout_rate_ratio: 2 },
       cost: { pass_ratio: 1.1, hold_ratio: 1.15, pause_ratio: 1.25 },
       risk: { max_events: 0 },
       steps: [1, 5, 25, 50, 100],
+      confidence: 0.95,
+      required_segments: {},
+      default_bake_seconds: 21_600,
+      default_min_samples: 500,
+      max_bake_factor: 3,
     });
     expect(Object.isFrozen(DEFAULT_GATE_POLICY.latency)).toBe(true);
     expect(Object.isFrozen(DEFAULT_GATE_POLICY.steps)).toBe(true);
