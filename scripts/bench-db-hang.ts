@@ -16,6 +16,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { createPrivatePostgres, privatePostgresAvailable, type PrivatePostgres } from "../test/support/private-postgres.js";
 import { spawnServer, type SpawnedServer } from "../test/support/spawn-server.js";
+import type { Row } from "./bench/table.js";
 
 const ADMIN = "bench-admin-token-0123456789abcdef";
 const GIVE_UP_MS = 20_000;
@@ -146,6 +147,44 @@ export async function runDbHangBench(log: (line: string) => void = () => {}): Pr
     await cluster?.destroy();
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+/** Rows for `npm run bench` (part `hang`): each measure beside the answering database, with targets. */
+export async function dbHangRows(log: (line: string) => void, results: Record<string, unknown>): Promise<Row[]> {
+  if (!privatePostgresAvailable()) return [{ measure: "database hang (SIGSTOP)", pinset: "not run: needs root and the PostgreSQL 15 binaries", baseline: "", target: "" }];
+  log("database hang: a registry on a private cluster stopped with SIGSTOP");
+  const r = await runDbHangBench(log);
+  results.dbHang = r;
+  const worst = Math.max(...r.hung.resolves.map((t) => (t.status === 200 ? t.ms : Number.POSITIVE_INFINITY)));
+  return [
+    {
+      measure: "database stopped: cached resolve whose token needs a re-check (worst of 4)",
+      pinset: r.hung.resolves.map(show).join("; "),
+      baseline: `answering: ${show(r.answering.resolve)}`,
+      target: "200 within 1 000 ms",
+      pass: worst < 1_000,
+    },
+    {
+      measure: "database stopped: deploy as the first request to meet the hang",
+      pinset: show(r.hungWriteFirst.deploy),
+      baseline: `answering: ${show(r.answering.deploy)}`,
+      target: "503 within the 5 000 ms write budget",
+      pass: r.hungWriteFirst.deploy.status === 503 && r.hungWriteFirst.deploy.ms < 5_000 + 500,
+    },
+    {
+      measure: "database stopped: /readyz",
+      pinset: `${show(r.hung.readyz)}; ${show(r.hung.readyzAgain)}`,
+      baseline: `answering: ${show(r.answering.readyz)}`,
+      target: "503 within 1 000 ms",
+      pass: [r.hung.readyz, r.hung.readyzAgain].every((t) => t.status === 503 && t.ms < 1_000),
+    },
+    {
+      measure: "after SIGCONT: fresh resolve / deploy accepted",
+      pinset: `${r.recovery.freshResolveMs.toFixed(0)} ms / ${r.recovery.deployOkMs.toFixed(0)} ms`,
+      baseline: "",
+      target: "",
+    },
+  ];
 }
 
 const show = (t: Timed) => `${t.status}${t.code ? ` ${t.code}` : ""}${t.stale ? " stale" : ""} in ${t.ms.toFixed(0)} ms`;

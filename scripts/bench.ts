@@ -2,7 +2,7 @@
  * `npm run bench`: the registry's performance figures, each beside a baseline measured in the
  * same run on the same machine, with pass/fail against the targets of issue 6.
  *
- *   npm run bench [-- --quick] [-- --only hot,cold,propagation,blob,publish,subject] [-- --json out.json]
+ *   npm run bench [-- --quick] [-- --only hot,cold,propagation,blob,publish,subject,hang] [-- --json out.json]
  *
  * Needs Postgres on 127.0.0.1:5432 (user postgres, trust; PINSET_BENCH_DATABASE_URL overrides):
  * the bench creates a database, runs two registry processes on it (A takes the deploys, B holds
@@ -21,8 +21,9 @@ import { extraRows } from "./bench/extra-benches.js";
 import { ms } from "./bench/stats.js";
 import { renderTable, type Row } from "./bench/table.js";
 import { runBlobUploadBench } from "./bench-blob-upload.js";
+import { dbHangRows } from "./bench-db-hang.js";
 
-const PARTS = ["hot", "cold", "propagation", "blob", "publish", "subject"] as const;
+const PARTS = ["hot", "cold", "propagation", "blob", "publish", "subject", "hang"] as const;
 type Part = (typeof PARTS)[number];
 
 const { values } = parseArgs({
@@ -205,6 +206,7 @@ async function main(): Promise<void> {
   for (const part of ["publish", "subject"] as const) {
     if (only.has(part)) rows.push(...(await extraRows(part, { quick, publish: plan.publish, log, results })));
   }
+  if (only.has("hang")) rows.push(...(await dbHangRows(log, results)));
   const table = renderTable(rows);
   process.stdout.write(`\nPinset bench${quick ? " (--quick)" : ""} — ${new Date().toISOString()}\nmachine: ${about}\nregistry processes: LOG_LEVEL=${SERVER_LOG_LEVEL} (the default), rate limits off\nload average (1/5/15 min) at start: ${loadAtStart}, at end: ${loadAverage()}\n\n${table}\n`);
   if (values.json) await writeFile(values.json, `${JSON.stringify({ ...results, rows }, null, 2)}\n`);

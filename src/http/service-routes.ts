@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { Router, type Request } from "express";
 import { parse as parseYaml } from "yaml";
 import type { TokenResolver } from "../auth/token-resolver.js";
+import { DEFAULT_READYZ_TIMEOUT_MS } from "../config.js";
 import { withDatabaseBudget } from "../db/budgets.js";
 import { bearerSecret } from "./auth.js";
 import type { Metrics } from "./metrics.js";
@@ -22,9 +23,6 @@ interface CheckResult {
   error?: string;
 }
 
-/** The default of PINSET_READYZ_TIMEOUT_MS (config.ts). */
-const READYZ_TIMEOUT_MS = 500;
-
 /**
  * Unauthenticated service endpoints: liveness, readiness, metrics and the API document.
  *
@@ -41,7 +39,7 @@ export function serviceRouter(deps: {
   tokens?: Pick<TokenResolver, "peek" | "resolve">;
   readyzTimeoutMs?: number;
 }): Router {
-  const readyzMs = deps.readyzTimeoutMs ?? READYZ_TIMEOUT_MS;
+  const readyzMs = deps.readyzTimeoutMs ?? DEFAULT_READYZ_TIMEOUT_MS;
   const router = Router();
   let openapi: Promise<{ yaml: string; json: string }> | undefined;
   const loadOpenapi = () =>
