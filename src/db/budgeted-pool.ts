@@ -15,17 +15,32 @@ const TIMED_OUT = Symbol("timed out");
  * `work`'s result, or TIMED_OUT once `deadline` (performance.now() time) passes. The time-out is
  * decided in a setImmediate after the timer: after an event-loop stall the timer and the
  * answer's bytes are due together, and timers run before I/O, so without that turn a busy
- * process would throw away answers that had already arrived.
+ * process would throw away answers that had already arrived. It is checked against the clock
+ * there too: a timer counts from the loop's cached time and can fire early by as long as the
+ * current tick has run.
  */
 function within<T>(work: Promise<T>, deadline: number): Promise<T | typeof TIMED_OUT> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => setImmediate(() => resolve(TIMED_OUT)), Math.max(0, deadline - performance.now()));
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      timer = setTimeout(() => setImmediate(check), Math.max(0, deadline - performance.now()));
+    };
+    const check = () => {
+      if (settled) return;
+      if (performance.now() < deadline) return arm();
+      settled = true;
+      resolve(TIMED_OUT);
+    };
+    arm();
     work.then(
       (value) => {
+        settled = true;
         clearTimeout(timer);
         resolve(value);
       },
       (err: unknown) => {
+        settled = true;
         clearTimeout(timer);
         reject(err);
       },
