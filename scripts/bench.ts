@@ -2,7 +2,7 @@
  * `npm run bench`: the registry's performance figures, each beside a baseline measured in the
  * same run on the same machine, with pass/fail against the targets of issue 6.
  *
- *   npm run bench [-- --quick] [-- --only hot,cold,propagation,blob,publish,subject,gates] [-- --json out.json]
+ *   npm run bench [-- --quick] [-- --only hot,cold,propagation,blob,publish,subject,hang,gates] [-- --json out.json]
  *   npm run bench -- --only gates [--seed 7]     the canary gate's own bench: no server, no database
  *
  * Needs Postgres on 127.0.0.1:5432 (user postgres, trust; PINSET_BENCH_DATABASE_URL overrides):
@@ -24,8 +24,9 @@ import { ms } from "./bench/stats.js";
 import { renderTable, type Row } from "./bench/table.js";
 import { runBlobUploadBench } from "./bench-blob-upload.js";
 import { DEFAULT_GATE_BENCH, runGateBench } from "./bench/gates/report.js";
+import { dbHangRows } from "./bench-db-hang.js";
 
-const PARTS = ["hot", "cold", "propagation", "blob", "publish", "subject", "gates"] as const;
+const PARTS = ["hot", "cold", "propagation", "blob", "publish", "subject", "hang", "gates"] as const;
 type Part = (typeof PARTS)[number];
 
 const { values } = parseArgs({
@@ -216,6 +217,7 @@ async function main(): Promise<void> {
   for (const part of ["publish", "subject"] as const) {
     if (only.has(part)) rows.push(...(await extraRows(part, { quick, publish: plan.publish, log, results })));
   }
+  if (only.has("hang")) rows.push(...(await dbHangRows(log, results)));
   if (only.has("gates")) {
     const seed = Number(values.seed);
     if (!Number.isSafeInteger(seed)) throw new Error(`--seed must be an integer, got "${values.seed}"`);

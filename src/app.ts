@@ -13,7 +13,9 @@ import { blobRoutes } from "./blobs/routes.js";
 import { combineBackground } from "./background.js";
 import { BlobService } from "./blobs/service.js";
 import type { BlobStore } from "./blobs/store.js";
-import type { Config } from "./config.js";
+import { DEFAULT_STALE_AFTER_MS, type Config } from "./config.js";
+import type { AnswerWatch } from "./db/answer-watch.js";
+import { registerDatabaseMetrics } from "./db/metrics.js";
 import type { Database } from "./db/schema.js";
 import type { ChangeFeed } from "./environments/change-feed.js";
 import { wirePropagation } from "./environments/propagation.js";
@@ -50,7 +52,9 @@ export interface AppDeps {
   blobStore: BlobStore;
   logger: Logger;
   /** `rateLimit` may be left out (tests): no rate limiting then. */
-  config: Pick<Config, "limits"> & Partial<Pick<Config, "rateLimit">>;
+  config: Pick<Config, "limits"> & Partial<Pick<Config, "rateLimit" | "database" | "readyzTimeoutMs">>;
+  /** The budgeted pool's view of whether the database answers (server mode): for /metrics. */
+  databaseAnswers?: AnswerWatch;
   metrics?: Metrics;
   /** Webhook delivery tuning (tests shorten the retry schedule); production uses the defaults. */
   webhookDelivery?: Partial<DeliveryWorkerOptions>;
@@ -84,6 +88,9 @@ function jsonBody(limit: number): RequestHandler {
 export function createApp(deps: AppDeps) {
   const { db, blobStore, logger } = deps;
   const metrics = deps.metrics ?? createMetrics();
+  if (deps.databaseAnswers) registerDatabaseMetrics(metrics.registry, deps.databaseAnswers);
+  // How long resolve, watch and a known token wait for the database before answering from memory.
+  const staleAfterMs = deps.config.database?.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
 
   const projects = new ProjectService(db);
   const blobs = new BlobService({
@@ -102,12 +109,12 @@ export function createApp(deps: AppDeps) {
   const resolveCache = new ResolveCache();
   const rollouts = new RolloutService({ db, blobStore, versionSets, resolveCache, logger });
   const gates = new GateService({ db, rollouts });
-  const environments = new EnvironmentService({ db, projects, versionSets, resolveCache, rollouts });
-  const tokens = new TokenResolver(new TokenStore(db));
+  const environments = new EnvironmentService({ db, projects, versionSets, resolveCache, rollouts, staleAfterMs });
+  const tokens = new TokenResolver(new TokenStore(db), { staleAfterMs });
   const tokenService = new TokenService({ db, resolver: tokens });
   const audit = new AuditService(db);
   const feed = deps.changeFeed;
-  const watchHub = new WatchHub({ source: environments, feedLive: () => feed?.live ?? false, logger, ...deps.watch });
+  const watchHub = new WatchHub({ source: environments, feedLive: () => feed?.live ?? false, logger, staleAfterMs, ...deps.watch });
   registerWatchMetrics(metrics.registry, watchHub);
   if (feed) wirePropagation({ feed, resolveCache, hub: watchHub, environments, rollouts: rollouts.cache, tokens });
   const webhooks = new WebhookService(db);
@@ -138,6 +145,8 @@ export function createApp(deps: AppDeps) {
   app.use(
     serviceRouter({
       metrics,
+      tokens,
+      ...(deps.config.readyzTimeoutMs !== undefined ? { readyzTimeoutMs: deps.config.readyzTimeoutMs } : {}),
       readiness: [
         { name: "database", check: async () => void (await sql`select 1`.execute(db)) },
         { name: "blob_store", check: () => blobStore.check() },

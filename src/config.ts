@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { DEFAULT_DATABASE_BUDGETS } from "./db/budgets.js";
 
 /**
  * The only module that reads the environment, called once from main.ts. Every problem is
@@ -19,6 +20,14 @@ const positiveInt = (name: string) =>
     .regex(/^\d+$/, `${name} must be a whole number`)
     .transform((v) => Number(v))
     .refine((v) => Number.isSafeInteger(v), `${name} is too large`);
+
+/** A time budget: at least 1 ms (a budget of 0 would refuse everything). */
+const milliseconds = (name: string) => positiveInt(name).refine((v) => v >= 1, `${name} must be at least 1 (milliseconds)`);
+
+/** Resolve, watch and a cached token wait this long for the database before answering from memory. */
+export const DEFAULT_STALE_AFTER_MS = 500;
+/** `/readyz` answers within this (load balancers probe with 1–5 s time-outs). */
+export const DEFAULT_READYZ_TIMEOUT_MS = 500;
 
 const envSchema = z.object({
   PORT: positiveInt("PORT")
@@ -46,6 +55,11 @@ const envSchema = z.object({
   PINSET_RATE_LIMIT_RPS: positiveInt("PINSET_RATE_LIMIT_RPS").default(500),
   PINSET_RATE_LIMIT_BURST: positiveInt("PINSET_RATE_LIMIT_BURST").default(1000),
   PINSET_PUBLIC_URL: z.url("PINSET_PUBLIC_URL must be a URL").optional(),
+  PINSET_DB_READ_TIMEOUT_MS: milliseconds("PINSET_DB_READ_TIMEOUT_MS").default(DEFAULT_DATABASE_BUDGETS.readMs),
+  PINSET_DB_WRITE_TIMEOUT_MS: milliseconds("PINSET_DB_WRITE_TIMEOUT_MS").default(DEFAULT_DATABASE_BUDGETS.writeMs),
+  PINSET_DB_ACQUIRE_TIMEOUT_MS: milliseconds("PINSET_DB_ACQUIRE_TIMEOUT_MS").default(DEFAULT_DATABASE_BUDGETS.acquireMs),
+  PINSET_STALE_AFTER_MS: milliseconds("PINSET_STALE_AFTER_MS").default(DEFAULT_STALE_AFTER_MS),
+  PINSET_READYZ_TIMEOUT_MS: milliseconds("PINSET_READYZ_TIMEOUT_MS").default(DEFAULT_READYZ_TIMEOUT_MS),
 });
 
 export interface S3Config {
@@ -69,6 +83,14 @@ export interface Config {
   limits: { maxJsonBytes: number; maxBlobBytes: number };
   rateLimit: { rps: number; burst: number };
   publicUrl?: string;
+  /**
+   * Time budgets of database work (db/budgets.ts; enforced in server mode, PGlite cannot hang).
+   * `staleAfterMs`: how long resolve, watch and a cached token wait for the database before
+   * answering from memory (marked stale).
+   */
+  database: { readMs: number; writeMs: number; acquireMs: number; staleAfterMs: number };
+  /** Each `/readyz` check answers within this, or counts as failed. */
+  readyzTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -109,6 +131,13 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     logLevel: e.LOG_LEVEL,
     limits: { maxJsonBytes: e.PINSET_MAX_JSON_BYTES, maxBlobBytes: e.PINSET_MAX_BLOB_BYTES },
     rateLimit: { rps: e.PINSET_RATE_LIMIT_RPS, burst: e.PINSET_RATE_LIMIT_BURST },
+    database: {
+      readMs: e.PINSET_DB_READ_TIMEOUT_MS,
+      writeMs: e.PINSET_DB_WRITE_TIMEOUT_MS,
+      acquireMs: e.PINSET_DB_ACQUIRE_TIMEOUT_MS,
+      staleAfterMs: e.PINSET_STALE_AFTER_MS,
+    },
+    readyzTimeoutMs: e.PINSET_READYZ_TIMEOUT_MS,
     ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
     ...(e.PINSET_ADMIN_TOKEN ? { adminToken: e.PINSET_ADMIN_TOKEN } : {}),
     ...(e.PINSET_PUBLIC_URL ? { publicUrl: e.PINSET_PUBLIC_URL } : {}),

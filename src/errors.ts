@@ -20,6 +20,7 @@ export type ErrorCode =
   | "rate_limited"
   | "unprocessable"
   | "unavailable"
+  | "database_timeout"
   | "internal";
 
 export interface FieldError {
@@ -141,8 +142,15 @@ export class RateLimitedError extends AppError {
 }
 
 export class UnavailableError extends AppError {
-  constructor(detail: string, cause?: unknown) {
-    super({ code: "unavailable", status: 503, title: "Service unavailable", detail, cause });
+  constructor(detail: string, cause?: unknown, options: { code?: "unavailable" | "database_timeout"; retryAfterSeconds?: number } = {}) {
+    super({
+      code: options.code ?? "unavailable",
+      status: 503,
+      title: "Service unavailable",
+      detail,
+      cause,
+      ...(options.retryAfterSeconds !== undefined ? { headers: { "retry-after": String(options.retryAfterSeconds) } } : {}),
+    });
   }
 }
 

@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   // Listening before the first request, so caches trust the feed from the start.
   const changeFeed = createChangeFeed(database, { logger });
   changeFeed.start();
-  const { listener, background, services } = createApp({ db: database.db, blobStore, logger, config, changeFeed });
+  const { listener, background, services } = createApp({ db: database.db, databaseAnswers: database.answers, blobStore, logger, config, changeFeed });
   const server: Server = await new Promise((resolve, reject) => {
     const s = createServer(listener).listen(config.port, config.host, () => resolve(s));
     s.once("error", reject);

@@ -1,3 +1,4 @@
+import { withDatabaseBudget } from "../db/budgets.js";
 import { isDatabaseUnavailable } from "../db/errors.js";
 import type { Principal, Scope } from "./principal.js";
 import { hashesEqual, hashTokenSecret } from "./secrets.js";
@@ -13,7 +14,8 @@ export class TokenResolver {
 
   constructor(
     private readonly store: Pick<TokenStore, "findBySecretHash">,
-    private readonly options: { ttlMs?: number; maxEntries?: number; now?: () => number } = {},
+    /** `staleAfterMs`: how long the database may take to re-check a token this instance knows before its cached answer is used. */
+    private readonly options: { ttlMs?: number; maxEntries?: number; now?: () => number; staleAfterMs?: number } = {},
   ) {}
 
   /**
@@ -34,7 +36,8 @@ export class TokenResolver {
     if (cached && cached.until > now) return cached.principal && stillValid(cached.principal, now) ? cached.principal : null;
     let row: TokenRow | undefined;
     try {
-      row = await this.store.findBySecretHash(hash);
+      // A token known here has an answer already: the database gets staleAfterMs, not the read budget.
+      row = await withDatabaseBudget(cached ? this.options.staleAfterMs : undefined, () => this.store.findBySecretHash(hash));
     } catch (err) {
       // Database down: a token this instance knew keeps working (resolve and watch serve stale
       // answers then, API.md "When the database is down"); a revocation seen before still holds,

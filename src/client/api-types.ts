@@ -37,7 +37,7 @@ export interface paths {
         };
         /**
          * Readiness probe
-         * @description 200 when the database and the blob store answer, else 503.
+         * @description 200 when the database and the blob store answer, else 503. Each check gets 0.5 s (`PINSET_READYZ_TIMEOUT_MS`), so a hung dependency fails the probe well inside a load balancer's time-out. No token needed: the answer then names only the failed checks. An `Authorization: Bearer` admin token adds every check's result, time and error (which can name hosts and ports); any other token gets the short answer, never a 401.
          */
         get: operations["checkReadiness"];
         put?: never;
@@ -541,7 +541,7 @@ export interface paths {
         };
         /**
          * Get the bundle of the active set
-         * @description With `subject` during a rollout, the bundle of the set that subject is assigned to (`bucket = murmur3_x86_32(utf8("<rollout id>:<subject>"), seed 0) mod 10000`; candidate when `bucket < percent × 100` or the subject is in `allow`). Without `subject`: stable. While the database is down the last bundle this instance served for the environment is returned with `x-pinset-stale: true` (503 when it never served one; `at` always needs the database). The answer comes from memory: a change made on any instance reaches every instance's cache through Postgres `LISTEN/NOTIFY` before its `watch` event is sent. 404 when nothing is active (or was, at `at`). `at` and `subject` cannot be combined (400).
+         * @description With `subject` during a rollout, the bundle of the set that subject is assigned to (`bucket = murmur3_x86_32(utf8("<rollout id>:<subject>"), seed 0) mod 10000`; candidate when `bucket < percent × 100` or the subject is in `allow`). Without `subject`: stable. While the database is down (refusing, or not answering within 0.5 s: `PINSET_STALE_AFTER_MS`) the last bundle this instance served for the environment is returned with `x-pinset-stale: true` (503 when it never served one; `at` always needs the database). The answer comes from memory: a change made on any instance reaches every instance's cache through Postgres `LISTEN/NOTIFY` before its `watch` event is sent. 404 when nothing is active (or was, at `at`). `at` and `subject` cannot be combined (400).
          */
         get: operations["resolveEnvironment"];
         put?: never;
@@ -586,9 +586,10 @@ export interface paths {
          *     and no `state` event; at or above the current revision (or more than 1 000 revisions
          *     behind), the `state` event instead.
          *
-         *     While the database is down a new stream starts from the last state this instance knew,
-         *     with `x-pinset-stale: true` and `"stale": true` added to the first event's data; streams
-         *     opened before stay open. 503 when this instance never knew the environment's state.
+         *     While the database is down (refusing, or not answering within 0.5 s) a new stream starts
+         *     from the last state this instance knew, with `x-pinset-stale: true` and `"stale": true`
+         *     added to the first event's data; streams opened before stay open. 503 when this instance
+         *     never knew the environment's state.
          */
         get: operations["watchEnvironment"];
         put?: never;
@@ -1147,7 +1148,7 @@ export interface components {
             title: string;
             status: number;
             detail: string;
-            /** @description Stable machine code: bad_request, validation_failed, malformed_json, unsupported_media_type, unauthorized, forbidden, not_found, method_not_allowed, conflict, gate_blocked, digest_mismatch, payload_too_large, locked, rate_limited, unprocessable, unavailable, internal (more may be added). */
+            /** @description Stable machine code: bad_request, validation_failed, malformed_json, unsupported_media_type, unauthorized, forbidden, not_found, method_not_allowed, conflict, gate_blocked, digest_mismatch, payload_too_large, locked, rate_limited, unprocessable, unavailable, database_timeout, internal (more may be added). */
             code: string;
             trace_id: string;
             /** @description Present on validation errors. */
@@ -1160,10 +1161,14 @@ export interface components {
         Readiness: {
             /** @enum {string} */
             status: "ready" | "unavailable";
-            /** @description One entry per dependency (`database`, `blob_store`). */
-            checks: {
+            /** @description The checks that failed (`database`, `blob_store`); empty when ready. */
+            failed: string[];
+            /** @description Admin token only. One entry per dependency (`database`, `blob_store`). */
+            checks?: {
                 name: string;
                 ok: boolean;
+                /** @description How long the check took. */
+                ms: number;
                 /** @description Why the check failed. */
                 error?: string;
             }[];
@@ -2033,10 +2038,12 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The database or the blob store does not answer (`unavailable`). */
+        /** @description The database or the blob store is unavailable (`unavailable`), or the database did not answer within its time budget (`database_timeout`: nothing was written, unless the detail says a commit's outcome is unknown). `retry-after` when the database is the cause. */
         ServiceUnavailable: {
             headers: {
                 "x-trace-id": components["headers"]["TraceId"];
+                /** @description Seconds to wait before retrying (database unavailable or timed out). */
+                "retry-after"?: number;
                 [name: string]: unknown;
             };
             content: {
@@ -2186,7 +2193,7 @@ export interface components {
         VersionSetHeader: components["schemas"]["VersionSetId"];
         /** @description Which side of the rollout the `subject` was assigned to; sent when `subject` is given. */
         Assignment: "stable" | "candidate";
-        /** @description Present (as `true`) when the answer comes from the instance's cache because the database is down. */
+        /** @description Present (as `true`) when the answer comes from the instance's cache because the database is down or did not answer in time. */
         Stale: "true";
     };
     pathItems: never;
@@ -2240,7 +2247,7 @@ export interface operations {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
-            /** @description A dependency did not answer (within 2 s). A probe answer rather than an error, so it is plain JSON listing every check, not problem+json. */
+            /** @description A dependency failed or did not answer in time. A probe answer rather than an error, so plain JSON naming the failed checks, not problem+json. */
             503: {
                 headers: {
                     "x-trace-id": components["headers"]["TraceId"];

@@ -4,6 +4,9 @@ import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PostgresDialect } from "kysely";
 import { PGliteDialect } from "kysely-pglite-dialect";
 import pg from "pg";
+import type { AnswerWatch } from "./answer-watch.js";
+import { BudgetedPool } from "./budgeted-pool.js";
+import type { DatabaseBudgets } from "./budgets.js";
 import type { Database } from "./schema.js";
 
 export type DatabaseKind = "postgres" | "pglite";
@@ -15,6 +18,8 @@ export interface DatabaseHandle {
   pglite?: PGlite;
   /** The pg pool in server mode. */
   pool?: pg.Pool;
+  /** Server mode with time budgets: whether the database answers (metrics, the change feed's check). */
+  answers?: AnswerWatch;
   close(): Promise<void>;
 }
 
@@ -26,18 +31,28 @@ function typeParser(oid: number, format?: "text" | "binary") {
   return pg.types.getTypeParser(oid, format as "text");
 }
 
-export function connectPostgres(options: { url: string; max?: number }): DatabaseHandle {
+/**
+ * A pg pool behind kysely. With `budgets` (the application's handle) every statement is
+ * time-budgeted on the client side (budgeted-pool.ts) and the server cancels a statement that
+ * runs longer than the write budget (`statement_timeout`). Without (migrations, test tooling)
+ * nothing is cut short: a migration may wait for another instance's or rewrite a large table.
+ */
+export function connectPostgres(options: { url: string; max?: number; budgets?: Readonly<DatabaseBudgets> }): DatabaseHandle {
+  const { budgets } = options;
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.max ?? 10,
-    connectionTimeoutMillis: 5_000,
+    // Budgeted, the pool's own wait is only a backstop behind the client's (which answers first, typed).
+    connectionTimeoutMillis: budgets ? budgets.acquireMs + 1_000 : 5_000,
+    ...(budgets ? { statement_timeout: budgets.writeMs } : {}),
     types: { getTypeParser: typeParser as typeof pg.types.getTypeParser },
   });
   // An idle client that loses its server emits 'error' on the pool; without a listener that
   // would crash the process. The next query reports the outage instead.
   pool.on("error", () => {});
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, kind: "postgres", pool, close: () => db.destroy() };
+  const budgeted = budgets ? new BudgetedPool(pool, budgets) : undefined;
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: budgeted ?? pool }) });
+  return { db, kind: "postgres", pool, ...(budgeted ? { answers: budgeted.watch } : {}), close: () => db.destroy() };
 }
 
 /** Embedded Postgres in `dir`, or in memory when `dir` is undefined (tests). */

@@ -37,6 +37,15 @@ export interface PgListenerOptions {
    */
   pingIntervalMs?: number;
   pingTimeoutMs?: number;
+  /**
+   * The budgeted pool's watch: when the database turns silent (a statement got no answer and
+   * nothing else did either), the LISTEN connection is pinged at once, with `checkTimeoutMs`
+   * (default 1 s) to answer, instead of at the next interval — so caches stop trusting the feed
+   * of a hung database within about a second, not up to interval + timeout later. A reconnect
+   * or an answered ping tells the watch the database answers again.
+   */
+  answers?: { onSilent(listener: () => void): () => void; answered(): void };
+  checkTimeoutMs?: number;
 }
 
 /** The name the LISTEN connection carries in pg_stat_activity. */
@@ -59,6 +68,8 @@ export class PgListener implements NotificationSource {
   private retryTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private pid: number | undefined;
+  private pinging = false;
+  private unwatch: (() => void) | undefined;
   private readonly log: Logger;
 
   constructor(private readonly options: PgListenerOptions) {
@@ -68,7 +79,13 @@ export class PgListener implements NotificationSource {
   start(sink: NotificationSink): void {
     this.sink = sink;
     this.stopped = false;
+    this.unwatch ??= this.options.answers?.onSilent(() => this.checkNow());
     void this.connect();
+  }
+
+  /** Pings the LISTEN connection now (unless a ping is out already); no answer in time counts as lost. */
+  checkNow(): void {
+    if (this.client && !this.stopped) this.ping(this.client, this.options.checkTimeoutMs ?? 1_000);
   }
 
   backendPid(): number | undefined {
@@ -77,6 +94,8 @@ export class PgListener implements NotificationSource {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unwatch?.();
+    this.unwatch = undefined;
     clearTimeout(this.retryTimer);
     clearInterval(this.pingTimer);
     const client = this.client;
@@ -104,6 +123,8 @@ export class PgListener implements NotificationSource {
       }
       this.client = client;
       this.pid = rows[0]?.pid;
+      // The server answered a new connection: the pool need not wait for a probe to learn it.
+      this.options.answers?.answered();
       if (this.attempt > 0) this.log.info({ attempts: this.attempt }, "change feed reconnected");
       this.attempt = 0;
       this.startPing(client);
@@ -118,6 +139,7 @@ export class PgListener implements NotificationSource {
     if (this.client !== client) return;
     this.client = undefined;
     this.pid = undefined;
+    this.pinging = false;
     clearInterval(this.pingTimer);
     void client.end().catch(() => {});
     if (this.stopped) return;
@@ -143,22 +165,30 @@ export class PgListener implements NotificationSource {
     const every = this.options.pingIntervalMs ?? 10_000;
     const timeout = this.options.pingTimeoutMs ?? 5_000;
     clearInterval(this.pingTimer);
-    this.pingTimer = setInterval(() => {
-      let answered = false;
-      const timer = setTimeout(() => {
-        if (!answered) this.lost(client, new Error(`the LISTEN connection did not answer a ping within ${timeout} ms`));
-      }, timeout);
-      client.query("select 1").then(
+    this.pingTimer = setInterval(() => this.ping(client, timeout), every);
+    this.pingTimer.unref();
+  }
+
+  private ping(client: pg.Client, timeout: number): void {
+    if (this.pinging) return;
+    this.pinging = true;
+    let answered = false;
+    const timer = setTimeout(() => {
+      if (!answered) this.lost(client, new Error(`the LISTEN connection did not answer a ping within ${timeout} ms`));
+    }, timeout);
+    client
+      .query("select 1")
+      .then(
         () => {
           answered = true;
           clearTimeout(timer);
+          this.options.answers?.answered();
         },
         (err: Error) => {
           clearTimeout(timer);
           this.lost(client, err);
         },
-      );
-    }, every);
-    this.pingTimer.unref();
+      )
+      .finally(() => (this.pinging = false));
   }
 }

@@ -1,5 +1,6 @@
 import path from "node:path";
 import type { Config } from "../config.js";
+import { DEFAULT_DATABASE_BUDGETS } from "./budgets.js";
 import { connectPglite, connectPostgres, type DatabaseHandle } from "./connect.js";
 import { acquireDataDirLock, type DataDirLock } from "./data-dir-lock.js";
 import { migrateToLatest } from "./migrate.js";
@@ -8,16 +9,16 @@ import { migrateToLatest } from "./migrate.js";
  * The database the config asks for, migrated. Embedded mode first takes the data directory's
  * lock, so a second process on the same directory stops here instead of corrupting it.
  */
-export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir">): Promise<DatabaseHandle & { lock?: DataDirLock }> {
+export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir"> & Partial<Pick<Config, "database">>): Promise<DatabaseHandle & { lock?: DataDirLock }> {
   if (config.databaseUrl) {
-    const handle = connectPostgres({ url: config.databaseUrl });
+    // Migrations on a connection of their own, without time budgets (see connectPostgres).
+    const migrator = connectPostgres({ url: config.databaseUrl, max: 1 });
     try {
-      await migrateToLatest(handle.db);
-    } catch (err) {
-      await handle.close();
-      throw err;
+      await migrateToLatest(migrator.db);
+    } finally {
+      await migrator.close();
     }
-    return handle;
+    return connectPostgres({ url: config.databaseUrl, budgets: config.database ?? DEFAULT_DATABASE_BUDGETS });
   }
   const lock = await acquireDataDirLock(config.dataDir);
   try {

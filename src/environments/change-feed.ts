@@ -142,7 +142,7 @@ export const FEED_CHANNELS = [ENVIRONMENT_CHANNEL, TOKEN_REVOKED_CHANNEL];
 
 /** The feed for a database: a dedicated LISTEN connection on Postgres, in-process on PGlite. */
 export function createChangeFeed(
-  handle: Pick<DatabaseHandle, "pglite" | "pool">,
+  handle: Pick<DatabaseHandle, "pglite" | "pool" | "answers">,
   options: { logger: Logger } & Pick<PgListenerOptions, "pingIntervalMs" | "initialBackoffMs" | "maxBackoffMs">,
 ): ChangeFeed {
   let source: NotificationSource;
@@ -153,6 +153,7 @@ export function createChangeFeed(
       client: handle.pool.options,
       channels: FEED_CHANNELS,
       logger: options.logger,
+      ...(handle.answers ? { answers: handle.answers } : {}),
       ...(options.pingIntervalMs !== undefined ? { pingIntervalMs: options.pingIntervalMs } : {}),
       ...(options.initialBackoffMs !== undefined ? { initialBackoffMs: options.initialBackoffMs } : {}),
       ...(options.maxBackoffMs !== undefined ? { maxBackoffMs: options.maxBackoffMs } : {}),

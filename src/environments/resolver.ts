@@ -1,3 +1,4 @@
+import { withDatabaseBudget } from "../db/budgets.js";
 import { isDatabaseUnavailable } from "../db/errors.js";
 import { NotFoundError } from "../errors.js";
 import { cachedBundle, type ResolveCache } from "./resolve-cache.js";
@@ -49,14 +50,20 @@ export class EnvironmentResolver {
       rollouts?: RolloutHooks;
       /** The 404 for a missing environment (or project). */
       notFound(key: EnvironmentKey): Promise<Error>;
+      /**
+       * With a last bundle to fall back on, how long the database may take before that bundle is
+       * answered, marked stale (instead of the read budget). Undefined: the read budget.
+       */
+      staleAfterMs?: number;
     },
   ) {}
 
   /**
    * The set an environment serves now (or served at `at`). The current answer comes from the
    * resolve cache when trusted: one Map lookup, no database query, no JSON work. When the
-   * database is unavailable the last bundle this instance served for the environment is
-   * answered, marked stale (none served yet: the 503 stands).
+   * database is unavailable — refuses, or does not answer within `staleAfterMs` — the last
+   * bundle this instance served for the environment is answered, marked stale (none served
+   * yet: the database gets its whole read budget, and then the 503 stands).
    */
   async resolve(key: EnvironmentKey, options: ResolveOptions = {}): Promise<ResolveAnswer> {
     if (options.at !== undefined) return this.resolveAt(key, options.at, options.notModified);
@@ -64,16 +71,17 @@ export class EnvironmentResolver {
       const hot = this.hot(key);
       if (hot) return hot;
     }
+    const fallback = this.deps.cache.lastKnown(key.project, key.environment) ? this.deps.staleAfterMs : undefined;
     if (this.unavailableUntil > 0 && Date.now() < this.unavailableUntil) {
-      const stale = await this.staleAnswer(key, options);
+      const stale = await withDatabaseBudget(fallback, () => this.staleAnswer(key, options));
       if (stale) return stale;
     }
     try {
-      return await this.resolveCurrent(key, options);
+      return await withDatabaseBudget(fallback, () => this.resolveCurrent(key, options));
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err;
       this.unavailableUntil = Date.now() + UNAVAILABLE_PAUSE_MS;
-      const stale = await this.staleAnswer(key, options);
+      const stale = await withDatabaseBudget(fallback, () => this.staleAnswer(key, options));
       if (!stale) throw err;
       return stale;
     }

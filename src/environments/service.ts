@@ -111,6 +111,8 @@ export class EnvironmentService {
       versionSets: VersionSetReader;
       resolveCache?: ResolveCache;
       rollouts?: RolloutHooks;
+      /** See resolver.ts: how long resolve waits for the database when it holds a last bundle. */
+      staleAfterMs?: number;
     },
   ) {
     this.store = new EnvironmentStore(deps.db);
@@ -120,6 +122,7 @@ export class EnvironmentService {
       cache: this.resolveCache,
       versionSets: deps.versionSets,
       ...(deps.rollouts ? { rollouts: deps.rollouts } : {}),
+      ...(deps.staleAfterMs !== undefined ? { staleAfterMs: deps.staleAfterMs } : {}),
       notFound: (key) => this.notFound(key),
     });
   }

@@ -1,3 +1,4 @@
+import { withDatabaseBudget } from "../db/budgets.js";
 import { isDatabaseUnavailable } from "../db/errors.js";
 import type { Logger } from "../logger.js";
 import type { EnvironmentChangeNotice } from "./change-feed.js";
@@ -37,6 +38,11 @@ export interface WatchHubOptions {
   replayLimit?: number;
   /** Recent change frames kept per watched environment, so most replays need no query. */
   recentSize?: number;
+  /**
+   * When this instance knows the environment's last state, how long a new stream waits for the
+   * database before starting from that state, marked stale. Undefined: the read budget.
+   */
+  staleAfterMs?: number;
 }
 
 export interface OpenedWatch {
@@ -86,15 +92,17 @@ export class WatchHub {
 
   /**
    * Prepares a watch: the current state (from memory when current, else one shared read), and
-   * the missed revisions after `lastEventId`. While the database is unavailable the last known
-   * state is used, marked stale; never known → the unavailability error.
+   * the missed revisions after `lastEventId`. While the database is unavailable (or does not
+   * answer within `staleAfterMs`) the last known state is used, marked stale; never known → the
+   * unavailability error.
    */
   async open(key: EnvironmentKey, options: { lastEventId?: number } = {}): Promise<OpenedWatch> {
     const topic = this.topicFor(key);
+    const budget = topic.revision >= 0 ? this.options.staleAfterMs : undefined;
     let stale = false;
     if (!topic.fresh || !this.options.feedLive()) {
       try {
-        await this.refresh(topic);
+        await withDatabaseBudget(budget, () => this.refresh(topic));
       } catch (err) {
         if (!isDatabaseUnavailable(err) || topic.revision < 0) {
           if (topic.revision < 0 && topic.watchers.size === 0) this.topics.delete(keyOf(key));
@@ -107,7 +115,7 @@ export class WatchHub {
     let past: Map<number, string> | undefined;
     if (!stale && after !== undefined && after < topic.revision && topic.revision - after <= this.replayLimit && !recentCovers(topic, after)) {
       try {
-        past = await this.pastFrames(topic, after);
+        past = await withDatabaseBudget(budget, () => this.pastFrames(topic, after));
       } catch (err) {
         if (!isDatabaseUnavailable(err)) throw err;
         stale = true;

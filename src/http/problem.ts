@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from "express";
 import { AppError, BadRequestError, NotFoundError, PayloadTooLargeError, UnavailableError } from "../errors.js";
-import { isDatabaseUnavailable } from "../db/errors.js";
+import { isDatabaseTimeout, isDatabaseUnavailable } from "../db/errors.js";
 import { stateOf } from "./context.js";
 
 function send(res: Response, err: AppError): void {
@@ -56,8 +56,17 @@ export const problemHandler: ErrorRequestHandler = (err, _req, res, _next) => {
   let problem: AppError;
   if (err instanceof AppError) {
     problem = err;
+  } else if (isDatabaseTimeout(err)) {
+    // Our budget's message says what became of the write (nothing, or unknown at a commit); the server's 57014 cancelled the statement.
+    const e = err as { code?: unknown; outcome?: unknown; message?: unknown };
+    const detail =
+      e.code === "57014" ? "The database cancelled a statement that ran past its time budget; nothing was written; retry shortly"
+      : e.outcome === "unknown" ? String(e.message)
+      : `${String(e.message)}; retry shortly`;
+    problem = new UnavailableError(detail, err, { code: "database_timeout", retryAfterSeconds: 1 });
+    log?.warn({ err }, "database time budget exceeded");
   } else if (isDatabaseUnavailable(err)) {
-    problem = new UnavailableError("The database is unavailable; retry shortly", err);
+    problem = new UnavailableError("The database is unavailable; retry shortly", err, { retryAfterSeconds: 1 });
     log?.warn({ err }, "database unavailable");
   } else {
     problem = fromHttpError(err ?? {}) ?? new AppError({ code: "internal", status: 500, title: "Internal error", detail: "An unexpected error occurred; report the trace id" });

@@ -1,8 +1,12 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Router } from "express";
+import { Router, type Request } from "express";
 import { parse as parseYaml } from "yaml";
+import type { TokenResolver } from "../auth/token-resolver.js";
+import { DEFAULT_READYZ_TIMEOUT_MS } from "../config.js";
+import { withDatabaseBudget } from "../db/budgets.js";
+import { bearerSecret } from "./auth.js";
 import type { Metrics } from "./metrics.js";
 
 export const OPENAPI_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../openapi/pinset.yaml");
@@ -12,8 +16,30 @@ export interface ReadinessCheck {
   check(): Promise<void>;
 }
 
-/** Unauthenticated service endpoints: liveness, readiness, metrics and the API document. */
-export function serviceRouter(deps: { metrics: Metrics; readiness: ReadinessCheck[] }): Router {
+interface CheckResult {
+  name: string;
+  ok: boolean;
+  ms: number;
+  error?: string;
+}
+
+/**
+ * Unauthenticated service endpoints: liveness, readiness, metrics and the API document.
+ *
+ * `/readyz` runs every check at once, each given `readyzTimeoutMs` (database statements are
+ * capped at it too, so a hung database costs one probe that long, not a pooled connection for
+ * good). Anyone may ask, so the answer names only the failed checks; why they failed (error
+ * messages name hosts and ports) is shown to an admin token alone. A token that is not one —
+ * or cannot be checked in time — gets the short answer, never a 401: a probe must not fail on
+ * a header.
+ */
+export function serviceRouter(deps: {
+  metrics: Metrics;
+  readiness: ReadinessCheck[];
+  tokens?: Pick<TokenResolver, "peek" | "resolve">;
+  readyzTimeoutMs?: number;
+}): Router {
+  const readyzMs = deps.readyzTimeoutMs ?? DEFAULT_READYZ_TIMEOUT_MS;
   const router = Router();
   let openapi: Promise<{ yaml: string; json: string }> | undefined;
   const loadOpenapi = () =>
@@ -23,19 +49,15 @@ export function serviceRouter(deps: { metrics: Metrics; readiness: ReadinessChec
     res.json({ status: "ok" });
   });
 
-  router.get("/readyz", async (_req, res) => {
-    const results = await Promise.all(
-      deps.readiness.map(async (r) => {
-        try {
-          await withTimeout(r.check(), 2000);
-          return { name: r.name, ok: true as const };
-        } catch (err) {
-          return { name: r.name, ok: false as const, error: (err as Error).message };
-        }
-      }),
-    );
-    const ready = results.every((r) => r.ok);
-    res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "unavailable", checks: results });
+  router.get("/readyz", async (req, res) => {
+    const [results, admin] = await Promise.all([Promise.all(deps.readiness.map((r) => runCheck(r, readyzMs))), isAdmin(req, deps.tokens, readyzMs)]);
+    const failed = results.filter((r) => !r.ok).map((r) => r.name);
+    res.setHeader("cache-control", "no-store");
+    res.status(failed.length === 0 ? 200 : 503).json({
+      status: failed.length === 0 ? "ready" : "unavailable",
+      failed,
+      ...(admin ? { checks: results } : {}),
+    });
   });
 
   router.get("/metrics", async (_req, res) => {
@@ -49,6 +71,32 @@ export function serviceRouter(deps: { metrics: Metrics; readiness: ReadinessChec
     res.type("application/json").send((await loadOpenapi()).json);
   });
   return router;
+}
+
+async function runCheck(r: ReadinessCheck, timeoutMs: number): Promise<CheckResult> {
+  const started = performance.now();
+  try {
+    await withTimeout(
+      withDatabaseBudget(timeoutMs, () => r.check()),
+      timeoutMs,
+    );
+    return { name: r.name, ok: true, ms: Math.round(performance.now() - started) };
+  } catch (err) {
+    return { name: r.name, ok: false, ms: Math.round(performance.now() - started), error: (err as Error).message };
+  }
+}
+
+async function isAdmin(req: Request, tokens: Pick<TokenResolver, "peek" | "resolve"> | undefined, timeoutMs: number): Promise<boolean> {
+  const secret = bearerSecret(req.headers.authorization);
+  if (!tokens || secret === undefined) return false;
+  let principal = tokens.peek(secret);
+  if (principal === undefined) {
+    principal = await withTimeout(
+      withDatabaseBudget(timeoutMs, () => tokens.resolve(secret)),
+      timeoutMs,
+    ).catch(() => null);
+  }
+  return principal?.scopes.has("admin") ?? false;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -25,7 +25,17 @@ describe.each(backends())("HTTP basics on $name", (backend) => {
     expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${t.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ status: "ready" });
+    // Without an admin token: the verdict only (issue 11: no hosts and ports for anyone who asks).
+    expect(await ready.json()).toEqual({ status: "ready", failed: [] });
+    const detailed = await t.request("GET", "/readyz");
+    expect(await detailed.json()).toMatchObject({
+      status: "ready",
+      failed: [],
+      checks: [
+        { name: "database", ok: true, ms: expect.any(Number) },
+        { name: "blob_store", ok: true, ms: expect.any(Number) },
+      ],
+    });
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
     expect(metrics).toContain("pinset_http_requests_total");
     expect(metrics).toContain('route="/v1/projects/:project"');

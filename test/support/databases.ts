@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { DEFAULT_DATABASE_BUDGETS, type DatabaseBudgets } from "../../src/db/budgets.js";
 import { connectPglite, connectPostgres, type DatabaseHandle } from "../../src/db/connect.js";
 import { migrateToLatest } from "../../src/db/migrate.js";
 
@@ -19,10 +20,28 @@ function withDatabase(url: string, database: string): string {
 }
 
 /**
- * A fresh, migrated database owned by one test file: an in-memory PGlite, or a new
- * `pinset_test_<random>` database on the Postgres server, dropped again by `drop()`.
+ * Migrates the Postgres database at `url` as the server does at start (a connection of its own,
+ * no time budgets), then connects with `budgets` (the production defaults unless given).
  */
-export async function createTestDatabase(backend: DatabaseBackend): Promise<{ handle: DatabaseHandle; url?: string; drop(): Promise<void> }> {
+export async function migrateAndConnect(url: string, budgets: Readonly<DatabaseBudgets> = DEFAULT_DATABASE_BUDGETS): Promise<DatabaseHandle> {
+  const migrator = connectPostgres({ url, max: 1 });
+  try {
+    await migrateToLatest(migrator.db);
+  } finally {
+    await migrator.close();
+  }
+  return connectPostgres({ url, budgets });
+}
+
+/**
+ * A fresh, migrated database owned by one test file: an in-memory PGlite, or a new
+ * `pinset_test_<random>` database on the Postgres server (its handle time-budgeted like the
+ * server's: the production defaults unless `budgets` says otherwise), dropped again by `drop()`.
+ */
+export async function createTestDatabase(
+  backend: DatabaseBackend,
+  options: { budgets?: Readonly<DatabaseBudgets> } = {},
+): Promise<{ handle: DatabaseHandle; url?: string; drop(): Promise<void> }> {
   if (backend === "pglite") {
     const handle = await connectPglite({});
     await migrateToLatest(handle.db);
@@ -35,8 +54,7 @@ export async function createTestDatabase(backend: DatabaseBackend): Promise<{ ha
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
   const url = withDatabase(POSTGRES_URL, name);
-  const handle = connectPostgres({ url });
-  await migrateToLatest(handle.db);
+  const handle = await migrateAndConnect(url, options.budgets);
   return {
     handle,
     url,

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chown, mkdtemp, rm } from "node:fs/promises";
+import { chown, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -22,6 +22,13 @@ export interface PrivatePostgres {
   dir: string;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * SIGSTOP to the postmaster and every backend: the database hangs (connections stay open,
+   * new ones are accepted by the kernel, nothing answers) instead of refusing. `resume` sends
+   * SIGCONT; `stop` and `destroy` resume first.
+   */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
   destroy(): Promise<void>;
 }
 
@@ -45,6 +52,21 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** The postmaster (first line of postmaster.pid) and its children, from /proc. */
+async function clusterPids(data: string): Promise<number[]> {
+  const postmaster = Number((await readFile(`${data}/postmaster.pid`, "utf8")).split("\n")[0]);
+  if (!Number.isInteger(postmaster) || postmaster <= 0) throw new Error(`no postmaster pid in ${data}`);
+  const children: number[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
+    // pid (comm) state ppid …: comm may hold spaces and parentheses, so read after the last ")".
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    if (ppid === postmaster) children.push(Number(entry));
+  }
+  return [postmaster, ...children];
+}
+
 export async function createPrivatePostgres(): Promise<PrivatePostgres> {
   const dir = await mkdtemp(path.join(tmpdir(), "pinset-pg-"));
   const { stdout } = await run("id", ["-u", "postgres"]);
@@ -52,6 +74,7 @@ export async function createPrivatePostgres(): Promise<PrivatePostgres> {
   await chown(dir, Number(stdout.trim()), Number(gid.trim()));
   const data = `${dir}/data`;
   let running = false;
+  let paused: number[] = [];
   let port = 0;
   try {
     await asPostgres(`${BIN}/initdb -D ${data} -U postgres --auth=trust -E UTF8 --no-locale`);
@@ -71,8 +94,25 @@ export async function createPrivatePostgres(): Promise<PrivatePostgres> {
       running = true;
     },
     async stop() {
+      await cluster.resume();
       await asPostgres(`${BIN}/pg_ctl -D ${data} -m immediate -w stop`);
       running = false;
+    },
+    async pause() {
+      if (paused.length > 0) return;
+      // The postmaster first, so it forks no new backend while its children are being stopped.
+      paused = await clusterPids(data);
+      for (const pid of paused) process.kill(pid, "SIGSTOP");
+    },
+    async resume() {
+      for (const pid of paused) {
+        try {
+          process.kill(pid, "SIGCONT");
+        } catch {
+          // Gone already.
+        }
+      }
+      paused = [];
     },
     async destroy() {
       if (running) await cluster.stop().catch(() => {});

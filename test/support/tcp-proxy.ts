@@ -3,22 +3,47 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 
 /**
- * A byte-for-byte TCP forwarder to a test registry. Closing it cuts every open connection, as a
- * registry that crashed or a network that failed would; starting one on a fixed port is "the
- * registry came back".
+ * A byte-for-byte TCP forwarder to a test registry (or database). Closing it cuts every open
+ * connection, as a registry that crashed or a network that failed would; starting one on a
+ * fixed port is "the registry came back".
+ *
+ * `pause()` makes the far side hang instead: connections stay open and new ones are accepted,
+ * but no byte goes through in either direction, as with a server whose processes are stopped.
+ * `resume()` delivers what was held, in order, and an end that came meanwhile after it (the
+ * stopped server reads its socket's buffered bytes and then the close when it runs again).
  */
 export interface TcpProxy {
   port: number;
   url: string;
   /** Connections accepted so far. */
   readonly accepted: number;
+  pause(): void;
+  resume(): void;
   close(): Promise<void>;
+}
+
+interface Held {
+  to: Socket;
+  chunk?: Buffer;
+  end?: true;
 }
 
 export async function startTcpProxy(targetUrl: string, port = 0): Promise<TcpProxy> {
   const target = new URL(targetUrl);
   const sockets = new Set<Socket>();
   let accepted = 0;
+  let paused = false;
+  let held: Held[] = [];
+  const forward = (from: Socket, to: Socket) => {
+    from.on("data", (chunk: Buffer) => {
+      if (paused) held.push({ to, chunk });
+      else if (!to.destroyed) to.write(chunk);
+    });
+    from.on("end", () => {
+      if (paused) held.push({ to, end: true });
+      else to.end();
+    });
+  };
   const server: Server = createServer((client) => {
     accepted++;
     const upstream = connect(Number(target.port), target.hostname);
@@ -26,11 +51,17 @@ export async function startTcpProxy(targetUrl: string, port = 0): Promise<TcpPro
       sockets.add(s);
       s.on("close", () => sockets.delete(s));
       s.on("error", () => {
+        // While paused, an abrupt end waits like a graceful one.
+        if (paused) {
+          held.push({ to: s === client ? upstream : client, end: true });
+          return;
+        }
         client.destroy();
         upstream.destroy();
       });
     }
-    client.pipe(upstream).pipe(client);
+    forward(client, upstream);
+    forward(upstream, client);
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -43,7 +74,22 @@ export async function startTcpProxy(targetUrl: string, port = 0): Promise<TcpPro
     get accepted() {
       return accepted;
     },
+    pause() {
+      paused = true;
+    },
+    resume() {
+      paused = false;
+      const due = held;
+      held = [];
+      for (const h of due) {
+        if (h.to.destroyed) continue;
+        if (h.chunk) h.to.write(h.chunk);
+        else h.to.end();
+      }
+    },
     async close() {
+      paused = false;
+      held = [];
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -10,12 +10,12 @@ import { FsBlobStore } from "../../src/blobs/fs.js";
 import { createS3Client, S3BlobStore } from "../../src/blobs/s3.js";
 import type { BlobStore } from "../../src/blobs/store.js";
 import type { Config } from "../../src/config.js";
+import { DEFAULT_DATABASE_BUDGETS, type DatabaseBudgets } from "../../src/db/budgets.js";
 import { connectPostgres } from "../../src/db/connect.js";
-import { migrateToLatest } from "../../src/db/migrate.js";
 import { createChangeFeed, type ChangeFeed } from "../../src/environments/change-feed.js";
 import { answerClientErrors } from "../../src/http/client-error.js";
 import { createLogger } from "../../src/logger.js";
-import { createTestDatabase, databaseBackends, type DatabaseBackend } from "./databases.js";
+import { createTestDatabase, databaseBackends, migrateAndConnect, type DatabaseBackend } from "./databases.js";
 import { startS3 } from "./s3.js";
 
 export interface Backend {
@@ -66,17 +66,16 @@ export interface TestApp {
  * instances is enforced by the database. PGlite has a single session per process, so there
  * the instance shares `t`'s connection. Closing it leaves `t`'s database alone.
  */
-async function sharedDatabase(t: TestApp): Promise<TestApp["db"]> {
+async function sharedDatabase(t: TestApp, budgets: Readonly<DatabaseBudgets>): Promise<TestApp["db"]> {
   if (t.backend.database === "pglite") return { handle: t.db.handle, drop: async () => {} };
   if (!t.databaseUrl) throw new Error("the shared test app has no database url");
-  const handle = connectPostgres({ url: t.databaseUrl });
+  const handle = connectPostgres({ url: t.databaseUrl, budgets });
   return { handle, url: t.databaseUrl, drop: () => handle.close() };
 }
 
 /** A Postgres database the test manages itself (e.g. a private cluster it stops): migrated, never dropped. */
-async function existingDatabase(url: string): Promise<TestApp["db"]> {
-  const handle = connectPostgres({ url });
-  await migrateToLatest(handle.db);
+async function existingDatabase(url: string, budgets: Readonly<DatabaseBudgets>): Promise<TestApp["db"]> {
+  const handle = await migrateAndConnect(url, budgets);
   return { handle, url, drop: () => handle.close() };
 }
 
@@ -98,10 +97,18 @@ export async function startTestApp(
     /** Run on this (empty or migrated) Postgres database instead of a fresh test database; left in place by close(). */
     databaseUrl?: string;
     watch?: AppDeps["watch"];
+    /** Time budgets (Postgres) and how long resolve/watch/known tokens wait before answering from memory; production defaults otherwise. */
+    database?: Partial<Config["database"]>;
+    readyzTimeoutMs?: number;
   } = {},
 ): Promise<TestApp> {
   const shared = options.sharedDatabaseOf;
-  const db = shared ? await sharedDatabase(shared) : options.databaseUrl ? await existingDatabase(options.databaseUrl) : await createTestDatabase(backend.database);
+  const budgets = { ...DEFAULT_DATABASE_BUDGETS, ...options.database };
+  const db = shared
+    ? await sharedDatabase(shared, budgets)
+    : options.databaseUrl
+      ? await existingDatabase(options.databaseUrl, budgets)
+      : await createTestDatabase(backend.database, { budgets });
   const tmp = await mkdtemp(path.join(tmpdir(), "pinset-test-"));
   const s3 = backend.blobs === "s3" && !shared ? await startS3() : undefined;
   const blobStore: BlobStore =
@@ -119,7 +126,10 @@ export async function startTestApp(
     config: {
       limits: { maxJsonBytes: 1024 * 1024, maxBlobBytes: 64 * 1024 * 1024, ...options.limits },
       ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+      ...(options.database?.staleAfterMs !== undefined ? { database: { ...budgets, staleAfterMs: options.database.staleAfterMs } } : {}),
+      ...(options.readyzTimeoutMs !== undefined ? { readyzTimeoutMs: options.readyzTimeoutMs } : {}),
     },
+    ...(db.handle.answers ? { databaseAnswers: db.handle.answers } : {}),
     ...(options.webhookDelivery ? { webhookDelivery: options.webhookDelivery } : {}),
     ...(feed ? { changeFeed: feed } : {}),
     ...(options.watch ? { watch: options.watch } : {}),

@@ -1,0 +1,196 @@
+import type { PostgresCursor, PostgresPool, PostgresPoolClient, PostgresQueryResult } from "kysely";
+import type pg from "pg";
+import { AnswerWatch } from "./answer-watch.js";
+import { budgetCap, DatabaseTimeoutError, type DatabaseBudgets, type TimeoutOutcome } from "./budgets.js";
+
+const BEGIN = /^\s*(begin|start\s+transaction)\b/i;
+const COMMIT = /^\s*(commit|end)\s*;?\s*$/i;
+/** A whole-transaction end (not `rollback to savepoint`). */
+const END = /^\s*(commit|end|rollback|abort)\s*;?\s*$/i;
+const READ = /^\s*(select|values|table|show|explain)\b/i;
+
+const TIMED_OUT = Symbol("timed out");
+
+/**
+ * `work`'s result, or TIMED_OUT once `deadline` (performance.now() time) passes. The time-out is
+ * decided in a setImmediate after the timer: after an event-loop stall the timer and the
+ * answer's bytes are due together, and timers run before I/O, so without that turn a busy
+ * process would throw away answers that had already arrived. It is checked against the clock
+ * there too: a timer counts from the loop's cached time and can fire early by as long as the
+ * current tick has run.
+ */
+function within<T>(work: Promise<T>, deadline: number): Promise<T | typeof TIMED_OUT> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      timer = setTimeout(() => setImmediate(check), Math.max(0, deadline - performance.now()));
+    };
+    const check = () => {
+      if (settled) return;
+      if (performance.now() < deadline) return arm();
+      settled = true;
+      resolve(TIMED_OUT);
+    };
+    arm();
+    work.then(
+      (value) => {
+        settled = true;
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        settled = true;
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
+
+/** An error with a SQLSTATE came from the server: an answer, unlike a dropped connection. */
+function fromServer(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code);
+}
+
+/**
+ * The pg pool as kysely sees it, with time budgets (budgets.ts) enforced on the client side. A
+ * checkout takes its real connection lazily, at its first statement, when it is known whether
+ * that is a read (read budget, connection wait included) or a transaction or write (write
+ * budget per statement). A statement past its budget gets its connection destroyed, never
+ * returned to the pool: the query may still be running (or stuck in a stopped server), and a
+ * connection with a query in flight would hang whoever got it next. The server rolls back an
+ * uncommitted transaction when it sees the connection closed, so a time-out leaves no
+ * half-written state.
+ */
+export class BudgetedPool implements PostgresPool {
+  readonly watch: AnswerWatch;
+
+  constructor(
+    readonly pool: pg.Pool,
+    readonly budgets: Readonly<DatabaseBudgets>,
+    watch?: AnswerWatch,
+  ) {
+    this.watch = watch ?? new AnswerWatch();
+    pool.on("connect", () => this.watch.answered());
+  }
+
+  async connect(): Promise<PostgresPoolClient> {
+    return new BudgetedClient(this);
+  }
+
+  end(): Promise<void> {
+    return this.pool.end();
+  }
+}
+
+class BudgetedClient implements PostgresPoolClient {
+  private raw: pg.PoolClient | undefined;
+  private inTransaction = false;
+  /** Set when a statement timed out: the connection is gone, so later statements (kysely's rollback) fail alike. */
+  private broken: DatabaseTimeoutError | undefined;
+  private probe = false;
+
+  constructor(private readonly owner: BudgetedPool) {}
+
+  query<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>>;
+  query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>;
+  query<R>(sql: string | PostgresCursor<R>, parameters?: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> | PostgresCursor<R> {
+    // kysely passes a cursor only when the dialect is given a cursor class, which ours is not.
+    if (typeof sql !== "string") throw new Error("the budgeted pool does not stream with cursors");
+    return this.run<R>(sql, parameters ?? []);
+  }
+
+  release(destroy?: boolean): void {
+    this.endProbe();
+    const raw = this.raw;
+    this.raw = undefined;
+    this.inTransaction = false;
+    raw?.release(destroy ? true : undefined);
+  }
+
+  private async run<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> {
+    if (this.broken) throw this.broken;
+    const { budgets, watch } = this.owner;
+    const started = performance.now();
+    const begins = !this.inTransaction && BEGIN.test(sql);
+    const ends = this.inTransaction && END.test(sql);
+    const write = begins || this.inTransaction || !READ.test(sql);
+    const budget = Math.min(write ? budgets.writeMs : budgets.readMs, budgetCap() ?? Number.POSITIVE_INFINITY);
+    const deadline = started + budget;
+    const raw = this.raw ?? (await this.acquire(started, deadline, budget));
+    if (begins) this.inTransaction = true;
+    // A commit, or a write that commits by itself, may have been applied when its answer is lost.
+    const outcome: TimeoutOutcome = write && (!this.inTransaction || COMMIT.test(sql)) ? "unknown" : "none";
+
+    const running = raw.query(sql, parameters as unknown[]);
+    let answer: Awaited<typeof running> | typeof TIMED_OUT;
+    try {
+      answer = await within(running, deadline);
+    } catch (err) {
+      this.endProbe();
+      if (ends) this.inTransaction = false;
+      if (fromServer(err)) watch.answered();
+      throw err;
+    }
+    this.endProbe();
+    if (answer === TIMED_OUT) {
+      running.catch(() => {});
+      watch.timedOut("statement", started);
+      this.broken = new DatabaseTimeoutError("statement", budget, outcome);
+      this.discard(this.broken);
+      throw this.broken;
+    }
+    watch.answered();
+    if (ends) this.inTransaction = false;
+    return answer as unknown as PostgresQueryResult<R>;
+  }
+
+  private async acquire(started: number, deadline: number, budget: number): Promise<pg.PoolClient> {
+    const { pool, budgets, watch } = this.owner;
+    this.probe = watch.admit();
+    const until = Math.min(deadline, started + budgets.acquireMs);
+    const connecting = pool.connect();
+    let got: pg.PoolClient | typeof TIMED_OUT;
+    try {
+      got = await within(connecting, until);
+    } catch (err) {
+      this.endProbe();
+      throw err;
+    }
+    if (got === TIMED_OUT) {
+      // The connection may still come: it is healthy then, so it goes back to the pool.
+      connecting.then(
+        (late) => late.release(),
+        () => {},
+      );
+      this.endProbe();
+      watch.timedOut("acquire", started);
+      throw new DatabaseTimeoutError("acquire", until - started);
+    }
+    if (performance.now() >= deadline) {
+      // The wait for the connection used the whole budget: nothing is sent, the connection is fine.
+      got.release();
+      this.endProbe();
+      watch.timedOut("acquire", started);
+      throw new DatabaseTimeoutError("acquire", budget);
+    }
+    this.raw = got;
+    return got;
+  }
+
+  /** Destroys the connection (pg ends a client with a query in flight by closing its socket). */
+  private discard(err: Error): void {
+    const raw = this.raw;
+    this.raw = undefined;
+    this.inTransaction = false;
+    raw?.release(err);
+  }
+
+  private endProbe(): void {
+    if (!this.probe) return;
+    this.probe = false;
+    this.owner.watch.probeDone();
+  }
+}

@@ -1,0 +1,243 @@
+import { EventEmitter } from "node:events";
+import type pg from "pg";
+import { describe, expect, it } from "vitest";
+import { AnswerWatch } from "../../src/db/answer-watch.js";
+import { BudgetedPool } from "../../src/db/budgeted-pool.js";
+import { DatabaseTimeoutError, withDatabaseBudget } from "../../src/db/budgets.js";
+import { isDatabaseTimeout, isDatabaseUnavailable } from "../../src/db/errors.js";
+
+/**
+ * A memory fake of pg's pool: each connection answers a statement after `delays[sql]` ms
+ * (default at once), or never when the delay is Infinity. Records what happened to each
+ * connection: its statements and how it was released (an argument means "destroy it").
+ */
+class FakeConnection {
+  readonly statements: string[] = [];
+  released: "idle" | "destroyed" | undefined;
+  constructor(private readonly fake: FakePool) {}
+  query(sql: string): Promise<{ command: string; rowCount: number; rows: unknown[] }> {
+    this.statements.push(sql);
+    const delay = this.fake.delays[sql.trim().toLowerCase()] ?? 0;
+    return new Promise((resolve, reject) => {
+      if (delay === Number.POSITIVE_INFINITY) return;
+      // Delivered in the check phase, after timers, as a socket's bytes are (poll phase).
+      setTimeout(() => {
+        setImmediate(() => {
+          if (this.released === "destroyed") reject(new Error("Connection terminated"));
+          else resolve({ command: sql.split(" ")[0]!.toUpperCase(), rowCount: 0, rows: [{ sql }] });
+        });
+      }, delay);
+    });
+  }
+  release(err?: unknown): void {
+    if (this.released) throw new Error("released twice");
+    this.released = err ? "destroyed" : "idle";
+  }
+}
+
+class FakePool extends EventEmitter {
+  readonly delays: Record<string, number> = {};
+  readonly connections: FakeConnection[] = [];
+  connectDelayMs = 0;
+  connect(): Promise<FakeConnection> {
+    return new Promise((resolve) => {
+      if (this.connectDelayMs === Number.POSITIVE_INFINITY) return;
+      setTimeout(() => {
+        const c = new FakeConnection(this);
+        this.connections.push(c);
+        resolve(c);
+      }, this.connectDelayMs);
+    });
+  }
+}
+
+const budgets = { readMs: 100, writeMs: 300, acquireMs: 200 };
+
+function budgeted(options: { probeEveryMs?: number } = {}) {
+  const fake = new FakePool();
+  const watch = new AnswerWatch({ probeEveryMs: options.probeEveryMs ?? 0 });
+  const pool = new BudgetedPool(fake as unknown as pg.Pool, budgets, watch);
+  return { fake, pool, watch };
+}
+
+async function failure(work: Promise<unknown>): Promise<DatabaseTimeoutError> {
+  const started = performance.now();
+  const err = await work.then(
+    () => {
+      throw new Error("expected a time-out");
+    },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(DatabaseTimeoutError);
+  (err as { elapsed?: number }).elapsed = performance.now() - started;
+  return err as DatabaseTimeoutError;
+}
+
+const elapsed = (err: DatabaseTimeoutError) => (err as unknown as { elapsed: number }).elapsed;
+
+describe("BudgetedPool", () => {
+  it("gives a read the read budget and a transaction's statements the write budget", async () => {
+    const { fake, pool } = budgeted();
+    fake.delays["select 1"] = 150;
+    const read = await pool.connect();
+    // A long tick first: timers count from the loop's cached time, so one armed now would fire
+    // 50 ms early; the budget is checked against the clock.
+    const until = performance.now() + 50;
+    while (performance.now() < until);
+    const err = await failure(read.query("select 1", []));
+    expect(err).toMatchObject({ phase: "statement", budgetMs: 100, outcome: "none" });
+    expect(elapsed(err)).toBeGreaterThanOrEqual(99);
+    read.release();
+
+    // The same statement inside a transaction has 300 ms: it answers.
+    const tx = await pool.connect();
+    await tx.query("begin", []);
+    await expect(tx.query("select 1", [])).resolves.toMatchObject({ rows: [{ sql: "select 1" }] });
+    await tx.query("commit", []);
+    tx.release();
+    // And after the commit, a select is a read again.
+    const again = await pool.connect();
+    await failure(again.query("select 1", []));
+    again.release();
+  });
+
+  it("destroys a connection whose statement timed out, and fails the rollback that follows with the same error", async () => {
+    const { fake, pool } = budgeted();
+    fake.delays["update t set x = 1"] = Number.POSITIVE_INFINITY;
+    const tx = await pool.connect();
+    await tx.query("begin", []);
+    const err = await failure(tx.query("update t set x = 1", []));
+    expect(err.outcome).toBe("none");
+    expect(fake.connections[0]!.released).toBe("destroyed");
+    await expect(tx.query("rollback", [])).rejects.toBe(err);
+    tx.release(true);
+    expect(fake.connections).toHaveLength(1);
+  });
+
+  it("says a commit or a write outside a transaction may have been applied", async () => {
+    const { fake, pool } = budgeted();
+    fake.delays.commit = Number.POSITIVE_INFINITY;
+    fake.delays["insert into t values (1)"] = Number.POSITIVE_INFINITY;
+    const tx = await pool.connect();
+    await tx.query("begin", []);
+    expect((await failure(tx.query("commit", []))).outcome).toBe("unknown");
+    tx.release(true);
+    const single = await pool.connect();
+    const err = await failure(single.query("insert into t values (1)", []));
+    expect(err).toMatchObject({ outcome: "unknown", budgetMs: 300 });
+    expect(err.message).toMatch(/may or may not have been applied/);
+    single.release();
+  });
+
+  it("bounds the wait for a connection, and gives a connection that comes late back to the pool", async () => {
+    const { fake, pool } = budgeted();
+    fake.connectDelayMs = 250;
+    const tx = await pool.connect();
+    const err = await failure(tx.query("begin", []));
+    expect(err).toMatchObject({ phase: "acquire", budgetMs: 200 });
+    tx.release();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fake.connections[0]!.released).toBe("idle");
+
+    // A read waits at most its own budget for a connection.
+    const read = await pool.connect();
+    expect(await failure(read.query("select 1", []))).toMatchObject({ phase: "acquire", budgetMs: 100 });
+    read.release();
+  });
+
+  it("caps budgets inside withDatabaseBudget, the smaller cap winning when nested", async () => {
+    const { fake, pool } = budgeted();
+    fake.delays["select 1"] = 80;
+    const c = await pool.connect();
+    const err = await withDatabaseBudget(200, () => withDatabaseBudget(40, () => failure(c.query("select 1", []))));
+    expect(err.budgetMs).toBe(40);
+    c.release();
+  });
+
+  it("answers a statement whose answer is due when the timer fires after a stalled event loop", async () => {
+    const { fake, pool } = budgeted();
+    const c = await pool.connect();
+    await c.query("select 0", []);
+    fake.delays["select 1"] = 50;
+    const answer = c.query("select 1", []);
+    // Block the loop past both the answer (50 ms) and the budget (100 ms).
+    const until = performance.now() + 150;
+    while (performance.now() < until);
+    await expect(answer).resolves.toMatchObject({ rows: [{ sql: "select 1" }] });
+    c.release();
+  });
+});
+
+describe("AnswerWatch (through the pool)", () => {
+  it("turns silent only when nothing answered since the timed-out work began", async () => {
+    const { fake, pool, watch } = budgeted();
+    fake.delays["select pg_sleep(1)"] = Number.POSITIVE_INFINITY;
+    const slow = await pool.connect();
+    const timingOut = failure(slow.query("select pg_sleep(1)", []));
+    // Another statement answers meanwhile: the database is slow, not hung.
+    const fast = await pool.connect();
+    await fast.query("select 1", []);
+    fast.release();
+    await timingOut;
+    slow.release();
+    expect(watch.answering).toBe(true);
+
+    const hung = await pool.connect();
+    await failure(hung.query("select pg_sleep(1)", []));
+    hung.release();
+    expect(watch.answering).toBe(false);
+  });
+
+  it("refuses at once while silent, lets one probe through per interval, and is answering again after any answer", async () => {
+    const { fake, pool, watch } = budgeted({ probeEveryMs: 200 });
+    let silentCalls = 0;
+    watch.onSilent(() => silentCalls++);
+    fake.delays["select 1"] = Number.POSITIVE_INFINITY;
+    const first = await pool.connect();
+    await failure(first.query("select 1", []));
+    first.release();
+    expect(silentCalls).toBe(1);
+
+    const refused = await pool.connect();
+    const err = await failure(refused.query("select 1", []));
+    expect(err.phase).toBe("not_answering");
+    expect(elapsed(err)).toBeLessThan(50);
+    refused.release();
+
+    await new Promise((r) => setTimeout(r, 220));
+    delete fake.delays["select 1"];
+    const probe = await pool.connect();
+    await expect(probe.query("select 1", [])).resolves.toBeDefined();
+    probe.release();
+    expect(watch.answering).toBe(true);
+    expect(watch.timeouts).toEqual({ acquire: 0, statement: 1, not_answering: 1 });
+  });
+
+  it("lets no second probe through while one is out", async () => {
+    const { fake, pool, watch } = budgeted({ probeEveryMs: 0 });
+    fake.delays["select 1"] = Number.POSITIVE_INFINITY;
+    const first = await pool.connect();
+    await failure(first.query("select 1", []));
+    first.release();
+    const probe = await pool.connect();
+    const probing = failure(probe.query("select 1", []));
+    const other = await pool.connect();
+    expect((await failure(other.query("select 1", []))).phase).toBe("not_answering");
+    await probing;
+    probe.release();
+    other.release();
+    expect(watch.answering).toBe(false);
+  });
+});
+
+describe("isDatabaseTimeout", () => {
+  it("covers our budgets and the server's statement_timeout (57014), both also unavailable", () => {
+    const ours = new DatabaseTimeoutError("statement", 1000);
+    const server = Object.assign(new Error("canceling statement due to statement timeout"), { code: "57014" });
+    for (const err of [ours, server]) {
+      expect(isDatabaseTimeout(err)).toBe(true);
+      expect(isDatabaseUnavailable(err)).toBe(true);
+    }
+    expect(isDatabaseTimeout(Object.assign(new Error("x"), { code: "23505" }))).toBe(false);
+  });
+});
