@@ -9,6 +9,19 @@ import { z } from "zod";
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
+/** Defaults of the HTTP limits (docs/security.md "Limits"); also what an app built without them uses. */
+export const HTTP_DEFAULTS = Object.freeze({
+  /** Open watch streams per token and per client address (0 = no cap). */
+  watchPerToken: 1_000,
+  watchPerAddress: 200,
+  /** Above load balancers' 60 s idle time-out, so the balancer closes an idle connection first. */
+  keepAliveTimeoutMs: 65_000,
+  /** A request body that sends no byte for this long is cut (408). */
+  bodyIdleTimeoutMs: 60_000,
+  /** The whole JSON body must arrive within this (blob uploads have only the idle time-out). */
+  jsonBodyTimeoutMs: 300_000,
+});
+
 const boolish = z
   .enum(["true", "false", "1", "0", "yes", "no"])
   .transform((v) => v === "true" || v === "1" || v === "yes");
@@ -46,6 +59,11 @@ const envSchema = z.object({
   PINSET_RATE_LIMIT_RPS: positiveInt("PINSET_RATE_LIMIT_RPS").default(500),
   PINSET_RATE_LIMIT_BURST: positiveInt("PINSET_RATE_LIMIT_BURST").default(1000),
   PINSET_PUBLIC_URL: z.url("PINSET_PUBLIC_URL must be a URL").optional(),
+  PINSET_WATCH_MAX_PER_TOKEN: positiveInt("PINSET_WATCH_MAX_PER_TOKEN").default(HTTP_DEFAULTS.watchPerToken),
+  PINSET_WATCH_MAX_PER_ADDRESS: positiveInt("PINSET_WATCH_MAX_PER_ADDRESS").default(HTTP_DEFAULTS.watchPerAddress),
+  PINSET_KEEPALIVE_TIMEOUT_MS: positiveInt("PINSET_KEEPALIVE_TIMEOUT_MS").default(HTTP_DEFAULTS.keepAliveTimeoutMs),
+  PINSET_BODY_IDLE_TIMEOUT_MS: positiveInt("PINSET_BODY_IDLE_TIMEOUT_MS").default(HTTP_DEFAULTS.bodyIdleTimeoutMs),
+  PINSET_JSON_BODY_TIMEOUT_MS: positiveInt("PINSET_JSON_BODY_TIMEOUT_MS").default(HTTP_DEFAULTS.jsonBodyTimeoutMs),
 });
 
 export interface S3Config {
@@ -69,6 +87,9 @@ export interface Config {
   limits: { maxJsonBytes: number; maxBlobBytes: number };
   rateLimit: { rps: number; burst: number };
   publicUrl?: string;
+  /** Caps on open watch streams; 0 turns a cap off. */
+  watchLimits: { perToken: number; perAddress: number };
+  http: { keepAliveTimeoutMs: number; bodyIdleTimeoutMs: number; jsonBodyTimeoutMs: number };
 }
 
 export class ConfigError extends Error {
@@ -100,6 +121,10 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   if (e.PINSET_RATE_LIMIT_RPS > 0 && e.PINSET_RATE_LIMIT_BURST < 1) {
     problems.push("PINSET_RATE_LIMIT_BURST must be at least 1 when rate limiting is on");
   }
+  if (e.PINSET_KEEPALIVE_TIMEOUT_MS < 1000) problems.push("PINSET_KEEPALIVE_TIMEOUT_MS must be at least 1000");
+  for (const name of ["PINSET_BODY_IDLE_TIMEOUT_MS", "PINSET_JSON_BODY_TIMEOUT_MS"] as const) {
+    if (e[name] < 1000) problems.push(`${name} must be at least 1000`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const config: Config = {
@@ -109,6 +134,12 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     logLevel: e.LOG_LEVEL,
     limits: { maxJsonBytes: e.PINSET_MAX_JSON_BYTES, maxBlobBytes: e.PINSET_MAX_BLOB_BYTES },
     rateLimit: { rps: e.PINSET_RATE_LIMIT_RPS, burst: e.PINSET_RATE_LIMIT_BURST },
+    watchLimits: { perToken: e.PINSET_WATCH_MAX_PER_TOKEN, perAddress: e.PINSET_WATCH_MAX_PER_ADDRESS },
+    http: {
+      keepAliveTimeoutMs: e.PINSET_KEEPALIVE_TIMEOUT_MS,
+      bodyIdleTimeoutMs: e.PINSET_BODY_IDLE_TIMEOUT_MS,
+      jsonBodyTimeoutMs: e.PINSET_JSON_BODY_TIMEOUT_MS,
+    },
     ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
     ...(e.PINSET_ADMIN_TOKEN ? { adminToken: e.PINSET_ADMIN_TOKEN } : {}),
     ...(e.PINSET_PUBLIC_URL ? { publicUrl: e.PINSET_PUBLIC_URL } : {}),

@@ -1,4 +1,4 @@
-import { createServer } from "node:http";
+import type { Server } from "node:http";
 import { mkdtemp, rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -9,11 +9,11 @@ import { ensureAdminToken } from "../../src/auth/bootstrap-admin.js";
 import { FsBlobStore } from "../../src/blobs/fs.js";
 import { createS3Client, S3BlobStore } from "../../src/blobs/s3.js";
 import type { BlobStore } from "../../src/blobs/store.js";
-import type { Config } from "../../src/config.js";
+import { HTTP_DEFAULTS, type Config } from "../../src/config.js";
 import { connectPostgres } from "../../src/db/connect.js";
 import { migrateToLatest } from "../../src/db/migrate.js";
 import { createChangeFeed, type ChangeFeed } from "../../src/environments/change-feed.js";
-import { answerClientErrors } from "../../src/http/client-error.js";
+import { createHttpServer } from "../../src/http/server.js";
 import { createLogger } from "../../src/logger.js";
 import { createTestDatabase, databaseBackends, type DatabaseBackend } from "./databases.js";
 import { startS3 } from "./s3.js";
@@ -52,6 +52,10 @@ export interface TestApp {
   db: Awaited<ReturnType<typeof createTestDatabase>>;
   databaseUrl?: string;
   blobStore: BlobStore;
+  /** The filesystem blob store's root (pglite+fs); its `tmp/` holds uploads in progress. */
+  blobDir?: string;
+  /** The HTTP server (createHttpServer, as main.ts runs it). */
+  server: Server;
   logs: LogCapture;
   /** The instance's change feed (LISTEN), listening when startTestApp returns; undefined with `changeFeed: false`. */
   feed?: ChangeFeed;
@@ -98,14 +102,18 @@ export async function startTestApp(
     /** Run on this (empty or migrated) Postgres database instead of a fresh test database; left in place by close(). */
     databaseUrl?: string;
     watch?: AppDeps["watch"];
+    /** Watch stream caps per token and per address (off unless given, like rate limits). */
+    watchLimits?: Config["watchLimits"];
+    /** Keep-alive and body time-outs; production defaults unless given. */
+    http?: Partial<Config["http"]>;
   } = {},
 ): Promise<TestApp> {
   const shared = options.sharedDatabaseOf;
   const db = shared ? await sharedDatabase(shared) : options.databaseUrl ? await existingDatabase(options.databaseUrl) : await createTestDatabase(backend.database);
   const tmp = await mkdtemp(path.join(tmpdir(), "pinset-test-"));
   const s3 = backend.blobs === "s3" && !shared ? await startS3() : undefined;
-  const blobStore: BlobStore =
-    shared?.blobStore ?? (s3 ? new S3BlobStore(createS3Client(s3.config), s3.config.bucket) : new FsBlobStore(path.join(tmp, "blobs")));
+  const blobDir = shared ? shared.blobDir : s3 ? undefined : path.join(tmp, "blobs");
+  const blobStore: BlobStore = shared?.blobStore ?? (blobDir ? new FsBlobStore(blobDir) : new S3BlobStore(createS3Client(s3!.config), s3!.config.bucket));
   const logs = new LogCapture();
   const logger = createLogger({ level: "info", destination: logs });
   if (!shared) await ensureAdminToken({ db: db.handle.db, adminToken: ADMIN_TOKEN, dataDir: tmp });
@@ -119,13 +127,19 @@ export async function startTestApp(
     config: {
       limits: { maxJsonBytes: 1024 * 1024, maxBlobBytes: 64 * 1024 * 1024, ...options.limits },
       ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+      ...(options.watchLimits ? { watchLimits: options.watchLimits } : {}),
+      http: {
+        keepAliveTimeoutMs: options.http?.keepAliveTimeoutMs ?? HTTP_DEFAULTS.keepAliveTimeoutMs,
+        bodyIdleTimeoutMs: options.http?.bodyIdleTimeoutMs ?? HTTP_DEFAULTS.bodyIdleTimeoutMs,
+        jsonBodyTimeoutMs: options.http?.jsonBodyTimeoutMs ?? HTTP_DEFAULTS.jsonBodyTimeoutMs,
+      },
     },
     ...(options.webhookDelivery ? { webhookDelivery: options.webhookDelivery } : {}),
     ...(feed ? { changeFeed: feed } : {}),
     ...(options.watch ? { watch: options.watch } : {}),
   });
-  const server = createServer(pinset.listener).listen(0, "127.0.0.1");
-  answerClientErrors(server, logger);
+  // The server main.ts runs (keep-alive, time-outs, 100-continue), so tests exercise it.
+  const server = createHttpServer(pinset.listener, { logger, keepAliveTimeoutMs: options.http?.keepAliveTimeoutMs ?? HTTP_DEFAULTS.keepAliveTimeoutMs }).listen(0, "127.0.0.1");
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   if (options.background) pinset.background.start();
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -136,6 +150,8 @@ export async function startTestApp(
     db,
     ...(db.url ? { databaseUrl: db.url } : {}),
     blobStore,
+    ...(blobDir ? { blobDir } : {}),
+    server,
     logs,
     ...(feed ? { feed } : {}),
     request(method, pathname, init = {}) {
