@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { HTTP_DEFAULTS } from "../config.js";
 import type { Logger } from "../logger.js";
 import { hasBody } from "./body-limits.js";
@@ -56,30 +57,48 @@ export function closeHttpServer(server: Server): Promise<void> {
 }
 
 /** How long, and for how many bytes, a connection whose body was refused lingers before it is cut. */
-const LINGER_MS = 2_000;
-const LINGER_BYTES = 4 * 1024 * 1024;
+const LINGER_MS = 1_000;
+const LINGER_BYTES = 1024 * 1024;
 
 /**
- * Once an answer is out, a request whose body has not arrived whole (refused before it was read,
- * or answered without needing it) must not keep its connection: Node would otherwise read the
- * rest to reach the next request — however large it claims to be, and with no total time-out
- * now. So the connection is half-closed and what still arrives is discarded for a moment (at
- * most LINGER_MS and LINGER_BYTES) before it is cut: closing at once, with unread bytes queued,
- * sends a TCP reset that can make the client lose the very answer (401, 413, 408) it needs.
+ * An answer sent before the request's body has arrived whole (refused before it was read, or
+ * answered without needing it) says `Connection: close`, and the connection ends after it:
+ * otherwise Node would read the rest of the body to reach the next request — however large it
+ * claims to be, with no total time-out now — and a client could not know the connection is done.
+ *
+ * Node ends such a connection with `socket.destroySoon()`, which closes it as soon as the answer
+ * is written; with the client's unread bytes still queued, that sends a TCP reset that can make
+ * the client lose the very answer (401, 413, 408) it needs. So this connection lingers instead:
+ * half-closed, discarding what still arrives (never buffering it), until the client closes, for
+ * at most LINGER_MS or about LINGER_BYTES.
  */
 function closeUnlessBodyArrived(req: IncomingMessage, res: ServerResponse): void {
-  res.once("finish", () => {
-    const socket = req.socket;
-    if (req.complete || socket.destroyed) return;
-    let discarded = 0;
-    const cut = setTimeout(() => socket.destroy(), LINGER_MS);
-    cut.unref();
-    socket.once("close", () => clearTimeout(cut));
-    // Node has already resumed the request to discard its body; this only counts it.
-    req.on("data", (chunk: Buffer) => {
-      discarded += chunk.length;
-      if (discarded > LINGER_BYTES) socket.destroy();
-    });
-    socket.end();
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse["writeHead"]>) {
+    if (!req.complete) {
+      this.shouldKeepAlive = false;
+      const socket = req.socket;
+      socket.destroySoon = () => linger(req, socket);
+    }
+    return writeHead.apply(this, args);
+  } as ServerResponse["writeHead"];
+}
+
+function linger(req: IncomingMessage, socket: Socket): void {
+  // The HTTP parser reads the socket natively (no 'data' events, and a dumped request emits
+  // none either), so what arrives is measured on the socket itself.
+  const readBefore = socket.bytesRead;
+  const check = setInterval(() => {
+    if (socket.bytesRead - readBefore > LINGER_BYTES) socket.destroy();
+  }, 10);
+  const cut = setTimeout(() => socket.destroy(), LINGER_MS);
+  check.unref();
+  cut.unref();
+  socket.once("close", () => {
+    clearInterval(check);
+    clearTimeout(cut);
   });
+  // What still arrives is discarded (Node resumed the request to dump its body, unless a reader holds it).
+  req.resume();
+  socket.end();
 }
