@@ -1,4 +1,4 @@
-import express, { Router, type RequestHandler } from "express";
+import express, { Router } from "express";
 import { sql, type Kysely } from "kysely";
 import { ArtifactCatalog } from "./artifacts/catalog.js";
 import { artifactRoutes } from "./artifacts/routes.js";
@@ -24,6 +24,8 @@ import { ResolveCache } from "./environments/resolve-cache.js";
 import { EnvironmentService } from "./environments/service.js";
 import { registerWatchMetrics } from "./environments/watch.js";
 import { WatchHub, type WatchHubOptions } from "./environments/watch-hub.js";
+import { openFilesLimit } from "./environments/open-files.js";
+import { registerWatchLimitMetrics, watchCapacity, WatchStreams } from "./environments/watch-streams.js";
 import { authenticate } from "./http/auth.js";
 import { fastLane } from "./http/fast-lane.js";
 import { createMetrics, RequestRecorder, type Metrics } from "./http/metrics.js";
@@ -51,8 +53,11 @@ export interface AppDeps {
   db: Kysely<Database>;
   blobStore: BlobStore;
   logger: Logger;
-  /** `rateLimit` may be left out (tests): no rate limiting then. */
-  config: Pick<Config, "limits"> & Partial<Pick<Config, "rateLimit" | "database" | "readyzTimeoutMs">>;
+  /**
+   * `rateLimit` and `watchLimits` may be left out (tests): no rate limiting and no per-token or
+   * per-address watch caps then. `http` left out: the default body time-outs.
+   */
+  config: Pick<Config, "limits"> & Partial<Pick<Config, "rateLimit" | "database" | "readyzTimeoutMs" | "watchLimits" | "http">>;
   /** The budgeted pool's view of whether the database answers (server mode): for /metrics. */
   databaseAnswers?: AnswerWatch;
   metrics?: Metrics;
@@ -65,19 +70,9 @@ export interface AppDeps {
    */
   changeFeed?: ChangeFeed;
   /** Watch tuning (tests shorten the heartbeat); production uses the defaults. */
-  watch?: Partial<Pick<WatchHubOptions, "heartbeatMs" | "maxBufferedBytes" | "replayLimit" | "recentSize">>;
-}
-
-/**
- * Blob uploads stream their body to storage; the JSON parser must never consume them. A request
- * without a body (no content-length, no transfer-encoding: body-parser's own test) skips it.
- */
-function jsonBody(limit: number): RequestHandler {
-  const parse = express.json({ limit, strict: true, type: ["application/json", "application/*+json"] });
-  return (req, res, next) => {
-    if (req.headers["transfer-encoding"] === undefined && req.headers["content-length"] === undefined) return next();
-    if (req.method === "PUT" && req.path.includes("/blobs/")) return next();
-    parse(req, res, next);
+  watch?: Partial<Pick<WatchHubOptions, "heartbeatMs" | "maxBufferedBytes" | "replayLimit" | "recentSize">> & {
+    /** Most streams on this instance; default: derived from the open-file limit (watchCapacity). */
+    maxTotal?: number;
   };
 }
 
@@ -110,31 +105,43 @@ export function createApp(deps: AppDeps) {
   const rollouts = new RolloutService({ db, blobStore, versionSets, resolveCache, logger });
   const gates = new GateService({ db, rollouts });
   const environments = new EnvironmentService({ db, projects, versionSets, resolveCache, rollouts, staleAfterMs });
-  const tokens = new TokenResolver(new TokenStore(db), { staleAfterMs });
-  const tokenService = new TokenService({ db, resolver: tokens });
+  const tokenStore = new TokenStore(db);
+  const tokens = new TokenResolver(tokenStore, { staleAfterMs });
+  const watchLimits = deps.config.watchLimits ?? { perToken: 0, perAddress: 0 };
+  const watchStreams = new WatchStreams({
+    ...watchLimits,
+    total: deps.watch?.maxTotal ?? watchCapacity(openFilesLimit()),
+    unusable: (ids) => tokenStore.unusable(ids),
+  });
+  const tokenService = new TokenService({ db, resolver: tokens, onRevoked: (id) => watchStreams.closeToken(id) });
   const audit = new AuditService(db);
   const feed = deps.changeFeed;
-  const watchHub = new WatchHub({ source: environments, feedLive: () => feed?.live ?? false, logger, staleAfterMs, ...deps.watch });
+  const { maxTotal: _maxTotal, ...hubTuning } = deps.watch ?? {};
+  const watchHub = new WatchHub({ source: environments, feedLive: () => feed?.live ?? false, logger, staleAfterMs, ...hubTuning });
   registerWatchMetrics(metrics.registry, watchHub);
-  if (feed) wirePropagation({ feed, resolveCache, hub: watchHub, environments, rollouts: rollouts.cache, tokens });
+  registerWatchLimitMetrics(metrics.registry, watchStreams);
+  if (feed) wirePropagation({ feed, resolveCache, hub: watchHub, environments, rollouts: rollouts.cache, tokens, streams: watchStreams, logger });
   const webhooks = new WebhookService(db);
   const deliveryWorker = new DeliveryWorker(new SqlDeliveryQueue(db), { logger, ...(deps.webhookDelivery ? { options: deps.webhookDelivery } : {}) });
   const rateLimit = createRateLimit(deps.config.rateLimit ?? { rps: 0, burst: 0 });
 
   const routes: RouteSpec[] = [];
-  const parseJson = jsonBody(deps.config.limits.maxJsonBytes);
+  const bodies = {
+    ...deps.config.limits,
+    ...(deps.config.http ? { idleTimeoutMs: deps.config.http.bodyIdleTimeoutMs, jsonTimeoutMs: deps.config.http.jsonBodyTimeoutMs } : {}),
+  };
   const guard = [authenticate(tokens, { beforeRefusal: rateLimit.chargeAnonymous }), rateLimit.byPrincipal];
   const v1 = Router();
   v1.use(...guard);
-  mountRoutes(v1, projectRoutes(projects), routes);
-  mountRoutes(v1, blobRoutes({ blobs, projects, onBytesOut: (n) => metrics.blobBytesOut.inc(n) }), routes);
-  mountRoutes(v1, artifactRoutes({ artifacts, projects, catalog: new ArtifactCatalog(db) }), routes);
-  mountRoutes(v1, tokenRoutes(tokenService), routes);
-  mountRoutes(v1, auditRoutes({ audit, projects }), routes);
-  mountRoutes(v1, versionSetRoutes({ versionSets, projects }), routes);
-  mountRoutes(v1, environmentRoutes({ environments, projects, watchHub }), routes);
-  mountRoutes(v1, rolloutRoutes({ rollouts, gates, environments }), routes);
-  mountRoutes(v1, webhookRoutes({ webhooks, projects }), routes);
+  mountRoutes(v1, projectRoutes(projects), routes, bodies);
+  mountRoutes(v1, blobRoutes({ blobs, projects, onBytesOut: (n) => metrics.blobBytesOut.inc(n) }), routes, bodies);
+  mountRoutes(v1, artifactRoutes({ artifacts, projects, catalog: new ArtifactCatalog(db) }), routes, bodies);
+  mountRoutes(v1, tokenRoutes(tokenService), routes, bodies);
+  mountRoutes(v1, auditRoutes({ audit, projects }), routes, bodies);
+  mountRoutes(v1, versionSetRoutes({ versionSets, projects }), routes, bodies);
+  mountRoutes(v1, environmentRoutes({ environments, projects, watchHub, watchStreams }), routes, bodies);
+  mountRoutes(v1, rolloutRoutes({ rollouts, gates, environments }), routes, bodies);
+  mountRoutes(v1, webhookRoutes({ webhooks, projects }), routes, bodies);
 
   const recorder = new RequestRecorder(metrics);
   const traceIds = traceIdGenerator();
@@ -153,7 +160,7 @@ export function createApp(deps: AppDeps) {
       ],
     }),
   );
-  app.use("/v1", parseJson, v1);
+  app.use("/v1", v1);
   app.use(notFoundHandler);
   app.use(problemHandler);
 
@@ -163,7 +170,7 @@ export function createApp(deps: AppDeps) {
   // Idle until started: main.ts starts it after listening; tests start it when they need it.
   const background = combineBackground([deliveryWorker]);
 
-  return { app, listener, routes, metrics, background, services: { projects, blobs, artifacts, versionSets, environments, watchHub, rollouts, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker } };
+  return { app, listener, routes, metrics, background, services: { projects, blobs, artifacts, versionSets, environments, watchHub, watchStreams, rollouts, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker } };
 }
 
 export type PinsetApp = ReturnType<typeof createApp>;

@@ -10,6 +10,19 @@ import { DEFAULT_DATABASE_BUDGETS } from "./db/budgets.js";
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
+/** Defaults of the HTTP limits (docs/security.md "Limits"); also what an app built without them uses. */
+export const HTTP_DEFAULTS = Object.freeze({
+  /** Open watch streams per token and per client address (0 = no cap). */
+  watchPerToken: 1_000,
+  watchPerAddress: 200,
+  /** Above load balancers' 60 s idle time-out, so the balancer closes an idle connection first. */
+  keepAliveTimeoutMs: 65_000,
+  /** A request body that sends no byte for this long is cut (408). */
+  bodyIdleTimeoutMs: 60_000,
+  /** The whole JSON body must arrive within this (blob uploads have only the idle time-out). */
+  jsonBodyTimeoutMs: 300_000,
+});
+
 const boolish = z
   .enum(["true", "false", "1", "0", "yes", "no"])
   .transform((v) => v === "true" || v === "1" || v === "yes");
@@ -60,6 +73,11 @@ const envSchema = z.object({
   PINSET_DB_ACQUIRE_TIMEOUT_MS: milliseconds("PINSET_DB_ACQUIRE_TIMEOUT_MS").default(DEFAULT_DATABASE_BUDGETS.acquireMs),
   PINSET_STALE_AFTER_MS: milliseconds("PINSET_STALE_AFTER_MS").default(DEFAULT_STALE_AFTER_MS),
   PINSET_READYZ_TIMEOUT_MS: milliseconds("PINSET_READYZ_TIMEOUT_MS").default(DEFAULT_READYZ_TIMEOUT_MS),
+  PINSET_WATCH_MAX_PER_TOKEN: positiveInt("PINSET_WATCH_MAX_PER_TOKEN").default(HTTP_DEFAULTS.watchPerToken),
+  PINSET_WATCH_MAX_PER_ADDRESS: positiveInt("PINSET_WATCH_MAX_PER_ADDRESS").default(HTTP_DEFAULTS.watchPerAddress),
+  PINSET_KEEPALIVE_TIMEOUT_MS: positiveInt("PINSET_KEEPALIVE_TIMEOUT_MS").default(HTTP_DEFAULTS.keepAliveTimeoutMs),
+  PINSET_BODY_IDLE_TIMEOUT_MS: positiveInt("PINSET_BODY_IDLE_TIMEOUT_MS").default(HTTP_DEFAULTS.bodyIdleTimeoutMs),
+  PINSET_JSON_BODY_TIMEOUT_MS: positiveInt("PINSET_JSON_BODY_TIMEOUT_MS").default(HTTP_DEFAULTS.jsonBodyTimeoutMs),
 });
 
 export interface S3Config {
@@ -91,6 +109,9 @@ export interface Config {
   database: { readMs: number; writeMs: number; acquireMs: number; staleAfterMs: number };
   /** Each `/readyz` check answers within this, or counts as failed. */
   readyzTimeoutMs: number;
+  /** Caps on open watch streams; 0 turns a cap off. */
+  watchLimits: { perToken: number; perAddress: number };
+  http: { keepAliveTimeoutMs: number; bodyIdleTimeoutMs: number; jsonBodyTimeoutMs: number };
 }
 
 export class ConfigError extends Error {
@@ -122,6 +143,10 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   if (e.PINSET_RATE_LIMIT_RPS > 0 && e.PINSET_RATE_LIMIT_BURST < 1) {
     problems.push("PINSET_RATE_LIMIT_BURST must be at least 1 when rate limiting is on");
   }
+  if (e.PINSET_KEEPALIVE_TIMEOUT_MS < 1000) problems.push("PINSET_KEEPALIVE_TIMEOUT_MS must be at least 1000");
+  for (const name of ["PINSET_BODY_IDLE_TIMEOUT_MS", "PINSET_JSON_BODY_TIMEOUT_MS"] as const) {
+    if (e[name] < 1000) problems.push(`${name} must be at least 1000`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const config: Config = {
@@ -138,6 +163,12 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       staleAfterMs: e.PINSET_STALE_AFTER_MS,
     },
     readyzTimeoutMs: e.PINSET_READYZ_TIMEOUT_MS,
+    watchLimits: { perToken: e.PINSET_WATCH_MAX_PER_TOKEN, perAddress: e.PINSET_WATCH_MAX_PER_ADDRESS },
+    http: {
+      keepAliveTimeoutMs: e.PINSET_KEEPALIVE_TIMEOUT_MS,
+      bodyIdleTimeoutMs: e.PINSET_BODY_IDLE_TIMEOUT_MS,
+      jsonBodyTimeoutMs: e.PINSET_JSON_BODY_TIMEOUT_MS,
+    },
     ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
     ...(e.PINSET_ADMIN_TOKEN ? { adminToken: e.PINSET_ADMIN_TOKEN } : {}),
     ...(e.PINSET_PUBLIC_URL ? { publicUrl: e.PINSET_PUBLIC_URL } : {}),

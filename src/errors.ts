@@ -18,6 +18,8 @@ export type ErrorCode =
   | "payload_too_large"
   | "locked"
   | "rate_limited"
+  | "too_many_watches"
+  | "request_timeout"
   | "unprocessable"
   | "unavailable"
   | "database_timeout"
@@ -138,6 +140,20 @@ export class RateLimitedError extends AppError {
       detail: `Rate limit exceeded; retry after ${retryAfterSeconds} s`,
       headers: { "retry-after": String(retryAfterSeconds) },
     });
+  }
+}
+
+/** A cap on open watch streams (per token, per client address, or the instance's) is reached. */
+export class TooManyWatchesError extends AppError {
+  constructor(detail: string, retryAfterSeconds: number) {
+    super({ code: "too_many_watches", status: 429, title: "Too many watch streams", detail, headers: { "retry-after": String(retryAfterSeconds) } });
+  }
+}
+
+/** The request body stalled or took too long to arrive (408). */
+export class RequestTimeoutError extends AppError {
+  constructor(detail: string) {
+    super({ code: "request_timeout", status: 408, title: "Request timeout", detail });
   }
 }
 

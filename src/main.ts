@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import { createApp } from "./app.js";
 import { ensureAdminToken } from "./auth/bootstrap-admin.js";
 import { createBlobStore } from "./blobs/create.js";
@@ -6,7 +6,7 @@ import { ConfigError, loadConfig } from "./config.js";
 import { DataDirLockedError } from "./db/data-dir-lock.js";
 import { openDatabase } from "./db/open.js";
 import { createChangeFeed } from "./environments/change-feed.js";
-import { answerClientErrors } from "./http/client-error.js";
+import { closeHttpServer, createHttpServer } from "./http/server.js";
 import { createLogger } from "./logger.js";
 
 /** Composition root: read config, build dependencies, start the server. Nothing else. */
@@ -23,10 +23,9 @@ async function main(): Promise<void> {
   changeFeed.start();
   const { listener, background, services } = createApp({ db: database.db, databaseAnswers: database.answers, blobStore, logger, config, changeFeed });
   const server: Server = await new Promise((resolve, reject) => {
-    const s = createServer(listener).listen(config.port, config.host, () => resolve(s));
+    const s = createHttpServer(listener, { keepAliveTimeoutMs: config.http.keepAliveTimeoutMs, logger }).listen(config.port, config.host, () => resolve(s));
     s.once("error", reject);
   });
-  answerClientErrors(server, logger);
 
   const url = `http://${config.host}:${config.port}`;
   const storage = config.databaseUrl ? "Postgres" : `embedded Postgres in ${config.dataDir}/db`;
@@ -47,8 +46,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down");
-    server.closeIdleConnections();
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = closeHttpServer(server);
     // Watch streams never end by themselves: end them so the server can close (clients reconnect elsewhere).
     services.watchHub.closeAll();
     await closed;

@@ -14,6 +14,8 @@ export const TOKEN = "bench-admin-token-0123456789abcdef";
 /**
  * The registry logs as a user runs it: LOG_LEVEL's default (`info`), to stdout, which the bench
  * reads. Rate limits are off: the load would otherwise be throttled to PINSET_RATE_LIMIT_RPS.
+ * So are the per-token and per-address watch caps: the bench's thousands of watchers share one
+ * token and one address (the instance's cap, from its open-file limit, still applies).
  */
 export const SERVER_LOG_LEVEL = "info";
 export const PROJECT = "bench";
@@ -62,7 +64,7 @@ export async function startCluster(adminUrl: string): Promise<Cluster> {
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const env = (id: string) => ({ DATABASE_URL: databaseUrl, PINSET_DATA_DIR: path.join(dir, id), PINSET_ADMIN_TOKEN: TOKEN, PINSET_RATE_LIMIT_RPS: "0", LOG_LEVEL: SERVER_LOG_LEVEL });
+    const env = (id: string) => ({ DATABASE_URL: databaseUrl, PINSET_DATA_DIR: path.join(dir, id), PINSET_ADMIN_TOKEN: TOKEN, PINSET_RATE_LIMIT_RPS: "0", PINSET_WATCH_MAX_PER_TOKEN: "0", PINSET_WATCH_MAX_PER_ADDRESS: "0", LOG_LEVEL: SERVER_LOG_LEVEL });
     // One after the other: both would run the migrations, and the first start is the slow one.
     servers.push(await spawnServer(env("a")));
     servers.push(await spawnServer(env("b")));

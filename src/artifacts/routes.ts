@@ -66,6 +66,7 @@ export function artifactRoutes(deps: { artifacts: ArtifactService; projects: Pro
       method: "post",
       path: "/projects/:project/artifacts/:kind/:name",
       scope: "publish",
+      body: "json",
       async handler(req, res) {
         const key = parseInput(artifactParams, req.params, "params");
         const body = parseInput(publishBody, req.body, "body");

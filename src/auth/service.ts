@@ -61,7 +61,15 @@ function auditView(view: TokenView) {
 export class TokenService {
   private readonly store: TokenStore;
 
-  constructor(private readonly deps: { db: Kysely<Database>; resolver: Pick<TokenResolver, "invalidate">; now?: () => number }) {
+  constructor(
+    private readonly deps: {
+      db: Kysely<Database>;
+      resolver: Pick<TokenResolver, "invalidate">;
+      /** After the commit: the token's open watch streams on this instance end (others hear it on the change feed). */
+      onRevoked?: (tokenId: string) => void;
+      now?: () => number;
+    },
+  ) {
     this.store = new TokenStore(deps.db);
   }
 
@@ -141,6 +149,7 @@ export class TokenService {
       return revoked;
     });
     this.deps.resolver.invalidate();
+    this.deps.onRevoked?.(id);
     return present(row);
   }
 }

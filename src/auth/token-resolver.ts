@@ -58,6 +58,11 @@ export class TokenResolver {
 
 const expiries = new WeakMap<Principal, number>();
 
+/** When the principal's token expires (epoch ms); undefined for a token without expiry. */
+export function expiryOf(principal: Principal): number | undefined {
+  return expiries.get(principal);
+}
+
 function stillValid(principal: Principal, now: number): boolean {
   const expiresAt = expiries.get(principal);
   return expiresAt === undefined || expiresAt > now;

@@ -66,6 +66,18 @@ export class TokenStore {
     return q.execute();
   }
 
+  /** Of `ids`, those revoked or expired now (by the database's clock). */
+  async unusable(ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db
+      .selectFrom("tokens")
+      .select("id")
+      .where("id", "in", ids)
+      .where((eb) => eb.or([eb("revoked_at", "is not", null), eb("expires_at", "<=", sql<Date>`now()`)]))
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
   /** Locks the row so a concurrent revoke of the same token waits and then sees it revoked. */
   findForUpdate(db: Kysely<Database>, id: string): Promise<TokenRecord | undefined> {
     return db.selectFrom("tokens").select(PUBLIC_COLUMNS).where("id", "=", id).forUpdate().executeTakeFirst();

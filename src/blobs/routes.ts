@@ -1,6 +1,7 @@
 import { pipeline } from "node:stream/promises";
 import { z } from "zod";
 import { AppError } from "../errors.js";
+import { streamedBody } from "../http/body-limits.js";
 import { actorOf } from "../http/context.js";
 import { digestSchema, nameSchema } from "../http/names.js";
 import { parseRange } from "../http/range.js";
@@ -28,6 +29,7 @@ export function blobRoutes(deps: { blobs: BlobService; projects: ProjectService;
       method: "put",
       path: "/projects/:project/blobs/:digest",
       scope: "publish",
+      body: "stream",
       async handler(req, res) {
         const { project, digest } = parseInput(blobParams, req.params, "params");
         await projects.require(project);
@@ -35,12 +37,11 @@ export function blobRoutes(deps: { blobs: BlobService; projects: ProjectService;
         const result = await blobs.upload(actorOf(req, res), {
           project,
           digest,
-          body: req,
+          body: streamedBody(req),
           ...(length !== undefined ? { declaredLength: Number(length) } : {}),
         });
-        // A 200 can be sent before the body was read (the project already holds the blob);
-        // drain it so the connection stays usable.
-        if (!req.readableEnded) req.resume();
+        // A 200 can be sent before the body was read (the project already holds the blob): the
+        // connection then closes (createHttpServer) rather than reading the rest for nothing.
         res.status(result.created ? 201 : 200).json({ digest: result.digest, size: result.size });
       },
     },

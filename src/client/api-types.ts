@@ -590,6 +590,12 @@ export interface paths {
          *     from the last state this instance knew, with `x-pinset-stale: true` and `"stale": true`
          *     added to the first event's data; streams opened before stay open. 503 when this instance
          *     never knew the environment's state.
+         *
+         *     Open streams are capped per token (`PINSET_WATCH_MAX_PER_TOKEN`, 1 000), per client
+         *     address (`PINSET_WATCH_MAX_PER_ADDRESS`, 200) and per instance (from its open-file
+         *     limit): over a cap, 429 `too_many_watches` with `retry-after`. A stream ends when its
+         *     token is revoked or expires (within a second, on every instance); reconnecting with it
+         *     then answers 401.
          */
         get: operations["watchEnvironment"];
         put?: never;
@@ -1148,7 +1154,7 @@ export interface components {
             title: string;
             status: number;
             detail: string;
-            /** @description Stable machine code: bad_request, validation_failed, malformed_json, unsupported_media_type, unauthorized, forbidden, not_found, method_not_allowed, conflict, gate_blocked, digest_mismatch, payload_too_large, locked, rate_limited, unprocessable, unavailable, database_timeout, internal (more may be added). */
+            /** @description Stable machine code: bad_request, validation_failed, malformed_json, unsupported_media_type, unauthorized, forbidden, not_found, method_not_allowed, conflict, gate_blocked, digest_mismatch, payload_too_large, locked, rate_limited, too_many_watches, request_timeout, unprocessable, unavailable, database_timeout, internal (more may be added). */
             code: string;
             trace_id: string;
             /** @description Present on validation errors. */
@@ -1986,8 +1992,18 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The body is over `PINSET_MAX_JSON_BYTES` or `PINSET_MAX_BLOB_BYTES` (`payload_too_large`). */
+        /** @description The body is over the route's limit (`payload_too_large`): `PINSET_MAX_BLOB_BYTES` for a blob, `PINSET_MAX_JSON_BYTES` for an artifact, a version set or a rollout, 512 KiB for the other JSON bodies. A declared `content-length` over the limit is refused before the body is read, and the connection is closed. */
         PayloadTooLarge: {
+            headers: {
+                "x-trace-id": components["headers"]["TraceId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The body stalled: no byte for `PINSET_BODY_IDLE_TIMEOUT_MS` (60 s), or a JSON body not whole within `PINSET_JSON_BODY_TIMEOUT_MS` (300 s) (`request_timeout`). A blob upload has no total time limit. Nothing was stored; the connection is closed. */
+        RequestTimeout: {
             headers: {
                 "x-trace-id": components["headers"]["TraceId"];
                 [name: string]: unknown;
@@ -2027,7 +2043,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The token's rate limit is exhausted (`rate_limited`). */
+        /** @description The token's rate limit is exhausted (`rate_limited`), or, for `watch`, a cap on open streams is reached (`too_many_watches`: per token, per client address, or the instance's). */
         TooManyRequests: {
             headers: {
                 "x-trace-id": components["headers"]["TraceId"];
@@ -2395,6 +2411,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
@@ -2495,6 +2512,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
@@ -2687,6 +2705,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
@@ -2885,6 +2904,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
@@ -3084,6 +3104,8 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];
@@ -3115,7 +3137,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             423: components["responses"]["Locked"];
             429: components["responses"]["TooManyRequests"];
@@ -3149,7 +3173,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             423: components["responses"]["Locked"];
             429: components["responses"]["TooManyRequests"];
@@ -3336,6 +3362,8 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];
@@ -3393,7 +3421,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             423: components["responses"]["Locked"];
             429: components["responses"]["TooManyRequests"];
@@ -3427,7 +3457,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             423: components["responses"]["Locked"];
             429: components["responses"]["TooManyRequests"];
@@ -3461,7 +3493,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];
@@ -3493,7 +3527,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];
@@ -3525,7 +3561,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];
@@ -3653,6 +3691,8 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3735,6 +3775,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
@@ -3929,6 +3970,8 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
@@ -4040,6 +4083,8 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];

@@ -1,3 +1,4 @@
+import type { Logger } from "../logger.js";
 import type { ChangeFeed, ChangeFeedSubscriber } from "./change-feed.js";
 import type { ResolveCache } from "./resolve-cache.js";
 import type { WatchHub } from "./watch-hub.js";
@@ -11,6 +12,9 @@ export interface PropagationDeps {
   rollouts?: { invalidate(project: string, environment: string): void; setFeedLive(live: boolean): void };
   /** The bearer-token cache (TokenResolver.invalidate). */
   tokens?: { invalidate(): void };
+  /** The open watch streams (WatchStreams): a revoked token's streams end on every instance. */
+  streams?: { closeToken(tokenId: string): void; recheck(): Promise<void> };
+  logger?: Logger;
 }
 
 /**
@@ -28,8 +32,9 @@ export function wirePropagation(deps: PropagationDeps): () => void {
       deps.rollouts?.invalidate(change.project, change.environment);
       hub.onChange(change);
     },
-    onTokenRevoked() {
+    onTokenRevoked(tokenId) {
       deps.tokens?.invalidate();
+      deps.streams?.closeToken(tokenId);
     },
     onResync() {
       // Anything read while the feed was not listening may have missed a change.
@@ -38,6 +43,8 @@ export function wirePropagation(deps: PropagationDeps): () => void {
       deps.tokens?.invalidate();
       deps.environments.databaseAvailable();
       hub.onResync();
+      // A revocation sent while the feed was not listening was never heard: ask the database.
+      deps.streams?.recheck().catch((err: unknown) => deps.logger?.warn({ err }, "watch: could not re-check the tokens of open streams"));
     },
     onDown() {
       resolveCache.setFeedLive(false);

@@ -12,6 +12,7 @@ import type { EnvironmentService, ResolveAnswer } from "./service.js";
 import type { EnvironmentKey } from "./store.js";
 import { watchRoute } from "./watch.js";
 import type { WatchHub } from "./watch-hub.js";
+import type { WatchStreams } from "./watch-streams.js";
 import { matchesEtag, PreparedResolveResponses, resolveResponse } from "./resolve-response.js";
 
 const projectParams = z.object({ project: nameSchema });
@@ -64,7 +65,7 @@ async function resolveFromStore(req: Request, res: Response, key: EnvironmentKey
  * protected environment, deploy, rollback and setting or lifting `protected` also need admin
  * or a deploy token that names the environment (requireDeployAccess, in the service).
  */
-export function environmentRoutes(deps: { environments: EnvironmentService; projects: ProjectService; watchHub: WatchHub }): RouteSpec[] {
+export function environmentRoutes(deps: { environments: EnvironmentService; projects: ProjectService; watchHub: WatchHub; watchStreams: WatchStreams }): RouteSpec[] {
   const { environments, projects } = deps;
   const base = "/projects/:project/environments/:env";
   const prepared = new PreparedResolveResponses();
@@ -171,6 +172,6 @@ export function environmentRoutes(deps: { environments: EnvironmentService; proj
         return resolveFromStore(req, res, key, environments);
       },
     },
-    watchRoute({ hub: deps.watchHub }),
+    watchRoute({ hub: deps.watchHub, streams: deps.watchStreams }),
   ];
 }

@@ -2,10 +2,13 @@ import type { Socket } from "node:net";
 import type { Request, Response } from "express";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { z } from "zod";
+import { expiryOf } from "../auth/token-resolver.js";
+import { principalOf } from "../http/context.js";
 import type { RouteSpec } from "../http/routes.js";
 import { nameSchema } from "../http/names.js";
 import { parseInput } from "../http/validate.js";
 import type { WatchHub, WatchSink } from "./watch-hub.js";
+import type { WatchStreams } from "./watch-streams.js";
 
 const envParams = z.object({ project: nameSchema, env: nameSchema });
 const eventId = z.string().regex(/^\d{1,15}$/, "must be a revision (a non-negative integer)").transform(Number);
@@ -56,8 +59,10 @@ class ResponseSink implements WatchSink {
  * request timeout and is never compressed or buffered by proxies (`no-transform`,
  * `x-accel-buffering: no`). While the database is down a new stream starts from the last state
  * this instance knew, with `x-pinset-stale: true` and `"stale": true` in its first event.
+ * A stream takes a slot (watch-streams.ts) before anything else, or is refused with 429; it ends
+ * when its token is revoked or expires.
  */
-export function watchRoute(deps: { hub: WatchHub }): RouteSpec {
+export function watchRoute(deps: { hub: WatchHub; streams: WatchStreams }): RouteSpec {
   return {
     method: "get",
     path: "/projects/:project/environments/:env/watch",
@@ -65,8 +70,18 @@ export function watchRoute(deps: { hub: WatchHub }): RouteSpec {
     async handler(req, res) {
       const { project, env } = parseInput(envParams, req.params, "params");
       const lastEventId = lastEventIdOf(req);
+      const principal = principalOf(res);
+      const expiresAt = expiryOf(principal);
+      const slot = deps.streams.admit(
+        { tokenId: principal.tokenId, address: req.socket.remoteAddress ?? "unknown", ...(expiresAt !== undefined ? { expiresAt } : {}) },
+        // Revoked or expired: a stream ends cleanly (the client's reconnect then gets 401).
+        () => (res.headersSent ? res.end() : res.destroy()),
+      );
       let gone = false;
-      res.once("close", () => (gone = true));
+      res.once("close", () => {
+        gone = true;
+        slot.release();
+      });
       const opened = await deps.hub.open({ project, environment: env }, lastEventId !== undefined ? { lastEventId } : {});
       if (gone) return;
       req.socket.setTimeout(0);

@@ -19,7 +19,9 @@ const STATUS_BY_CODE: Record<string, [number, string]> = {
  */
 export function answerClientErrors(server: Server, logger?: Logger): void {
   server.on("clientError", (err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex) => {
-    if (err.code === "ECONNRESET" || !socket.writable) {
+    // The client went away (mid-body: the connection ended before the declared length): its
+    // request, if one started, is logged as a client abort (499); there is no one to answer.
+    if (err.code === "ECONNRESET" || err.code === "HPE_INVALID_EOF_STATE" || !socket.writable) {
       socket.destroy();
       return;
     }

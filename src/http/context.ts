@@ -13,6 +13,8 @@ export interface RequestState {
    * at `debug` instead of `info`. Errors keep their `warn`/`error` line.
    */
   quiet?: boolean;
+  /** The matched route's template (`/v1/projects/:project/…`), noted while routing: the metrics label. */
+  route?: string;
 }
 
 /** What services need to know about the caller: who, for audit rows and history entries. */

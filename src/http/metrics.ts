@@ -1,5 +1,6 @@
 import type { Request, Response } from "express";
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { stateOf } from "./context.js";
 
 /**
  * One registry per app instance (not prom-client's global one), so tests can run several
@@ -69,10 +70,14 @@ export class RequestRecorder {
   }
 }
 
-/** Records a request express answered, under its matched route's template ("unmatched" for none). */
-export function requestMetrics(recorder: RequestRecorder): (req: Request, res: Response, seconds: number) => void {
-  return (req, res, seconds) => {
-    const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : "unmatched";
-    recorder.record(req.method, route, res.statusCode, seconds);
+/**
+ * Records a request express answered, under its matched route's template ("unmatched" for none).
+ * The template noted while routing (mountRoutes) comes first: by the time an error's answer ends,
+ * express has left the router and `req.baseUrl` no longer holds the `/v1` prefix.
+ */
+export function requestMetrics(recorder: RequestRecorder): (req: Request, res: Response, status: number, seconds: number) => void {
+  return (req, res, status, seconds) => {
+    const route = stateOf(res).route ?? (req.route ? `${req.baseUrl}${String(req.route.path)}` : "unmatched");
+    recorder.record(req.method, route, status, seconds);
   };
 }

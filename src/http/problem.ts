@@ -51,7 +51,14 @@ export const notFoundHandler: RequestHandler = (req) => {
  * The one place errors become responses (problem+json, never a stack trace) and the one place
  * they are logged. Unexpected errors are 500 with only the trace id to go on.
  */
-export const problemHandler: ErrorRequestHandler = (err, _req, res, _next) => {
+export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  // The client went away (mid-body, or while the server worked): whatever failed because of
+  // that (a read of the aborted body, a store write cut short) is not the server's error, and
+  // there is no one to answer. The request line reports it as 499 (request-log.ts).
+  if (req.socket?.destroyed !== false) {
+    res.destroy();
+    return;
+  }
   const log = stateOf(res).log;
   let problem: AppError;
   if (err instanceof AppError) {

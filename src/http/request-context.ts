@@ -1,7 +1,7 @@
 import type { RequestHandler } from "express";
 import type { Logger } from "../logger.js";
 import { requestMetrics, type RequestRecorder } from "./metrics.js";
-import { requestLogger } from "./request-log.js";
+import { CLIENT_CLOSED_REQUEST, requestLogger, statusOf } from "./request-log.js";
 import { acceptedTraceId, RequestLocals, type TraceIds } from "./trace-id.js";
 
 /**
@@ -20,8 +20,10 @@ export function requestContext(deps: { logger: Logger; recorder: RequestRecorder
     res.setHeader("x-trace-id", traceId);
     res.on("close", () => {
       const ms = performance.now() - started;
-      if (res.writableFinished) record(req, res, ms / 1000);
-      logLine(req, res, ms);
+      const status = statusOf(res);
+      // A stream the client closed after its head was sent (a watch) is not a request count.
+      if (res.writableFinished || status === CLIENT_CLOSED_REQUEST) record(req, res, status, ms / 1000);
+      logLine(req, res, status, ms);
     });
     next();
   };

@@ -4,6 +4,18 @@ import type { Logger } from "../logger.js";
 import { stateOf } from "./context.js";
 
 /**
+ * The status logged and counted for a request whose client went away before its answer was
+ * sent (mid-body, or while the server worked on it): nginx's 499. Not an error of the server,
+ * so it never counts as a 5xx, whatever the aborted request's handler ran into.
+ */
+export const CLIENT_CLOSED_REQUEST = 499;
+
+/** The status a request ended with: the one sent, or 499 when the client left before the head. */
+export function statusOf(res: Response): number {
+  return res.writableFinished || res.headersSent ? res.statusCode : CLIENT_CLOSED_REQUEST;
+}
+
+/**
  * The level of a request's line: 5xx `error`, 4xx `warn`, else `info` — or `debug` when the
  * route marked the request quiet (the hottest read path: a resolve answered from memory; see
  * docs/security.md "What is logged").
@@ -42,12 +54,15 @@ export function writeRequestLine(logger: Logger, level: Level, line: RequestLine
   );
 }
 
-/** The line of a request express answered. Nothing is built for a line whose level is off. */
-export function requestLogger(logger: Logger): (req: Request, res: Response, ms: number) => void {
-  return (req, res, ms) => {
+/**
+ * The line of a request express answered. Nothing is built for a line whose level is off. A
+ * request the client abandoned is logged at `info` ("request aborted"): clients go away all the
+ * time (restarts, their own time-outs), and no anonymous client may trigger error-level lines.
+ */
+export function requestLogger(logger: Logger): (req: Request, res: Response, status: number, ms: number) => void {
+  return (req, res, status, ms) => {
     const state = stateOf(res);
     const finished = res.writableFinished;
-    const status = res.statusCode;
     const level = finished ? requestLevel(status, state.quiet) : "info";
     if (!logger.isLevelEnabled(level)) return;
     writeRequestLine(logger, level, {

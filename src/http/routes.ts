@@ -1,6 +1,8 @@
 import type { RequestHandler, Router } from "express";
 import type { Scope } from "../auth/principal.js";
 import { authorize } from "./auth.js";
+import { stateOf } from "./context.js";
+import { bodyReader, type BodyKind, type BodyLimits } from "./body-limits.js";
 import type { FastAnswer } from "./fast-lane.js";
 
 export type HttpMethod = "get" | "head" | "post" | "put" | "patch" | "delete";
@@ -16,6 +18,8 @@ export interface RouteSpec {
   path: string;
   scope: Scope;
   handler: RequestHandler | RequestHandler[];
+  /** What the route reads from its body and so its size limit (body-limits.ts); `small` unless said. */
+  body?: BodyKind;
   /**
    * The hottest read paths (resolve): the answer from memory, sent by the fast lane in front of
    * express when nothing else has to be decided (fast-lane.ts). The route stays mounted for
@@ -24,10 +28,20 @@ export interface RouteSpec {
   fast?: FastAnswer;
 }
 
-export function mountRoutes(router: Router, specs: RouteSpec[], registry: RouteSpec[]): void {
+/**
+ * Mounts each route behind its scope check and then its body reader: a request is authenticated
+ * (by the router's guard) and authorised before a byte of its body is read.
+ */
+export function mountRoutes(router: Router, specs: RouteSpec[], registry: RouteSpec[], bodies: BodyLimits): void {
+  const readers = { small: bodyReader("small", bodies), json: bodyReader("json", bodies), stream: bodyReader("stream", bodies) };
   for (const spec of specs) {
     const handlers = Array.isArray(spec.handler) ? spec.handler : [spec.handler];
-    router[spec.method](spec.path, authorize(spec.scope), ...handlers);
+    const check = authorize(spec.scope);
+    const routed: RequestHandler = (req, res, next) => {
+      stateOf(res).route = `${req.baseUrl}${spec.path}`;
+      check(req, res, next);
+    };
+    router[spec.method](spec.path, routed, readers[spec.body ?? "small"], ...handlers);
     registry.push(spec);
   }
 }

@@ -39,6 +39,7 @@ export function versionSetRoutes(deps: { versionSets: VersionSetService; project
       method: "post",
       path: "/projects/:project/version-sets",
       scope: "publish",
+      body: "json",
       async handler(req, res) {
         const { project } = parseInput(projectParams, req.params, "params");
         const body = parseInput(createBody, req.body, "body");

@@ -26,10 +26,16 @@ export interface SpawnedServer {
   stop(): Promise<number | null>;
 }
 
-/** Runs `src/main.ts` as a real process (what `npm start` runs) and waits until it listens. */
-export async function spawnServer(env: Record<string, string>, options: { waitForListen?: boolean; timeoutMs?: number } = {}): Promise<SpawnedServer> {
+/**
+ * Runs `src/main.ts` as a real process (what `npm start` runs) and waits until it listens.
+ * `nofile`: the process's open-file limit, set by `ulimit -n` in a shell that then execs node
+ * (so `child.pid` is the registry's).
+ */
+export async function spawnServer(env: Record<string, string>, options: { waitForListen?: boolean; timeoutMs?: number; nofile?: number } = {}): Promise<SpawnedServer> {
   const port = env.PORT ?? String(await freePort());
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const node = [process.execPath, "--import", "tsx", "src/main.ts"];
+  const [command, ...args] = options.nofile === undefined ? node : ["/bin/sh", "-c", `ulimit -n ${Math.floor(options.nofile)} && exec "$0" "$@"`, ...node];
+  const child = spawn(command!, args, {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", LOG_LEVEL: "warn", ...env, PORT: port },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,4 +1,4 @@
-import { createServer } from "node:http";
+import type { Server } from "node:http";
 import { mkdtemp, rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -9,11 +9,11 @@ import { ensureAdminToken } from "../../src/auth/bootstrap-admin.js";
 import { FsBlobStore } from "../../src/blobs/fs.js";
 import { createS3Client, S3BlobStore } from "../../src/blobs/s3.js";
 import type { BlobStore } from "../../src/blobs/store.js";
-import type { Config } from "../../src/config.js";
+import { HTTP_DEFAULTS, type Config } from "../../src/config.js";
 import { DEFAULT_DATABASE_BUDGETS, type DatabaseBudgets } from "../../src/db/budgets.js";
 import { connectPostgres } from "../../src/db/connect.js";
 import { createChangeFeed, type ChangeFeed } from "../../src/environments/change-feed.js";
-import { answerClientErrors } from "../../src/http/client-error.js";
+import { createHttpServer } from "../../src/http/server.js";
 import { createLogger } from "../../src/logger.js";
 import { createTestDatabase, databaseBackends, migrateAndConnect, type DatabaseBackend } from "./databases.js";
 import { startS3 } from "./s3.js";
@@ -52,6 +52,10 @@ export interface TestApp {
   db: Awaited<ReturnType<typeof createTestDatabase>>;
   databaseUrl?: string;
   blobStore: BlobStore;
+  /** The filesystem blob store's root (pglite+fs); its `tmp/` holds uploads in progress. */
+  blobDir?: string;
+  /** The HTTP server (createHttpServer, as main.ts runs it). */
+  server: Server;
   logs: LogCapture;
   /** The instance's change feed (LISTEN), listening when startTestApp returns; undefined with `changeFeed: false`. */
   feed?: ChangeFeed;
@@ -100,6 +104,10 @@ export async function startTestApp(
     /** Time budgets (Postgres) and how long resolve/watch/known tokens wait before answering from memory; production defaults otherwise. */
     database?: Partial<Config["database"]>;
     readyzTimeoutMs?: number;
+    /** Watch stream caps per token and per address (off unless given, like rate limits). */
+    watchLimits?: Config["watchLimits"];
+    /** Keep-alive and body time-outs; production defaults unless given. */
+    http?: Partial<Config["http"]>;
   } = {},
 ): Promise<TestApp> {
   const shared = options.sharedDatabaseOf;
@@ -111,8 +119,8 @@ export async function startTestApp(
       : await createTestDatabase(backend.database, { budgets });
   const tmp = await mkdtemp(path.join(tmpdir(), "pinset-test-"));
   const s3 = backend.blobs === "s3" && !shared ? await startS3() : undefined;
-  const blobStore: BlobStore =
-    shared?.blobStore ?? (s3 ? new S3BlobStore(createS3Client(s3.config), s3.config.bucket) : new FsBlobStore(path.join(tmp, "blobs")));
+  const blobDir = shared ? shared.blobDir : s3 ? undefined : path.join(tmp, "blobs");
+  const blobStore: BlobStore = shared?.blobStore ?? (blobDir ? new FsBlobStore(blobDir) : new S3BlobStore(createS3Client(s3!.config), s3!.config.bucket));
   const logs = new LogCapture();
   const logger = createLogger({ level: "info", destination: logs });
   if (!shared) await ensureAdminToken({ db: db.handle.db, adminToken: ADMIN_TOKEN, dataDir: tmp });
@@ -128,14 +136,20 @@ export async function startTestApp(
       ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
       ...(options.database?.staleAfterMs !== undefined ? { database: { ...budgets, staleAfterMs: options.database.staleAfterMs } } : {}),
       ...(options.readyzTimeoutMs !== undefined ? { readyzTimeoutMs: options.readyzTimeoutMs } : {}),
+      ...(options.watchLimits ? { watchLimits: options.watchLimits } : {}),
+      http: {
+        keepAliveTimeoutMs: options.http?.keepAliveTimeoutMs ?? HTTP_DEFAULTS.keepAliveTimeoutMs,
+        bodyIdleTimeoutMs: options.http?.bodyIdleTimeoutMs ?? HTTP_DEFAULTS.bodyIdleTimeoutMs,
+        jsonBodyTimeoutMs: options.http?.jsonBodyTimeoutMs ?? HTTP_DEFAULTS.jsonBodyTimeoutMs,
+      },
     },
     ...(db.handle.answers ? { databaseAnswers: db.handle.answers } : {}),
     ...(options.webhookDelivery ? { webhookDelivery: options.webhookDelivery } : {}),
     ...(feed ? { changeFeed: feed } : {}),
     ...(options.watch ? { watch: options.watch } : {}),
   });
-  const server = createServer(pinset.listener).listen(0, "127.0.0.1");
-  answerClientErrors(server, logger);
+  // The server main.ts runs (keep-alive, time-outs, 100-continue), so tests exercise it.
+  const server = createHttpServer(pinset.listener, { logger, keepAliveTimeoutMs: options.http?.keepAliveTimeoutMs ?? HTTP_DEFAULTS.keepAliveTimeoutMs }).listen(0, "127.0.0.1");
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   if (options.background) pinset.background.start();
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -146,6 +160,8 @@ export async function startTestApp(
     db,
     ...(db.url ? { databaseUrl: db.url } : {}),
     blobStore,
+    ...(blobDir ? { blobDir } : {}),
+    server,
     logs,
     ...(feed ? { feed } : {}),
     request(method, pathname, init = {}) {

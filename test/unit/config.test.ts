@@ -30,6 +30,23 @@ describe("loadConfig", () => {
     expect(c.port).toBe(9000);
   });
 
+  it("caps watch streams and keeps connections 65 s by default, and reads the HTTP limits", () => {
+    const c = loadConfig({});
+    expect(c.watchLimits).toEqual({ perToken: 1000, perAddress: 200 });
+    expect(c.http).toEqual({ keepAliveTimeoutMs: 65_000, bodyIdleTimeoutMs: 60_000, jsonBodyTimeoutMs: 300_000 });
+    const tuned = loadConfig({
+      PINSET_WATCH_MAX_PER_TOKEN: "0",
+      PINSET_WATCH_MAX_PER_ADDRESS: "5000",
+      PINSET_KEEPALIVE_TIMEOUT_MS: "120000",
+      PINSET_BODY_IDLE_TIMEOUT_MS: "30000",
+      PINSET_JSON_BODY_TIMEOUT_MS: "60000",
+    });
+    expect(tuned.watchLimits).toEqual({ perToken: 0, perAddress: 5000 });
+    expect(tuned.http).toEqual({ keepAliveTimeoutMs: 120_000, bodyIdleTimeoutMs: 30_000, jsonBodyTimeoutMs: 60_000 });
+    expect(() => loadConfig({ PINSET_WATCH_MAX_PER_TOKEN: "-1" })).toThrow(/PINSET_WATCH_MAX_PER_TOKEN/);
+    expect(() => loadConfig({ PINSET_KEEPALIVE_TIMEOUT_MS: "0", PINSET_BODY_IDLE_TIMEOUT_MS: "10" })).toThrow(/PINSET_KEEPALIVE_TIMEOUT_MS[\s\S]*PINSET_BODY_IDLE_TIMEOUT_MS/);
+  });
+
   it("treats empty variables as unset", () => {
     expect(loadConfig({ DATABASE_URL: "", PORT: "" }).databaseUrl).toBeUndefined();
   });
