@@ -15,7 +15,13 @@
  *   p95            the cumulative buckets of a millisecond histogram, summed by le
  *   tokens         mean = Σ tokens / requests; stddev = √(Σ tokens² / requests − mean²), exact
  *                  because the runtime also counts the squares (llm_tokens_squared_total)
- *   risk counts    events of each kind
+ *   risk counts    events of each kind, as the exact difference of the counter between the
+ *                  window's ends: (x − x offset w) per series, or x itself for a series born in
+ *                  the window or reset by a restart. Not increase(): it only sees increments
+ *                  between two samples inside the window, so an event that lands between the
+ *                  last scrape of one window and the first of the next is in neither — about
+ *                  one event in (window / scrape interval) would go unseen, and any event stops
+ *                  a rollout. Consecutive windows of the difference chain without gap or overlap.
  */
 import type { Queries } from "./queries.js";
 
@@ -72,7 +78,10 @@ const requests = `sum(increase(llm_requests_total{${VS}}[{{window}}]))`;
 const outcome = (name: string) => `sum(increase(llm_requests_total{outcome="${name}",${VS}}[{{window}}]))`;
 const tokens = `sum(increase(llm_tokens_total{${VS}}[{{window}}]))`;
 const squares = `sum(increase(llm_tokens_squared_total{${VS}}[{{window}}]))`;
-const risk = (kind: string) => `sum(increase(llm_risk_events_total{kind="${kind}",${VS}}[{{window}}]))`;
+const risk = (kind: string) => {
+  const series = `llm_risk_events_total{kind="${kind}",${VS}}`;
+  return `sum(((${series} - ${series} offset {{window}}) >= 0) or ${series})`;
+};
 
 const defaults: Queries = {
   "quality.success_rate": { count: outcome("success"), trials: requests },
