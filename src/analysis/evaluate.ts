@@ -15,6 +15,11 @@
  *   run.errors                                  one AnalysisErrorRecord per failed query or value
  *   run.status                                  "ok" | "partial" (some errors) | "failed" (no observation)
  *
+ * For the loop (part B): record each present observation through the observation route's service
+ * (as pushed ones, plus `source` and `queries`), keep the run (window, status, duration_ms,
+ * errors) for `GET …/analysis/runs`, and count a run with any error as an error run:
+ * `consecutive_error_limit` of them in a row pause the rollout; a failure alone never rolls back.
+ *
  * Rules:
  * - A failed query makes its metric no_data for that window: the metric is left out of the
  *   side's observation and the failure is recorded. Never a verdict.
