@@ -189,11 +189,13 @@ class Environment(TypedDict):
 
 
 class DeployResult(TypedDict):
-    """The pointer switch a deploy or rollback made."""
+    """The pointer switch a deploy or rollback made. ``changed`` is false when the set deployed
+    was already active: nothing was written and ``revision`` is the current one."""
 
     active: str
     revision: int
     previous: Optional[str]
+    changed: bool
 
 
 class DecisionReason(TypedDict):
