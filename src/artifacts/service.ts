@@ -4,12 +4,12 @@ import type { BlobLinkStore } from "../blobs/link-store.js";
 import { CanonicalJsonError, digestOf } from "../canonical-json.js";
 import type { Database } from "../db/schema.js";
 import { isUniqueViolation } from "../db/errors.js";
-import { ConflictError, NotFoundError, UnprocessableError, type FieldError } from "../errors.js";
+import { AppError, NotFoundError, UnprocessableError, type FieldError } from "../errors.js";
 import type { Actor } from "../http/context.js";
 import { decodeCursor, toPage } from "../http/pagination.js";
 import { KIND_VALIDATORS, type ArtifactKind } from "./kinds/index.js";
 import { enqueueEvent } from "../webhooks/outbox.js";
-import { ArtifactStore, type ArtifactKey, type ArtifactRef, type ArtifactRow } from "./store.js";
+import { ArtifactStore, isLockTimeout, type ArtifactKey, type ArtifactRef, type ArtifactRow } from "./store.js";
 
 export interface ArtifactSummary {
   kind: string;
@@ -41,7 +41,22 @@ export function presentArtifact(row: ArtifactRow): ArtifactView {
   return { ...summary(row), content: JSON.parse(row.content) };
 }
 
-const PUBLISH_ATTEMPTS = 5;
+/**
+ * How long a publish waits for the publishes queued before it on the same name. Each holds the
+ * lock for one short transaction, so reaching this means the database is stuck, not busy.
+ */
+const PUBLISH_LOCK_TIMEOUT_MS = 5_000;
+const UNLOCKED_COLLISION_ATTEMPTS = 3;
+
+function publishQueueTimeout(key: ArtifactKey, timeoutMs: number): AppError {
+  return new AppError({
+    code: "unavailable",
+    status: 503,
+    title: "Service unavailable",
+    detail: `Publishes to ${key.kind}/${key.name} are queued behind one that has not finished in ${timeoutMs} ms; nothing was stored, retry`,
+    headers: { "retry-after": "1" },
+  });
+}
 
 export class ArtifactService {
   readonly store: ArtifactStore;
@@ -67,11 +82,16 @@ export class ArtifactService {
       throw err;
     }
 
-    for (let attempt = 0; attempt < PUBLISH_ATTEMPTS; attempt++) {
-      const existing = await this.store.findByDigest(key, canonical.digest);
-      if (existing) return { created: false, artifact: summary(existing) };
+    // Republishing what is already there (CI does it on every run) needs no lock.
+    const known = await this.store.findByDigest(key, canonical.digest);
+    if (known) return { created: false, artifact: summary(known) };
+    for (let attempt = 1; ; attempt++) {
       try {
-        const row = await this.deps.db.transaction().execute(async (trx) => {
+        const result = await this.deps.db.transaction().execute(async (trx) => {
+          await this.store.lockName(trx, key, PUBLISH_LOCK_TIMEOUT_MS);
+          // Under the lock: a publisher of the same content that went first has committed by now.
+          const existing = await this.store.findByDigest(key, canonical.digest, trx);
+          if (existing) return { created: false, row: existing };
           const inserted = await this.store.insertNextVersion(trx, {
             ...key,
             digest: canonical.digest,
@@ -88,14 +108,16 @@ export class ArtifactService {
           });
           // Only a new version is an event; the outbox row commits with it.
           await enqueueEvent(trx, { project: key.project, event: "artifact.published", data: summary(inserted) });
-          return inserted;
+          return { created: true, row: inserted };
         });
-        return { created: true, artifact: summary(row) };
+        return { created: result.created, artifact: summary(result.row) };
       } catch (err) {
-        if (!isUniqueViolation(err)) throw err;
+        if (isLockTimeout(err)) throw publishQueueTimeout(key, PUBLISH_LOCK_TIMEOUT_MS);
+        // Only a writer that does not take the lock (an older instance during a rolling
+        // upgrade) can still collide; the next round sees its row.
+        if (!isUniqueViolation(err) || attempt >= UNLOCKED_COLLISION_ATTEMPTS) throw err;
       }
     }
-    throw new ConflictError(`Too many concurrent publishes to ${key.kind}/${key.name}; retry`);
   }
 
   private async requireLinkedBlobs(project: string, files: Array<{ path: string; digest: string; size: number }>) {
