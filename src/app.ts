@@ -32,6 +32,7 @@ import { serviceRouter } from "./http/service-routes.js";
 import { traceIdGenerator } from "./http/trace-id.js";
 import type { Logger } from "./logger.js";
 import { projectRoutes } from "./projects/routes.js";
+import { SchemaWorkers } from "./schemas/schema-workers.js";
 import { ProjectService } from "./projects/service.js";
 import { GateService } from "./rollouts/gate-service.js";
 import { rolloutRoutes } from "./rollouts/routes.js";
@@ -48,8 +49,8 @@ export interface AppDeps {
   db: Kysely<Database>;
   blobStore: BlobStore;
   logger: Logger;
-  /** `rateLimit` may be left out (tests): no rate limiting then. */
-  config: Pick<Config, "limits"> & Partial<Pick<Config, "rateLimit">>;
+  /** `rateLimit` may be left out (tests): no rate limiting then; `schemas` too: the default limits. */
+  config: Pick<Config, "limits"> & Partial<Pick<Config, "rateLimit" | "schemas">>;
   metrics?: Metrics;
   /** Webhook delivery tuning (tests shorten the retry schedule); production uses the defaults. */
   webhookDelivery?: Partial<DeliveryWorkerOptions>;
@@ -91,10 +92,12 @@ export function createApp(deps: AppDeps) {
     maxBlobBytes: deps.config.limits.maxBlobBytes,
     onBytesIn: (n) => metrics.blobBytesIn.inc(n),
   });
-  const artifacts = new ArtifactService({ db, links: blobs.links });
+  const schemas = new SchemaWorkers(deps.config.schemas ?? {}, logger);
+  const artifacts = new ArtifactService({ db, links: blobs.links, schemas });
   const versionSets = new VersionSetService({
     db,
     artifacts,
+    differ: schemas.diff,
     onCreated: async (trx, _actor, project, set) => void (await enqueueEvent(trx, { project, event: "version_set.created", data: set })),
   });
   // Shared: a rollout step (e.g. promote) changes what the environments' resolve cache holds.
@@ -151,9 +154,9 @@ export function createApp(deps: AppDeps) {
   const listener = fastLane({ prefix: "/v1", specs: routes, tokens, rateLimit, recorder, logger, traceIds }, app);
 
   // Idle until started: main.ts starts it after listening; tests start it when they need it.
-  const background = combineBackground([deliveryWorker]);
+  const background = combineBackground([deliveryWorker, schemas]);
 
-  return { app, listener, routes, metrics, background, services: { projects, blobs, artifacts, versionSets, environments, watchHub, rollouts, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker } };
+  return { app, listener, routes, metrics, background, services: { projects, blobs, artifacts, schemas, versionSets, environments, watchHub, rollouts, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker } };
 }
 
 export type PinsetApp = ReturnType<typeof createApp>;

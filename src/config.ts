@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { DEFAULT_SCHEMA_SETTINGS, type SchemaSettings } from "./schemas/settings.js";
 
 /**
  * The only module that reads the environment, called once from main.ts. Every problem is
@@ -19,6 +20,8 @@ const positiveInt = (name: string) =>
     .regex(/^\d+$/, `${name} must be a whole number`)
     .transform((v) => Number(v))
     .refine((v) => Number.isSafeInteger(v), `${name} is too large`);
+
+const atLeastOne = (name: string) => positiveInt(name).refine((v) => v >= 1, `${name} must be at least 1`);
 
 const envSchema = z.object({
   PORT: positiveInt("PORT")
@@ -46,6 +49,15 @@ const envSchema = z.object({
   PINSET_RATE_LIMIT_RPS: positiveInt("PINSET_RATE_LIMIT_RPS").default(500),
   PINSET_RATE_LIMIT_BURST: positiveInt("PINSET_RATE_LIMIT_BURST").default(1000),
   PINSET_PUBLIC_URL: z.url("PINSET_PUBLIC_URL must be a URL").optional(),
+  PINSET_SCHEMA_MAX_BYTES: atLeastOne("PINSET_SCHEMA_MAX_BYTES").default(DEFAULT_SCHEMA_SETTINGS.maxBytes),
+  PINSET_SCHEMA_MAX_DEPTH: atLeastOne("PINSET_SCHEMA_MAX_DEPTH").default(DEFAULT_SCHEMA_SETTINGS.maxDepth),
+  PINSET_SCHEMA_MAX_PROPERTIES: positiveInt("PINSET_SCHEMA_MAX_PROPERTIES").default(DEFAULT_SCHEMA_SETTINGS.maxProperties),
+  PINSET_SCHEMA_MAX_BRANCHES: positiveInt("PINSET_SCHEMA_MAX_BRANCHES").default(DEFAULT_SCHEMA_SETTINGS.maxBranches),
+  PINSET_SCHEMA_TIMEOUT_MS: atLeastOne("PINSET_SCHEMA_TIMEOUT_MS").default(DEFAULT_SCHEMA_SETTINGS.timeoutMs),
+  PINSET_SCHEMA_WORKERS: atLeastOne("PINSET_SCHEMA_WORKERS")
+    .refine((v) => v <= 64, "PINSET_SCHEMA_WORKERS must be at most 64")
+    .default(DEFAULT_SCHEMA_SETTINGS.workers),
+  PINSET_SCHEMA_QUEUE: positiveInt("PINSET_SCHEMA_QUEUE").default(DEFAULT_SCHEMA_SETTINGS.maxQueue),
 });
 
 export interface S3Config {
@@ -69,6 +81,8 @@ export interface Config {
   limits: { maxJsonBytes: number; maxBlobBytes: number };
   rateLimit: { rps: number; burst: number };
   publicUrl?: string;
+  /** Limits on JSON Schemas and the worker threads that compile and compare them. */
+  schemas: SchemaSettings;
 }
 
 export class ConfigError extends Error {
@@ -109,6 +123,15 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     logLevel: e.LOG_LEVEL,
     limits: { maxJsonBytes: e.PINSET_MAX_JSON_BYTES, maxBlobBytes: e.PINSET_MAX_BLOB_BYTES },
     rateLimit: { rps: e.PINSET_RATE_LIMIT_RPS, burst: e.PINSET_RATE_LIMIT_BURST },
+    schemas: {
+      maxBytes: e.PINSET_SCHEMA_MAX_BYTES,
+      maxDepth: e.PINSET_SCHEMA_MAX_DEPTH,
+      maxProperties: e.PINSET_SCHEMA_MAX_PROPERTIES,
+      maxBranches: e.PINSET_SCHEMA_MAX_BRANCHES,
+      timeoutMs: e.PINSET_SCHEMA_TIMEOUT_MS,
+      workers: e.PINSET_SCHEMA_WORKERS,
+      maxQueue: e.PINSET_SCHEMA_QUEUE,
+    },
     ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
     ...(e.PINSET_ADMIN_TOKEN ? { adminToken: e.PINSET_ADMIN_TOKEN } : {}),
     ...(e.PINSET_PUBLIC_URL ? { publicUrl: e.PINSET_PUBLIC_URL } : {}),

@@ -7,6 +7,7 @@ import { isUniqueViolation } from "../db/errors.js";
 import { AppError, NotFoundError, UnprocessableError, type FieldError } from "../errors.js";
 import type { Actor } from "../http/context.js";
 import { decodeCursor, toPage } from "../http/pagination.js";
+import type { SchemaWorkers } from "../schemas/schema-workers.js";
 import { KIND_VALIDATORS, type ArtifactKind } from "./kinds/index.js";
 import { enqueueEvent } from "../webhooks/outbox.js";
 import { ArtifactStore, isLockTimeout, type ArtifactKey, type ArtifactRef, type ArtifactRow } from "./store.js";
@@ -61,7 +62,7 @@ function publishQueueTimeout(key: ArtifactKey, timeoutMs: number): AppError {
 export class ArtifactService {
   readonly store: ArtifactStore;
 
-  constructor(private readonly deps: { db: Kysely<Database>; links: BlobLinkStore }) {
+  constructor(private readonly deps: { db: Kysely<Database>; links: BlobLinkStore; schemas: Pick<SchemaWorkers, "limitErrors" | "compile"> }) {
     this.store = new ArtifactStore(deps.db);
   }
 
@@ -71,7 +72,10 @@ export class ArtifactService {
    */
   async publish(actor: Actor, key: ArtifactKey & { kind: ArtifactKind }, input: { content: unknown; annotations: Record<string, string> }) {
     const check = KIND_VALIDATORS[key.kind].validate(input.content);
-    if (check.errors.length > 0) throw new UnprocessableError(`The ${key.kind} content is invalid`, check.errors);
+    const schemas = check.schemas ?? [];
+    // Limits are checked inline (bounded work) so an oversized schema is refused at once.
+    const errors = [...check.errors, ...this.deps.schemas.limitErrors(schemas)];
+    if (errors.length > 0) throw new UnprocessableError(`The ${key.kind} content is invalid`, errors);
     if (check.blobs && check.blobs.length > 0) await this.requireLinkedBlobs(key.project, check.blobs);
 
     let canonical: ReturnType<typeof digestOf>;
@@ -82,9 +86,11 @@ export class ArtifactService {
       throw err;
     }
 
-    // Republishing what is already there (CI does it on every run) needs no lock.
+    // Republishing what is already there (CI does it on every run) needs no compile and no lock.
     const known = await this.store.findByDigest(key, canonical.digest);
     if (known) return { created: false, artifact: summary(known) };
+    const compileErrors = await this.deps.schemas.compile(schemas);
+    if (compileErrors.length > 0) throw new UnprocessableError(`The ${key.kind} content is invalid`, compileErrors);
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await this.deps.db.transaction().execute(async (trx) => {

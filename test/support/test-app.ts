@@ -15,6 +15,7 @@ import { migrateToLatest } from "../../src/db/migrate.js";
 import { createChangeFeed, type ChangeFeed } from "../../src/environments/change-feed.js";
 import { answerClientErrors } from "../../src/http/client-error.js";
 import { createLogger } from "../../src/logger.js";
+import { DEFAULT_SCHEMA_SETTINGS } from "../../src/schemas/settings.js";
 import { createTestDatabase, databaseBackends, type DatabaseBackend } from "./databases.js";
 import { startS3 } from "./s3.js";
 
@@ -98,6 +99,8 @@ export async function startTestApp(
     /** Run on this (empty or migrated) Postgres database instead of a fresh test database; left in place by close(). */
     databaseUrl?: string;
     watch?: AppDeps["watch"];
+    /** Schema limits and worker settings (defaults otherwise). */
+    schemas?: Partial<Config["schemas"]>;
   } = {},
 ): Promise<TestApp> {
   const shared = options.sharedDatabaseOf;
@@ -119,6 +122,7 @@ export async function startTestApp(
     config: {
       limits: { maxJsonBytes: 1024 * 1024, maxBlobBytes: 64 * 1024 * 1024, ...options.limits },
       ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+      ...(options.schemas ? { schemas: { ...DEFAULT_SCHEMA_SETTINGS, ...options.schemas } } : {}),
     },
     ...(options.webhookDelivery ? { webhookDelivery: options.webhookDelivery } : {}),
     ...(feed ? { changeFeed: feed } : {}),

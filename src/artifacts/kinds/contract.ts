@@ -1,5 +1,4 @@
 import type { KindValidator } from "./types.js";
-import { compileSchemaErrors } from "./json-schema.js";
 
 export const contractKind: KindValidator = {
   kind: "contract",
@@ -12,6 +11,6 @@ export const contractKind: KindValidator = {
       return { errors: extra.map((k) => ({ path: `content.${k}`, message: "is not a field of a contract" })) };
     }
     if (!("schema" in content)) return { errors: [{ path: "content.schema", message: "is required" }] };
-    return { errors: compileSchemaErrors((content as { schema: unknown }).schema, "content.schema") };
+    return { errors: [], schemas: [{ path: "content.schema", schema: (content as { schema: unknown }).schema }] };
   },
 };

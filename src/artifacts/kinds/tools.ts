@@ -1,7 +1,6 @@
 import { z } from "zod";
 import type { FieldError } from "../../errors.js";
-import { compileSchemaErrors } from "./json-schema.js";
-import type { KindValidator } from "./types.js";
+import type { KindValidator, SchemaReference } from "./types.js";
 import { zodFieldErrors } from "./zod-errors.js";
 
 const toolsContent = z.strictObject({
@@ -23,6 +22,7 @@ export const toolsKind: KindValidator = {
     const parsed = toolsContent.safeParse(content);
     if (!parsed.success) return { errors: zodFieldErrors(parsed.error, "content") };
     const errors: FieldError[] = [];
+    const schemas: SchemaReference[] = [];
     const names = new Set<string>();
     parsed.data.tools.forEach((tool, i) => {
       if (names.has(tool.name)) errors.push({ path: `content.tools[${i}].name`, message: `duplicate tool name ${tool.name}` });
@@ -30,9 +30,9 @@ export const toolsKind: KindValidator = {
       if (tool.input_schema === undefined) {
         errors.push({ path: `content.tools[${i}].input_schema`, message: "is required" });
       } else {
-        errors.push(...compileSchemaErrors(tool.input_schema, `content.tools[${i}].input_schema`));
+        schemas.push({ path: `content.tools[${i}].input_schema`, schema: tool.input_schema });
       }
     });
-    return { errors };
+    return { errors, schemas };
   },
 };

@@ -1,0 +1,122 @@
+/**
+ * Finding 2 against a running registry (`node --import tsx src/main.ts`, as `npm start` runs
+ * it): while a pathological schema is compiled, and while two contracts are compared through a
+ * catastrophically backtracking regex, `/healthz` and a resolve keep answering within 50 ms —
+ * the work runs in a worker thread. Before, both ran on the event loop and stalled every
+ * request for seconds (the compile) or minutes (the comparison).
+ */
+import http from "node:http";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { content } from "../support/builders.js";
+import { redosContracts, slowSchema } from "../support/schemas.js";
+import { spawnServer, type SpawnedServer } from "../support/spawn-server.js";
+
+const TOKEN = "schema-event-loop-token-0123456789";
+const BUDGET_MS = 1_000;
+const PROBE_LIMIT_MS = 50;
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+
+function get(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent, headers: { authorization: `Bearer ${TOKEN}` } }, (res) => {
+      res.resume();
+      res.on("end", () => (res.statusCode === 200 ? resolve(res.statusCode) : reject(new Error(`${url} answered ${res.statusCode}`))));
+    });
+    req.on("error", reject);
+  });
+}
+
+/** Probes /healthz and the resolve one after the other until `during` settles; returns every latency. */
+async function probeWhile<T>(server: SpawnedServer, resolveUrl: string, during: Promise<T>): Promise<{ result: T; latencies: number[] }> {
+  let done = false;
+  const settled = during.finally(() => (done = true));
+  const latencies: number[] = [];
+  while (!done) {
+    for (const url of [`${server.url}/healthz`, resolveUrl]) {
+      const started = performance.now();
+      await get(url);
+      latencies.push(performance.now() - started);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return { result: await settled, latencies };
+}
+
+/**
+ * Runs `attempt` (which starts the expensive request and probes while it runs) up to three
+ * times, until the largest probe latency of one run is under the limit. The machine is shared:
+ * another process can take the core from the registry for a moment in any run, but an event
+ * loop blocked by the compile or the comparison stalls every run by seconds (as before the fix).
+ */
+async function expectResponsive(attempt: () => Promise<number[]>): Promise<void> {
+  const runs: number[][] = [];
+  for (let i = 0; i < 3; i++) {
+    const latencies = await attempt();
+    expect(latencies.length, "probes during the work").toBeGreaterThanOrEqual(10);
+    runs.push(latencies);
+    if (Math.max(...latencies) < PROBE_LIMIT_MS) return;
+  }
+  const shown = runs.map((r, i) => `run ${i + 1}: max ${Math.max(...r).toFixed(1)} ms of ${r.length} probes [${r.map((l) => l.toFixed(1)).join(" ")}]`).join("\n");
+  expect.fail(`/healthz or resolve took ${PROBE_LIMIT_MS} ms or more in every run:\n${shown}`);
+}
+
+describe("the event loop while schemas are compiled and compared", () => {
+  let server: SpawnedServer;
+  let dir: string;
+  let resolveUrl: string;
+  const api = async (method: string, pathname: string, body?: unknown) =>
+    fetch(`${server.url}${pathname}`, {
+      method,
+      headers: { authorization: `Bearer ${TOKEN}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "pinset-schema-loop-"));
+    server = await spawnServer({ PINSET_DATA_DIR: dir, PINSET_ADMIN_TOKEN: TOKEN, PINSET_RATE_LIMIT_RPS: "0", PINSET_SCHEMA_TIMEOUT_MS: String(BUDGET_MS) });
+    expect((await api("PUT", "/v1/projects/loop")).status).toBe(201);
+    expect((await api("POST", "/v1/projects/loop/artifacts/prompt/p", { content: content.prompt() })).status).toBe(201);
+    const set = await (await api("POST", "/v1/projects/loop/version-sets", { components: { prompt: "prompt/p@1" } })).json();
+    expect((await api("PUT", "/v1/projects/loop/environments/prod", {})).status).toBe(201);
+    expect((await api("POST", "/v1/projects/loop/environments/prod/deploy", { version_set: set.id })).status).toBe(200);
+    resolveUrl = `${server.url}/v1/projects/loop/environments/prod/resolve`;
+    // Warm: a worker is loaded and a small schema compiled, the resolve is cached.
+    expect((await api("POST", "/v1/projects/loop/artifacts/contract/warm", { content: content.contract() })).status).toBe(201);
+    for (let i = 0; i < 20; i++) await get(resolveUrl);
+  }, 90_000);
+
+  afterAll(async () => {
+    agent.destroy();
+    await server?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it(`keeps /healthz and resolve under ${PROBE_LIMIT_MS} ms while a pathological schema compiles, then refuses it`, async () => {
+    await expectResponsive(async () => {
+      const publish = api("POST", "/v1/projects/loop/artifacts/contract/slow", { content: { schema: slowSchema() } });
+      const { result, latencies } = await probeWhile(server, resolveUrl, publish);
+      expect(result.status).toBe(422);
+      expect((await result.json()).errors).toEqual([{ path: "content.schema", message: `schema too complex to compile within ${BUDGET_MS} ms` }]);
+      return latencies;
+    });
+  }, 120_000);
+
+  it(`keeps /healthz and resolve under ${PROBE_LIMIT_MS} ms while two contracts are compared through a backtracking regex`, async () => {
+    const { before, after } = redosContracts();
+    expect((await api("POST", "/v1/projects/loop/artifacts/contract/redos", { content: before })).status).toBe(201);
+    expect((await api("POST", "/v1/projects/loop/artifacts/contract/redos", { content: after })).status).toBe(201);
+    const ids: string[] = [];
+    for (const v of [1, 2]) ids.push((await (await api("POST", "/v1/projects/loop/version-sets", { components: { answer: `contract/redos@${v}` } })).json()).id);
+    await expectResponsive(async () => {
+      const diff = api("GET", `/v1/projects/loop/diff?from=${ids[0]}&to=${ids[1]}`);
+      const { result, latencies } = await probeWhile(server, resolveUrl, diff);
+      expect(result.status).toBe(200);
+      expect((await result.json()).components[0].detail.changes[0].message).toBe(`schema too complex to compare within ${BUDGET_MS} ms; could not be classified`);
+      return latencies;
+    });
+  }, 180_000);
+});
