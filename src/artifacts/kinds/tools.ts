@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { FieldError } from "../../errors.js";
+import { refuseTerminalUnsafe } from "./terminal-safe.js";
 import type { KindValidator, SchemaReference } from "./types.js";
 import { zodFieldErrors } from "./zod-errors.js";
 
@@ -10,7 +11,7 @@ const toolsContent = z.strictObject({
         name: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, "must be 1-128 letters, digits, _ . or -"),
         description: z.string().max(100_000),
         input_schema: z.unknown(),
-        permissions: z.array(z.string().min(1).max(256)).max(256).optional(),
+        permissions: z.array(z.string().min(1).max(256).superRefine(refuseTerminalUnsafe)).max(256).optional(),
       }),
     )
     .max(1000),
