@@ -43,14 +43,18 @@ import { DeliveryWorker, type DeliveryWorkerOptions } from "./webhooks/delivery-
 import { enqueueEvent } from "./webhooks/outbox.js";
 import { SqlDeliveryQueue } from "./webhooks/queue.js";
 import { webhookRoutes } from "./webhooks/routes.js";
+import { httpSender } from "./webhooks/send.js";
 import { WebhookService } from "./webhooks/service.js";
 
 export interface AppDeps {
   db: Kysely<Database>;
   blobStore: BlobStore;
   logger: Logger;
-  /** `rateLimit` may be left out (tests): no rate limiting then; `schemas` too: the default limits. */
-  config: Pick<Config, "limits"> & Partial<Pick<Config, "rateLimit" | "schemas">>;
+  /**
+   * `rateLimit` may be left out (tests): no rate limiting then; `schemas` too: the default
+   * limits; `webhooks` too: private webhook targets refused.
+   */
+  config: Pick<Config, "limits"> & Partial<Pick<Config, "rateLimit" | "schemas" | "webhooks">>;
   metrics?: Metrics;
   /** Webhook delivery tuning (tests shorten the retry schedule); production uses the defaults. */
   webhookDelivery?: Partial<DeliveryWorkerOptions>;
@@ -113,7 +117,12 @@ export function createApp(deps: AppDeps) {
   registerWatchMetrics(metrics.registry, watchHub);
   if (feed) wirePropagation({ feed, resolveCache, hub: watchHub, environments, rollouts: rollouts.cache, tokens });
   const webhooks = new WebhookService(db);
-  const deliveryWorker = new DeliveryWorker(new SqlDeliveryQueue(db), { logger, ...(deps.webhookDelivery ? { options: deps.webhookDelivery } : {}) });
+  const allowPrivateWebhooks = deps.config.webhooks?.allowPrivate ?? false;
+  const deliveryWorker = new DeliveryWorker(new SqlDeliveryQueue(db), {
+    logger,
+    send: httpSender({ allowPrivate: allowPrivateWebhooks }),
+    ...(deps.webhookDelivery ? { options: deps.webhookDelivery } : {}),
+  });
   const rateLimit = createRateLimit(deps.config.rateLimit ?? { rps: 0, burst: 0 });
 
   const routes: RouteSpec[] = [];
@@ -129,7 +138,7 @@ export function createApp(deps: AppDeps) {
   mountRoutes(v1, versionSetRoutes({ versionSets, projects }), routes);
   mountRoutes(v1, environmentRoutes({ environments, projects, watchHub }), routes);
   mountRoutes(v1, rolloutRoutes({ rollouts, gates, environments }), routes);
-  mountRoutes(v1, webhookRoutes({ webhooks, projects }), routes);
+  mountRoutes(v1, webhookRoutes({ webhooks, projects, allowPrivate: allowPrivateWebhooks }), routes);
 
   const recorder = new RequestRecorder(metrics);
   const traceIds = traceIdGenerator();

@@ -58,6 +58,7 @@ const envSchema = z.object({
     .refine((v) => v <= 64, "PINSET_SCHEMA_WORKERS must be at most 64")
     .default(DEFAULT_SCHEMA_SETTINGS.workers),
   PINSET_SCHEMA_QUEUE: positiveInt("PINSET_SCHEMA_QUEUE").default(DEFAULT_SCHEMA_SETTINGS.maxQueue),
+  PINSET_WEBHOOK_ALLOW_PRIVATE: boolish.default(false),
 });
 
 export interface S3Config {
@@ -83,6 +84,8 @@ export interface Config {
   publicUrl?: string;
   /** Limits on JSON Schemas and the worker threads that compile and compare them. */
   schemas: SchemaSettings;
+  /** allowPrivate: webhooks may target loopback, private, link-local … addresses (off by default). */
+  webhooks: { allowPrivate: boolean };
 }
 
 export class ConfigError extends Error {
@@ -132,6 +135,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       workers: e.PINSET_SCHEMA_WORKERS,
       maxQueue: e.PINSET_SCHEMA_QUEUE,
     },
+    webhooks: { allowPrivate: e.PINSET_WEBHOOK_ALLOW_PRIVATE },
     ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
     ...(e.PINSET_ADMIN_TOKEN ? { adminToken: e.PINSET_ADMIN_TOKEN } : {}),
     ...(e.PINSET_PUBLIC_URL ? { publicUrl: e.PINSET_PUBLIC_URL } : {}),

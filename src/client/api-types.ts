@@ -1001,7 +1001,7 @@ export interface paths {
         put?: never;
         /**
          * Subscribe a URL to events of the project
-         * @description The secret signs every delivery and is never returned (it is stored as given, since signing needs the key itself). The URL must be absolute http(s), without credentials, at most 2048 characters; it is returned normalised. 400 `validation_failed` for a bad URL, an empty, repeated or unknown event, or a secret outside 16–256 characters. Audited as `webhook.create` (URL origin and events only).
+         * @description The secret signs every delivery and is never returned (it is stored as given, since signing needs the key itself). The URL must be absolute http(s), without credentials, at most 2048 characters; it is returned normalised. 400 `validation_failed` for a bad URL, an empty, repeated or unknown event, or a secret outside 16–256 characters. Unless the registry runs with `PINSET_WEBHOOK_ALLOW_PRIVATE=true`, a URL whose host is a literal loopback, private, link-local, unique-local, unspecified or otherwise non-public address (in any spelling: `2130706433`, `0x7f.1`, `[::ffff:127.0.0.1]`), or `localhost`, is 422 naming `body.url`; a host given by name is checked after DNS resolution at every delivery, and the connection goes to the address checked. Redirects are never followed. Audited as `webhook.create` (URL origin and events only).
          */
         post: operations["createWebhook"];
         delete?: never;
@@ -1055,7 +1055,7 @@ export interface paths {
         };
         /**
          * List the delivery attempts of a webhook
-         * @description Every attempt, newest first. It shows neither the URL nor the secret, so any token that reads the project may see it (to find out why a receiver gets nothing).
+         * @description Every attempt, newest first. It shows neither the URL nor the secret, so any token that reads the project may see it (to find out whether a receiver gets its events). Why an attempt failed is shown to admin tokens only: for other tokens a failed attempt has `status_code: null` and `error: "delivery failed (details are shown to admin tokens)"`.
          */
         get: operations["listWebhookDeliveries"];
         put?: never;
@@ -1862,9 +1862,9 @@ export interface components {
             /** @description The delivery this attempt belongs to: the `x-pinset-delivery` header the receiver got. */
             delivery_id: string;
             event: components["schemas"]["WebhookEvent"];
-            /** @description The receiver's HTTP status; null when no answer came. */
+            /** @description The receiver's HTTP status; null when no answer came, and for a failed attempt read without admin. */
             status_code: number | null;
-            /** @description Why the attempt failed (time-out, connection refused, non-2xx); null on success. */
+            /** @description Why the attempt failed (time-out, connection refused, non-2xx, a non-public target refused); null on success. Without admin: a generic "delivery failed" text. */
             error: string | null;
             attempt: number;
             /** Format: date-time */

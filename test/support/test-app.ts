@@ -101,6 +101,11 @@ export async function startTestApp(
     watch?: AppDeps["watch"];
     /** Schema limits and worker settings (defaults otherwise). */
     schemas?: Partial<Config["schemas"]>;
+    /**
+     * PINSET_WEBHOOK_ALLOW_PRIVATE: on by default here, because test receivers listen on
+     * 127.0.0.1; the tests of the refusal turn it off.
+     */
+    allowPrivateWebhooks?: boolean;
   } = {},
 ): Promise<TestApp> {
   const shared = options.sharedDatabaseOf;
@@ -123,6 +128,7 @@ export async function startTestApp(
       limits: { maxJsonBytes: 1024 * 1024, maxBlobBytes: 64 * 1024 * 1024, ...options.limits },
       ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
       ...(options.schemas ? { schemas: { ...DEFAULT_SCHEMA_SETTINGS, ...options.schemas } } : {}),
+      webhooks: { allowPrivate: options.allowPrivateWebhooks ?? true },
     },
     ...(options.webhookDelivery ? { webhookDelivery: options.webhookDelivery } : {}),
     ...(feed ? { changeFeed: feed } : {}),
