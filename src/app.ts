@@ -12,6 +12,7 @@ import { blobRoutes } from "./blobs/routes.js";
 import { combineBackground } from "./background.js";
 import { BlobService } from "./blobs/service.js";
 import type { BlobStore } from "./blobs/store.js";
+import { UploadSweeper, type UploadSweeperOptions } from "./blobs/upload-sweeper.js";
 import type { Config } from "./config.js";
 import type { Database } from "./db/schema.js";
 import type { ChangeFeed } from "./environments/change-feed.js";
@@ -64,6 +65,8 @@ export interface AppDeps {
    * and watch streams get no change events.
    */
   changeFeed?: ChangeFeed;
+  /** Abandoned-upload sweeping (tests move the clock); production sweeps at start and hourly. */
+  uploadSweep?: Partial<UploadSweeperOptions>;
   /** Watch tuning (tests shorten the heartbeat); production uses the defaults. */
   watch?: Partial<Pick<WatchHubOptions, "heartbeatMs" | "maxBufferedBytes" | "replayLimit" | "recentSize">>;
 }
@@ -163,9 +166,10 @@ export function createApp(deps: AppDeps) {
   const listener = fastLane({ prefix: "/v1", specs: routes, tokens, rateLimit, recorder, logger, traceIds }, app);
 
   // Idle until started: main.ts starts it after listening; tests start it when they need it.
-  const background = combineBackground([deliveryWorker, schemas]);
+  const uploadSweeper = new UploadSweeper(blobStore, { logger, ...(deps.uploadSweep ? { options: deps.uploadSweep } : {}) });
+  const background = combineBackground([deliveryWorker, schemas, uploadSweeper]);
 
-  return { app, listener, routes, metrics, background, services: { projects, blobs, artifacts, schemas, versionSets, environments, watchHub, rollouts, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker } };
+  return { app, listener, routes, metrics, background, services: { projects, blobs, artifacts, schemas, uploadSweeper, versionSets, environments, watchHub, rollouts, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker } };
 }
 
 export type PinsetApp = ReturnType<typeof createApp>;
