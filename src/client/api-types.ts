@@ -212,7 +212,7 @@ export interface paths {
         put?: never;
         /**
          * Publish a new version of an artifact
-         * @description The digest is the sha256 of the RFC 8785 canonical JSON of `content`. 201 with the new version; 200 with the existing version when identical canonical content was already published under this name. `content` must be the shape of the `kind` in the path; content the kind rejects (an undeclared or unused prompt variable, a schema that does not compile, an index file that is not a blob of this project) is 422.
+         * @description The digest is the sha256 of the RFC 8785 canonical JSON of `content`. 201 with the new version; 200 with the existing version when identical canonical content was already published under this name. `content` must be the shape of the `kind` in the path; content the kind rejects (an undeclared or unused prompt variable, a schema that does not compile, an index file that is not a blob of this project) is 422. JSON Schemas (a contract's `schema`, tools' `input_schema`) are bounded in size, depth, properties and `allOf`/`anyOf`/`oneOf` entries (`PINSET_SCHEMA_MAX_*`): beyond a bound, 422 naming the path and the setting; a schema that takes longer than `PINSET_SCHEMA_TIMEOUT_MS` to compile is 422 "schema too complex to compile within N ms". Index file paths and tool permissions may not contain control, bidi or zero-width characters (422). Concurrent publishes to one name queue and get consecutive versions; 503 with `retry-after` only when the queue does not move for 5 s or too many schemas wait to be compiled.
          */
         post: operations["publishArtifact"];
         delete?: never;
