@@ -15,45 +15,67 @@ export class CanonicalJsonError extends Error {
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** Cheap first test: only a string with a surrogate at all needs the lone-surrogate search. */
+const ANY_SURROGATE = /[\uD800-\uDFFF]/;
+
+function hasLoneSurrogate(text: string): boolean {
+  return ANY_SURROGATE.test(text) && LONE_SURROGATE.test(text);
+}
 
 export function canonicalJson(value: unknown): string {
   const out: string[] = [];
-  write(value, "$", out, 0);
+  write(value, undefined, out, 0);
   return out.join("");
 }
 
 const MAX_DEPTH = 256;
 
-function write(value: unknown, path: string, out: string[], depth: number): void {
-  if (depth > MAX_DEPTH) throw new CanonicalJsonError(path, `nested deeper than ${MAX_DEPTH} levels`);
+/**
+ * Where a value sits, as a chain to the root: the `$.a[0].b` path is only spelled out for an
+ * error, so canonicalising a large document builds no path strings (it runs on the event loop).
+ */
+interface Where {
+  parent: Where | undefined;
+  key: string | number;
+}
+
+function pathOf(where: Where | undefined): string {
+  const keys: Array<string | number> = [];
+  for (let w = where; w; w = w.parent) keys.push(w.key);
+  return keys.reverse().reduce<string>((path, key) => (typeof key === "number" ? `${path}[${key}]` : `${path}.${key}`), "$");
+}
+
+function write(value: unknown, where: Where | undefined, out: string[], depth: number): void {
+  if (depth > MAX_DEPTH) throw new CanonicalJsonError(pathOf(where), `nested deeper than ${MAX_DEPTH} levels`);
   if (value === null || typeof value === "boolean") {
     out.push(String(value));
   } else if (typeof value === "number") {
-    if (!Number.isFinite(value)) throw new CanonicalJsonError(path, "numbers must be finite");
+    if (!Number.isFinite(value)) throw new CanonicalJsonError(pathOf(where), "numbers must be finite");
     out.push(JSON.stringify(value));
   } else if (typeof value === "string") {
-    if (LONE_SURROGATE.test(value)) throw new CanonicalJsonError(path, "strings must be valid Unicode (lone surrogate)");
+    if (hasLoneSurrogate(value)) throw new CanonicalJsonError(pathOf(where), "strings must be valid Unicode (lone surrogate)");
     out.push(JSON.stringify(value));
   } else if (Array.isArray(value)) {
     out.push("[");
-    value.forEach((item, i) => {
+    for (let i = 0; i < value.length; i++) {
       if (i > 0) out.push(",");
-      write(item, `${path}[${i}]`, out, depth + 1);
-    });
+      write(value[i], { parent: where, key: i }, out, depth + 1);
+    }
     out.push("]");
   } else if (typeof value === "object") {
     // Default string comparison in JS is by UTF-16 code units, which is what RFC 8785 asks.
     const keys = Object.keys(value as object).sort();
     out.push("{");
-    keys.forEach((key, i) => {
-      if (LONE_SURROGATE.test(key)) throw new CanonicalJsonError(path, "keys must be valid Unicode (lone surrogate)");
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      if (hasLoneSurrogate(key)) throw new CanonicalJsonError(pathOf(where), "keys must be valid Unicode (lone surrogate)");
       if (i > 0) out.push(",");
       out.push(JSON.stringify(key), ":");
-      write((value as Record<string, unknown>)[key], `${path}.${key}`, out, depth + 1);
-    });
+      write((value as Record<string, unknown>)[key], { parent: where, key }, out, depth + 1);
+    }
     out.push("}");
   } else {
-    throw new CanonicalJsonError(path, `${typeof value} is not a JSON value`);
+    throw new CanonicalJsonError(pathOf(where), `${typeof value} is not a JSON value`);
   }
 }
 

@@ -92,39 +92,41 @@ export function checkSchemaLimits(schema: unknown, base: string, limits: SchemaL
   let properties = 0;
   let branches = 0;
   const stack: Node[] = [{ value: schema, parent: undefined, key: undefined, depth: 0, role: "schema" }];
+  // Scalars are counted where they are met; only objects and arrays are pushed.
+  const visit = (value: unknown, parent: Node, key: string | number, role: Role): void => {
+    if (value !== null && typeof value === "object") stack.push({ value, parent, key, depth: parent.depth + 1, role });
+    else bytes += scalarBytes(value);
+  };
   while (stack.length > 0) {
     const node = stack.pop()!;
-    const { value } = node;
-    if (value === null || typeof value !== "object") {
-      bytes += scalarBytes(value);
-    } else {
-      if (node.depth > limits.maxDepth) {
-        return { path: pathOf(base, node), message: `is nested deeper than ${limits.maxDepth} levels (limit ${SCHEMA_LIMIT_VARIABLES.maxDepth}=${limits.maxDepth})` };
+    const value = node.value as object;
+    if (node.depth > limits.maxDepth) {
+      return { path: pathOf(base, node), message: `is nested deeper than ${limits.maxDepth} levels (limit ${SCHEMA_LIMIT_VARIABLES.maxDepth}=${limits.maxDepth})` };
+    }
+    if (Array.isArray(value)) {
+      bytes += 2 + Math.max(0, value.length - 1);
+      if (node.role === "array" && BRANCHES.has(String(node.key))) {
+        branches += value.length;
+        if (branches > limits.maxBranches) {
+          return { path: pathOf(base, node), message: `brings the schema's allOf/anyOf/oneOf entries over ${limits.maxBranches} (limit ${SCHEMA_LIMIT_VARIABLES.maxBranches}=${limits.maxBranches})` };
+        }
       }
-      if (Array.isArray(value)) {
-        bytes += 2 + Math.max(0, value.length - 1);
-        if (node.role === "array" && node.parent?.role === "schema" && BRANCHES.has(String(node.key))) {
-          branches += value.length;
-          if (branches > limits.maxBranches) {
-            return { path: pathOf(base, node), message: `brings the schema's allOf/anyOf/oneOf entries over ${limits.maxBranches} (limit ${SCHEMA_LIMIT_VARIABLES.maxBranches}=${limits.maxBranches})` };
-          }
+      // Entries of allOf/anyOf/oneOf/prefixItems, and of a draft-07 `items` array, are schemas.
+      const role: Role = node.role === "array" || (node.role === "schema" && node.key === "items") ? "schema" : "data";
+      for (let i = value.length - 1; i >= 0; i--) visit(value[i], node, i, role);
+    } else {
+      const keys = Object.keys(value);
+      bytes += 2 + Math.max(0, keys.length - 1);
+      if (node.role === "map" && COUNTED_MAPS.has(String(node.key))) {
+        properties += keys.length;
+        if (properties > limits.maxProperties) {
+          return { path: pathOf(base, node), message: `brings the schema's properties over ${limits.maxProperties} (limit ${SCHEMA_LIMIT_VARIABLES.maxProperties}=${limits.maxProperties})` };
         }
-        const role: Role = node.role === "array" || (node.role === "schema" && node.key === "items") ? "schema" : "data";
-        for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], parent: node, key: i, depth: node.depth + 1, role });
-      } else {
-        const keys = Object.keys(value);
-        bytes += 2 + Math.max(0, keys.length - 1);
-        if (node.role === "map" && COUNTED_MAPS.has(String(node.key))) {
-          properties += keys.length;
-          if (properties > limits.maxProperties) {
-            return { path: pathOf(base, node), message: `brings the schema's properties over ${limits.maxProperties} (limit ${SCHEMA_LIMIT_VARIABLES.maxProperties}=${limits.maxProperties})` };
-          }
-        }
-        for (let i = keys.length - 1; i >= 0; i--) {
-          const key = keys[i]!;
-          bytes += scalarBytes(key) + 1;
-          stack.push({ value: (value as Record<string, unknown>)[key], parent: node, key, depth: node.depth + 1, role: childRole(node.role, key) });
-        }
+      }
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const key = keys[i]!;
+        bytes += scalarBytes(key) + 1;
+        visit((value as Record<string, unknown>)[key], node, key, childRole(node.role, key));
       }
     }
     if (bytes > limits.maxBytes) {
