@@ -9,7 +9,11 @@ import { Worker, type WorkerOptions } from "node:worker_threads";
  * and imports the module through it; tsx is a runtime dependency, so it is there whenever the
  * sources are.
  */
-export function startModuleWorker(moduleUrl: URL, options: WorkerOptions = {}): Worker {
+export function startModuleWorker(moduleUrl: URL, given: WorkerOptions = {}): Worker {
+  // A worker inherits the process's node options; those about how the main script is read
+  // (`node --input-type=module -e …`) make a worker from a file fail to start.
+  const execArgv = process.execArgv.filter((arg) => !/^--(input-type|eval|print)\b|^-[ep]$/.test(arg));
+  const options: WorkerOptions = { execArgv, ...given };
   if (!moduleUrl.pathname.endsWith(".ts")) return new Worker(moduleUrl, options);
   const tsxApi = import.meta.resolve("tsx/esm/api");
   const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => tsx.tsImport(${JSON.stringify(moduleUrl.href)}, ${JSON.stringify(moduleUrl.href)}));`;
