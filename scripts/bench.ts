@@ -2,7 +2,7 @@
  * `npm run bench`: the registry's performance figures, each beside a baseline measured in the
  * same run on the same machine, with pass/fail against the targets of issue 6.
  *
- *   npm run bench [-- --quick] [-- --only hot,cold,propagation,blob,publish,subject,publish-contention] [-- --json out.json]
+ *   npm run bench [-- --quick] [-- --only hot,cold,propagation,blob,publish,subject,publish-contention,schema-stall] [-- --json out.json]
  *
  * Needs Postgres on 127.0.0.1:5432 (user postgres, trust; PINSET_BENCH_DATABASE_URL overrides):
  * the bench creates a database, runs two registry processes on it (A takes the deploys, B holds
@@ -18,12 +18,13 @@ import { benchHotResolve } from "./bench/hot-resolve.js";
 import { benchNotifyFloor } from "./bench/notify-floor.js";
 import { benchPropagation, type PropagationResult } from "./bench/propagation.js";
 import { benchPublishContention } from "./bench/publish-contention.js";
+import { benchSchemaStall } from "./bench/schema-stall.js";
 import { extraRows } from "./bench/extra-benches.js";
 import { ms } from "./bench/stats.js";
 import { renderTable, type Row } from "./bench/table.js";
 import { runBlobUploadBench } from "./bench-blob-upload.js";
 
-const PARTS = ["hot", "cold", "propagation", "blob", "publish", "subject", "publish-contention"] as const;
+const PARTS = ["hot", "cold", "propagation", "blob", "publish", "subject", "publish-contention", "schema-stall"] as const;
 type Part = (typeof PARTS)[number];
 
 const { values } = parseArgs({
@@ -222,6 +223,19 @@ async function main(): Promise<void> {
         target: "",
       },
     );
+  }
+  if (only.has("schema-stall")) {
+    const stall = await benchSchemaStall({ log });
+    results.schemaStall = stall;
+    for (const c of stall.cases) {
+      rows.push({
+        measure: `hostile contract: ${c.name} (${(c.bytes / 1e6).toFixed(2)} MB): answer, then /healthz max during it (${c.healthz.n} probes)`,
+        pinset: `${c.status} in ${ms(c.answerMs)}; /healthz max ${ms(c.healthz.max)}, p99 ${ms(c.healthz.p99)}`,
+        baseline: `/healthz alone: max ${ms(stall.idle.max)}, p99 ${ms(stall.idle.p99)}`,
+        target: "/healthz max < 50 ms",
+        pass: c.healthz.max < 50,
+      });
+    }
   }
   for (const part of ["publish", "subject"] as const) {
     if (only.has(part)) rows.push(...(await extraRows(part, { quick, publish: plan.publish, log, results })));

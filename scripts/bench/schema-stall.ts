@@ -1,0 +1,101 @@
+import http from "node:http";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { spawnServer, type SpawnedServer } from "../../test/support/spawn-server.js";
+import { summarize, type Summary } from "./stats.js";
+
+/**
+ * Hostile JSON Schemas against one registry process (embedded database, defaults otherwise):
+ * how long the publish takes to be answered, and how long `/healthz` answers take meanwhile,
+ * beside `/healthz` with nothing else going on, in the same run. The schemas are the ones of
+ * the hardening report (50 000 and 200 000 properties, allOf with 20 000 entries) and one within
+ * the default limits that takes seconds to compile.
+ */
+export interface StallCase {
+  name: string;
+  bytes: number;
+  status: number;
+  answerMs: number;
+  healthz: Summary;
+}
+
+export interface StallResult {
+  idle: Summary;
+  cases: StallCase[];
+}
+
+const TOKEN = "bench-schema-token-0123456789abcdef";
+const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+
+function healthz(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    http
+      .get(`${url}/healthz`, { agent }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(performance.now() - started));
+      })
+      .on("error", reject);
+  });
+}
+
+async function probe(url: string, until: () => boolean): Promise<number[]> {
+  const latencies: number[] = [];
+  while (!until()) {
+    latencies.push(await healthz(url));
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return latencies;
+}
+
+const props = (n: number, schema: object = { type: "string" }) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`p${i}`, schema]));
+
+function schemas(): Array<[string, object]> {
+  return [
+    ["50 000 properties", { type: "object", properties: props(50_000) }],
+    ["200 000 properties", { type: "object", properties: props(200_000) }],
+    ["allOf with 20 000 entries", { allOf: Array.from({ length: 20_000 }, (_, i) => ({ minimum: i })) }],
+    ["1 000 $refs to a 1 000-property definition (within the default limits)", { $defs: { big: { properties: props(1_000, { type: "string", minLength: 1 }) } }, allOf: Array.from({ length: 1_000 }, () => ({ $ref: "#/$defs/big" })) }],
+  ];
+}
+
+async function publish(server: SpawnedServer, name: string, schema: object): Promise<{ status: number; ms: number; bytes: number }> {
+  const body = JSON.stringify({ content: { schema } });
+  const started = performance.now();
+  const res = await fetch(`${server.url}/v1/projects/bench/artifacts/contract/${name}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    body,
+  });
+  await res.text();
+  return { status: res.status, ms: performance.now() - started, bytes: Buffer.byteLength(body) };
+}
+
+export async function benchSchemaStall(options: { log(line: string): void; caseTimeoutMs?: number }): Promise<StallResult> {
+  const dir = await mkdtemp(path.join(tmpdir(), "pinset-bench-schema-"));
+  let server: SpawnedServer | undefined;
+  try {
+    server = await spawnServer({ PINSET_DATA_DIR: dir, PINSET_ADMIN_TOKEN: TOKEN, PINSET_RATE_LIMIT_RPS: "0", LOG_LEVEL: "warn" });
+    const url = server.url;
+    await fetch(`${url}/v1/projects/bench`, { method: "PUT", headers: { authorization: `Bearer ${TOKEN}` } });
+    // Warm: a small contract (loads the compiler), and the probe path.
+    await publish(server, "warm", { type: "object", properties: props(10) });
+    const idleUntil = Date.now() + 3_000;
+    const idle = summarize(await probe(url, () => Date.now() > idleUntil));
+    const cases: StallCase[] = [];
+    for (const [i, [name, schema]] of schemas().entries()) {
+      options.log(`schema stall: ${name}`);
+      let done = false;
+      const answer = publish(server, `case-${i}`, schema).finally(() => (done = true));
+      const latencies = await probe(url, () => done);
+      const { status, ms, bytes } = await answer;
+      cases.push({ name, bytes, status, answerMs: ms, healthz: summarize(latencies) });
+    }
+    return { idle, cases };
+  } finally {
+    agent.destroy();
+    await server?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
