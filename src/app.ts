@@ -33,6 +33,7 @@ import { serviceRouter } from "./http/service-routes.js";
 import { traceIdGenerator } from "./http/trace-id.js";
 import type { Logger } from "./logger.js";
 import { projectRoutes } from "./projects/routes.js";
+import { registerSchemaMetrics } from "./schemas/metrics.js";
 import { SchemaWorkers } from "./schemas/schema-workers.js";
 import { ProjectService } from "./projects/service.js";
 import { GateService } from "./rollouts/gate-service.js";
@@ -99,7 +100,8 @@ export function createApp(deps: AppDeps) {
     maxBlobBytes: deps.config.limits.maxBlobBytes,
     onBytesIn: (n) => metrics.blobBytesIn.inc(n),
   });
-  const schemas = new SchemaWorkers(deps.config.schemas ?? {}, logger);
+  const onSchemaJob = registerSchemaMetrics(metrics.registry, () => schemas.stats().queued);
+  const schemas = new SchemaWorkers(deps.config.schemas ?? {}, logger, onSchemaJob);
   const artifacts = new ArtifactService({ db, links: blobs.links, schemas });
   const versionSets = new VersionSetService({
     db,

@@ -4,6 +4,7 @@ import type { Logger } from "../logger.js";
 import { diffComponentContent, type ArtifactKind, type ContentDiffOptions } from "../version-sets/diff/index.js";
 import { fallbackSchemaDiff } from "./fallback-diff.js";
 import { checkSchemaLimits } from "./limits.js";
+import type { SchemaJobOutcome } from "./metrics.js";
 import { DEFAULT_SCHEMA_SETTINGS, type SchemaSettings } from "./settings.js";
 import type { SchemaJob } from "./schema-worker.js";
 import { siblingModule, startModuleWorker } from "./worker-script.js";
@@ -11,6 +12,13 @@ import { PoolBusyError, PoolCrashError, PoolTimeoutError, WorkerPool } from "./w
 
 /** The kinds whose differ walks JSON Schemas: they run in a worker too. */
 const SCHEMA_KINDS: ReadonlySet<ArtifactKind> = new Set(["contract", "tools"]);
+
+function outcomeOf(err: unknown): SchemaJobOutcome {
+  if (err instanceof PoolTimeoutError) return "timeout";
+  if (err instanceof PoolCrashError && err.outOfMemory) return "out_of_memory";
+  if (err instanceof PoolBusyError) return "busy";
+  return "failed";
+}
 
 function busy(detail: string): AppError {
   return new AppError({ code: "unavailable", status: 503, title: "Service unavailable", detail, headers: { "retry-after": "1" } });
@@ -26,7 +34,12 @@ export class SchemaWorkers {
   readonly settings: SchemaSettings;
   private readonly pool: WorkerPool<SchemaJob, unknown>;
 
-  constructor(settings: Partial<SchemaSettings>, logger: Logger) {
+  /** `onOutcome` is told every job's outcome (metrics.ts). */
+  constructor(
+    settings: Partial<SchemaSettings>,
+    logger: Logger,
+    private readonly onOutcome: (job: "compile" | "diff", outcome: SchemaJobOutcome) => void = () => {},
+  ) {
     this.settings = { ...DEFAULT_SCHEMA_SETTINGS, ...settings };
     const log = logger.child({ module: "schemas" });
     const script = siblingModule(import.meta.url, "schema-worker");
@@ -66,8 +79,11 @@ export class SchemaWorkers {
   async compile(refs: readonly SchemaReference[]): Promise<FieldError[]> {
     if (refs.length === 0) return [];
     try {
-      return (await this.pool.run({ type: "compile", schemas: [...refs] })) as FieldError[];
+      const errors = (await this.pool.run({ type: "compile", schemas: [...refs] })) as FieldError[];
+      this.onOutcome("compile", "ok");
+      return errors;
     } catch (err) {
+      this.onOutcome("compile", outcomeOf(err));
       const at = (step: number | undefined) => refs[step ?? 0]?.path ?? refs[0]!.path;
       if (err instanceof PoolTimeoutError) return [{ path: at(err.lastStep), message: `schema too complex to compile within ${err.timeoutMs} ms` }];
       if (err instanceof PoolCrashError && err.outOfMemory) return [{ path: at(err.lastStep), message: "schema too complex to compile: the compiler ran out of memory" }];
@@ -83,8 +99,11 @@ export class SchemaWorkers {
   readonly diff = async (kind: ArtifactKind, from: unknown, to: unknown, options: ContentDiffOptions): Promise<unknown> => {
     if (!SCHEMA_KINDS.has(kind)) return diffComponentContent(kind, from, to, options);
     try {
-      return await this.pool.run({ type: "diff", kind, from, to, options });
+      const detail = await this.pool.run({ type: "diff", kind, from, to, options });
+      this.onOutcome("diff", "ok");
+      return detail;
     } catch (err) {
+      this.onOutcome("diff", outcomeOf(err));
       if (err instanceof PoolTimeoutError) return fallbackSchemaDiff(kind, from, to, `too complex to compare within ${err.timeoutMs} ms`);
       if (err instanceof PoolCrashError && err.outOfMemory) return fallbackSchemaDiff(kind, from, to, "too complex to compare: the comparison ran out of memory");
       if (err instanceof PoolBusyError) throw busy(`Too many schema comparisons are waiting (${this.settings.maxQueue}); retry`);

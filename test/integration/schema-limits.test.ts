@@ -120,6 +120,11 @@ describe(`schema compile and compare budget on ${backend.name}`, () => {
     expect(refused.headers.get("retry-after")).toBe("1");
     expect((await problem(refused)).detail).toMatch(/waiting to be compiled.*nothing was stored, retry/);
     expect((await slow).status).toBe(422);
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toMatch(/^pinset_schema_jobs_total\{job="compile",outcome="timeout"\} [3-9]$/m);
+    expect(metrics).toMatch(/^pinset_schema_jobs_total\{job="compile",outcome="busy"\} 1$/m);
+    expect(metrics).toMatch(/^pinset_schema_jobs_total\{job="compile",outcome="ok"\} [1-9]/m);
+    expect(metrics).toMatch(/^pinset_schema_jobs_queued 0$/m);
   });
 
   it("compares contracts in a worker: a comparison over budget is reported as an unclassified, breaking change", async () => {
