@@ -100,7 +100,7 @@ export function createApp(deps: AppDeps) {
     maxBlobBytes: deps.config.limits.maxBlobBytes,
     onBytesIn: (n) => metrics.blobBytesIn.inc(n),
   });
-  const onSchemaJob = registerSchemaMetrics(metrics.registry, () => schemas.stats().queued);
+  const onSchemaJob = registerSchemaMetrics(metrics.registry, () => schemas.stats());
   const schemas = new SchemaWorkers(deps.config.schemas ?? {}, logger, onSchemaJob);
   const artifacts = new ArtifactService({ db, links: blobs.links, schemas });
   const versionSets = new VersionSetService({

@@ -4,6 +4,7 @@
  * patternProperties regexes. Both can take seconds on a hostile schema; here they only ever
  * block this thread, which the pool terminates when its time budget runs out.
  */
+import os from "node:os";
 import { parentPort } from "node:worker_threads";
 import { compileSchemaErrors } from "../artifacts/kinds/json-schema.js";
 import type { SchemaReference } from "../artifacts/kinds/types.js";
@@ -24,7 +25,22 @@ function run(id: number, job: SchemaJob): unknown {
   return errors;
 }
 
+/**
+ * Compiling is background work: on Linux, setpriority(2) with pid 0 lowers the nice value of
+ * the calling thread only, so this thread yields the CPU to the event loop of its own process
+ * (and to other requests) whenever they contend. Elsewhere it would lower the whole process,
+ * so it is left alone.
+ */
+const BACKGROUND_NICE = 10;
+
 if (parentPort) {
+  if (process.platform === "linux") {
+    try {
+      os.setPriority(0, BACKGROUND_NICE);
+    } catch {
+      // Not permitted in this sandbox: run at the normal priority.
+    }
+  }
   const port = parentPort;
   port.on("message", ({ id, job }: { id: number; job: SchemaJob }) => {
     try {

@@ -36,7 +36,7 @@ describe("schema workers compiled to JavaScript", () => {
       const workers = new SchemaWorkers({ timeoutMs: 1000, workers: 1 }, logger);
       const bad = await workers.compile([{ path: "content.schema", schema: { type: 12 } }]);
       const good = await workers.compile([{ path: "content.schema", schema: { type: "object", properties: { a: { $ref: "#/$defs/x" } }, $defs: { x: { type: "string" } } } }]);
-      const props = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => ["p" + i, { type: "string", minLength: 1 }]));
+      const props = Object.fromEntries(Array.from({ length: 4000 }, (_, i) => ["p" + i, { type: "string", minLength: 1 }]));
       const slow = await workers.compile([{ path: "content.schema", schema: { $defs: { big: { properties: props } }, allOf: Array.from({ length: 1000 }, () => ({ $ref: "#/$defs/big" })) } }]);
       const diff = await workers.diff("contract", { schema: { type: "string" } }, { schema: { type: "number" } }, {});
       await workers.stop();
