@@ -41,6 +41,9 @@ if (parentPort) {
       // Not permitted in this sandbox: run at the normal priority.
     }
   }
+  // Ajv compiles its meta-schema on first use: done here, before "ready", so that it is not
+  // charged to the first job's time budget.
+  compileSchemaErrors({ type: "object", properties: { warm: { type: "string" } } }, "warm-up");
   const port = parentPort;
   port.on("message", ({ id, job }: { id: number; job: SchemaJob }) => {
     try {

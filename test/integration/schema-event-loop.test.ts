@@ -15,7 +15,7 @@ import { redosContracts, slowSchema } from "../support/schemas.js";
 import { spawnServer, type SpawnedServer } from "../support/spawn-server.js";
 
 const TOKEN = "schema-event-loop-token-0123456789";
-const BUDGET_MS = 1_000;
+const BUDGET_MS = 2_000;
 const PROBE_LIMIT_MS = 50;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
@@ -72,33 +72,33 @@ async function idleProbe(server: SpawnedServer, resolveUrl: string, ms: number):
  * Runs `attempt` (which starts the expensive request and probes while its job runs) up to five
  * times, until the largest probe latency of one run is under the limit. The machine is shared
  * with other test runs: another process can take the core from the registry for a moment in
- * any run — even with nothing else going on (measured beside each run) — but an event loop
- * blocked by the compile or the comparison stalls the probes by seconds (as before the fix).
- * Only when every run's idle baseline was itself over the limit (the machine is too busy to
- * resolve 50 ms) does the best run pass with a wide margin over its baseline instead.
+ * any run — even with nothing else going on, which an idle baseline beside each run measures —
+ * whereas an event loop blocked by the compile or the comparison stalls the probes for the whole
+ * job: the budget (2 s) here, minutes before the fix. So when no run is clean and the idle
+ * baselines show the machine itself is too busy to resolve 50 ms, the best run must still stay
+ * well under the budget (a stall it would reach); on a quiet machine, 50 ms holds.
  */
 async function expectResponsive(server: SpawnedServer, resolveUrl: string, attempt: () => Promise<number[]>): Promise<void> {
   const runs: Array<{ job: number[]; idle: number[] }> = [];
+  const max = (values: number[]) => Math.max(...values);
   for (let i = 0; i < 5; i++) {
-    const idle = await idleProbe(server, resolveUrl, 1_500);
+    const idle = await idleProbe(server, resolveUrl, BUDGET_MS);
     const job = await attempt();
     expect(job.length, "probes during the work").toBeGreaterThanOrEqual(10);
     runs.push({ job, idle });
-    if (Math.max(...job) < PROBE_LIMIT_MS) {
-      process.stdout.write(`event loop: run ${i + 1} clean, max ${Math.max(...job).toFixed(1)} ms over ${job.length} probes (idle beside it: max ${Math.max(...idle).toFixed(1)} ms)\n`);
+    if (max(job) < PROBE_LIMIT_MS) {
+      process.stdout.write(`event loop: run ${i + 1} clean, max ${max(job).toFixed(1)} ms over ${job.length} probes (idle beside it: max ${max(idle).toFixed(1)} ms)\n`);
       return;
     }
   }
-  const max = (values: number[]) => Math.max(...values);
   const shown = runs
     .map((r, i) => `run ${i + 1}: max ${max(r.job).toFixed(1)} ms of ${r.job.length} probes (idle beside it: max ${max(r.idle).toFixed(1)} ms) [${r.job.map((l) => l.toFixed(1)).join(" ")}]`)
     .join("\n");
-  if (runs.every((r) => max(r.idle) >= PROBE_LIMIT_MS)) {
-    const best = runs.reduce((a, b) => (max(a.job) - max(a.idle) <= max(b.job) - max(b.idle) ? a : b));
-    expect(max(best.job), `the machine is too busy for ${PROBE_LIMIT_MS} ms (every idle baseline was over it); still no stall:\n${shown}`).toBeLessThan(max(best.idle) + 250);
-    return;
-  }
-  expect.fail(`/healthz or resolve took ${PROBE_LIMIT_MS} ms or more in every run:\n${shown}`);
+  const busy = runs.some((r) => max(r.idle) >= PROBE_LIMIT_MS);
+  expect(busy, `/healthz or resolve took ${PROBE_LIMIT_MS} ms or more in every run, on a machine quiet enough for it:\n${shown}`).toBe(true);
+  const best = Math.min(...runs.map((r) => max(r.job)));
+  expect(best, `no run under ${BUDGET_MS / 2} ms on a busy machine — a stall:\n${shown}`).toBeLessThan(BUDGET_MS / 2);
+  process.stdout.write(`event loop: the machine is too busy for ${PROBE_LIMIT_MS} ms (idle baselines over it); best run max ${best.toFixed(1)} ms < ${BUDGET_MS / 2} ms\n${shown}\n`);
 }
 
 describe("the event loop while schemas are compiled and compared", () => {

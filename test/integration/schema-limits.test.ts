@@ -21,7 +21,8 @@ async function problem(res: Response) {
 describe(`schema limits on ${backend.name} (default limits)`, () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp(backend, { limits: { maxJsonBytes: 8 * 1024 * 1024 } });
+    // A generous compile budget: these cases are about the limits, not the budget (tested below).
+    t = await startTestApp(backend, { limits: { maxJsonBytes: 8 * 1024 * 1024 }, schemas: { timeoutMs: 120_000 } });
     expect((await t.request("PUT", "/v1/projects/s")).status).toBe(201);
   });
   afterAll(async () => t?.close());
@@ -86,7 +87,7 @@ describe(`schema limits on ${backend.name} (default limits)`, () => {
 describe(`schema compile and compare budget on ${backend.name}`, () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp(backend, { schemas: { timeoutMs: 1_000, workers: 1, maxQueue: 0 } });
+    t = await startTestApp(backend, { schemas: { timeoutMs: 2_000, workers: 1, maxQueue: 0 } });
     expect((await t.request("PUT", "/v1/projects/s")).status).toBe(201);
   });
   afterAll(async () => t?.close());
@@ -97,7 +98,7 @@ describe(`schema compile and compare budget on ${backend.name}`, () => {
     const before = await tableCounts(t);
     const res = await publish("contract", "slow", { content: { schema: slowSchema() } });
     expect(res.status).toBe(422);
-    expect((await problem(res)).errors).toEqual([{ path: "content.schema", message: "schema too complex to compile within 1000 ms" }]);
+    expect((await problem(res)).errors).toEqual([{ path: "content.schema", message: "schema too complex to compile within 2000 ms" }]);
     expect(await tableCounts(t)).toEqual(before);
     expect(t.logs.text).toMatch(/schema worker stopped/);
     // A fresh worker took over.
@@ -108,7 +109,7 @@ describe(`schema compile and compare budget on ${backend.name}`, () => {
     const tools = { tools: [{ name: "a", description: "d", input_schema: { type: "object" } }, { name: "slow", description: "d", input_schema: slowSchema() }] };
     const res = await publish("tools", "slow", { content: tools });
     expect(res.status).toBe(422);
-    expect((await problem(res)).errors).toEqual([{ path: "content.tools[1].input_schema", message: "schema too complex to compile within 1000 ms" }]);
+    expect((await problem(res)).errors).toEqual([{ path: "content.tools[1].input_schema", message: "schema too complex to compile within 2000 ms" }]);
   });
 
   it("answers 503 with retry-after when every worker is busy and the queue is full", async () => {
@@ -141,11 +142,11 @@ describe(`schema compile and compare budget on ${backend.name}`, () => {
     expect(res.status).toBe(200);
     const diff = await res.json();
     const bySlot = Object.fromEntries(diff.components.map((c: { slot: string; detail: unknown }) => [c.slot, c.detail]));
-    expect(bySlot.answer).toEqual({ breaking: true, changes: [{ path: "$", breaking: true, message: "schema too complex to compare within 1000 ms; could not be classified" }] });
+    expect(bySlot.answer).toEqual({ breaking: true, changes: [{ path: "$", breaking: true, message: "schema too complex to compare within 2000 ms; could not be classified" }] });
     expect(bySlot.tools).toEqual({
       added: [],
       removed: [],
-      changed: [{ name: "look", breaking: true, changes: [{ path: "$.input_schema", breaking: true, message: "schema too complex to compare within 1000 ms; could not be classified" }] }],
+      changed: [{ name: "look", breaking: true, changes: [{ path: "$.input_schema", breaking: true, message: "schema too complex to compare within 2000 ms; could not be classified" }] }],
     });
     // An ordinary comparison still runs in full.
     expect((await publish("contract", "plain", { content: content.contract({ type: "string" }) })).status).toBe(201);
