@@ -8,18 +8,6 @@ function problemWith(text: string): string | undefined {
   return undefined;
 }
 
-/** A node's place as a chain to the root; the dotted path is spelled out only for a problem. */
-interface Where {
-  parent: Where | undefined;
-  key: string | number;
-}
-
-function pathOf(base: string, where: Where | undefined): string {
-  const keys: Array<string | number> = [];
-  for (let w = where; w; w = w.parent) keys.push(w.key);
-  return keys.reverse().reduce<string>((path, key) => `${path}.${key}`, base);
-}
-
 /** Cheap first test: only text with a NUL or a surrogate needs a closer look. */
 const SUSPECT = /[\u0000\uD800-\uDFFF]/;
 
@@ -28,49 +16,56 @@ function textProblem(text: string): string | undefined {
 }
 
 /**
- * The first string (value or object key) in `value` that Postgres cannot store: `text` and
- * `jsonb` refuse U+0000, and `jsonb` refuses lone surrogates, with an error that would
- * otherwise surface as a 500 — or, for `text`, a surrogate silently replaced. Iterative, so
- * any nesting depth the JSON parser accepted is walked without growing the stack. It runs over
- * every request body on the event loop, so strings are checked where they are met, only
- * objects and arrays are queued, and no path string is built unless something is found.
+ * Whether any string or key in `value` is unstorable. The fast pass over every request body
+ * (it runs on the event loop): a stack of values, nothing allocated per node, no paths.
  */
-export function findUnstorableText(value: unknown, base: string): FieldError | undefined {
-  if (typeof value === "string") {
-    const message = textProblem(value);
-    return message ? { path: base, message } : undefined;
-  }
-  const stack: Array<{ node: unknown; where: Where | undefined }> = [{ node: value, where: undefined }];
+function anyUnstorable(value: unknown): boolean {
+  const stack: unknown[] = [value];
   while (stack.length > 0) {
-    const { node, where } = stack.pop()!;
-    if (Array.isArray(node)) {
-      for (let i = 0; i < node.length; i++) {
-        const item: unknown = node[i];
-        if (typeof item === "string") {
-          const message = textProblem(item);
-          if (message) return { path: pathOf(base, { parent: where, key: i }), message };
-        }
-      }
-      for (let i = node.length - 1; i >= 0; i--) {
-        const item: unknown = node[i];
-        if (item !== null && typeof item === "object") stack.push({ node: item, where: { parent: where, key: i } });
-      }
+    const node = stack.pop();
+    if (typeof node === "string") {
+      if (textProblem(node)) return true;
+    } else if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) stack.push(node[i]);
     } else if (node !== null && typeof node === "object") {
-      const keys = Object.keys(node);
-      for (const key of keys) {
-        const message = textProblem(key);
-        if (message) return { path: `${pathOf(base, where)}.${key.replace(/[\u0000\uD800-\uDFFF]/g, "\uFFFD")}`, message: `keys ${message}` };
-        const child: unknown = (node as Record<string, unknown>)[key];
-        if (typeof child === "string") {
-          const problem = textProblem(child);
-          if (problem) return { path: pathOf(base, { parent: where, key }), message: problem };
-        }
+      for (const key in node) {
+        if (!Object.hasOwn(node, key)) continue;
+        if (textProblem(key)) return true;
+        stack.push((node as Record<string, unknown>)[key]);
       }
-      for (let i = keys.length - 1; i >= 0; i--) {
-        const child: unknown = (node as Record<string, unknown>)[keys[i]!];
-        if (child !== null && typeof child === "object") stack.push({ node: child, where: { parent: where, key: keys[i]! } });
+    }
+  }
+  return false;
+}
+
+/** The first unstorable string with its path: the slow pass, run only when there is one. */
+function locate(value: unknown, base: string): FieldError | undefined {
+  const stack: Array<[unknown, string]> = [[value, base]];
+  while (stack.length > 0) {
+    const [node, path] = stack.pop()!;
+    if (typeof node === "string") {
+      const message = textProblem(node);
+      if (message) return { path, message };
+    } else if (Array.isArray(node)) {
+      for (let i = node.length - 1; i >= 0; i--) stack.push([node[i], `${path}.${i}`]);
+    } else if (node !== null && typeof node === "object") {
+      for (const [key, child] of Object.entries(node)) {
+        const message = textProblem(key);
+        if (message) return { path: `${path}.${key.replace(/[\u0000\uD800-\uDFFF]/g, "\uFFFD")}`, message: `keys ${message}` };
+        stack.push([child, `${path}.${key}`]);
       }
     }
   }
   return undefined;
+}
+
+/**
+ * The first string (value or object key) in `value` that Postgres cannot store: `text` and
+ * `jsonb` refuse U+0000, and `jsonb` refuses lone surrogates, with an error that would
+ * otherwise surface as a 500 — or, for `text`, a surrogate silently replaced. Iterative, so
+ * any nesting depth the JSON parser accepted is walked without growing the stack; paths are
+ * built only in a second pass when something was found.
+ */
+export function findUnstorableText(value: unknown, base: string): FieldError | undefined {
+  return anyUnstorable(value) ? locate(value, base) : undefined;
 }
