@@ -15,9 +15,13 @@ import { summarize, type Summary } from "./stats.js";
 export interface StallCase {
   name: string;
   bytes: number;
+  /** 0 when the request failed without an answer (the error is in `failure`). */
   status: number;
+  failure?: string;
   answerMs: number;
   healthz: Summary;
+  /** /healthz probes that failed (connection reset, refused). */
+  probeErrors: number;
 }
 
 export interface StallResult {
@@ -28,25 +32,29 @@ export interface StallResult {
 const TOKEN = "bench-schema-token-0123456789abcdef";
 const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
 
-function healthz(url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** One /healthz round trip: its latency, or undefined when it failed. */
+function healthz(url: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const started = performance.now();
     http
       .get(`${url}/healthz`, { agent }, (res) => {
         res.resume();
         res.on("end", () => resolve(performance.now() - started));
       })
-      .on("error", reject);
+      .on("error", () => resolve(undefined));
   });
 }
 
-async function probe(url: string, until: () => boolean): Promise<number[]> {
+async function probe(url: string, until: () => boolean): Promise<{ latencies: number[]; errors: number }> {
   const latencies: number[] = [];
+  let errors = 0;
   while (!until()) {
-    latencies.push(await healthz(url));
+    const latency = await healthz(url);
+    if (latency === undefined) errors++;
+    else latencies.push(latency);
     await new Promise((r) => setTimeout(r, 10));
   }
-  return latencies;
+  return { latencies, errors };
 }
 
 const props = (n: number, schema: object = { type: "string" }) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`p${i}`, schema]));
@@ -60,16 +68,22 @@ function schemas(): Array<[string, object]> {
   ];
 }
 
-async function publish(server: SpawnedServer, name: string, schema: object): Promise<{ status: number; ms: number; bytes: number }> {
+async function publish(server: SpawnedServer, name: string, schema: object): Promise<{ status: number; failure?: string; ms: number; bytes: number }> {
   const body = JSON.stringify({ content: { schema } });
   const started = performance.now();
-  const res = await fetch(`${server.url}/v1/projects/bench/artifacts/contract/${name}`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    body,
-  });
-  await res.text();
-  return { status: res.status, ms: performance.now() - started, bytes: Buffer.byteLength(body) };
+  try {
+    const res = await fetch(`${server.url}/v1/projects/bench/artifacts/contract/${name}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body,
+      signal: AbortSignal.timeout(600_000),
+    });
+    await res.text();
+    return { status: res.status, ms: performance.now() - started, bytes: Buffer.byteLength(body) };
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    return { status: 0, failure: cause?.code ?? cause?.message ?? String(err), ms: performance.now() - started, bytes: Buffer.byteLength(body) };
+  }
 }
 
 export async function benchSchemaStall(options: { log(line: string): void; caseTimeoutMs?: number }): Promise<StallResult> {
@@ -82,15 +96,19 @@ export async function benchSchemaStall(options: { log(line: string): void; caseT
     // Warm: a small contract (loads the compiler), and the probe path.
     await publish(server, "warm", { type: "object", properties: props(10) });
     const idleUntil = Date.now() + 3_000;
-    const idle = summarize(await probe(url, () => Date.now() > idleUntil));
+    const idle = summarize((await probe(url, () => Date.now() > idleUntil)).latencies);
     const cases: StallCase[] = [];
     for (const [i, [name, schema]] of schemas().entries()) {
       options.log(`schema stall: ${name}`);
       let done = false;
       const answer = publish(server, `case-${i}`, schema).finally(() => (done = true));
-      const latencies = await probe(url, () => done);
-      const { status, ms, bytes } = await answer;
-      cases.push({ name, bytes, status, answerMs: ms, healthz: summarize(latencies) });
+      const { latencies, errors } = await probe(url, () => done);
+      const { status, failure, ms, bytes } = await answer;
+      cases.push({ name, bytes, status, ...(failure ? { failure } : {}), answerMs: ms, healthz: summarize(latencies), probeErrors: errors });
+      if (server.child.exitCode !== null) {
+        options.log(`the registry exited (${server.child.exitCode}): ${server.stderr().slice(-500)}`);
+        break;
+      }
     }
     return { idle, cases };
   } finally {
