@@ -32,26 +32,27 @@ export interface StallResult {
 const TOKEN = "bench-schema-token-0123456789abcdef";
 const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
 
-/** One /healthz round trip: its latency, or undefined when it failed. */
-function healthz(url: string): Promise<number | undefined> {
+/** One /healthz round trip: how long it took, and whether it failed (a reset after a stall). */
+function healthz(url: string): Promise<{ ms: number; failed: boolean }> {
   return new Promise((resolve) => {
     const started = performance.now();
     http
       .get(`${url}/healthz`, { agent }, (res) => {
         res.resume();
-        res.on("end", () => resolve(performance.now() - started));
+        res.on("end", () => resolve({ ms: performance.now() - started, failed: false }));
       })
-      .on("error", () => resolve(undefined));
+      .on("error", () => resolve({ ms: performance.now() - started, failed: true }));
   });
 }
 
+/** Probe latencies (a failed probe counts with the time it took to fail) and the failures. */
 async function probe(url: string, until: () => boolean): Promise<{ latencies: number[]; errors: number }> {
   const latencies: number[] = [];
   let errors = 0;
   while (!until()) {
-    const latency = await healthz(url);
-    if (latency === undefined) errors++;
-    else latencies.push(latency);
+    const { ms, failed } = await healthz(url);
+    latencies.push(ms);
+    if (failed) errors++;
     await new Promise((r) => setTimeout(r, 10));
   }
   return { latencies, errors };
