@@ -2,7 +2,7 @@
  * `npm run bench`: the registry's performance figures, each beside a baseline measured in the
  * same run on the same machine, with pass/fail against the targets of issue 6.
  *
- *   npm run bench [-- --quick] [-- --only hot,cold,propagation,blob,publish,subject,hang,gates] [-- --json out.json]
+ *   npm run bench [-- --quick] [-- --only hot,cold,propagation,blob,publish,subject,publish-contention,schema-stall,hang,gates] [-- --json out.json]
  *   npm run bench -- --only gates [--seed 7]     the canary gate's own bench: no server, no database
  *
  * Needs Postgres on 127.0.0.1:5432 (user postgres, trust; PINSET_BENCH_DATABASE_URL overrides):
@@ -19,6 +19,8 @@ import { createEnvironment, envPath, seedSets, SERVER_LOG_LEVEL, startCluster, T
 import { benchHotResolve } from "./bench/hot-resolve.js";
 import { benchNotifyFloor } from "./bench/notify-floor.js";
 import { benchPropagation, type PropagationResult } from "./bench/propagation.js";
+import { benchPublishContention } from "./bench/publish-contention.js";
+import { benchSchemaStall } from "./bench/schema-stall.js";
 import { extraRows } from "./bench/extra-benches.js";
 import { ms } from "./bench/stats.js";
 import { renderTable, type Row } from "./bench/table.js";
@@ -26,7 +28,7 @@ import { runBlobUploadBench } from "./bench-blob-upload.js";
 import { DEFAULT_GATE_BENCH, runGateBench } from "./bench/gates/report.js";
 import { dbHangRows } from "./bench-db-hang.js";
 
-const PARTS = ["hot", "cold", "propagation", "blob", "publish", "subject", "hang", "gates"] as const;
+const PARTS = ["hot", "cold", "propagation", "blob", "publish", "subject", "publish-contention", "schema-stall", "hang", "gates"] as const;
 type Part = (typeof PARTS)[number];
 
 const { values } = parseArgs({
@@ -50,6 +52,7 @@ const plan = {
   big: { watchers: Number(values["big-watchers"]), deploys: quick ? 3 : 10, checked: quick ? 3 : 10, processes: Number(values["big-processes"]) },
   blobMiB: quick ? 256 : 1024,
   publish: quick ? { mib: 128, files: 50 } : { mib: 1024, files: 200 },
+  contention: quick ? 1_000 : 10_000,
 };
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
@@ -213,6 +216,38 @@ async function main(): Promise<void> {
       { measure: `blob upload, ${blob.mib} MiB (PUT /blobs)`, pinset: `${blob.serverMBps.toFixed(0)} MB/s`, baseline: `same bytes into FsBlobStore: ${blob.directMBps.toFixed(0)} MB/s`, target: "" },
       { measure: "server RSS during that upload: peak (growth)", pinset: `${blob.rssPeakMiB.toFixed(0)} MiB (+${blob.rssGrowthMiB.toFixed(1)} MiB)`, baseline: `${blob.rssBeforeMiB.toFixed(0)} MiB before`, target: "growth < 100 MiB", pass: blob.rssGrowthMiB < 100 },
     );
+  }
+  if (only.has("publish-contention")) {
+    const c = await benchPublishContention(adminUrl, { total: plan.contention, log });
+    results.publishContention = c;
+    rows.push(
+      {
+        measure: `publishes to ONE name, ${c.writers} writers, ${c.oneName.publishes.toLocaleString("en")} distinct contents (Postgres): retries`,
+        pinset: `${c.oneName.retries} retries${c.oneName.consecutive ? ", versions 1..n consecutive" : ", versions NOT consecutive"}`,
+        baseline: `${c.writers} names, same writers and count: ${c.eightNames.retries} retries`,
+        target: "0 retries",
+        pass: c.oneName.retries === 0 && c.oneName.consecutive === true,
+      },
+      {
+        measure: "  publishes/s: one name / one name per writer",
+        pinset: `${c.oneName.perSecond.toFixed(0)} /s (${c.oneName.seconds.toFixed(1)} s)`,
+        baseline: `${c.eightNames.perSecond.toFixed(0)} /s (${c.eightNames.seconds.toFixed(1)} s)`,
+        target: "",
+      },
+    );
+  }
+  if (only.has("schema-stall")) {
+    const stall = await benchSchemaStall({ log });
+    results.schemaStall = stall;
+    for (const c of stall.cases) {
+      rows.push({
+        measure: `hostile contract: ${c.name} (${(c.bytes / 1e6).toFixed(2)} MB): answer, then /healthz max during it (${c.healthz.n} probes)`,
+        pinset: `${c.status || c.failure} in ${ms(c.answerMs)}; /healthz max ${ms(c.healthz.max)}, p99 ${ms(c.healthz.p99)}${c.probeErrors ? `, ${c.probeErrors} probes failed` : ""}`,
+        baseline: `/healthz alone: max ${ms(stall.idle.max)}, p99 ${ms(stall.idle.p99)}`,
+        target: "/healthz max < 50 ms",
+        pass: c.healthz.max < 50 && c.probeErrors === 0,
+      });
+    }
   }
   for (const part of ["publish", "subject"] as const) {
     if (only.has(part)) rows.push(...(await extraRows(part, { quick, publish: plan.publish, log, results })));

@@ -13,6 +13,7 @@ import { blobRoutes } from "./blobs/routes.js";
 import { combineBackground } from "./background.js";
 import { BlobService } from "./blobs/service.js";
 import type { BlobStore } from "./blobs/store.js";
+import { UploadSweeper, type UploadSweeperOptions } from "./blobs/upload-sweeper.js";
 import { DEFAULT_STALE_AFTER_MS, type Config } from "./config.js";
 import type { AnswerWatch } from "./db/answer-watch.js";
 import { registerDatabaseMetrics } from "./db/metrics.js";
@@ -37,6 +38,8 @@ import { serviceRouter } from "./http/service-routes.js";
 import { traceIdGenerator } from "./http/trace-id.js";
 import type { Logger } from "./logger.js";
 import { projectRoutes } from "./projects/routes.js";
+import { registerSchemaMetrics } from "./schemas/metrics.js";
+import { SchemaWorkers } from "./schemas/schema-workers.js";
 import { ProjectService } from "./projects/service.js";
 import { GateService } from "./rollouts/gate-service.js";
 import { rolloutRoutes } from "./rollouts/routes.js";
@@ -47,6 +50,7 @@ import { DeliveryWorker, type DeliveryWorkerOptions } from "./webhooks/delivery-
 import { enqueueEvent } from "./webhooks/outbox.js";
 import { SqlDeliveryQueue } from "./webhooks/queue.js";
 import { webhookRoutes } from "./webhooks/routes.js";
+import { httpSender } from "./webhooks/send.js";
 import { WebhookService } from "./webhooks/service.js";
 
 export interface AppDeps {
@@ -55,9 +59,10 @@ export interface AppDeps {
   logger: Logger;
   /**
    * `rateLimit` and `watchLimits` may be left out (tests): no rate limiting and no per-token or
-   * per-address watch caps then. `http` left out: the default body time-outs.
+   * per-address watch caps then. `http` left out: the default body time-outs; `schemas`: the
+   * default limits; `webhooks`: private webhook targets refused.
    */
-  config: Pick<Config, "limits"> & Partial<Pick<Config, "rateLimit" | "database" | "readyzTimeoutMs" | "watchLimits" | "http">>;
+  config: Pick<Config, "limits"> & Partial<Pick<Config, "rateLimit" | "database" | "readyzTimeoutMs" | "watchLimits" | "http" | "schemas" | "webhooks">>;
   /** The budgeted pool's view of whether the database answers (server mode): for /metrics. */
   databaseAnswers?: AnswerWatch;
   metrics?: Metrics;
@@ -69,6 +74,8 @@ export interface AppDeps {
    * and watch streams get no change events.
    */
   changeFeed?: ChangeFeed;
+  /** Abandoned-upload sweeping (tests move the clock); production sweeps at start and hourly. */
+  uploadSweep?: Partial<UploadSweeperOptions>;
   /** Watch tuning (tests shorten the heartbeat); production uses the defaults. */
   watch?: Partial<Pick<WatchHubOptions, "heartbeatMs" | "maxBufferedBytes" | "replayLimit" | "recentSize">> & {
     /** Most streams on this instance; default: derived from the open-file limit (watchCapacity). */
@@ -94,10 +101,13 @@ export function createApp(deps: AppDeps) {
     maxBlobBytes: deps.config.limits.maxBlobBytes,
     onBytesIn: (n) => metrics.blobBytesIn.inc(n),
   });
-  const artifacts = new ArtifactService({ db, links: blobs.links });
+  const onSchemaJob = registerSchemaMetrics(metrics.registry, () => schemas.stats());
+  const schemas = new SchemaWorkers(deps.config.schemas ?? {}, logger, onSchemaJob);
+  const artifacts = new ArtifactService({ db, links: blobs.links, schemas });
   const versionSets = new VersionSetService({
     db,
     artifacts,
+    differ: schemas.diff,
     onCreated: async (trx, _actor, project, set) => void (await enqueueEvent(trx, { project, event: "version_set.created", data: set })),
   });
   // Shared: a rollout step (e.g. promote) changes what the environments' resolve cache holds.
@@ -122,7 +132,12 @@ export function createApp(deps: AppDeps) {
   registerWatchLimitMetrics(metrics.registry, watchStreams);
   if (feed) wirePropagation({ feed, resolveCache, hub: watchHub, environments, rollouts: rollouts.cache, tokens, streams: watchStreams, logger });
   const webhooks = new WebhookService(db);
-  const deliveryWorker = new DeliveryWorker(new SqlDeliveryQueue(db), { logger, ...(deps.webhookDelivery ? { options: deps.webhookDelivery } : {}) });
+  const allowPrivateWebhooks = deps.config.webhooks?.allowPrivate ?? false;
+  const deliveryWorker = new DeliveryWorker(new SqlDeliveryQueue(db), {
+    logger,
+    send: httpSender({ allowPrivate: allowPrivateWebhooks }),
+    ...(deps.webhookDelivery ? { options: deps.webhookDelivery } : {}),
+  });
   const rateLimit = createRateLimit(deps.config.rateLimit ?? { rps: 0, burst: 0 });
 
   const routes: RouteSpec[] = [];
@@ -141,7 +156,7 @@ export function createApp(deps: AppDeps) {
   mountRoutes(v1, versionSetRoutes({ versionSets, projects }), routes, bodies);
   mountRoutes(v1, environmentRoutes({ environments, projects, watchHub, watchStreams }), routes, bodies);
   mountRoutes(v1, rolloutRoutes({ rollouts, gates, environments }), routes, bodies);
-  mountRoutes(v1, webhookRoutes({ webhooks, projects }), routes, bodies);
+  mountRoutes(v1, webhookRoutes({ webhooks, projects, allowPrivate: allowPrivateWebhooks }), routes, bodies);
 
   const recorder = new RequestRecorder(metrics);
   const traceIds = traceIdGenerator();
@@ -168,9 +183,10 @@ export function createApp(deps: AppDeps) {
   const listener = fastLane({ prefix: "/v1", specs: routes, tokens, rateLimit, recorder, logger, traceIds }, app);
 
   // Idle until started: main.ts starts it after listening; tests start it when they need it.
-  const background = combineBackground([deliveryWorker]);
+  const uploadSweeper = new UploadSweeper(blobStore, { logger, ...(deps.uploadSweep ? { options: deps.uploadSweep } : {}) });
+  const background = combineBackground([deliveryWorker, schemas, uploadSweeper]);
 
-  return { app, listener, routes, metrics, background, services: { projects, blobs, artifacts, versionSets, environments, watchHub, watchStreams, rollouts, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker } };
+  return { app, listener, routes, metrics, background, services: { projects, blobs, artifacts, schemas, uploadSweeper, versionSets, environments, watchHub, watchStreams, rollouts, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker } };
 }
 
 export type PinsetApp = ReturnType<typeof createApp>;

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { z } from "zod";
 import { DEFAULT_DATABASE_BUDGETS } from "./db/budgets.js";
+import { DEFAULT_SCHEMA_SETTINGS, type SchemaSettings } from "./schemas/settings.js";
 
 /**
  * The only module that reads the environment, called once from main.ts. Every problem is
@@ -41,6 +42,7 @@ const milliseconds = (name: string) => positiveInt(name).refine((v) => v >= 1, `
 export const DEFAULT_STALE_AFTER_MS = 500;
 /** `/readyz` answers within this (load balancers probe with 1–5 s time-outs). */
 export const DEFAULT_READYZ_TIMEOUT_MS = 500;
+const atLeastOne = (name: string) => positiveInt(name).refine((v) => v >= 1, `${name} must be at least 1`);
 
 const envSchema = z.object({
   PORT: positiveInt("PORT")
@@ -78,6 +80,16 @@ const envSchema = z.object({
   PINSET_KEEPALIVE_TIMEOUT_MS: positiveInt("PINSET_KEEPALIVE_TIMEOUT_MS").default(HTTP_DEFAULTS.keepAliveTimeoutMs),
   PINSET_BODY_IDLE_TIMEOUT_MS: positiveInt("PINSET_BODY_IDLE_TIMEOUT_MS").default(HTTP_DEFAULTS.bodyIdleTimeoutMs),
   PINSET_JSON_BODY_TIMEOUT_MS: positiveInt("PINSET_JSON_BODY_TIMEOUT_MS").default(HTTP_DEFAULTS.jsonBodyTimeoutMs),
+  PINSET_SCHEMA_MAX_BYTES: atLeastOne("PINSET_SCHEMA_MAX_BYTES").default(DEFAULT_SCHEMA_SETTINGS.maxBytes),
+  PINSET_SCHEMA_MAX_DEPTH: atLeastOne("PINSET_SCHEMA_MAX_DEPTH").default(DEFAULT_SCHEMA_SETTINGS.maxDepth),
+  PINSET_SCHEMA_MAX_PROPERTIES: positiveInt("PINSET_SCHEMA_MAX_PROPERTIES").default(DEFAULT_SCHEMA_SETTINGS.maxProperties),
+  PINSET_SCHEMA_MAX_BRANCHES: positiveInt("PINSET_SCHEMA_MAX_BRANCHES").default(DEFAULT_SCHEMA_SETTINGS.maxBranches),
+  PINSET_SCHEMA_TIMEOUT_MS: atLeastOne("PINSET_SCHEMA_TIMEOUT_MS").default(DEFAULT_SCHEMA_SETTINGS.timeoutMs),
+  PINSET_SCHEMA_WORKERS: atLeastOne("PINSET_SCHEMA_WORKERS")
+    .refine((v) => v <= 64, "PINSET_SCHEMA_WORKERS must be at most 64")
+    .default(DEFAULT_SCHEMA_SETTINGS.workers),
+  PINSET_SCHEMA_QUEUE: positiveInt("PINSET_SCHEMA_QUEUE").default(DEFAULT_SCHEMA_SETTINGS.maxQueue),
+  PINSET_WEBHOOK_ALLOW_PRIVATE: boolish.default(false),
 });
 
 export interface S3Config {
@@ -112,6 +124,10 @@ export interface Config {
   /** Caps on open watch streams; 0 turns a cap off. */
   watchLimits: { perToken: number; perAddress: number };
   http: { keepAliveTimeoutMs: number; bodyIdleTimeoutMs: number; jsonBodyTimeoutMs: number };
+  /** Limits on JSON Schemas and the worker threads that compile and compare them. */
+  schemas: SchemaSettings;
+  /** allowPrivate: webhooks may target loopback, private, link-local … addresses (off by default). */
+  webhooks: { allowPrivate: boolean };
 }
 
 export class ConfigError extends Error {
@@ -169,6 +185,16 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       bodyIdleTimeoutMs: e.PINSET_BODY_IDLE_TIMEOUT_MS,
       jsonBodyTimeoutMs: e.PINSET_JSON_BODY_TIMEOUT_MS,
     },
+    schemas: {
+      maxBytes: e.PINSET_SCHEMA_MAX_BYTES,
+      maxDepth: e.PINSET_SCHEMA_MAX_DEPTH,
+      maxProperties: e.PINSET_SCHEMA_MAX_PROPERTIES,
+      maxBranches: e.PINSET_SCHEMA_MAX_BRANCHES,
+      timeoutMs: e.PINSET_SCHEMA_TIMEOUT_MS,
+      workers: e.PINSET_SCHEMA_WORKERS,
+      maxQueue: e.PINSET_SCHEMA_QUEUE,
+    },
+    webhooks: { allowPrivate: e.PINSET_WEBHOOK_ALLOW_PRIVATE },
     ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
     ...(e.PINSET_ADMIN_TOKEN ? { adminToken: e.PINSET_ADMIN_TOKEN } : {}),
     ...(e.PINSET_PUBLIC_URL ? { publicUrl: e.PINSET_PUBLIC_URL } : {}),

@@ -4,12 +4,13 @@ import type { BlobLinkStore } from "../blobs/link-store.js";
 import { CanonicalJsonError, digestOf } from "../canonical-json.js";
 import type { Database } from "../db/schema.js";
 import { isUniqueViolation } from "../db/errors.js";
-import { ConflictError, NotFoundError, UnprocessableError, type FieldError } from "../errors.js";
+import { AppError, NotFoundError, UnprocessableError, type FieldError } from "../errors.js";
 import type { Actor } from "../http/context.js";
 import { decodeCursor, toPage } from "../http/pagination.js";
+import type { SchemaWorkers } from "../schemas/schema-workers.js";
 import { KIND_VALIDATORS, type ArtifactKind } from "./kinds/index.js";
 import { enqueueEvent } from "../webhooks/outbox.js";
-import { ArtifactStore, type ArtifactKey, type ArtifactRef, type ArtifactRow } from "./store.js";
+import { ArtifactStore, isLockTimeout, type ArtifactKey, type ArtifactRef, type ArtifactRow } from "./store.js";
 
 export interface ArtifactSummary {
   kind: string;
@@ -41,12 +42,27 @@ export function presentArtifact(row: ArtifactRow): ArtifactView {
   return { ...summary(row), content: JSON.parse(row.content) };
 }
 
-const PUBLISH_ATTEMPTS = 5;
+/**
+ * How long a publish waits for the publishes queued before it on the same name. Each holds the
+ * lock for one short transaction, so reaching this means the database is stuck, not busy.
+ */
+const PUBLISH_LOCK_TIMEOUT_MS = 5_000;
+const UNLOCKED_COLLISION_ATTEMPTS = 3;
+
+function publishQueueTimeout(key: ArtifactKey, timeoutMs: number): AppError {
+  return new AppError({
+    code: "unavailable",
+    status: 503,
+    title: "Service unavailable",
+    detail: `Publishes to ${key.kind}/${key.name} are queued behind one that has not finished in ${timeoutMs} ms; nothing was stored, retry`,
+    headers: { "retry-after": "1" },
+  });
+}
 
 export class ArtifactService {
   readonly store: ArtifactStore;
 
-  constructor(private readonly deps: { db: Kysely<Database>; links: BlobLinkStore }) {
+  constructor(private readonly deps: { db: Kysely<Database>; links: BlobLinkStore; schemas: Pick<SchemaWorkers, "limitErrors" | "compile"> }) {
     this.store = new ArtifactStore(deps.db);
   }
 
@@ -56,7 +72,10 @@ export class ArtifactService {
    */
   async publish(actor: Actor, key: ArtifactKey & { kind: ArtifactKind }, input: { content: unknown; annotations: Record<string, string> }) {
     const check = KIND_VALIDATORS[key.kind].validate(input.content);
-    if (check.errors.length > 0) throw new UnprocessableError(`The ${key.kind} content is invalid`, check.errors);
+    const schemas = check.schemas ?? [];
+    // Limits are checked inline (bounded work) so an oversized schema is refused at once.
+    const errors = [...check.errors, ...this.deps.schemas.limitErrors(schemas)];
+    if (errors.length > 0) throw new UnprocessableError(`The ${key.kind} content is invalid`, errors);
     if (check.blobs && check.blobs.length > 0) await this.requireLinkedBlobs(key.project, check.blobs);
 
     let canonical: ReturnType<typeof digestOf>;
@@ -67,11 +86,18 @@ export class ArtifactService {
       throw err;
     }
 
-    for (let attempt = 0; attempt < PUBLISH_ATTEMPTS; attempt++) {
-      const existing = await this.store.findByDigest(key, canonical.digest);
-      if (existing) return { created: false, artifact: summary(existing) };
+    // Republishing what is already there (CI does it on every run) needs no compile and no lock.
+    const known = await this.store.findByDigest(key, canonical.digest);
+    if (known) return { created: false, artifact: summary(known) };
+    const compileErrors = await this.deps.schemas.compile(schemas);
+    if (compileErrors.length > 0) throw new UnprocessableError(`The ${key.kind} content is invalid`, compileErrors);
+    for (let attempt = 1; ; attempt++) {
       try {
-        const row = await this.deps.db.transaction().execute(async (trx) => {
+        const result = await this.deps.db.transaction().execute(async (trx) => {
+          await this.store.lockName(trx, key, PUBLISH_LOCK_TIMEOUT_MS);
+          // Under the lock: a publisher of the same content that went first has committed by now.
+          const existing = await this.store.findByDigest(key, canonical.digest, trx);
+          if (existing) return { created: false, row: existing };
           const inserted = await this.store.insertNextVersion(trx, {
             ...key,
             digest: canonical.digest,
@@ -88,14 +114,16 @@ export class ArtifactService {
           });
           // Only a new version is an event; the outbox row commits with it.
           await enqueueEvent(trx, { project: key.project, event: "artifact.published", data: summary(inserted) });
-          return inserted;
+          return { created: true, row: inserted };
         });
-        return { created: true, artifact: summary(row) };
+        return { created: result.created, artifact: summary(result.row) };
       } catch (err) {
-        if (!isUniqueViolation(err)) throw err;
+        if (isLockTimeout(err)) throw publishQueueTimeout(key, PUBLISH_LOCK_TIMEOUT_MS);
+        // Only a writer that does not take the lock (an older instance during a rolling
+        // upgrade) can still collide; the next round sees its row.
+        if (!isUniqueViolation(err) || attempt >= UNLOCKED_COLLISION_ATTEMPTS) throw err;
       }
     }
-    throw new ConflictError(`Too many concurrent publishes to ${key.kind}/${key.name}; retry`);
   }
 
   private async requireLinkedBlobs(project: string, files: Array<{ path: string; digest: string; size: number }>) {

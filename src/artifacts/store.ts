@@ -3,6 +3,14 @@ import type { ArtifactsTable, Database } from "../db/schema.js";
 
 export type ArtifactRow = Selectable<ArtifactsTable>;
 
+/** The advisory-lock class of "version numbering of one artifact name" (an arbitrary int4). */
+const PUBLISH_LOCK_CLASS = 7_400_001;
+
+/** Waiting for lockName took longer than its lock_timeout. */
+export function isLockTimeout(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === "55P03";
+}
+
 export interface ArtifactKey {
   project: string;
   kind: string;
@@ -53,9 +61,23 @@ export class ArtifactStore {
   }
 
   /**
-   * Inserts the next version. Two concurrent publishers may pick the same number; the loser
-   * gets a unique violation (23505) and the service retries, finding the winner's row if the
-   * content was the same.
+   * Serialises version numbering for one name until the transaction ends: a transaction-scoped
+   * advisory lock keyed by the name (two-key form, in a class of its own, so it never meets the
+   * migrator's single-key lock; a hash collision only makes two names queue together). A
+   * publisher waits here for the one before it to commit instead of racing it to the same number;
+   * waiting longer than `lockTimeoutMs` fails with SQLSTATE 55P03 (see isLockTimeout).
+   */
+  async lockName(db: Kysely<Database>, key: ArtifactKey, lockTimeoutMs: number): Promise<void> {
+    // SET cannot take a bind parameter; the value is an integer we produced.
+    await sql.raw(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(lockTimeoutMs))}`).execute(db);
+    const id = `${key.project}/${key.kind}/${key.name}`;
+    await sql`select pg_advisory_xact_lock(${PUBLISH_LOCK_CLASS}, hashtext(${id}))`.execute(db);
+  }
+
+  /**
+   * Inserts the next version. Callers hold lockName for the name, so no concurrent publisher of
+   * this version of the code picks the same number; the (project, kind, name, version) key
+   * still guards against anything that does not take the lock.
    */
   async insertNextVersion(
     db: Kysely<Database>,

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { access, mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { access, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { DigestMeter } from "./digest-meter.js";
 import { assertSafeKey } from "./keys.js";
-import type { BlobStore, ByteRange, PutOptions, PutResult } from "./store.js";
+import type { BlobStore, ByteRange, PutOptions, PutResult, SweepResult } from "./store.js";
 
 /**
  * Blobs as files under one root. Writes go to tmp/ and are renamed into place after the
@@ -75,5 +75,27 @@ export class FsBlobStore implements BlobStore {
   async check(): Promise<void> {
     await mkdir(this.root, { recursive: true });
     await access(this.root);
+  }
+
+  /**
+   * Deletes files in tmp/ last written before `before`. An upload in progress writes its file
+   * with every chunk, so only one that has stalled longer than the cut-off (far beyond any idle
+   * time-out of the upload route) or whose process died can match.
+   */
+  async sweepAbandonedUploads(before: Date): Promise<SweepResult> {
+    const tmpDir = path.join(this.root, "tmp");
+    const names = await readdir(tmpDir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return [] as string[];
+      throw err;
+    });
+    let removed = 0;
+    for (const name of names) {
+      const file = path.join(tmpDir, name);
+      const info = await stat(file).catch(() => undefined);
+      if (!info?.isFile() || info.mtimeMs >= before.getTime()) continue;
+      await rm(file, { force: true });
+      removed++;
+    }
+    return { removed, supported: true };
   }
 }

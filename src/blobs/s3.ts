@@ -6,6 +6,7 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -15,7 +16,7 @@ import type { Readable } from "node:stream";
 import type { S3Config } from "../config.js";
 import { DigestMeter } from "./digest-meter.js";
 import { assertSafeKey } from "./keys.js";
-import type { BlobStore, ByteRange, PutOptions, PutResult } from "./store.js";
+import type { BlobStore, ByteRange, PutOptions, PutResult, SweepResult } from "./store.js";
 
 /** 8 MiB parts: above S3's 5 MiB minimum, and 10 000 parts still reach 80 GiB. */
 const PART_SIZE = 8 * 1024 * 1024;
@@ -33,6 +34,11 @@ export function createS3Client(config: S3Config): S3Client {
       ? { requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED" }
       : {}),
   });
+}
+
+function isNotImplemented(err: unknown): boolean {
+  const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === "NotImplemented" || e.Code === "NotImplemented" || e.$metadata?.httpStatusCode === 501;
 }
 
 function isNotFound(err: unknown): boolean {
@@ -153,5 +159,38 @@ export class S3BlobStore implements BlobStore {
 
   async check(): Promise<void> {
     await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+  }
+
+  /**
+   * Aborts incomplete multipart uploads under this store's own key prefixes (blobs/, reports/)
+   * initiated before `before`: what a process killed mid-upload leaves (an upload that fails
+   * while the process lives is aborted at once by put). A server that cannot list multipart
+   * uploads (s3rver) gives `supported: false`; a bucket lifecycle rule
+   * (AbortIncompleteMultipartUpload) does the same job there.
+   */
+  async sweepAbandonedUploads(before: Date): Promise<SweepResult> {
+    let removed = 0;
+    for (const area of ["blobs/", "reports/"]) {
+      let KeyMarker: string | undefined;
+      let UploadIdMarker: string | undefined;
+      for (;;) {
+        let page;
+        try {
+          page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: `${this.prefix}${area}`, KeyMarker, UploadIdMarker }));
+        } catch (err) {
+          if (isNotImplemented(err)) return { removed, supported: false };
+          throw err;
+        }
+        for (const upload of page.Uploads ?? []) {
+          if (!upload.Key || !upload.UploadId || !upload.Initiated || upload.Initiated.getTime() >= before.getTime()) continue;
+          await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.Key, UploadId: upload.UploadId }));
+          removed++;
+        }
+        if (!page.IsTruncated) break;
+        KeyMarker = page.NextKeyMarker;
+        UploadIdMarker = page.NextUploadIdMarker;
+      }
+    }
+    return { removed, supported: true };
   }
 }

@@ -15,6 +15,14 @@ export interface PutOptions {
   onBytes?: (n: number) => void;
 }
 
+/** What a sweep of abandoned uploads did. */
+export interface SweepResult {
+  /** Abandoned uploads removed (temporary files, incomplete multipart uploads). */
+  removed: number;
+  /** False when the store cannot list its unfinished uploads (some S3-compatible servers). */
+  supported: boolean;
+}
+
 export interface PutResult {
   digest: string;
   size: number;
@@ -34,4 +42,10 @@ export interface BlobStore {
   delete(key: string): Promise<void>;
   /** Throws when the store cannot serve requests (readiness). */
   check(): Promise<void>;
+  /**
+   * Removes uploads started before `before` and never finished — a process killed mid-upload
+   * leaves them behind (a temporary file, an incomplete multipart upload). Stores without such
+   * leftovers need not implement it.
+   */
+  sweepAbandonedUploads?(before: Date): Promise<SweepResult>;
 }

@@ -1,5 +1,6 @@
 import { createClient, type PinsetClient } from "../client/client.js";
 import { colours, type Colours } from "./render/colour.js";
+import { escapeDeep, safeJson, sanitizeOutput } from "./render/safe-text.js";
 import { UsageError } from "./errors.js";
 
 /** What the process gives the CLI: injected, so tests and embedders run it without a real terminal. */
@@ -70,22 +71,26 @@ export class CommandContext {
     return Boolean(this.io.stderr.isTTY) && !this.json;
   }
 
+  /** Writes a line; control characters other than our own colours are written out (safe-text.ts). */
   print(text = ""): void {
-    this.io.stdout.write(`${text}\n`);
+    this.io.stdout.write(`${sanitizeOutput(text)}\n`);
   }
 
   printJson(value: unknown): void {
-    this.io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    this.io.stdout.write(`${safeJson(value)}\n`);
   }
 
-  /** `--json` prints the API's answer as is; otherwise the command's human rendering. */
+  /**
+   * `--json` prints the API's answer as is; otherwise the command's human rendering of it, with
+   * every string from the server escaped first (escapeDeep).
+   */
   output<T>(value: T, human: (value: T) => string | string[]): void {
     if (this.json) return this.printJson(value);
-    const text = human(value);
+    const text = human(escapeDeep(value));
     this.print(Array.isArray(text) ? text.join("\n") : text);
   }
 
   note(text: string): void {
-    this.io.stderr.write(`${text}\n`);
+    this.io.stderr.write(`${sanitizeOutput(text)}\n`);
   }
 }

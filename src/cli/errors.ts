@@ -1,4 +1,5 @@
 import { PinsetApiError, RegistryUnreachableError } from "../client/errors.js";
+import { escapeControl } from "./render/safe-text.js";
 
 /** The exit codes scripts can rely on. */
 export const EXIT = { ok: 0, error: 1, usage: 2, conflict: 3, notFound: 4 } as const;
@@ -56,6 +57,7 @@ export function errorLine(error: unknown): string {
   return `pinset: ${oneLine(String(error))}`;
 }
 
+/** One line, with any control character (e.g. from a server's error detail) written out visibly. */
 function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, " ").trim();
+  return escapeControl(text.replace(/\s*\n\s*/g, " ").trim());
 }

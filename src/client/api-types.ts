@@ -238,7 +238,7 @@ export interface paths {
         put?: never;
         /**
          * Publish a new version of an artifact
-         * @description The digest is the sha256 of the RFC 8785 canonical JSON of `content`. 201 with the new version; 200 with the existing version when identical canonical content was already published under this name. `content` must be the shape of the `kind` in the path; content the kind rejects (an undeclared or unused prompt variable, a schema that does not compile, an index file that is not a blob of this project) is 422.
+         * @description The digest is the sha256 of the RFC 8785 canonical JSON of `content`. 201 with the new version; 200 with the existing version when identical canonical content was already published under this name. `content` must be the shape of the `kind` in the path; content the kind rejects (an undeclared or unused prompt variable, a schema that does not compile, an index file that is not a blob of this project) is 422. JSON Schemas (a contract's `schema`, tools' `input_schema`) are bounded in size, depth, properties and `allOf`/`anyOf`/`oneOf` entries (`PINSET_SCHEMA_MAX_*`): beyond a bound, 422 naming the path and the setting; a schema that takes longer than `PINSET_SCHEMA_TIMEOUT_MS` to compile is 422 "schema too complex to compile within N ms". Index file paths and tool permissions may not contain control, bidi or zero-width characters (422). Concurrent publishes to one name queue and get consecutive versions; 503 with `retry-after` only when the queue does not move for 5 s or too many schemas wait to be compiled.
          */
         post: operations["publishArtifact"];
         delete?: never;
@@ -1034,7 +1034,7 @@ export interface paths {
         put?: never;
         /**
          * Subscribe a URL to events of the project
-         * @description The secret signs every delivery and is never returned (it is stored as given, since signing needs the key itself). The URL must be absolute http(s), without credentials, at most 2048 characters; it is returned normalised. 400 `validation_failed` for a bad URL, an empty, repeated or unknown event, or a secret outside 16–256 characters. Audited as `webhook.create` (URL origin and events only).
+         * @description The secret signs every delivery and is never returned (it is stored as given, since signing needs the key itself). The URL must be absolute http(s), without credentials, at most 2048 characters; it is returned normalised. 400 `validation_failed` for a bad URL, an empty, repeated or unknown event, or a secret outside 16–256 characters. Unless the registry runs with `PINSET_WEBHOOK_ALLOW_PRIVATE=true`, a URL whose host is a literal loopback, private, link-local, unique-local, unspecified or otherwise non-public address (in any spelling: `2130706433`, `0x7f.1`, `[::ffff:127.0.0.1]`), or `localhost`, is 422 naming `body.url`; a host given by name is checked after DNS resolution at every delivery, and the connection goes to the address checked. Redirects are never followed. Audited as `webhook.create` (URL origin and events only).
          */
         post: operations["createWebhook"];
         delete?: never;
@@ -1088,7 +1088,7 @@ export interface paths {
         };
         /**
          * List the delivery attempts of a webhook
-         * @description Every attempt, newest first. It shows neither the URL nor the secret, so any token that reads the project may see it (to find out why a receiver gets nothing).
+         * @description Every attempt, newest first. It shows neither the URL nor the secret, so any token that reads the project may see it (to find out whether a receiver gets its events). Why an attempt failed is shown to admin tokens only: for other tokens a failed attempt has `status_code: null` and `error: "delivery failed (details are shown to admin tokens)"`.
          */
         get: operations["listWebhookDeliveries"];
         put?: never;
@@ -1908,9 +1908,9 @@ export interface components {
             /** @description The delivery this attempt belongs to: the `x-pinset-delivery` header the receiver got. */
             delivery_id: string;
             event: components["schemas"]["WebhookEvent"];
-            /** @description The receiver's HTTP status; null when no answer came. */
+            /** @description The receiver's HTTP status; null when no answer came, and for a failed attempt read without admin. */
             status_code: number | null;
-            /** @description Why the attempt failed (time-out, connection refused, non-2xx); null on success. */
+            /** @description Why the attempt failed (time-out, connection refused, non-2xx, a non-public target refused); null on success. Without admin: a generic "delivery failed" text. */
             error: string | null;
             attempt: number;
             /** Format: date-time */

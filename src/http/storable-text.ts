@@ -8,28 +8,64 @@ function problemWith(text: string): string | undefined {
   return undefined;
 }
 
+/** Cheap first test: only text with a NUL or a surrogate needs a closer look. */
+const SUSPECT = /[\u0000\uD800-\uDFFF]/;
+
+function textProblem(text: string): string | undefined {
+  return SUSPECT.test(text) ? problemWith(text) : undefined;
+}
+
 /**
- * The first string (value or object key) in `value` that Postgres cannot store: `text` and
- * `jsonb` refuse U+0000, and `jsonb` refuses lone surrogates, with an error that would
- * otherwise surface as a 500 — or, for `text`, a surrogate silently replaced. Iterative, so
- * any nesting depth the JSON parser accepted is walked without growing the stack.
+ * Whether any string or key in `value` is unstorable. The fast pass over every request body
+ * (it runs on the event loop): a stack of values, nothing allocated per node, no paths.
  */
-export function findUnstorableText(value: unknown, base: string): FieldError | undefined {
+function anyUnstorable(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node === "string") {
+      if (textProblem(node)) return true;
+    } else if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) stack.push(node[i]);
+    } else if (node !== null && typeof node === "object") {
+      for (const key in node) {
+        if (!Object.hasOwn(node, key)) continue;
+        if (textProblem(key)) return true;
+        stack.push((node as Record<string, unknown>)[key]);
+      }
+    }
+  }
+  return false;
+}
+
+/** The first unstorable string with its path: the slow pass, run only when there is one. */
+function locate(value: unknown, base: string): FieldError | undefined {
   const stack: Array<[unknown, string]> = [[value, base]];
   while (stack.length > 0) {
     const [node, path] = stack.pop()!;
     if (typeof node === "string") {
-      const message = problemWith(node);
+      const message = textProblem(node);
       if (message) return { path, message };
     } else if (Array.isArray(node)) {
       for (let i = node.length - 1; i >= 0; i--) stack.push([node[i], `${path}.${i}`]);
     } else if (node !== null && typeof node === "object") {
       for (const [key, child] of Object.entries(node)) {
-        const message = problemWith(key);
+        const message = textProblem(key);
         if (message) return { path: `${path}.${key.replace(/[\u0000\uD800-\uDFFF]/g, "\uFFFD")}`, message: `keys ${message}` };
         stack.push([child, `${path}.${key}`]);
       }
     }
   }
   return undefined;
+}
+
+/**
+ * The first string (value or object key) in `value` that Postgres cannot store: `text` and
+ * `jsonb` refuse U+0000, and `jsonb` refuses lone surrogates, with an error that would
+ * otherwise surface as a 500 — or, for `text`, a surrogate silently replaced. Iterative, so
+ * any nesting depth the JSON parser accepted is walked without growing the stack; paths are
+ * built only in a second pass when something was found.
+ */
+export function findUnstorableText(value: unknown, base: string): FieldError | undefined {
+  return anyUnstorable(value) ? locate(value, base) : undefined;
 }

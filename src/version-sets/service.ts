@@ -8,7 +8,7 @@ import { NotFoundError, UnprocessableError, type FieldError } from "../errors.js
 import type { Actor } from "../http/context.js";
 import { decodeCursor, toPage, type Page } from "../http/pagination.js";
 import { LruCache } from "./bundle-cache.js";
-import { diffSlots, type ComponentDiff } from "./diff/index.js";
+import { diffComponentContent, diffSlotsWith, type ComponentDiff, type ContentDiffer } from "./diff/index.js";
 import { compareCodeUnits, versionSetId } from "./identity.js";
 import { formatReference, parseComponentReference, type ComponentReference } from "./references.js";
 import { VersionSetStore, type VersionSetRow } from "./store.js";
@@ -128,6 +128,8 @@ export class VersionSetService {
       /** Hook for the `version_set.created` webhook event (see VersionSetCreatedHook). */
       onCreated?: VersionSetCreatedHook;
       bundleCacheEntries?: number;
+      /** Computes changed slots' details; the app's sends schema comparisons to a worker thread. */
+      differ?: ContentDiffer;
     },
   ) {
     this.store = new VersionSetStore(deps.db);
@@ -229,7 +231,7 @@ export class VersionSetService {
     const missing = [...new Set([fromId, toId])].filter((id) => !known.has(id));
     if (missing.length > 0) throw new NotFoundError(`Version set(s) ${missing.join(", ")} not found in project ${project}`);
     const [from, to] = await Promise.all([this.bundle(project, fromId), this.bundle(project, toId)]);
-    return { from: fromId, to: toId, components: diffSlots(from.components, to.components) };
+    return { from: fromId, to: toId, components: await diffSlotsWith(from.components, to.components, this.deps.differ ?? diffComponentContent) };
   }
 
   private cachedBundle(project: string, id: string): Promise<CachedBundle> {

@@ -2,7 +2,7 @@ import type { Logger } from "../logger.js";
 import { DEFAULT_RETRY_SCHEDULE, type RetrySchedule } from "./backoff.js";
 import { onLocalEnqueue } from "./outbox.js";
 import type { ClaimedDelivery, DeliveryOutcome, DeliveryQueue } from "./queue.js";
-import { httpSend, type Sender, type SendResult } from "./send.js";
+import { httpSender, type Sender, type SendResult } from "./send.js";
 
 export interface DeliveryWorkerOptions {
   schedule: RetrySchedule;
@@ -57,7 +57,7 @@ export class DeliveryWorker {
   ) {
     this.options = { ...DEFAULT_DELIVERY_OPTIONS, ...deps.options };
     if (this.options.leaseMs <= this.options.timeoutMs) throw new RangeError("leaseMs must exceed timeoutMs");
-    this.send = deps.send ?? httpSend;
+    this.send = deps.send ?? httpSender({ allowPrivate: false });
     this.log = deps.logger.child({ module: "webhooks" });
   }
 

@@ -1,10 +1,12 @@
 import { z } from "zod";
-import { actorOf } from "../http/context.js";
+import { UnprocessableError } from "../errors.js";
+import { actorOf, principalOf } from "../http/context.js";
 import { nameSchema } from "../http/names.js";
 import { pageQuerySchema } from "../http/pagination.js";
 import type { RouteSpec } from "../http/routes.js";
 import { parseInput } from "../http/validate.js";
 import type { ProjectService } from "../projects/service.js";
+import { literalHostProblem } from "./address-policy.js";
 import { WEBHOOK_EVENTS } from "./events.js";
 import type { WebhookService } from "./service.js";
 
@@ -57,9 +59,24 @@ const webhookParams = z.object({ project: nameSchema, id: z.string().min(1).max(
  * send traffic to a URL of the caller's choosing). Listing webhooks needs admin too, because
  * receiver URLs often embed credentials (Slack, Discord, Teams hooks) that a read token — e.g.
  * one deployed in every runtime service — must not learn. The delivery log carries no URL and
- * no secret, so any token that reads the project may see it.
+ * no secret, so any token that reads the project may see it — but only admin tokens see why a
+ * delivery failed (status code, connection error): to anyone else that detail would be a probe
+ * of what answers where on the registry's network.
  */
-export function webhookRoutes(deps: { webhooks: WebhookService; projects: ProjectService }): RouteSpec[] {
+/**
+ * A URL whose host is a literal non-public address (or localhost) is refused at registration;
+ * hosts given by name are checked after DNS, at every delivery (send.ts).
+ */
+function requirePublicTarget(url: string): void {
+  const problem = literalHostProblem(new URL(url).hostname);
+  if (problem) {
+    throw new UnprocessableError("The webhook URL points at a non-public address", [
+      { path: "body.url", message: `host ${problem}; webhooks may only target public addresses unless PINSET_WEBHOOK_ALLOW_PRIVATE=true` },
+    ]);
+  }
+}
+
+export function webhookRoutes(deps: { webhooks: WebhookService; projects: ProjectService; allowPrivate: boolean }): RouteSpec[] {
   const { webhooks, projects } = deps;
   return [
     {
@@ -70,6 +87,7 @@ export function webhookRoutes(deps: { webhooks: WebhookService; projects: Projec
         const { project } = parseInput(projectParams, req.params, "params");
         const body = parseInput(createBody, req.body, "body");
         await projects.require(project);
+        if (!deps.allowPrivate) requirePublicTarget(body.url);
         res.status(201).json(await webhooks.create(actorOf(req, res), project, body));
       },
     },
@@ -103,7 +121,8 @@ export function webhookRoutes(deps: { webhooks: WebhookService; projects: Projec
         const { project, id } = parseInput(webhookParams, req.params, "params");
         const page = parseInput(pageQuerySchema, req.query, "query");
         await projects.require(project);
-        res.json(await webhooks.deliveries(project, id, page));
+        const detailed = principalOf(res).scopes.has("admin");
+        res.json(await webhooks.deliveries(project, id, page, { detailed }));
       },
     },
   ];

@@ -30,13 +30,17 @@ function present(row: WebhookPublicRow): WebhookView {
   return { id: row.id, url: row.url, events: row.events, created_at: row.created_at.toISOString() };
 }
 
-function presentAttempt(row: AttemptRow): DeliveryAttemptView {
+/** What a token without admin sees of a failed attempt instead of its status code and error. */
+export const REDACTED_DELIVERY_ERROR = "delivery failed (details are shown to admin tokens)";
+
+function presentAttempt(row: AttemptRow, detailed: boolean): DeliveryAttemptView {
+  const delivered = row.error === null && row.status_code !== null && row.status_code >= 200 && row.status_code < 300;
   return {
     id: row.id,
     delivery_id: row.delivery_id,
     event: row.event,
-    status_code: row.status_code,
-    error: row.error,
+    status_code: detailed || delivered ? row.status_code : null,
+    error: detailed || delivered ? row.error : REDACTED_DELIVERY_ERROR,
     attempt: row.attempt,
     at: row.at.toISOString(),
   };
@@ -82,11 +86,12 @@ export class WebhookService {
     });
   }
 
-  async deliveries(project: string, id: string, page: { limit: number; cursor?: string }): Promise<Page<DeliveryAttemptView>> {
+  /** `detailed`: the caller may see why attempts failed (admin); others see REDACTED_DELIVERY_ERROR. */
+  async deliveries(project: string, id: string, page: { limit: number; cursor?: string }, view: { detailed: boolean }): Promise<Page<DeliveryAttemptView>> {
     const before = decodeCursor(page.cursor);
     const hook = await this.store.find(project, id);
     if (!hook) throw new NotFoundError(`Webhook ${id} not found`);
     const rows = await this.store.listAttempts(id, { before, limit: page.limit + 1 });
-    return toPage(rows, page.limit, (r) => r.seq, presentAttempt);
+    return toPage(rows, page.limit, (r) => r.seq, (r) => presentAttempt(r, view.detailed));
   }
 }

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256Digest, content } from "../support/builders.js";
 import { databaseFingerprinter } from "../support/fuzz/fingerprint.js";
 import { deepSchemaJson, hostileRequest, type FuzzContext } from "../support/fuzz/hostile.js";
+import { oversizedSchemaJson, TERMINAL_TEXT } from "../support/fuzz/hostile-values.js";
 import { closeAgent, rawRequest, socketRequest, type RawRequest, type RawResponse } from "../support/fuzz/raw-http.js";
 import { ADMIN_TOKEN, backends, startTestApp, type TestApp } from "../support/test-app.js";
 import { createToken } from "../support/tokens.js";
@@ -170,6 +171,36 @@ describe.each(backends())("hostile input on $name", (backend) => {
       const tools = await t.request("POST", "/v1/projects/fz/artifacts/tools/deep", { raw: `{"content":{"tools":[{"name":"t","description":"d","input_schema":${schema}}]}}`, headers: json });
       expect(tools.status).toBe(422);
     }
+  });
+
+  it("refuses schemas over each limit with 422 naming where and the limit, in contracts and tools, writing nothing", async () => {
+    const before = await fingerprint();
+    const json = { "content-type": "application/json" };
+    for (const schema of oversizedSchemaJson()) {
+      const contract = await t.request("POST", "/v1/projects/fz/artifacts/contract/oversized", { raw: `{"content":{"schema":${schema}}}`, headers: json });
+      expect(contract.status, schema.slice(0, 80)).toBe(422);
+      const [error] = (await contract.json()).errors;
+      expect(error.path).toMatch(/^content\.schema/);
+      expect(error.message).toMatch(/\(limit PINSET_SCHEMA_MAX_(PROPERTIES|BRANCHES|DEPTH)=\d+\)$/);
+      const tools = await t.request("POST", "/v1/projects/fz/artifacts/tools/oversized", { raw: `{"content":{"tools":[{"name":"t","description":"d","input_schema":${schema}}]}}`, headers: json });
+      expect(tools.status).toBe(422);
+      expect((await tools.json()).errors[0].path).toMatch(/^content\.tools\[0\]\.input_schema/);
+    }
+    expect(await fingerprint()).toBe(before);
+  });
+
+  it("refuses terminal control, bidi and zero-width characters in index paths, tool names and permissions with 422, writing nothing", async () => {
+    const before = await fingerprint();
+    const digest = ctx.samples.digest![0]!;
+    for (const text of TERMINAL_TEXT) {
+      const index = await t.request("POST", "/v1/projects/fz/artifacts/index/tty", { body: { content: { files: [{ path: `docs/${text}`, digest, size: 9 }] } } });
+      expect(index.status, JSON.stringify(text)).toBe(422);
+      expect((await index.json()).errors.map((e: { path: string }) => e.path)).toContain("content.files[0].path");
+      const tool = await t.request("POST", "/v1/projects/fz/artifacts/tools/tty", { body: { content: { tools: [{ name: `t${text}`, description: "d", input_schema: { type: "object" }, permissions: [text] }] } } });
+      expect(tool.status).toBe(422);
+      expect((await tool.json()).errors.map((e: { path: string }) => e.path)).toEqual(expect.arrayContaining(["content.tools[0].name", "content.tools[0].permissions[0]"]));
+    }
+    expect(await fingerprint()).toBe(before);
   });
 
   it("refuses NUL characters and lone surrogates anywhere in a request with 400, writing nothing", async () => {

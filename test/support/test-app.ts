@@ -15,6 +15,7 @@ import { connectPostgres } from "../../src/db/connect.js";
 import { createChangeFeed, type ChangeFeed } from "../../src/environments/change-feed.js";
 import { createHttpServer } from "../../src/http/server.js";
 import { createLogger } from "../../src/logger.js";
+import { DEFAULT_SCHEMA_SETTINGS } from "../../src/schemas/settings.js";
 import { createTestDatabase, databaseBackends, migrateAndConnect, type DatabaseBackend } from "./databases.js";
 import { startS3 } from "./s3.js";
 
@@ -108,6 +109,13 @@ export async function startTestApp(
     watchLimits?: Config["watchLimits"];
     /** Keep-alive and body time-outs; production defaults unless given. */
     http?: Partial<Config["http"]>;
+    /** Schema limits and worker settings (defaults otherwise). */
+    schemas?: Partial<Config["schemas"]>;
+    /**
+     * PINSET_WEBHOOK_ALLOW_PRIVATE: on by default here, because test receivers listen on
+     * 127.0.0.1; the tests of the refusal turn it off.
+     */
+    allowPrivateWebhooks?: boolean;
   } = {},
 ): Promise<TestApp> {
   const shared = options.sharedDatabaseOf;
@@ -142,6 +150,8 @@ export async function startTestApp(
         bodyIdleTimeoutMs: options.http?.bodyIdleTimeoutMs ?? HTTP_DEFAULTS.bodyIdleTimeoutMs,
         jsonBodyTimeoutMs: options.http?.jsonBodyTimeoutMs ?? HTTP_DEFAULTS.jsonBodyTimeoutMs,
       },
+      ...(options.schemas ? { schemas: { ...DEFAULT_SCHEMA_SETTINGS, ...options.schemas } } : {}),
+      webhooks: { allowPrivate: options.allowPrivateWebhooks ?? true },
     },
     ...(db.handle.answers ? { databaseAnswers: db.handle.answers } : {}),
     ...(options.webhookDelivery ? { webhookDelivery: options.webhookDelivery } : {}),

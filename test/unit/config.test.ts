@@ -88,4 +88,33 @@ describe("loadConfig", () => {
   it("refuses an S3 endpoint without a bucket", () => {
     expect(() => loadConfig({ PINSET_S3_ENDPOINT: "http://minio:9000" })).toThrow(/PINSET_S3_BUCKET/);
   });
+
+  it("reads the schema limits, the schema workers and the webhook target policy, with safe defaults", () => {
+    const d = loadConfig({});
+    expect(d.schemas).toMatchObject({ maxBytes: 1024 * 1024, maxDepth: 64, maxProperties: 5_000, maxBranches: 1_000, timeoutMs: 5_000, maxQueue: 32 });
+    expect(d.schemas.workers).toBeGreaterThanOrEqual(1);
+    expect(d.webhooks).toEqual({ allowPrivate: false });
+    const c = loadConfig({
+      PINSET_SCHEMA_MAX_BYTES: "2048",
+      PINSET_SCHEMA_MAX_DEPTH: "10",
+      PINSET_SCHEMA_MAX_PROPERTIES: "0",
+      PINSET_SCHEMA_MAX_BRANCHES: "7",
+      PINSET_SCHEMA_TIMEOUT_MS: "250",
+      PINSET_SCHEMA_WORKERS: "3",
+      PINSET_SCHEMA_QUEUE: "0",
+      PINSET_WEBHOOK_ALLOW_PRIVATE: "true",
+    });
+    expect(c.schemas).toEqual({ maxBytes: 2048, maxDepth: 10, maxProperties: 0, maxBranches: 7, timeoutMs: 250, workers: 3, maxQueue: 0 });
+    expect(c.webhooks.allowPrivate).toBe(true);
+    let error: unknown;
+    try {
+      loadConfig({ PINSET_SCHEMA_WORKERS: "0", PINSET_SCHEMA_TIMEOUT_MS: "0", PINSET_SCHEMA_MAX_DEPTH: "x", PINSET_WEBHOOK_ALLOW_PRIVATE: "maybe" });
+    } catch (e) {
+      error = e;
+    }
+    const message = (error as Error).message;
+    for (const problem of [/PINSET_SCHEMA_WORKERS must be at least 1/, /PINSET_SCHEMA_TIMEOUT_MS must be at least 1/, /PINSET_SCHEMA_MAX_DEPTH must be a whole number/, /PINSET_WEBHOOK_ALLOW_PRIVATE:/]) {
+      expect(message).toMatch(problem);
+    }
+  });
 });

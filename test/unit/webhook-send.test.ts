@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { httpSend, type SendRequest } from "../../src/webhooks/send.js";
+import { httpSender, type Resolver, type SendRequest } from "../../src/webhooks/send.js";
 import { verifySignature } from "../../src/webhooks/signature.js";
 
 interface Received {
@@ -48,6 +48,8 @@ const request = (path: string): SendRequest => ({
   secret: "send-test-secret-0123456789",
 });
 const never = new AbortController().signal;
+/** The existing receiver is on 127.0.0.1: these cases run as with PINSET_WEBHOOK_ALLOW_PRIVATE=true. */
+const httpSend = httpSender({ allowPrivate: true });
 
 describe("httpSend", () => {
   it("POSTs the body with the event, delivery id and a signature over the exact bytes", async () => {
@@ -98,5 +100,73 @@ describe("httpSend", () => {
     const pending = httpSend(request("/hang"), { timeoutMs: 5_000, signal: stop.signal });
     setTimeout(() => stop.abort(), 50);
     expect(await pending).toMatchObject({ ok: false, statusCode: null, aborted: true });
+  });
+});
+
+describe("httpSender with private targets refused (the default)", () => {
+  const strict = httpSender({ allowPrivate: false });
+  const receivedNow = () => received.length;
+
+  it("refuses literal loopback, private, link-local and unique-local hosts in any spelling, before connecting", async () => {
+    const port = new URL(base).port;
+    const before = receivedNow();
+    const cases: Array<[string, RegExp]> = [
+      [`http://127.0.0.1:${port}/ok`, /127\.0\.0\.1, a loopback address/],
+      [`http://2130706433:${port}/ok`, /127\.0\.0\.1, a loopback address/],
+      [`http://0x7f.1:${port}/ok`, /127\.0\.0\.1, a loopback address/],
+      [`http://017700000001:${port}/ok`, /127\.0\.0\.1, a loopback address/],
+      [`http://[::ffff:127.0.0.1]:${port}/ok`, /::ffff:7f00:1, a loopback address/],
+      [`http://[::1]:${port}/ok`, /::1, a loopback address/],
+      [`http://localhost:${port}/ok`, /is localhost/],
+      [`http://api.localhost:${port}/ok`, /is localhost/],
+      ["http://169.254.169.254/latest/meta-data/", /169\.254\.169\.254, a link-local address/],
+      ["http://10.0.0.8/hook", /10\.0\.0\.8, a private address/],
+      ["http://192.168.1.1/hook", /a private address/],
+      ["http://172.31.255.255/hook", /a private address/],
+      ["http://0.0.0.0/hook", /unspecified/],
+      ["http://[fd00::1]/hook", /a unique-local address/],
+      ["http://[fe80::1]/hook", /a link-local address/],
+      ["http://[64:ff9b::a00:1]/hook", /a private address/],
+      ["http://[2002:a9fe:a9fe::1]/hook", /169\.254\.169\.254|a link-local address/],
+    ];
+    for (const [url, why] of cases) {
+      const result = await strict({ ...request(""), url }, { timeoutMs: 2_000, signal: never });
+      expect(result.ok, url).toBe(false);
+      expect(result.statusCode).toBeNull();
+      expect(result.error, url).toMatch(why);
+      expect(result.error).toMatch(/^refused: the host .*PINSET_WEBHOOK_ALLOW_PRIVATE=true allows others\)$/);
+    }
+    expect(receivedNow()).toBe(before);
+  });
+
+  it("refuses a name whose DNS answer holds any non-public address, and connects only to the address it checked", async () => {
+    const calls: string[] = [];
+    let answer = [{ address: "93.184.216.34", family: 4 }, { address: "127.0.0.1", family: 4 }];
+    const resolver: Resolver = (hostname, _options, callback) => {
+      calls.push(hostname);
+      setImmediate(() => callback(null, answer));
+    };
+    const guarded = httpSender({ allowPrivate: false, resolver });
+    const port = new URL(base).port;
+    const before = receivedNow();
+    const mixed = await guarded({ ...request(""), url: `http://hooks.example.test:${port}/ok` }, { timeoutMs: 2_000, signal: never });
+    expect(mixed.error).toBe("refused: the host resolves to 127.0.0.1, a loopback address; webhooks go to public addresses only (PINSET_WEBHOOK_ALLOW_PRIVATE=true allows others)");
+    answer = [{ address: "fd12:3456::1", family: 6 }];
+    expect((await guarded({ ...request(""), url: `http://hooks.example.test:${port}/ok` }, { timeoutMs: 2_000, signal: never })).error).toMatch(/fd12:3456::1, a unique-local address/);
+    expect(receivedNow()).toBe(before);
+    // A public answer is used as it is: the connection goes to that address (unreachable here),
+    // never back to DNS, where a rebinding server would now answer 127.0.0.1.
+    const rebinding: Resolver = (hostname, _options, callback) => {
+      calls.push(hostname);
+      // Public on the first answer, loopback on every later one.
+      const address = calls.length === 1 ? "198.51.99.1" : "127.0.0.1";
+      setImmediate(() => callback(null, [{ address, family: 4 }]));
+    };
+    calls.length = 0;
+    const publicResult = await httpSender({ allowPrivate: false, resolver: rebinding })({ ...request(""), url: `http://hooks.example.test:${port}/ok` }, { timeoutMs: 300, signal: never });
+    expect(publicResult.ok).toBe(false);
+    expect(publicResult.error).not.toMatch(/refused/);
+    expect(calls).toEqual(["hooks.example.test"]);
+    expect(receivedNow()).toBe(before);
   });
 });

@@ -1,5 +1,4 @@
 import type { KindValidator } from "./types.js";
-import { compileSchemaErrors } from "./json-schema.js";
 import { describeValue, unknownField, type ContentShape } from "./shape-errors.js";
 
 export const CONTRACT_SHAPE: ContentShape = { root: 'a contract is {"schema": {…a JSON Schema 2020-12…}}' };
@@ -20,6 +19,6 @@ export const contractKind: KindValidator = {
       return { errors: extra.map((k) => ({ path: `content.${k}`, message: `${unknownField(CONTRACT_SHAPE.root, k)}${wrap}` })) };
     }
     if (!("schema" in content)) return { errors: [{ path: "content.schema", message: `${CONTRACT_SHAPE.root}: "schema" is required` }] };
-    return { errors: compileSchemaErrors((content as { schema: unknown }).schema, "content.schema") };
+    return { errors: [], schemas: [{ path: "content.schema", schema: (content as { schema: unknown }).schema }] };
   },
 };

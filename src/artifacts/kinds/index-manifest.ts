@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { FieldError } from "../../errors.js";
+import { refuseTerminalUnsafe } from "./terminal-safe.js";
 import type { KindValidator } from "./types.js";
 import { contentErrors, type ContentShape } from "./shape-errors.js";
 
@@ -10,7 +11,10 @@ const indexContent = z.strictObject({
   files: z
     .array(
       z.strictObject({
-        path: z.string().regex(INDEX_PATH, "must be a relative path with / separators, no . or .. segments"),
+        path: z
+          .string()
+          .regex(INDEX_PATH, "must be a relative path with / separators, no . or .. segments")
+          .superRefine(refuseTerminalUnsafe),
         digest: z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be sha256:<64 lowercase hex>"),
         size: z.number().int().nonnegative(),
       }),

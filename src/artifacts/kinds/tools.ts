@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { FieldError } from "../../errors.js";
-import { compileSchemaErrors } from "./json-schema.js";
-import type { KindValidator } from "./types.js";
+import { refuseTerminalUnsafe } from "./terminal-safe.js";
+import type { KindValidator, SchemaReference } from "./types.js";
 import { contentErrors, type ContentShape } from "./shape-errors.js";
 
 const toolsContent = z.strictObject({
@@ -11,7 +11,7 @@ const toolsContent = z.strictObject({
         name: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, "must be 1-128 letters, digits, _ . or -"),
         description: z.string().max(100_000),
         input_schema: z.unknown(),
-        permissions: z.array(z.string().min(1).max(256)).max(256).optional(),
+        permissions: z.array(z.string().min(1).max(256).superRefine(refuseTerminalUnsafe)).max(256).optional(),
       }),
     )
     .max(1000),
@@ -30,6 +30,7 @@ export const toolsKind: KindValidator = {
     const parsed = toolsContent.safeParse(content);
     if (!parsed.success) return { errors: contentErrors(parsed.error, content, TOOLS_SHAPE) };
     const errors: FieldError[] = [];
+    const schemas: SchemaReference[] = [];
     const names = new Set<string>();
     parsed.data.tools.forEach((tool, i) => {
       if (names.has(tool.name)) errors.push({ path: `content.tools[${i}].name`, message: `duplicate tool name ${tool.name}` });
@@ -37,9 +38,9 @@ export const toolsKind: KindValidator = {
       if (tool.input_schema === undefined) {
         errors.push({ path: `content.tools[${i}].input_schema`, message: `${TOOLS_SHAPE.nested!["tools[]"]}: "input_schema" is required` });
       } else {
-        errors.push(...compileSchemaErrors(tool.input_schema, `content.tools[${i}].input_schema`));
+        schemas.push({ path: `content.tools[${i}].input_schema`, schema: tool.input_schema });
       }
     });
-    return { errors };
+    return { errors, schemas };
   },
 };

@@ -14,11 +14,22 @@ export interface BlobReference {
   size: number;
 }
 
+/** A JSON Schema inside the content, at `path` (e.g. `content.tools[2].input_schema`). */
+export interface SchemaReference {
+  path: string;
+  schema: unknown;
+}
+
 export interface KindCheck {
   /** Problems with the content, each with a JSON path under `content`. Empty when valid. */
   errors: FieldError[];
   /** Blobs the content references (index files). */
   blobs?: BlobReference[];
+  /**
+   * JSON Schemas the content carries (contracts, tool input schemas). The service checks them
+   * against the schema limits and compiles them in a worker thread, off the event loop.
+   */
+  schemas?: SchemaReference[];
 }
 
 /** One file per kind implements this: pure validation of the content, no I/O. */

@@ -5,6 +5,7 @@ import type { CommandContext } from "../context.js";
 import { UsageError } from "../errors.js";
 import { table } from "../render/format.js";
 import { watchRollout } from "./rollout-watch.js";
+import { escapeDeep } from "../render/safe-text.js";
 
 type Rollout = components["schemas"]["Rollout"];
 type Decision = components["schemas"]["Decision"];
@@ -89,7 +90,7 @@ export const rolloutStatus: CommandSpec = {
     const rollout = await unwrap(ctx.client.GET("/v1/projects/{project}/environments/{env}/rollout", path(ctx, args.env!)));
     if (ctx.json) return ctx.printJson(rollout);
     const decision = await unwrap(ctx.client.GET("/v1/projects/{project}/environments/{env}/rollout/decision", path(ctx, args.env!)));
-    ctx.print([...renderRollout(ctx, rollout), "", ...renderDecision(ctx, decision)].join("\n"));
+    ctx.print([...renderRollout(ctx, escapeDeep(rollout)), "", ...renderDecision(ctx, escapeDeep(decision))].join("\n"));
   },
 };
 

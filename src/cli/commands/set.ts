@@ -5,6 +5,7 @@ import type { CommandContext } from "../context.js";
 import { UsageError } from "../errors.js";
 import { loadSetManifest } from "../manifest.js";
 import { shortDigest, table } from "../render/format.js";
+import { escapeDeep } from "../render/safe-text.js";
 
 export function renderVersionSet(ctx: CommandContext, set: Pick<VersionSet, "id" | "components" | "code" | "summary" | "created_at" | "description">): string[] {
   const { bold, dim } = ctx.colour;
@@ -43,7 +44,7 @@ export const setCreate: CommandSpec = {
     const result = await ctx.client.POST("/v1/projects/{project}/version-sets", { params: { path: { project } }, body: manifest.request });
     const set = await unwrap(result);
     if (!ctx.json && ctx.interactive) {
-      const summary = Object.entries(set.summary ?? {}).map(([k, v]) => `${k}=${v}`).join(" ");
+      const summary = Object.entries(escapeDeep(set.summary ?? {})).map(([k, v]) => `${k}=${v}`).join(" ");
       ctx.note(`${result.response.status === 201 ? "Created" : "Existing"} version set in ${project}: ${summary}`);
     }
     ctx.output(set, (s) => s.id);

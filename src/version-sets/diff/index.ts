@@ -73,9 +73,17 @@ function pinned(side: DiffSide): PinnedComponent {
   return { kind: side.kind, name: side.name, version: side.version, digest: side.digest };
 }
 
-export function diffSlots(from: Record<string, DiffSide>, to: Record<string, DiffSide>): ComponentDiff[] {
+/**
+ * Computes a changed slot's detail; the version-set service passes one that sends schema
+ * comparisons (contracts, tools) to a worker thread, so it may answer with a promise.
+ */
+export type ContentDiffer = (kind: ArtifactKind, from: unknown, to: unknown, options: ContentDiffOptions) => unknown;
+
+type Planned = ComponentDiff | { pending: Omit<ComponentDiff, "detail" | "change">; kind: ArtifactKind; from: unknown; to: unknown; labels: ContentDiffOptions };
+
+function planSlots(from: Record<string, DiffSide>, to: Record<string, DiffSide>): Planned[] {
   const slots = [...new Set([...Object.keys(from), ...Object.keys(to)])].sort(compareStrings);
-  return slots.map((slot): ComponentDiff => {
+  return slots.map((slot): Planned => {
     const before = Object.hasOwn(from, slot) ? from[slot] : undefined;
     const after = Object.hasOwn(to, slot) ? to[slot] : undefined;
     if (!before) return { slot, change: "added", from: null, to: pinned(after!), detail: null };
@@ -85,7 +93,26 @@ export function diffSlots(from: Record<string, DiffSide>, to: Record<string, Dif
       return { ...base, change: "changed", detail: { kind_changed: { from: before.kind, to: after.kind } } };
     }
     if (before.digest === after.digest) return { ...base, change: "unchanged", detail: null };
-    const labels = { fromLabel: before.name, toLabel: after.name };
-    return { ...base, change: "changed", detail: diffComponentContent(before.kind, before.content, after.content, labels) };
+    return { pending: base, kind: before.kind, from: before.content, to: after.content, labels: { fromLabel: before.name, toLabel: after.name } };
   });
+}
+
+function changed(p: Extract<Planned, { pending: unknown }>, detail: unknown): ComponentDiff {
+  return { slot: p.pending.slot, change: "changed", from: p.pending.from, to: p.pending.to, detail };
+}
+
+export function diffSlots(from: Record<string, DiffSide>, to: Record<string, DiffSide>): ComponentDiff[] {
+  return planSlots(from, to).map((p) =>
+    "pending" in p ? changed(p, diffComponentContent(p.kind, p.from, p.to, p.labels)) : p,
+  );
+}
+
+/**
+ * diffSlots with the changed slots' details from `differ`, one after the other: a diff is one
+ * request, so it takes one schema worker at a time instead of filling the pool's queue.
+ */
+export async function diffSlotsWith(from: Record<string, DiffSide>, to: Record<string, DiffSide>, differ: ContentDiffer): Promise<ComponentDiff[]> {
+  const out: ComponentDiff[] = [];
+  for (const p of planSlots(from, to)) out.push("pending" in p ? changed(p, await differ(p.kind, p.from, p.to, p.labels)) : p);
+  return out;
 }

@@ -1,12 +1,13 @@
 /** Request bodies: shaped like what each route takes, filled with valid and hostile values, plus raw byte strings. */
 import fc from "fast-check";
 import type { RouteSpec } from "../../../src/http/routes.js";
-import { deepSchemaJson, hostileJson, hostileText, remoteSchemas, type FuzzContext, type NestingKey } from "./hostile-values.js";
+import { deepSchemaJson, hostileJson, hostileText, oversizedSchemaJson, remoteSchemas, terminalText, type FuzzContext, type NestingKey } from "./hostile-values.js";
 
 function contentish(ctx: FuzzContext): fc.Arbitrary<unknown> {
   // Moderately deep here (JSON.stringify must serialise them); 5 000 levels come as raw bodies.
   const deep = fc.tuple(fc.constantFrom(65, 70, 300), fc.constantFrom<NestingKey>("properties", "items", "allOf")).map(([depth, k]) => JSON.parse(deepSchemaJson(depth, k)) as unknown);
-  const schema = fc.oneof(deep, fc.constantFrom(...remoteSchemas(ctx.refServer)), hostileJson);
+  const oversized = fc.constantFrom(...oversizedSchemaJson()).map((text) => JSON.parse(text) as unknown);
+  const schema = fc.oneof(deep, oversized, fc.constantFrom(...remoteSchemas(ctx.refServer)), hostileJson);
   return fc.oneof(
     { weight: 2, arbitrary: hostileJson },
     { weight: 2, arbitrary: schema.map((s) => ({ schema: s })) },
@@ -16,6 +17,9 @@ function contentish(ctx: FuzzContext): fc.Arbitrary<unknown> {
     { weight: 1, arbitrary: fc.record({ provider: hostileText, model: hostileText, params: hostileJson }) },
     { weight: 1, arbitrary: fc.record({ values: fc.dictionary(hostileText, hostileJson, { maxKeys: 3 }) }) },
     { weight: 1, arbitrary: fc.record({ files: fc.array(fc.record({ path: hostileText, digest: fc.constantFrom(...(ctx.samples.digest ?? ["x"]), "sha256:../x"), size: fc.oneof(fc.nat(), fc.constantFrom(-1, 1e20)) }), { maxLength: 3 }) }) },
+    // Terminal-unsafe text where it is refused: index paths (with a real blob), tool names and permissions.
+    { weight: 1, arbitrary: terminalText.map((t) => ({ files: [{ path: `docs/${t}.md`, digest: ctx.samples.digest?.[0] ?? "", size: 9 }] })) },
+    { weight: 1, arbitrary: fc.tuple(terminalText, terminalText).map(([name, permission]) => ({ tools: [{ name, description: "d", input_schema: { type: "object" }, permissions: [permission] }] })) },
   );
 }
 
@@ -110,6 +114,10 @@ export function rawBodies(ctx: FuzzContext): fc.Arbitrary<Buffer> {
     () => Buffer.from('{"constructor": {"prototype": {"polluted": true}}, "content": {"constructor": {"prototype": {"polluted": true}}}}'),
     () => Buffer.from(`${"[".repeat(100_000)}${"]".repeat(100_000)}`),
     () => Buffer.from(`{"content":${'{"a":'.repeat(5_000)}1${"}".repeat(5_000)}}`),
+    ...oversizedSchemaJson().flatMap((schema) => [
+      () => Buffer.from(`{"content":{"schema":${schema}}}`),
+      () => Buffer.from(`{"content":{"tools":[{"name":"t","description":"d","input_schema":${schema}}]}}`),
+    ]),
     ...(["properties", "items", "allOf"] as const).flatMap((key) => [
       () => Buffer.from(`{"content":{"schema":${deepSchemaJson(5_000, key)}}}`),
       () => Buffer.from(`{"content":{"tools":[{"name":"t","description":"d","input_schema":${deepSchemaJson(5_000, key)}}]}}`),

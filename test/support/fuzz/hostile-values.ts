@@ -99,8 +99,45 @@ export const RAW_SEGMENTS = [
   "~",
 ];
 
+/**
+ * Text that would act on a terminal instead of showing itself: escape sequences (retitle,
+ * erase, move the cursor), C0/C1 controls, bidi overrides/isolates/marks, zero-width characters.
+ */
+export const TERMINAL_TEXT = [
+  "\u001b]0;owned\u0007\u001b[2K\u001b[1A",
+  "\u001b[31mred\u001b[0m",
+  "\u001b[8mhidden",
+  "a\u0007b",
+  "a\u0008b",
+  "a\rb",
+  "a\u007fb",
+  "a\u009b2Kb",
+  "a\u0085b",
+  "evil\u202etxt.exe",
+  "\u202a\u202b\u202c\u202d",
+  "\u2066\u2067\u2068\u2069",
+  "\u200e\u200f",
+  "zero\u200bwidth",
+  "a\u200c\u200db",
+  "a\u2060b",
+  "\ufeffbom",
+  "a\u2028b\u2029c",
+];
+
+/** Mostly ordinary characters with terminal-unsafe ones mixed in. */
+export const terminalText = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...TERMINAL_TEXT) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .array(fc.oneof(fc.constantFrom("a", "b", "/", ".", "-"), fc.constantFrom(...[..."\u001b\u0007\u009b\u202e\u2066\u200b\u200d\ufeff\u0085\u2028"])), { minLength: 1, maxLength: 12 })
+      .map((chars) => chars.join("")),
+  },
+);
+
 export const hostileText = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...HOSTILE_TEXT) },
+  { weight: 1, arbitrary: terminalText },
   { weight: 1, arbitrary: fc.string({ unit: "grapheme", maxLength: 40 }) },
   { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 40 }) },
 );
@@ -121,6 +158,24 @@ export function deepSchemaJson(depth: number, key: NestingKey): string {
   const [open, close] =
     key === "properties" ? ['{"type":"object","properties":{"a":', "}}"] : key === "items" ? ['{"type":"array","items":', "}"] : ['{"allOf":[', "]}"];
   return `${open.repeat(depth)}{"type":"string"}${close.repeat(depth)}`;
+}
+
+/**
+ * Schemas over each schema limit (default limits) yet small enough for the fuzz body limit, as
+ * JSON text: too many properties (in one object, and spread over levels), too many
+ * allOf/anyOf/oneOf entries, nesting one level too deep.
+ */
+export function oversizedSchemaJson(): string[] {
+  const props = (n: number, prefix = "p") => Array.from({ length: n }, (_, i) => `"${prefix}${i}":{}`).join(",");
+  const branches = (kw: string, n: number) => `{"${kw}":[${Array.from({ length: n }, () => "{}").join(",")}]}`;
+  return [
+    `{"type":"object","properties":{${props(5_001)}}}`,
+    `{"properties":{"a":{"properties":{${props(2_600)}}},"b":{"patternProperties":{${props(2_600, "^x")}}}}}`,
+    branches("allOf", 1_001),
+    branches("anyOf", 1_500),
+    `{"oneOf":[${Array.from({ length: 600 }, () => "{}").join(",")}],"items":${branches("anyOf", 600)}}`,
+    `${'{"items":'.repeat(65)}{}${"}".repeat(65)}`,
+  ];
 }
 
 export function remoteSchemas(ref: string): unknown[] {
