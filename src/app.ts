@@ -103,7 +103,7 @@ export function createApp(deps: AppDeps) {
   });
   const onSchemaJob = registerSchemaMetrics(metrics.registry, () => schemas.stats());
   const schemas = new SchemaWorkers(deps.config.schemas ?? {}, logger, onSchemaJob);
-  const artifacts = new ArtifactService({ db, links: blobs.links, schemas });
+  const artifacts = new ArtifactService({ db, links: blobs.links, schemas, writeBudgetMs: deps.config.database?.writeMs });
   const versionSets = new VersionSetService({
     db,
     artifacts,

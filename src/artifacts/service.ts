@@ -3,6 +3,7 @@ import { recordAudit } from "../audit/store.js";
 import type { BlobLinkStore } from "../blobs/link-store.js";
 import { CanonicalJsonError, digestOf } from "../canonical-json.js";
 import type { Database } from "../db/schema.js";
+import { DEFAULT_DATABASE_BUDGETS } from "../db/budgets.js";
 import { isUniqueViolation } from "../db/errors.js";
 import { AppError, NotFoundError, UnprocessableError, type FieldError } from "../errors.js";
 import type { Actor } from "../http/context.js";
@@ -45,8 +46,12 @@ export function presentArtifact(row: ArtifactRow): ArtifactView {
 /**
  * How long a publish waits for the publishes queued before it on the same name. Each holds the
  * lock for one short transaction, so reaching this means the database is stuck, not busy.
+ * The wait is one statement, so it must end inside that statement's write budget (else the
+ * budget fires first and the client gets the vaguer "statement cancelled"): a second less.
  */
-const PUBLISH_LOCK_TIMEOUT_MS = 5_000;
+export function publishQueueWaitMs(writeBudgetMs: number): number {
+  return Math.max(100, writeBudgetMs - 1_000);
+}
 const UNLOCKED_COLLISION_ATTEMPTS = 3;
 
 function publishQueueTimeout(key: ArtifactKey, timeoutMs: number): AppError {
@@ -61,9 +66,19 @@ function publishQueueTimeout(key: ArtifactKey, timeoutMs: number): AppError {
 
 export class ArtifactService {
   readonly store: ArtifactStore;
+  private readonly queueWaitMs: number;
 
-  constructor(private readonly deps: { db: Kysely<Database>; links: BlobLinkStore; schemas: Pick<SchemaWorkers, "limitErrors" | "compile"> }) {
+  constructor(
+    private readonly deps: {
+      db: Kysely<Database>;
+      links: BlobLinkStore;
+      schemas: Pick<SchemaWorkers, "limitErrors" | "compile">;
+      /** The write budget of one statement (config `database.writeMs`); default 5 s. */
+      writeBudgetMs?: number;
+    },
+  ) {
     this.store = new ArtifactStore(deps.db);
+    this.queueWaitMs = publishQueueWaitMs(deps.writeBudgetMs ?? DEFAULT_DATABASE_BUDGETS.writeMs);
   }
 
   /**
@@ -94,7 +109,7 @@ export class ArtifactService {
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await this.deps.db.transaction().execute(async (trx) => {
-          await this.store.lockName(trx, key, PUBLISH_LOCK_TIMEOUT_MS);
+          await this.store.lockName(trx, key, this.queueWaitMs);
           // Under the lock: a publisher of the same content that went first has committed by now.
           const existing = await this.store.findByDigest(key, canonical.digest, trx);
           if (existing) return { created: false, row: existing };
@@ -118,7 +133,7 @@ export class ArtifactService {
         });
         return { created: result.created, artifact: summary(result.row) };
       } catch (err) {
-        if (isLockTimeout(err)) throw publishQueueTimeout(key, PUBLISH_LOCK_TIMEOUT_MS);
+        if (isLockTimeout(err)) throw publishQueueTimeout(key, this.queueWaitMs);
         // Only a writer that does not take the lock (an older instance during a rolling
         // upgrade) can still collide; the next round sees its row.
         if (!isUniqueViolation(err) || attempt >= UNLOCKED_COLLISION_ATTEMPTS) throw err;
