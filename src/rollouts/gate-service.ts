@@ -21,6 +21,10 @@ export interface ObservationInput {
   windowEnd: Date;
   metrics: unknown;
   sampleTraceIds?: string[];
+  /** Who measured: "push" (the route; the default) or "prometheus" (the analysis loop). */
+  source?: "push" | "prometheus";
+  /** The PromQL a "prometheus" observation was read with, by query key. */
+  queries?: Record<string, unknown>;
 }
 
 /** The recorded observation, the decision it leads to, and the rollout after any automatic step. */
@@ -74,7 +78,8 @@ export class GateService {
     });
   }
 
-  async record(actor: Actor, principal: Principal, key: EnvironmentKey, input: ObservationInput): Promise<ObservationRecorded> {
+  /** `principal` undefined: the registry's own analysis loop (no token; protected environments do not apply). */
+  async record(actor: Actor, principal: Principal | undefined, key: EnvironmentKey, input: ObservationInput): Promise<ObservationRecorded> {
     const metrics = parseMetrics(input.metrics);
     if (input.windowEnd.getTime() < input.windowStart.getTime()) {
       throw new UnprocessableError("window_end is before window_start", [{ path: "body.window_end", message: "must not be before window_start" }]);
@@ -101,6 +106,8 @@ export class GateService {
         windowEnd: input.windowEnd,
         metrics,
         sampleTraceIds: [...new Set(input.sampleTraceIds ?? [])],
+        source: input.source ?? "push",
+        queries: input.queries ?? null,
         createdBy: actor.name,
         traceId: actor.traceId,
       });

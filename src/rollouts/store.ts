@@ -33,6 +33,8 @@ export interface NewObservation {
   windowEnd: Date;
   metrics: Record<string, number>;
   sampleTraceIds: string[];
+  source: "push" | "prometheus";
+  queries: Record<string, unknown> | null;
   createdBy: string;
   traceId: string;
 }
@@ -193,6 +195,8 @@ export class RolloutStore {
         window_end: row.windowEnd,
         metrics: JSON.stringify(row.metrics),
         sample_trace_ids: row.sampleTraceIds,
+        source: row.source,
+        queries: row.queries === null ? null : JSON.stringify(row.queries),
         created_by: row.createdBy,
         trace_id: row.traceId,
       })

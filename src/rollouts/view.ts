@@ -28,6 +28,10 @@ export interface ObservationView {
   window_end: string;
   metrics: Metrics;
   sample_trace_ids: string[];
+  /** "push" (POST …/observations) or "prometheus" (the analysis loop). */
+  source: "push" | "prometheus";
+  /** The PromQL a "prometheus" observation was read with, by query key. */
+  queries?: Record<string, unknown>;
   created_at: string;
 }
 
@@ -70,6 +74,8 @@ export function presentObservation(row: ObservationRow): ObservationView {
     window_end: row.window_end.toISOString(),
     metrics: ordered(row.metrics),
     sample_trace_ids: [...row.sample_trace_ids],
+    source: row.source,
+    ...(row.queries ? { queries: row.queries } : {}),
     created_at: row.created_at.toISOString(),
   };
 }
