@@ -67,7 +67,7 @@ export interface AppDeps {
    * per-address watch caps then. `http` left out: the default body time-outs; `schemas`: the
    * default limits; `webhooks`: private webhook targets refused.
    */
-  config: Pick<Config, "limits"> & Partial<Pick<Config, "rateLimit" | "database" | "readyzTimeoutMs" | "watchLimits" | "http" | "schemas" | "webhooks">>;
+  config: Pick<Config, "limits"> & Partial<Pick<Config, "rateLimit" | "database" | "readyzTimeoutMs" | "analysisTickMs" | "watchLimits" | "http" | "schemas" | "webhooks">>;
   /** The budgeted pool's view of whether the database answers (server mode): for /metrics. */
   databaseAnswers?: AnswerWatch;
   metrics?: Metrics;
@@ -154,7 +154,8 @@ export function createApp(deps: AppDeps) {
     source: rolloutGaugeSource({ db, decision: (key) => rollouts.decision(key) }),
     onError: (err) => logger.warn({ err }, "rollout gauges could not be read for this scrape"),
   });
-  const { tickMs: analysisTickMs, ...analysisTuning } = deps.analysis ?? {};
+  const { tickMs, ...analysisTuning } = deps.analysis ?? {};
+  const analysisTickMs = tickMs ?? deps.config.analysisTickMs;
   const analysis = new AnalysisService({ db, rollouts, gates, logger, metrics: rolloutMetrics, newTraceId: traceIds, ...analysisTuning });
   const analysisLoop = new AnalysisLoop(analysis, { logger, ...(analysisTickMs !== undefined ? { tickMs: analysisTickMs } : {}) });
 
