@@ -202,6 +202,8 @@ export class AnalysisService {
           windowStart: new Date(observed.window_start),
           windowEnd: new Date(observed.window_end),
           metrics: observed.metrics,
+          ...(observed.requests !== undefined ? { requests: observed.requests } : {}),
+          ...(observed.segments !== undefined ? { segments: observed.segments } : {}),
           source: "prometheus",
           queries: observed.queries,
         });

@@ -133,6 +133,10 @@ export interface RolloutsTable {
   created_at: CreatedAt;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
   ended_at: Date | null;
+  /** When the current percent took effect (start, then each advance): bake and pooling count from here. */
+  step_started_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  /** The latest resume: the "not enough traffic" deadline counts from the later of this and step_started_at. */
+  resumed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface RolloutObservationsTable {
@@ -145,7 +149,12 @@ export interface RolloutObservationsTable {
   side: "stable" | "candidate";
   window_start: ColumnType<Date, Date | string, never>;
   window_end: ColumnType<Date, Date | string, never>;
-  metrics: ColumnType<Record<string, number>, string, never>;
+  /** Flat metric name → a plain number or a sample form (rollouts/analysis/samples.ts). */
+  metrics: ColumnType<Record<string, unknown>, string, never>;
+  /** Requests this set served in the window, when reported. */
+  requests: ColumnType<number | null, number | null | undefined, never>;
+  /** Segment name → requests of the window in it, when reported. */
+  segments: ColumnType<Record<string, number> | null, string | null | undefined, never>;
   sample_trace_ids: string[];
   created_by: string | null;
   trace_id: string | null;
