@@ -58,20 +58,27 @@ describe.each(backends())("analysis from a real Prometheus on $name", (backend) 
   const rollout = async (env: string) => (await (await t.request("GET", envPath(P, env, "/rollout"))).json()) as { state: string };
   const runs = async (env: string) => (await (await t.request("GET", envPath(P, env, "/analysis/runs?limit=100"))).json()).items as Array<Record<string, any>>;
 
-  it("rolls back a candidate that fails more often, with nothing pushed", async () => {
+  it("rolls back a candidate that fails more often, judged on the default queries' samples, with nothing pushed", async () => {
     const [stable, , bad] = sets as [string, string, string];
     exporter.serve(bad, { requestsPerSecond: 500, successRate: 0.6 });
     await deployedEnv(t, P, "prod", stable);
-    expect((await t.request("PUT", envPath(P, "prod", "/analysis"), { body: analysis(prom.url) })).status).toBe(201);
+    const { queries: _point, ...defaults } = analysis(prom.url);
+    expect((await t.request("PUT", envPath(P, "prod", "/analysis"), { body: defaults })).status).toBe(201);
     await startRollout(t, P, "prod", { candidate: bad, percent: 10, auto: true });
     await until("the rollback", async () => ((await rollout("prod")).state === "aborted" ? true : undefined), 40_000);
     const observations = (await (await t.request("GET", envPath(P, "prod", "/observations?limit=100"))).json()).items as Array<Record<string, any>>;
     expect(observations.length).toBeGreaterThanOrEqual(2);
     expect(observations.every((o) => o.source === "prometheus")).toBe(true);
     const candidate = observations.find((o) => o.side === "candidate")!;
-    expect(candidate.metrics["quality.success_rate"]).toBeLessThan(0.7);
+    const { count, trials } = candidate.metrics["quality.success_rate"];
+    expect(trials).toBeGreaterThan(1000);
+    expect(count / trials).toBeLessThan(0.7);
+    expect(candidate.requests).toBe(trials);
+    expect(candidate.metrics["latency.p95_ms"].buckets.at(-1)).toMatchObject({ le: "+Inf" });
     const abort = (await history(t, P, "prod")).find((h) => h.actor === "system:analysis" && /abort/.test(h.action));
     expect(abort?.reason).toMatch(/success/);
+    const reasons = (abort?.detail as { decision?: { reasons?: Array<{ metric: string; method: string }> } })?.decision?.reasons ?? [];
+    expect(reasons.find((r) => r.metric === "quality.success_rate")?.method).toBe("sequential");
   }, 60_000);
 
   it("records errors while Prometheus is down and pauses at the limit, never rolling back", async () => {
