@@ -16,6 +16,8 @@ import { TokenResolver } from "./auth/token-resolver.js";
 import { TokenStore } from "./auth/token-store.js";
 import { blobRoutes } from "./blobs/routes.js";
 import { combineBackground } from "./background.js";
+import type { ConsoleBundle } from "./console/bundle.js";
+import { consoleRouter } from "./console/routes.js";
 import { BlobService } from "./blobs/service.js";
 import type { BlobStore } from "./blobs/store.js";
 import { UploadSweeper, type UploadSweeperOptions } from "./blobs/upload-sweeper.js";
@@ -87,6 +89,11 @@ export interface AppDeps {
    */
   analysis?: { tickMs?: number } & Partial<Pick<AnalysisServiceDeps, "fetch" | "now">>;
   /** Watch tuning (tests shorten the heartbeat); production uses the defaults. */
+  /**
+   * The web console's built files (console/bundle.ts), served at `/` and `/ui/…`; "missing":
+   * those pages say how to build it. Left out (most tests): no console routes at all.
+   */
+  console?: ConsoleBundle | "missing";
   watch?: Partial<Pick<WatchHubOptions, "heartbeatMs" | "maxBufferedBytes" | "replayLimit" | "recentSize">> & {
     /** Most streams on this instance; default: derived from the open-file limit (watchCapacity). */
     maxTotal?: number;
@@ -195,6 +202,7 @@ export function createApp(deps: AppDeps) {
     }),
   );
   app.use("/v1", v1);
+  if (deps.console) app.use(consoleRouter(deps.console === "missing" ? undefined : deps.console));
   app.use(notFoundHandler);
   app.use(problemHandler);
 

@@ -3,6 +3,7 @@ import { createApp } from "./app.js";
 import { ensureAdminToken } from "./auth/bootstrap-admin.js";
 import { createBlobStore } from "./blobs/create.js";
 import { ConfigError, loadConfig } from "./config.js";
+import { defaultConsoleDir, loadConsoleBundle } from "./console/bundle.js";
 import { DataDirLockedError } from "./db/data-dir-lock.js";
 import { openDatabase } from "./db/open.js";
 import { createChangeFeed } from "./environments/change-feed.js";
@@ -21,7 +22,8 @@ async function main(): Promise<void> {
   // Listening before the first request, so caches trust the feed from the start.
   const changeFeed = createChangeFeed(database, { logger });
   changeFeed.start();
-  const { listener, background, services } = createApp({ db: database.db, databaseAnswers: database.answers, blobStore, logger, config, changeFeed });
+  const consoleBundle = await loadConsoleBundle(defaultConsoleDir());
+  const { listener, background, services } = createApp({ db: database.db, databaseAnswers: database.answers, blobStore, logger, config, changeFeed, console: consoleBundle ?? "missing" });
   const server: Server = await new Promise((resolve, reject) => {
     const s = createHttpServer(listener, { keepAliveTimeoutMs: config.http.keepAliveTimeoutMs, logger }).listen(config.port, config.host, () => resolve(s));
     s.once("error", reject);
@@ -31,6 +33,7 @@ async function main(): Promise<void> {
   const storage = config.databaseUrl ? "Postgres" : `embedded Postgres in ${config.dataDir}/db`;
   const blobs = config.s3 ? `S3 bucket ${config.s3.bucket}` : `${config.dataDir}/blobs`;
   process.stdout.write(`Pinset listening on ${url}\n  database: ${storage}\n  blobs:    ${blobs}\n`);
+  process.stdout.write(consoleBundle ? `  console:  ${url}/\n` : `  console:  not built; run \`npm run build:console\` and restart\n`);
   if (admin.source === "generated") {
     process.stdout.write(`  admin token (shown once, also saved to ${admin.file}):\n    ${admin.secret}\n`);
   } else if (admin.source === "existing") {

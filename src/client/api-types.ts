@@ -1045,6 +1045,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tokens/self": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Describe the calling token (who am I)
+         * @description The calling token's id, name, scopes, projects, environments and expiry, never its secret; any valid token may ask. The console uses it to show only what the token may see and to disable what it may not do (the server still checks every request). `cache-control: no-store`.
+         */
+        get: operations["getTokenSelf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tokens/{id}": {
         parameters: {
             query?: never;
@@ -2032,6 +2055,17 @@ export interface components {
             created_by?: string | null;
             /** Format: date-time */
             revoked_at?: string | null;
+        };
+        /** @description The calling token as the server resolved it (admin implies every scope, project and environment). */
+        TokenSelf: {
+            id: string;
+            name: string;
+            scopes: components["schemas"]["Scope"][];
+            projects: components["schemas"]["ProjectGrant"][];
+            /** @description The environments the token is limited to; null for every environment. */
+            environments: components["schemas"]["Name"][] | null;
+            /** Format: date-time */
+            expires_at: string | null;
         };
         TokenList: {
             items: components["schemas"]["Token"][];
@@ -4130,6 +4164,12 @@ export interface operations {
                 since?: string;
                 /** @description Only entries before this time (RFC 3339). */
                 until?: string;
+                /** @description Only entries made by the token with this name. */
+                actor?: string;
+                /** @description Only entries about this target (e.g. `environment/prod`), or, ending with `*`, about every target starting with the text before it (`environment/prod*` also matches `environment/prod/gate-policy`). */
+                target?: string;
+                /** @description Only entries written by the request with this trace id. */
+                trace_id?: string;
                 /** @description Page size. */
                 limit?: components["parameters"]["Limit"];
                 /** @description The `next_cursor` of the previous page; opaque. */
@@ -4175,6 +4215,12 @@ export interface operations {
                 since?: string;
                 /** @description Only entries before this time (RFC 3339). */
                 until?: string;
+                /** @description Only entries made by the token with this name. */
+                actor?: string;
+                /** @description Only entries about this target (e.g. `environment/prod`), or, ending with `*`, about every target starting with the text before it (`environment/prod*` also matches `environment/prod/gate-policy`). */
+                target?: string;
+                /** @description Only entries written by the request with this trace id. */
+                trace_id?: string;
                 /** @description Page size. */
                 limit?: components["parameters"]["Limit"];
                 /** @description The `next_cursor` of the previous page; opaque. */
@@ -4274,6 +4320,34 @@ export interface operations {
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getTokenSelf: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The calling token. */
+            200: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenSelf"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];

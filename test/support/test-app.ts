@@ -118,6 +118,8 @@ export async function startTestApp(
     allowPrivateWebhooks?: boolean;
     /** The Prometheus analysis loop's tick, fetch and clock (runs only with `background`). */
     analysis?: AppDeps["analysis"];
+    /** The web console's bundle (or "missing"); left out: no console routes. */
+    console?: AppDeps["console"];
   } = {},
 ): Promise<TestApp> {
   const shared = options.sharedDatabaseOf;
@@ -160,6 +162,7 @@ export async function startTestApp(
     ...(feed ? { changeFeed: feed } : {}),
     ...(options.watch ? { watch: options.watch } : {}),
     ...(options.analysis ? { analysis: options.analysis } : {}),
+    ...(options.console ? { console: options.console } : {}),
   });
   // The server main.ts runs (keep-alive, time-outs, 100-continue), so tests exercise it.
   const server = createHttpServer(pinset.listener, { logger, keepAliveTimeoutMs: options.http?.keepAliveTimeoutMs ?? HTTP_DEFAULTS.keepAliveTimeoutMs }).listen(0, "127.0.0.1");
