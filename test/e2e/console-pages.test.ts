@@ -176,9 +176,13 @@ describe("console: sets, diff, artifacts, rollout, evidence, audit", { timeout: 
 
   it("rollout: stable vs candidate, tiles per metric with windows, the decision, gate_blocked and a forced advance, pause, resume, abort and the evidence pack", async () => {
     const p = await rig.open();
-    await p.goto(`/ui/projects/${P}/environments/prod/rollout`);
+    await p.goto(`/ui/projects/${P}`);
     await p.signIn(ADMIN_TOKEN);
     const { page } = p;
+    // The project overview shows the rollout's progress; its link opens the rollout page.
+    const progress = page.getByRole("progressbar", { name: "Candidate share 5%" });
+    await progress.waitFor();
+    await page.getByRole("link", { name: /running/ }).click();
     await page.getByTestId("decision").waitFor();
     expect(await page.getByTestId("decision").textContent()).toMatch(/Signal\s*(red|yellow)/);
     const p95 = page.getByTestId("tile-latency.p95_ms");
