@@ -154,9 +154,12 @@ describe("console: sets, diff, artifacts, rollout, evidence, audit", { timeout: 
     await p.goto(`/ui/projects/${P}/artifacts/prompt/answer`);
     await page.getByLabel("Compare", { exact: true }).selectOption("1");
     await page.getByLabel("with", { exact: true }).selectOption("2");
+    const clicked = Date.now();
     await page.getByRole("button", { name: "Compare versions" }).click();
     await page.waitForURL(`**/compare?from=1&to=2`);
     expect(await page.locator("del").first().textContent()).toBe("politely");
+    console.log(`baseline: two small prompt versions compared ${Date.now() - clicked} ms after the click`);
+    await checkPage(p, "artifact-compare");
 
     await p.goto(`/ui/projects/${P}/artifacts/contract/answer/versions/2`);
     const tree = page.locator("details.json").first();
@@ -231,6 +234,18 @@ describe("console: sets, diff, artifacts, rollout, evidence, audit", { timeout: 
     await decisionFile.locator("summary").first().click();
     await decisionFile.locator(".json-view").waitFor();
     await checkPage(p, "evidence");
+
+    // A pack altered in transit: the browser's own digest check catches the changed file.
+    await page.route("**/v1/projects/*/evidence/*", async (route) => {
+      const response = await route.fetch();
+      const body = (await response.json()) as { contents: Record<string, unknown> };
+      body.contents["decision.json"] = { tampered: true };
+      await route.fulfill({ response, json: body });
+    });
+    await page.reload();
+    await page.getByRole("heading", { name: /Evidence pack ro_/ }).waitFor();
+    expect(await files.filter({ hasText: "digest MISMATCH" }).locator("code").first().textContent()).toBe("decision.json");
+    expect(await files.filter({ hasText: "digest MISMATCH" }).count()).toBe(1);
     await page.close();
   });
 
