@@ -3,6 +3,7 @@ import { createApp } from "./app.js";
 import { ensureAdminToken } from "./auth/bootstrap-admin.js";
 import { createBlobStore } from "./blobs/create.js";
 import { ConfigError, loadConfig } from "./config.js";
+import { connectPostgres } from "./db/connect.js";
 import { DataDirLockedError } from "./db/data-dir-lock.js";
 import { openDatabase } from "./db/open.js";
 import { createChangeFeed } from "./environments/change-feed.js";
@@ -21,7 +22,17 @@ async function main(): Promise<void> {
   // Listening before the first request, so caches trust the feed from the start.
   const changeFeed = createChangeFeed(database, { logger });
   changeFeed.start();
-  const { listener, background, services } = createApp({ db: database.db, databaseAnswers: database.answers, blobStore, logger, config, changeFeed });
+  // Garbage collection scans every blob row: on Postgres it gets a small pool without the request-path budgets.
+  const gcDatabase = config.databaseUrl ? connectPostgres({ url: config.databaseUrl, max: 2 }) : undefined;
+  const { listener, background, services } = createApp({
+    db: database.db,
+    databaseAnswers: database.answers,
+    blobStore,
+    logger,
+    config,
+    changeFeed,
+    ...(gcDatabase ? { gc: { db: gcDatabase.db } } : {}),
+  });
   const server: Server = await new Promise((resolve, reject) => {
     const s = createHttpServer(listener, { keepAliveTimeoutMs: config.http.keepAliveTimeoutMs, logger }).listen(config.port, config.host, () => resolve(s));
     s.once("error", reject);
@@ -53,6 +64,7 @@ async function main(): Promise<void> {
     await changeFeed.stop();
     // Before the database closes: in-flight webhook deliveries give their rows back.
     await background.stop().catch((err: unknown) => logger.warn({ err }, "background tasks did not stop cleanly"));
+    await gcDatabase?.close();
     await database.close();
     process.exit(0);
   };

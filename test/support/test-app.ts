@@ -116,6 +116,8 @@ export async function startTestApp(
      * 127.0.0.1; the tests of the refusal turn it off.
      */
     allowPrivateWebhooks?: boolean;
+    /** Garbage collection tuning and step hooks (see src/gc/collector.ts). */
+    gc?: AppDeps["gc"];
   } = {},
 ): Promise<TestApp> {
   const shared = options.sharedDatabaseOf;
@@ -157,6 +159,7 @@ export async function startTestApp(
     ...(options.webhookDelivery ? { webhookDelivery: options.webhookDelivery } : {}),
     ...(feed ? { changeFeed: feed } : {}),
     ...(options.watch ? { watch: options.watch } : {}),
+    ...(options.gc ? { gc: options.gc } : {}),
   });
   // The server main.ts runs (keep-alive, time-outs, 100-continue), so tests exercise it.
   const server = createHttpServer(pinset.listener, { logger, keepAliveTimeoutMs: options.http?.keepAliveTimeoutMs ?? HTTP_DEFAULTS.keepAliveTimeoutMs }).listen(0, "127.0.0.1");

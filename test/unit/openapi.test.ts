@@ -76,6 +76,11 @@ const addedRoutes = [
   "GET /v1/audit",
   // The project's artifacts, each with its latest version (issue 12: no dead ends).
   "GET /v1/projects/{p}/artifacts",
+  // Issue 18: retention settings and garbage collection.
+  "GET /v1/projects/{p}/retention",
+  "PUT /v1/projects/{p}/retention",
+  "POST /v1/admin/gc",
+  "GET /v1/admin/gc/runs",
 ];
 
 /** Warnings accepted on purpose (see redocly.yaml): probes have no 4xx answer to document. */
