@@ -4,6 +4,7 @@
  *
  *   npm run bench [-- --quick] [-- --only hot,cold,propagation,blob,publish,subject,publish-contention,schema-stall,hang,history,gates] [-- --json out.json]
  *   npm run bench -- --only gates [--seed 7]     the canary gate's own bench: no server, no database
+ *   npm run bench -- --only gc                   a gc dry run over 100 000 versions and 1 000 000 blob rows
  *
  * Needs Postgres on 127.0.0.1:5432 (user postgres, trust; PINSET_BENCH_DATABASE_URL overrides):
  * the bench creates a database, runs two registry processes on it (A takes the deploys, B holds
@@ -14,6 +15,7 @@ import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import pg from "pg";
+import { benchGc } from "./bench/gc.js";
 import { benchColdResolve } from "./bench/cold-resolve.js";
 import { createEnvironment, envPath, seedSets, SERVER_LOG_LEVEL, startCluster, TOKEN, type Cluster } from "./bench/cluster.js";
 import { benchHotResolve } from "./bench/hot-resolve.js";
@@ -29,7 +31,7 @@ import { runBlobUploadBench } from "./bench-blob-upload.js";
 import { DEFAULT_GATE_BENCH, runGateBench } from "./bench/gates/report.js";
 import { dbHangRows } from "./bench-db-hang.js";
 
-const PARTS = ["hot", "cold", "propagation", "blob", "publish", "subject", "publish-contention", "schema-stall", "hang", "history", "gates"] as const;
+const PARTS = ["hot", "cold", "propagation", "blob", "publish", "subject", "publish-contention", "schema-stall", "hang", "history", "gates", "gc"] as const;
 type Part = (typeof PARTS)[number];
 
 const { values } = parseArgs({
@@ -273,6 +275,11 @@ async function main(): Promise<void> {
       target: "≥ 0.8",
       pass: small.indexedMs / big.indexedMs >= 0.8,
     });
+  }
+  if (only.has("gc")) {
+    const gc = await benchGc(adminUrl, log);
+    results.gc = gc.result;
+    rows.push(...gc.rows);
   }
   if (only.has("gates")) {
     const seed = Number(values.seed);

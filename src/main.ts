@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   const server = await listen(config, () => listener);
   say(config.databaseUrl ? `connecting to Postgres at ${describePostgres(config.databaseUrl).shown} …` : `starting the embedded database in ${config.dataDir}/db …`);
 
-  const [{ createApp }, { ensureAdminToken }, { createBlobStore }, { openDatabase }, { createChangeFeed }, { closeHttpServer }, { createLogger }, { defaultConsoleDir, loadConsoleBundle }] = await Promise.all([
+  const [{ createApp }, { ensureAdminToken }, { createBlobStore }, { openDatabase }, { createChangeFeed }, { closeHttpServer }, { createLogger }, { defaultConsoleDir, loadConsoleBundle }, { connectPostgres }] = await Promise.all([
     import("./app.js"),
     import("./auth/bootstrap-admin.js"),
     import("./blobs/create.js"),
@@ -50,6 +50,7 @@ async function main(): Promise<void> {
     import("./http/server.js"),
     import("./logger.js"),
     import("./console/bundle.js"),
+    import("./db/connect.js"),
   ]);
   const logger = createLogger({ level: config.logLevel });
   const database = await openDatabase(config);
@@ -62,7 +63,18 @@ async function main(): Promise<void> {
   const changeFeed = createChangeFeed(database, { logger });
   changeFeed.start();
   const consoleBundle = await loadConsoleBundle(defaultConsoleDir());
-  const { listener: app, background, services } = createApp({ db: database.db, databaseAnswers: database.answers, blobStore, logger, config, changeFeed, console: consoleBundle ?? "missing" });
+  // Garbage collection scans every blob row: on Postgres it gets a small pool without the request-path budgets.
+  const gcDatabase = config.databaseUrl ? connectPostgres({ url: config.databaseUrl, max: 2 }) : undefined;
+  const { listener: app, background, services } = createApp({
+    db: database.db,
+    databaseAnswers: database.answers,
+    blobStore,
+    logger,
+    config,
+    changeFeed,
+    console: consoleBundle ?? "missing",
+    ...(gcDatabase ? { gc: { db: gcDatabase.db } } : {}),
+  });
   listener = app;
 
   const url = `http://${config.host}:${config.port}`;
@@ -93,6 +105,7 @@ async function main(): Promise<void> {
     await changeFeed.stop();
     // Before the database closes: in-flight webhook deliveries give their rows back.
     await background.stop().catch((err: unknown) => logger.warn({ err }, "background tasks did not stop cleanly"));
+    await gcDatabase?.close();
     await database.close();
     process.exit(0);
   };
