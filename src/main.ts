@@ -80,16 +80,18 @@ async function main(): Promise<void> {
   const url = `http://${config.host}:${config.port}`;
   const storage = config.databaseUrl ? "Postgres" : `embedded Postgres in ${config.dataDir}/db`;
   const blobs = config.s3 ? `S3 bucket ${config.s3.bucket}` : `${config.dataDir}/blobs`;
-  process.stdout.write(`Pinset listening on ${url}\n  database: ${storage}\n  blobs:    ${blobs}\n`);
-  process.stdout.write(consoleBundle ? `  console:  ${url}/\n` : `  console:  not built; run \`npm run build:console\` and restart\n`);
+  // One write, so whoever reads up to the listen line (a test, a supervisor) gets every line with it.
+  const lines = [`Pinset listening on ${url}`, `  database: ${storage}`, `  blobs:    ${blobs}`];
+  lines.push(consoleBundle ? `  console:  ${url}/` : "  console:  not built; run `npm run build:console` and restart");
   if (admin.source === "generated") {
-    process.stdout.write(`  admin token (shown once, also saved to ${admin.file}):\n    ${admin.secret}\n`);
+    lines.push(`  admin token (shown once, also saved to ${admin.file}):`, `    ${admin.secret}`);
     generatedToken!.shown = true;
   } else if (admin.source === "existing") {
-    process.stdout.write(`  admin token: in ${admin.file} (written at first start), or set PINSET_ADMIN_TOKEN\n`);
+    lines.push(`  admin token: in ${admin.file} (written at first start), or set PINSET_ADMIN_TOKEN`);
   } else {
-    process.stdout.write(`  admin token: PINSET_ADMIN_TOKEN\n`);
+    lines.push("  admin token: PINSET_ADMIN_TOKEN");
   }
+  process.stdout.write(`${lines.join("\n")}\n`);
   logger.info({ url, database: database.kind, blobs: blobStore.kind }, "pinset started");
   background.start();
 
