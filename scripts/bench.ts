@@ -2,7 +2,7 @@
  * `npm run bench`: the registry's performance figures, each beside a baseline measured in the
  * same run on the same machine, with pass/fail against the targets of issue 6.
  *
- *   npm run bench [-- --quick] [-- --only hot,cold,propagation,blob,publish,subject,publish-contention,schema-stall,hang,gates] [-- --json out.json]
+ *   npm run bench [-- --quick] [-- --only hot,cold,propagation,blob,publish,subject,publish-contention,schema-stall,hang,gates,startup] [-- --json out.json]
  *   npm run bench -- --only gates [--seed 7]     the canary gate's own bench: no server, no database
  *
  * Needs Postgres on 127.0.0.1:5432 (user postgres, trust; PINSET_BENCH_DATABASE_URL overrides):
@@ -21,6 +21,7 @@ import { benchNotifyFloor } from "./bench/notify-floor.js";
 import { benchPropagation, type PropagationResult } from "./bench/propagation.js";
 import { benchPublishContention } from "./bench/publish-contention.js";
 import { benchSchemaStall } from "./bench/schema-stall.js";
+import { benchStartup } from "./bench/startup.js";
 import { extraRows } from "./bench/extra-benches.js";
 import { ms } from "./bench/stats.js";
 import { renderTable, type Row } from "./bench/table.js";
@@ -28,7 +29,7 @@ import { runBlobUploadBench } from "./bench-blob-upload.js";
 import { DEFAULT_GATE_BENCH, runGateBench } from "./bench/gates/report.js";
 import { dbHangRows } from "./bench-db-hang.js";
 
-const PARTS = ["hot", "cold", "propagation", "blob", "publish", "subject", "publish-contention", "schema-stall", "hang", "gates"] as const;
+const PARTS = ["hot", "cold", "propagation", "blob", "publish", "subject", "publish-contention", "schema-stall", "hang", "gates", "startup"] as const;
 type Part = (typeof PARTS)[number];
 
 const { values } = parseArgs({
@@ -39,6 +40,7 @@ const { values } = parseArgs({
     "big-watchers": { type: "string", default: "10000" },
     "big-processes": { type: "string", default: "2" },
     seed: { type: "string", default: "1" },
+    rounds: { type: "string" },
   },
 });
 const quick = values.quick;
@@ -253,6 +255,11 @@ async function main(): Promise<void> {
     if (only.has(part)) rows.push(...(await extraRows(part, { quick, publish: plan.publish, log, results })));
   }
   if (only.has("hang")) rows.push(...(await dbHangRows(log, results)));
+  if (only.has("startup")) {
+    const rounds = Number(values.rounds ?? (quick ? 5 : 7));
+    if (!Number.isSafeInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got "${values.rounds}"`);
+    rows.push(...(await benchStartup({ adminUrl, rounds, log, results })));
+  }
   if (only.has("gates")) {
     const seed = Number(values.seed);
     if (!Number.isSafeInteger(seed)) throw new Error(`--seed must be an integer, got "${values.seed}"`);
