@@ -1,5 +1,6 @@
 import type { Server, RequestListener } from "node:http";
 import { loadConfig, type Config } from "./config.js";
+import type { Logger } from "./logger.js";
 import { classifyStartFailure, describePostgres, formatStartFailure } from "./start-up-errors.js";
 
 /**
@@ -22,10 +23,10 @@ const starting: RequestListener = (req, res) => {
   res.end(JSON.stringify(alive ? { status: "starting" } : { type: "about:blank", title: "Starting", status: 503, code: "starting", detail: "Pinset is starting; try again in a moment" }));
 };
 
-async function listen(config: Config, handler: () => RequestListener): Promise<Server> {
+async function listen(config: Config, logger: Logger, handler: () => RequestListener): Promise<Server> {
   const { createHttpServer } = await import("./http/server.js");
   return new Promise((resolve, reject) => {
-    const s = createHttpServer((req, res) => handler()(req, res), { keepAliveTimeoutMs: config.http.keepAliveTimeoutMs });
+    const s = createHttpServer((req, res) => handler()(req, res), { keepAliveTimeoutMs: config.http.keepAliveTimeoutMs, logger });
     s.once("error", reject);
     s.listen(config.port, config.host, () => {
       s.off("error", reject);
@@ -37,20 +38,21 @@ async function listen(config: Config, handler: () => RequestListener): Promise<S
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   context = { port: config.port, host: config.host, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) };
+  const { createLogger } = await import("./logger.js");
+  const logger = createLogger({ level: config.logLevel });
   let listener = starting;
-  const server = await listen(config, () => listener);
+  const server = await listen(config, logger, () => listener);
   say(config.databaseUrl ? `connecting to Postgres at ${describePostgres(config.databaseUrl).shown} …` : `starting the embedded database in ${config.dataDir}/db …`);
 
-  const [{ createApp }, { ensureAdminToken }, { createBlobStore }, { openDatabase }, { createChangeFeed }, { closeHttpServer }, { createLogger }] = await Promise.all([
+  const [{ createApp }, { ensureAdminToken }, { createBlobStore }, { openDatabase }, { createChangeFeed }, { closeHttpServer }, { defaultConsoleDir, loadConsoleBundle }] = await Promise.all([
     import("./app.js"),
     import("./auth/bootstrap-admin.js"),
     import("./blobs/create.js"),
     import("./db/open.js"),
     import("./environments/change-feed.js"),
     import("./http/server.js"),
-    import("./logger.js"),
+    import("./console/bundle.js"),
   ]);
-  const logger = createLogger({ level: config.logLevel });
   const database = await openDatabase(config);
   const blobStore = await createBlobStore(config);
   await blobStore.check();
@@ -60,13 +62,15 @@ async function main(): Promise<void> {
   // Listening before the first request, so caches trust the feed from the start.
   const changeFeed = createChangeFeed(database, { logger });
   changeFeed.start();
-  const { listener: app, background, services } = createApp({ db: database.db, databaseAnswers: database.answers, blobStore, logger, config, changeFeed });
+  const consoleBundle = await loadConsoleBundle(defaultConsoleDir());
+  const { listener: app, background, services } = createApp({ db: database.db, databaseAnswers: database.answers, blobStore, logger, config, changeFeed, console: consoleBundle ?? "missing" });
   listener = app;
 
   const url = `http://${config.host}:${config.port}`;
   const storage = config.databaseUrl ? "Postgres" : `embedded Postgres in ${config.dataDir}/db`;
   const blobs = config.s3 ? `S3 bucket ${config.s3.bucket}` : `${config.dataDir}/blobs`;
   process.stdout.write(`Pinset listening on ${url}\n  database: ${storage}\n  blobs:    ${blobs}\n`);
+  process.stdout.write(consoleBundle ? `  console:  ${url}/\n` : `  console:  not built; run \`npm run build:console\` and restart\n`);
   if (admin.source === "generated") {
     process.stdout.write(`  admin token (shown once, also saved to ${admin.file}):\n    ${admin.secret}\n`);
     generatedToken!.shown = true;

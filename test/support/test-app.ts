@@ -116,6 +116,10 @@ export async function startTestApp(
      * 127.0.0.1; the tests of the refusal turn it off.
      */
     allowPrivateWebhooks?: boolean;
+    /** The Prometheus analysis loop's tick, fetch and clock (runs only with `background`). */
+    analysis?: AppDeps["analysis"];
+    /** The web console's bundle (or "missing"); left out: no console routes. */
+    console?: AppDeps["console"];
   } = {},
 ): Promise<TestApp> {
   const shared = options.sharedDatabaseOf;
@@ -157,6 +161,8 @@ export async function startTestApp(
     ...(options.webhookDelivery ? { webhookDelivery: options.webhookDelivery } : {}),
     ...(feed ? { changeFeed: feed } : {}),
     ...(options.watch ? { watch: options.watch } : {}),
+    ...(options.analysis ? { analysis: options.analysis } : {}),
+    ...(options.console ? { console: options.console } : {}),
   });
   // The server main.ts runs (keep-alive, time-outs, 100-continue), so tests exercise it.
   const server = createHttpServer(pinset.listener, { logger, keepAliveTimeoutMs: options.http?.keepAliveTimeoutMs ?? HTTP_DEFAULTS.keepAliveTimeoutMs }).listen(0, "127.0.0.1");
