@@ -57,7 +57,7 @@ describe("the npm package", () => {
   afterAll(async () => rm(tmp, { recursive: true, force: true }));
 
   it("holds the compiled server, CLI and client, and no sources, tests or build leftovers", () => {
-    for (const file of ["dist/main.js", "dist/cli/main.js", "dist/client/index.js", "dist/client/index.d.ts", "dist/schemas/schema-worker.js", "bin/pinset.js", "migrations/0001_init.sql", "openapi/pinset.yaml", "package.json"]) {
+    for (const file of ["dist/main.js", "dist/cli/main.js", "dist/client/index.js", "dist/client/index.d.ts", "dist/schemas/schema-worker.js", "dist/console/manifest.json", "dist/console/index.html", "bin/pinset.js", "migrations/0001_init.sql", "openapi/pinset.yaml", "package.json"]) {
       expect(files, file).toContain(file);
     }
     for (const file of files) expect(file).not.toMatch(/^(src|test|scripts|examples|node_modules)\/|\.tsbuildinfo$|^dist\/embedded-template\/|\.ts$(?<!\.d\.ts$)/);
