@@ -2,7 +2,7 @@
  * `npm run bench`: the registry's performance figures, each beside a baseline measured in the
  * same run on the same machine, with pass/fail against the targets of issue 6.
  *
- *   npm run bench [-- --quick] [-- --only hot,cold,propagation,blob,publish,subject,publish-contention,schema-stall,hang,history,gates] [-- --json out.json]
+ *   npm run bench [-- --quick] [-- --only hot,cold,propagation,blob,publish,subject,publish-contention,schema-stall,hang,history,gates,gc,startup] [-- --json out.json]
  *   npm run bench -- --only gates [--seed 7]     the canary gate's own bench: no server, no database
  *   npm run bench -- --only gc                   a gc dry run over 100 000 versions and 1 000 000 blob rows
  *
@@ -24,6 +24,7 @@ import { benchPropagation, type PropagationResult } from "./bench/propagation.js
 import { benchPublishContention } from "./bench/publish-contention.js";
 import { benchSchemaStall } from "./bench/schema-stall.js";
 import { historyAtBench, type HistoryAtResult } from "./bench/history-at.js";
+import { benchStartup } from "./bench/startup.js";
 import { extraRows } from "./bench/extra-benches.js";
 import { ms } from "./bench/stats.js";
 import { renderTable, type Row } from "./bench/table.js";
@@ -31,7 +32,7 @@ import { runBlobUploadBench } from "./bench-blob-upload.js";
 import { DEFAULT_GATE_BENCH, runGateBench } from "./bench/gates/report.js";
 import { dbHangRows } from "./bench-db-hang.js";
 
-const PARTS = ["hot", "cold", "propagation", "blob", "publish", "subject", "publish-contention", "schema-stall", "hang", "history", "gates", "gc"] as const;
+const PARTS = ["hot", "cold", "propagation", "blob", "publish", "subject", "publish-contention", "schema-stall", "hang", "history", "gates", "gc", "startup"] as const;
 type Part = (typeof PARTS)[number];
 
 const { values } = parseArgs({
@@ -42,6 +43,7 @@ const { values } = parseArgs({
     "big-watchers": { type: "string", default: "10000" },
     "big-processes": { type: "string", default: "2" },
     seed: { type: "string", default: "1" },
+    rounds: { type: "string" },
   },
 });
 const quick = values.quick;
@@ -280,6 +282,11 @@ async function main(): Promise<void> {
     const gc = await benchGc(adminUrl, log);
     results.gc = gc.result;
     rows.push(...gc.rows);
+  }
+  if (only.has("startup")) {
+    const rounds = Number(values.rounds ?? (quick ? 5 : 7));
+    if (!Number.isSafeInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got "${values.rounds}"`);
+    rows.push(...(await benchStartup({ adminUrl, rounds, log, results })));
   }
   if (only.has("gates")) {
     const seed = Number(values.seed);

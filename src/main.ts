@@ -1,5 +1,6 @@
 import type { Server, RequestListener } from "node:http";
 import { loadConfig, type Config } from "./config.js";
+import type { Logger } from "./logger.js";
 import { classifyStartFailure, describePostgres, formatStartFailure } from "./start-up-errors.js";
 
 /**
@@ -22,10 +23,10 @@ const starting: RequestListener = (req, res) => {
   res.end(JSON.stringify(alive ? { status: "starting" } : { type: "about:blank", title: "Starting", status: 503, code: "starting", detail: "Pinset is starting; try again in a moment" }));
 };
 
-async function listen(config: Config, handler: () => RequestListener): Promise<Server> {
+async function listen(config: Config, logger: Logger, handler: () => RequestListener): Promise<Server> {
   const { createHttpServer } = await import("./http/server.js");
   return new Promise((resolve, reject) => {
-    const s = createHttpServer((req, res) => handler()(req, res), { keepAliveTimeoutMs: config.http.keepAliveTimeoutMs });
+    const s = createHttpServer((req, res) => handler()(req, res), { keepAliveTimeoutMs: config.http.keepAliveTimeoutMs, logger });
     s.once("error", reject);
     s.listen(config.port, config.host, () => {
       s.off("error", reject);
@@ -37,22 +38,22 @@ async function listen(config: Config, handler: () => RequestListener): Promise<S
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   context = { port: config.port, host: config.host, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) };
+  const { createLogger } = await import("./logger.js");
+  const logger = createLogger({ level: config.logLevel });
   let listener = starting;
-  const server = await listen(config, () => listener);
+  const server = await listen(config, logger, () => listener);
   say(config.databaseUrl ? `connecting to Postgres at ${describePostgres(config.databaseUrl).shown} …` : `starting the embedded database in ${config.dataDir}/db …`);
 
-  const [{ createApp }, { ensureAdminToken }, { createBlobStore }, { openDatabase }, { createChangeFeed }, { closeHttpServer }, { createLogger }, { defaultConsoleDir, loadConsoleBundle }, { connectPostgres }] = await Promise.all([
+  const [{ createApp }, { ensureAdminToken }, { createBlobStore }, { openDatabase }, { createChangeFeed }, { closeHttpServer }, { defaultConsoleDir, loadConsoleBundle }, { connectPostgres }] = await Promise.all([
     import("./app.js"),
     import("./auth/bootstrap-admin.js"),
     import("./blobs/create.js"),
     import("./db/open.js"),
     import("./environments/change-feed.js"),
     import("./http/server.js"),
-    import("./logger.js"),
     import("./console/bundle.js"),
     import("./db/connect.js"),
   ]);
-  const logger = createLogger({ level: config.logLevel });
   const database = await openDatabase(config);
   const blobStore = await createBlobStore(config);
   await blobStore.check();

@@ -187,6 +187,8 @@ describe("the Dockerfile's steps, run without Docker", () => {
     }
     expect(out).toContain(`starting the embedded database in ${runtime.env.PINSET_DATA_DIR}/db`);
     expect(out).toContain(`Pinset listening on http://0.0.0.0:${port}`);
+    // The whole dist/ was copied: the web console the build stage bundled is served too.
+    expect(out).toContain(`console:  http://0.0.0.0:${port}/`);
     expect(out).not.toMatch(/tsx|typescript/i);
 
     // The image's HEALTHCHECK passes against it.
