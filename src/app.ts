@@ -43,6 +43,7 @@ import { SchemaWorkers } from "./schemas/schema-workers.js";
 import { ProjectService } from "./projects/service.js";
 import { GateService } from "./rollouts/gate-service.js";
 import { rolloutRoutes } from "./rollouts/routes.js";
+import { ScheduleLoop } from "./rollouts/schedule-loop.js";
 import { RolloutService } from "./rollouts/service.js";
 import { versionSetRoutes } from "./version-sets/routes.js";
 import { VersionSetService } from "./version-sets/service.js";
@@ -62,7 +63,7 @@ export interface AppDeps {
    * per-address watch caps then. `http` left out: the default body time-outs; `schemas`: the
    * default limits; `webhooks`: private webhook targets refused.
    */
-  config: Pick<Config, "limits"> & Partial<Pick<Config, "rateLimit" | "database" | "readyzTimeoutMs" | "watchLimits" | "http" | "schemas" | "webhooks">>;
+  config: Pick<Config, "limits"> & Partial<Pick<Config, "rateLimit" | "database" | "readyzTimeoutMs" | "watchLimits" | "http" | "schemas" | "webhooks" | "analysisTickMs">>;
   /** The budgeted pool's view of whether the database answers (server mode): for /metrics. */
   databaseAnswers?: AnswerWatch;
   metrics?: Metrics;
@@ -184,9 +185,10 @@ export function createApp(deps: AppDeps) {
 
   // Idle until started: main.ts starts it after listening; tests start it when they need it.
   const uploadSweeper = new UploadSweeper(blobStore, { logger, ...(deps.uploadSweep ? { options: deps.uploadSweep } : {}) });
-  const background = combineBackground([deliveryWorker, schemas, uploadSweeper]);
+  const scheduleLoop = new ScheduleLoop(rollouts, { logger, ...(deps.config.analysisTickMs !== undefined ? { options: { tickMs: deps.config.analysisTickMs } } : {}) });
+  const background = combineBackground([deliveryWorker, schemas, uploadSweeper, scheduleLoop]);
 
-  return { app, listener, routes, metrics, background, services: { projects, blobs, artifacts, schemas, uploadSweeper, versionSets, environments, watchHub, watchStreams, rollouts, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker } };
+  return { app, listener, routes, metrics, background, services: { projects, blobs, artifacts, schemas, uploadSweeper, versionSets, environments, watchHub, watchStreams, rollouts, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker, scheduleLoop } };
 }
 
 export type PinsetApp = ReturnType<typeof createApp>;

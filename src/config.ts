@@ -42,6 +42,8 @@ const milliseconds = (name: string) => positiveInt(name).refine((v) => v >= 1, `
 export const DEFAULT_STALE_AFTER_MS = 500;
 /** `/readyz` answers within this (load balancers probe with 1–5 s time-outs). */
 export const DEFAULT_READYZ_TIMEOUT_MS = 500;
+/** Each instance's schedule loop looks at running `auto` rollouts this often. */
+export const DEFAULT_ANALYSIS_TICK_MS = 5_000;
 const atLeastOne = (name: string) => positiveInt(name).refine((v) => v >= 1, `${name} must be at least 1`);
 
 const envSchema = z.object({
@@ -90,6 +92,9 @@ const envSchema = z.object({
     .default(DEFAULT_SCHEMA_SETTINGS.workers),
   PINSET_SCHEMA_QUEUE: positiveInt("PINSET_SCHEMA_QUEUE").default(DEFAULT_SCHEMA_SETTINGS.maxQueue),
   PINSET_WEBHOOK_ALLOW_PRIVATE: boolish.default(false),
+  PINSET_ANALYSIS_TICK_MS: positiveInt("PINSET_ANALYSIS_TICK_MS")
+    .refine((v) => v >= 10 && v <= 3_600_000, "PINSET_ANALYSIS_TICK_MS must be between 10 and 3600000 (milliseconds)")
+    .default(DEFAULT_ANALYSIS_TICK_MS),
 });
 
 export interface S3Config {
@@ -128,6 +133,8 @@ export interface Config {
   schemas: SchemaSettings;
   /** allowPrivate: webhooks may target loopback, private, link-local … addresses (off by default). */
   webhooks: { allowPrivate: boolean };
+  /** How often each instance's schedule loop looks at running `auto` rollouts (rollouts/schedule-loop.ts). */
+  analysisTickMs: number;
 }
 
 export class ConfigError extends Error {
@@ -195,6 +202,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       maxQueue: e.PINSET_SCHEMA_QUEUE,
     },
     webhooks: { allowPrivate: e.PINSET_WEBHOOK_ALLOW_PRIVATE },
+    analysisTickMs: e.PINSET_ANALYSIS_TICK_MS,
     ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
     ...(e.PINSET_ADMIN_TOKEN ? { adminToken: e.PINSET_ADMIN_TOKEN } : {}),
     ...(e.PINSET_PUBLIC_URL ? { publicUrl: e.PINSET_PUBLIC_URL } : {}),

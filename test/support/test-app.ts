@@ -116,6 +116,8 @@ export async function startTestApp(
      * 127.0.0.1; the tests of the refusal turn it off.
      */
     allowPrivateWebhooks?: boolean;
+    /** PINSET_ANALYSIS_TICK_MS: the schedule loop's tick (it runs with `background: true`). */
+    analysisTickMs?: number;
   } = {},
 ): Promise<TestApp> {
   const shared = options.sharedDatabaseOf;
@@ -152,6 +154,7 @@ export async function startTestApp(
       },
       ...(options.schemas ? { schemas: { ...DEFAULT_SCHEMA_SETTINGS, ...options.schemas } } : {}),
       webhooks: { allowPrivate: options.allowPrivateWebhooks ?? true },
+      ...(options.analysisTickMs !== undefined ? { analysisTickMs: options.analysisTickMs } : {}),
     },
     ...(db.handle.answers ? { databaseAnswers: db.handle.answers } : {}),
     ...(options.webhookDelivery ? { webhookDelivery: options.webhookDelivery } : {}),

@@ -117,4 +117,12 @@ describe("loadConfig", () => {
       expect(message).toMatch(problem);
     }
   });
+
+  it("reads the schedule loop's tick (PINSET_ANALYSIS_TICK_MS), 5 s by default, and refuses a bad one", () => {
+    expect(loadConfig({}).analysisTickMs).toBe(5000);
+    expect(loadConfig({ PINSET_ANALYSIS_TICK_MS: "250" }).analysisTickMs).toBe(250);
+    for (const bad of ["0", "5", "1.5", "-1", "soon", "3600001"]) {
+      expect(() => loadConfig({ PINSET_ANALYSIS_TICK_MS: bad }), bad).toThrow(/PINSET_ANALYSIS_TICK_MS/);
+    }
+  });
 });
