@@ -1,8 +1,9 @@
 /**
  * The analysis loop against a real Prometheus (Debian's package) scraping a stand-in runtime
- * every second, on both backends, in real time (about 40 s per backend): an auto rollout whose
- * candidate fails more often is rolled back with no observation pushed by anyone; stopping
- * Prometheus mid-rollout records errors and then pauses — never a rollback.
+ * every second, on both backends, in real time (about 45 s per backend): an auto rollout whose
+ * candidate fails more often is rolled back with no observation pushed by anyone; a healthy one
+ * is advanced a step by the schedule loop on the Prometheus samples alone; stopping Prometheus
+ * mid-rollout records errors and then pauses — never a rollback.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deployedEnv, envPath, history, makeSets, startRollout } from "../support/rollouts.js";
@@ -33,7 +34,7 @@ describe.each(backends())("analysis from a real Prometheus on $name", (backend) 
   beforeAll(async () => {
     exporter = await startLlmExporter({ seed: 15 });
     prom = await startPrometheus({ targets: [exporter.target] });
-    t = await startTestApp(backend, { background: true, analysis: { tickMs: 250 } });
+    t = await startTestApp(backend, { background: true, analysis: { tickMs: 250 }, analysisTickMs: 250 });
     expect((await t.request("PUT", `/v1/projects/${P}`)).status).toBe(201);
     sets = await makeSets(t, P, 3);
     for (const set of sets) exporter.serve(set, { requestsPerSecond: 500 });
@@ -80,6 +81,34 @@ describe.each(backends())("analysis from a real Prometheus on $name", (backend) 
     const reasons = (abort?.detail as { decision?: { reasons?: Array<{ metric: string; method: string }> } })?.decision?.reasons ?? [];
     expect(reasons.find((r) => r.metric === "quality.success_rate")?.method).toBe("sequential");
   }, 60_000);
+
+  it("advances a healthy candidate a step on the Prometheus samples alone (the schedule loop acts)", async () => {
+    const [stable, good] = sets as [string, string];
+    // Traffic split as the rollout's 10 % would split it: the sample-ratio check pauses otherwise.
+    exporter.serve(stable, { requestsPerSecond: 1800 });
+    exporter.serve(good, { requestsPerSecond: 200 });
+    await deployedEnv(t, P, "canary", stable);
+    expect(
+      (await t.request("PUT", envPath(P, "canary", "/gate-policy"), { body: { steps: [{ percent: 10, bake_seconds: 5, min_samples: 1000 }, 50, 100] } })).status,
+    ).toBe(200);
+    const { queries: _point, ...defaults } = analysis(prom.url);
+    expect((await t.request("PUT", envPath(P, "canary", "/analysis"), { body: defaults })).status).toBe(201);
+    await startRollout(t, P, "canary", { candidate: good, percent: 10, auto: true });
+    const advanced = await until(
+      "the step to 50 %",
+      async () => {
+        const r = (await rollout("canary")) as { state: string; percent?: number };
+        if (r.state !== "running" && r.state !== "paused") throw new Error(`the rollout ended: ${JSON.stringify(r)}`);
+        return r.percent === 50 ? r : undefined;
+      },
+      60_000,
+    );
+    expect(advanced.state).toBe("running");
+    const step = (await history(t, P, "canary")).find((h) => h.actor === "system:gate" && /advance/.test(h.action));
+    expect(step).toBeDefined();
+    const observations = (await (await t.request("GET", envPath(P, "canary", "/observations?limit=100"))).json()).items as Array<Record<string, any>>;
+    expect(observations.every((o) => o.source === "prometheus")).toBe(true);
+  }, 90_000);
 
   it("records errors while Prometheus is down and pauses at the limit, never rolling back", async () => {
     const [stable, good] = sets as [string, string];
