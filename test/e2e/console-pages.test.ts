@@ -159,6 +159,14 @@ describe("console: sets, diff, artifacts, rollout, evidence, audit", { timeout: 
     await page.waitForURL(`**/compare?from=1&to=2`);
     expect(await page.locator("del").first().textContent()).toBe("politely");
     console.log(`baseline: two small prompt versions compared ${Date.now() - clicked} ms after the click`);
+    await p.goto(`/ui/projects/${P}/artifacts/prompt/long`);
+    await page.getByLabel("Compare", { exact: true }).selectOption("1");
+    const longClicked = Date.now();
+    await page.getByRole("button", { name: "Compare versions" }).click();
+    await page.locator("ins", { hasText: "INSERTED" }).waitFor();
+    console.log(`the same for two 50 KB prompt versions: ${Date.now() - longClicked} ms after the click`);
+    await p.goto(`/ui/projects/${P}/artifacts/prompt/answer/compare?from=1&to=2`);
+    await page.locator("del").first().waitFor();
     await checkPage(p, "artifact-compare");
 
     await p.goto(`/ui/projects/${P}/artifacts/contract/answer/versions/2`);
