@@ -217,14 +217,16 @@ describe("console: projects and environments", { timeout: 60_000 }, () => {
   });
 
   it("a token that expires mid-session returns to sign-in on the same URL, and signing in again continues there", async () => {
-    const shortLived = await createToken(rig.t, { scopes: ["read"], projects: [P], expires_at: new Date(Date.now() + 4_000).toISOString() });
+    // Ten seconds leave a loaded machine room to sign in before the token expires.
+    const expiresAt = Date.now() + 10_000;
+    const shortLived = await createToken(rig.t, { scopes: ["read"], projects: [P], expires_at: new Date(expiresAt).toISOString() });
     const p = await rig.open();
     const { page } = p;
     const url = `/ui/projects/${P}/environments/prod`;
     await p.goto(url);
     await p.signIn(shortLived.token);
-    await page.getByText("live updates on").waitFor();
-    await page.getByTestId("session-ended").waitFor({ timeout: 10_000 });
+    await page.getByRole("heading", { name: /Environment prod/ }).waitFor();
+    await page.getByTestId("session-ended").waitFor({ timeout: Math.max(0, expiresAt - Date.now()) + 15_000 });
     expect(await page.getByTestId("session-ended").textContent()).toMatch(/expired/);
     expect(new URL(page.url()).pathname).toBe(url);
     expect(await page.evaluate("sessionStorage.getItem('pinset.token')")).toBeNull();
