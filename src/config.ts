@@ -45,6 +45,16 @@ export const DEFAULT_STALE_AFTER_MS = 500;
 export const DEFAULT_READYZ_TIMEOUT_MS = 500;
 const atLeastOne = (name: string) => positiveInt(name).refine((v) => v >= 1, `${name} must be at least 1`);
 
+const DURATION_UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `0` or `off` (disabled), or a whole number with a unit: `90s`, `30m`, `6h`, `1d`; at least a minute. */
+const interval = (name: string) =>
+  z
+    .string()
+    .regex(/^(0|off|[1-9]\d{0,6}[smhd])$/, `${name} must be off, 0, or a whole number with a unit (s, m, h, d), e.g. 6h`)
+    .transform((v) => (v === "0" || v === "off" ? 0 : Number(v.slice(0, -1)) * DURATION_UNITS[v.slice(-1)]!))
+    .refine((v) => v === 0 || v >= 60_000, `${name} must be at least 1m when on`);
+
 const envSchema = z.object({
   PORT: positiveInt("PORT")
     .refine((v) => v <= 65535, "PORT must be at most 65535")
@@ -92,6 +102,8 @@ const envSchema = z.object({
     .default(DEFAULT_SCHEMA_SETTINGS.workers),
   PINSET_SCHEMA_QUEUE: positiveInt("PINSET_SCHEMA_QUEUE").default(DEFAULT_SCHEMA_SETTINGS.maxQueue),
   PINSET_WEBHOOK_ALLOW_PRIVATE: boolish.default(false),
+  PINSET_GC_INTERVAL: interval("PINSET_GC_INTERVAL").default(0),
+  PINSET_GC_WEBHOOK_RETENTION_DAYS: atLeastOne("PINSET_GC_WEBHOOK_RETENTION_DAYS").default(30),
 });
 
 export interface S3Config {
@@ -132,6 +144,8 @@ export interface Config {
   schemas: SchemaSettings;
   /** allowPrivate: webhooks may target loopback, private, link-local … addresses (off by default). */
   webhooks: { allowPrivate: boolean };
+  /** Scheduled garbage collection (0: off) and how long delivered webhook rows are kept. */
+  gc: { intervalMs: number; webhookRetentionDays: number };
 }
 
 export class ConfigError extends Error {
@@ -200,6 +214,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       maxQueue: e.PINSET_SCHEMA_QUEUE,
     },
     webhooks: { allowPrivate: e.PINSET_WEBHOOK_ALLOW_PRIVATE },
+    gc: { intervalMs: e.PINSET_GC_INTERVAL, webhookRetentionDays: e.PINSET_GC_WEBHOOK_RETENTION_DAYS },
     ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
     ...(e.PINSET_ADMIN_TOKEN ? { adminToken: e.PINSET_ADMIN_TOKEN } : {}),
     ...(e.PINSET_PUBLIC_URL ? { publicUrl: e.PINSET_PUBLIC_URL } : {}),

@@ -1021,6 +1021,76 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/projects/{project}/retention": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+            };
+            cookie?: never;
+        };
+        /** Read the project's retention settings */
+        get: operations["getRetention"];
+        /**
+         * Change the project's retention settings (admin)
+         * @description Either field may be left out (it keeps its value). `days`: history within this many days keeps its sets (0: history keeps nothing beyond `keep_last`); `keep_last`: the last this many distinct sets each environment held are kept whatever their age. Out of range (days < 0, keep_last < 1, or beyond 36500 / 100000) → 422 naming the field, nothing changed. Audited as `retention.update`.
+         */
+        put: operations["setRetention"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/gc": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run garbage collection (admin)
+         * @description Retires index versions outside what must be kept and deletes the bytes of blobs no kept version references (and of uploads never referenced, after a 24 h grace); prunes delivered webhook outbox rows and delivery attempts older than 30 days (`PINSET_GC_WEBHOOK_RETENTION_DAYS`). Runs online, beside publishes, deploys and resolves. Answers when the run is over, with its report. `dry_run: true` changes nothing and reports what a real run would do. `project` limits the run to that project's versions and blobs (a blob another project still needs keeps its bytes either way). One collection at a time across all instances: 409 `gc_running` otherwise.
+         */
+        post: operations["runGarbageCollection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/gc/runs": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** List garbage collection runs, newest first (admin) */
+        get: operations["listGarbageCollectionRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tokens": {
         parameters: {
             query?: never;
@@ -1235,7 +1305,7 @@ export interface components {
             title: string;
             status: number;
             detail: string;
-            /** @description Stable machine code: bad_request, validation_failed, malformed_json, unsupported_media_type, unauthorized, forbidden, not_found, method_not_allowed, conflict, gate_blocked, digest_mismatch, payload_too_large, locked, rate_limited, too_many_watches, request_timeout, unprocessable, unavailable, database_timeout, internal (more may be added). */
+            /** @description Stable machine code: bad_request, validation_failed, malformed_json, unsupported_media_type, unauthorized, forbidden, not_found, method_not_allowed, conflict, gate_blocked, gc_running, gone, digest_mismatch, payload_too_large, locked, rate_limited, too_many_watches, request_timeout, unprocessable, unavailable, database_timeout, internal (more may be added). */
             code: string;
             trace_id: string;
             /** @description Present on validation errors. */
@@ -1368,6 +1438,11 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             annotations: components["schemas"]["Annotations"];
+            /**
+             * Format: date-time
+             * @description Present only on an index version that garbage collection retired: it stays listed, but its blobs' bytes may be gone (reading them answers 410) and a set pinning it cannot be resolved, deployed or created (410).
+             */
+            retired_at?: string;
         };
         ArtifactVersionWithContent: components["schemas"]["ArtifactVersion"] & {
             content: components["schemas"]["ArtifactContent"];
@@ -2021,6 +2096,66 @@ export interface components {
             items: components["schemas"]["AuditEntry"][];
             next_cursor: components["schemas"]["NextCursor"];
         };
+        Retention: {
+            days: number;
+            keep_last: number;
+        };
+        RetentionUpdate: {
+            /** @description At least 0. */
+            days?: number;
+            /** @description At least 1. */
+            keep_last?: number;
+        };
+        GcRequest: {
+            /** @default false */
+            dry_run?: boolean;
+            project?: components["schemas"]["Name"];
+        };
+        GcTally: {
+            /** @description Index versions retired (in a dry run: that would be). */
+            retired_versions: number;
+            /** @description Blobs whose bytes were (in a dry run: would be) deleted. */
+            blobs: number;
+            bytes: number;
+        };
+        GcReport: {
+            dry_run: boolean;
+            project: string | null;
+            /** @description Per project; a blob linked by several projects counts for each, once in `total`. */
+            projects: (components["schemas"]["GcTally"] & {
+                project: components["schemas"]["Name"];
+            })[];
+            total: components["schemas"]["GcTally"];
+            housekeeping: {
+                /** @description Delivered webhook outbox rows pruned. */
+                outbox_rows: number;
+                /** @description Webhook delivery attempts pruned. */
+                attempts: number;
+            };
+        };
+        GcRun: {
+            id: string;
+            project: string | null;
+            dry_run: boolean;
+            /**
+             * @description `interrupted`: the process running it stopped; the next run finished its work.
+             * @enum {string}
+             */
+            state: "running" | "finished" | "failed" | "interrupted";
+            /** @enum {string} */
+            trigger: "api" | "schedule";
+            actor: string | null;
+            /** Format: date-time */
+            started_at: string;
+            /** Format: date-time */
+            finished_at: string | null;
+            report: components["schemas"]["GcReport"] | null;
+            error: string | null;
+        };
+        GcRunList: {
+            items: components["schemas"]["GcRun"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
         /** @description A project name, or `*` (alone) for every project. */
         ProjectGrant: string;
         /** @description `admin` tokens cover every project and environment: `projects` must be `["*"]` and `environments` absent (422 otherwise), since an admin manages tokens and could mint a wider one. `expires_at` in the past is 422. */
@@ -2174,6 +2309,16 @@ export interface components {
         };
         /** @description The state does not allow the change (`conflict`, or `gate_blocked` when the gate decision is not `advance`). */
         Conflict: {
+            headers: {
+                "x-trace-id": components["headers"]["TraceId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The bytes were collected (`gone`): a blob of an index version retired by garbage collection, or a version set that pins such a version. The problem's `detail` names the version (`index/<name>@<version>`). */
+        Gone: {
             headers: {
                 "x-trace-id": components["headers"]["TraceId"];
                 [name: string]: unknown;
@@ -2679,6 +2824,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            410: components["responses"]["Gone"];
             416: components["responses"]["RangeNotSatisfiable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
@@ -2765,6 +2911,14 @@ export interface operations {
             };
             /** @description The project does not hold the blob (or may not be seen); no body. */
             404: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The blob's bytes were collected with an index version retired by garbage collection; no body. */
+            410: {
                 headers: {
                     "x-trace-id": components["headers"]["TraceId"];
                     [name: string]: unknown;
@@ -3105,6 +3259,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             408: components["responses"]["RequestTimeout"];
+            410: components["responses"]["Gone"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
@@ -3168,6 +3323,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            410: components["responses"]["Gone"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];
@@ -3339,6 +3495,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             408: components["responses"]["RequestTimeout"];
             409: components["responses"]["Conflict"];
+            410: components["responses"]["Gone"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             423: components["responses"]["Locked"];
@@ -3375,6 +3532,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             408: components["responses"]["RequestTimeout"];
             409: components["responses"]["Conflict"];
+            410: components["responses"]["Gone"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             423: components["responses"]["Locked"];
@@ -3623,6 +3781,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             408: components["responses"]["RequestTimeout"];
             409: components["responses"]["Conflict"];
+            410: components["responses"]["Gone"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             423: components["responses"]["Locked"];
@@ -4243,6 +4402,149 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getRetention: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings (the defaults, days 90 and keep_last 20, until changed). */
+            200: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Retention"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    setRetention: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RetentionUpdate"];
+            };
+        };
+        responses: {
+            /** @description The settings after the change. */
+            200: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Retention"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    runGarbageCollection: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["GcRequest"];
+            };
+        };
+        responses: {
+            /** @description The finished run. */
+            200: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GcRun"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listGarbageCollectionRuns: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page; opaque. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of runs. */
+            200: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GcRunList"];
                 };
             };
             400: components["responses"]["BadRequest"];

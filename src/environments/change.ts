@@ -1,4 +1,5 @@
 import { sql, type Kysely } from "kysely";
+import { assertSetsLive } from "../artifacts/retired.js";
 import type { Database } from "../db/schema.js";
 import { ConflictError, LockedError, NotFoundError } from "../errors.js";
 import type { Actor } from "../http/context.js";
@@ -61,6 +62,11 @@ export interface EnvironmentChange {
   rolloutAfter?: object | null;
   reason?: string | null;
   detail?: unknown;
+  /**
+   * Sets this change makes reachable besides the new active one (a rollout's candidate): like
+   * the new active set, they must not pin a version retired by garbage collection (410).
+   */
+  pins?: string[];
 }
 
 export interface AppliedChange {
@@ -100,6 +106,8 @@ export async function applyEnvironmentChange(trx: Kysely<Database>, actor: Actor
   const revision = current.revision + 1;
   const active =
     change.active === undefined ? current.active : typeof change.active === "function" ? await change.active(current) : change.active;
+  const reachable = [...(active !== null && active !== current.active ? [active] : []), ...(change.pins ?? [])];
+  await assertSetsLive(trx, change.project, reachable);
   const row = await trx
     .updateTable("environments")
     .set({

@@ -115,6 +115,7 @@ export class RolloutSteps {
       reason: input.reason ?? null,
       detail: { candidate: input.candidate, stable, percent: toPercent(input.basisPoints), allow_count: input.allow.length, auto: input.auto },
       refuseWhenFrozen: true,
+      pins: [input.candidate],
       write: (revision) =>
         this.deps.store.insert(trx, key, {
           id,
@@ -228,6 +229,8 @@ export class RolloutSteps {
       detail: object;
       active?: string;
       refuseWhenFrozen?: boolean;
+      /** Sets the step makes reachable besides `active` (the candidate): 410 if one pins a retired version. */
+      pins?: string[];
       write: (revision: number) => Promise<RolloutRow>;
     },
   ): Promise<RolloutRow> {
@@ -240,6 +243,7 @@ export class RolloutSteps {
       detail: { rollout: step.rolloutId, ...step.detail },
       ...(step.active !== undefined ? { active: step.active } : {}),
       ...(step.refuseWhenFrozen ? { refuseWhenFrozen: true } : {}),
+      ...(step.pins ? { pins: step.pins } : {}),
     });
     const row = await step.write(applied.revision);
     await recordAudit(trx, actor, {

@@ -120,6 +120,8 @@ export async function startTestApp(
     analysis?: AppDeps["analysis"];
     /** The web console's bundle (or "missing"); left out: no console routes. */
     console?: AppDeps["console"];
+    /** Garbage collection tuning and step hooks (see src/gc/collector.ts). */
+    gc?: AppDeps["gc"];
   } = {},
 ): Promise<TestApp> {
   const shared = options.sharedDatabaseOf;
@@ -163,6 +165,7 @@ export async function startTestApp(
     ...(options.watch ? { watch: options.watch } : {}),
     ...(options.analysis ? { analysis: options.analysis } : {}),
     ...(options.console ? { console: options.console } : {}),
+    ...(options.gc ? { gc: options.gc } : {}),
   });
   // The server main.ts runs (keep-alive, time-outs, 100-continue), so tests exercise it.
   const server = createHttpServer(pinset.listener, { logger, keepAliveTimeoutMs: options.http?.keepAliveTimeoutMs ?? HTTP_DEFAULTS.keepAliveTimeoutMs }).listen(0, "127.0.0.1");

@@ -83,6 +83,11 @@ const addedRoutes = [
   "GET /v1/projects/{p}/environments/{env}/analysis/runs",
   // Who am I: the console disables what the token may not do (issue 16).
   "GET /v1/tokens/self",
+  // Issue 18: retention settings and garbage collection.
+  "GET /v1/projects/{p}/retention",
+  "PUT /v1/projects/{p}/retention",
+  "POST /v1/admin/gc",
+  "GET /v1/admin/gc/runs",
 ];
 
 /** Warnings accepted on purpose (see redocly.yaml): probes have no 4xx answer to document. */
