@@ -1,10 +1,11 @@
-import { useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import { api, ApiError, ok, type Schemas } from "../api.js";
 import { shortId, shortWhen, when } from "../format.js";
 import { useLoad, useTitle } from "../hooks.js";
 import { ui } from "../router.js";
 import { deployRefusal, useSelf } from "../self.js";
 import { ActionButton, Async, Badge, Crumbs, ProblemView, TableWrap } from "../ui.js";
+import { useWatch } from "../watch.js";
 
 type Rollout = Schemas["Rollout"] & {
   // Added by the rollout-steps work when the server has it; shown when present.
@@ -32,7 +33,36 @@ const LINES: Array<[string, string[]]> = [
 const VERDICT_TONE: Record<string, "good" | "warn" | "bad" | "plain"> = { pass: "good", hold: "warn", no_data: "plain", inconclusive: "warn", pause: "warn", rollback: "bad", stop: "bad" };
 const SIGNAL_TONE: Record<string, "good" | "warn" | "bad"> = { green: "good", yellow: "warn", red: "bad", black: "bad" };
 
-const num = (v: number | null | undefined) => (v === null || v === undefined ? "—" : Number.isInteger(v) ? String(v) : v.toPrecision(4).replace(/\.?0+$/, ""));
+const num = (v: number | null | undefined) => (v === null || v === undefined ? "—" : Number.isInteger(v) ? String(v) : v.toPrecision(4).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, ""));
+
+/** An observed value: a number, or a sample form (rate count/trials, histogram buckets, mean ± stddev). */
+function observed(v: unknown): string {
+  if (v === undefined || v === null) return "—";
+  if (typeof v === "number") return num(v);
+  const o = v as { count?: number; trials?: number; buckets?: Array<{ count: number }>; mean?: number; stddev?: number };
+  if (o.trials !== undefined && o.count !== undefined) return `${num(o.trials ? o.count / o.trials : null)} (${o.count}/${o.trials})`;
+  if (o.buckets) return `histogram of ${o.buckets.at(-1)?.count ?? 0}`;
+  if (o.mean !== undefined) return `${num(o.mean)} ± ${num(o.stddev)} (n=${o.count ?? "?"})`;
+  return JSON.stringify(v);
+}
+
+/**
+ * The gate's interval drawn against "no difference" (0 for differences, 1 for ratios): where
+ * the band sits relative to the line is what decides. Decorative; the text says the same.
+ */
+function Band({ low, high, ratio }: { low: number; high: number; ratio: boolean }) {
+  const none = ratio ? 1 : 0;
+  const lo = Math.min(low, none);
+  const hi = Math.max(high, none);
+  const span = hi - lo || 1;
+  const x = (v: number) => 4 + ((v - lo) / span) * 192;
+  return (
+    <svg class="band" viewBox="0 0 200 16" width="200" height="16" aria-hidden="true" data-testid="interval-band">
+      <rect x={x(low)} y={4} width={Math.max(2, x(high) - x(low))} height={8} rx={2} fill="#1f4fbf" />
+      <line x1={x(none)} x2={x(none)} y1={0} y2={16} stroke="#1a1a1a" stroke-width={2} />
+    </svg>
+  );
+}
 
 export function RolloutPage({ params }: { params: Record<string, string> }) {
   const project = params.project!;
@@ -44,6 +74,12 @@ export function RolloutPage({ params }: { params: Record<string, string> }) {
   const observations = useLoad(() => ok(api.GET("/v1/projects/{project}/environments/{env}/observations", { params: { path, query: { limit: 500 } } })), [project, env]);
   const environment = useLoad(() => ok(api.GET("/v1/projects/{project}/environments/{env}", { params: { path } })), [project, env]);
   const reload = () => (rollout.reload(), decision.reload(), observations.reload(), environment.reload());
+  // A step taken elsewhere (CLI, automatic gate, another browser) changes the environment's revision.
+  const seen = useRef<number | undefined>(undefined);
+  useWatch(project, env, (e) => {
+    if (seen.current !== undefined && e.revision > seen.current) reload();
+    seen.current = Math.max(seen.current ?? 0, e.revision);
+  });
   return (
     <>
       <Crumbs items={[["Projects", ui("projects")], [project, ui("projects", project)], [env, ui("projects", project, "environments", env)], "Rollout"]} />
@@ -219,9 +255,9 @@ function DecisionView({ d }: { d: Schemas["Decision"] }) {
 
 function Tiles({ reasons, observations }: { reasons: Reason[]; observations: Schemas["Observation"][] }) {
   const windows = [...new Set(observations.map((o) => o.window_end))].sort();
-  const valueAt = (side: "stable" | "candidate", end: string, metric: string) => {
-    const o = observations.find((x) => x.side === side && x.window_end === end && (x.metrics as Record<string, number | undefined>)[metric] !== undefined);
-    return o ? (o.metrics as Record<string, number>)[metric] : undefined;
+  const valueAt = (side: "stable" | "candidate", end: string, metric: string): unknown => {
+    const o = observations.find((x) => x.side === side && x.window_end === end && (x.metrics as Record<string, unknown>)[metric] !== undefined);
+    return o ? (o.metrics as Record<string, unknown>)[metric] : undefined;
   };
   return (
     <>
@@ -237,6 +273,7 @@ function Tiles({ reasons, observations }: { reasons: Reason[]; observations: Sch
                   <p>
                     baseline <strong>{num(r?.baseline)}</strong> · candidate <strong>{num(r?.candidate)}</strong> {r && <Badge tone={VERDICT_TONE[r.verdict] ?? "plain"}>{r.verdict}</Badge>}
                   </p>
+                  {r?.interval && r.interval.low !== null && r.interval.high !== null && <Band low={r.interval.low} high={r.interval.high} ratio={m.startsWith("latency.p95") || m.startsWith("cost.")} />}
                   {r?.interval && (
                     <p class="small">
                       Interval {num(r.interval.low)} to {num(r.interval.high)}
@@ -259,8 +296,8 @@ function Tiles({ reasons, observations }: { reasons: Reason[]; observations: Sch
                           {windows.map((w) => (
                             <tr key={w}>
                               <td>{shortWhen(w)}</td>
-                              <td>{num(valueAt("stable", w, m))}</td>
-                              <td>{num(valueAt("candidate", w, m))}</td>
+                              <td>{observed(valueAt("stable", w, m))}</td>
+                              <td>{observed(valueAt("candidate", w, m))}</td>
                             </tr>
                           ))}
                         </tbody>

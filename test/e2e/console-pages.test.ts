@@ -59,12 +59,13 @@ describe("console: sets, diff, artifacts, rollout, evidence, audit", { timeout: 
     await ok("PUT", envPath(P, "prod"));
     await ok("POST", envPath(P, "prod", "/deploy"), { version_set: ids.a, reason: "first release" });
     await ok("PUT", envPath(P, "prod", "/rollout"), { candidate: ids.b, percent: 5, reason: "try v2" });
-    const observe = (vs: string, start: string, end: string, p95: number) =>
-      ok("POST", envPath(P, "prod", "/observations"), { version_set: vs, window_start: start, window_end: end, metrics: { "quality.success_rate": 0.95, "latency.p95_ms": p95, "cost.tokens_per_request": 900, "risk.pii_leaks": 0 } });
+    const observe = (vs: string, start: string, end: string, p95: number, success: unknown = 0.95) =>
+      ok("POST", envPath(P, "prod", "/observations"), { version_set: vs, window_start: start, window_end: end, metrics: { "quality.success_rate": success, "latency.p95_ms": p95, "cost.tokens_per_request": 900, "risk.pii_leaks": 0 } });
     await observe(ids.a, "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z", 800);
     await observe(ids.b, "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z", 820);
-    await observe(ids.a, "2026-01-01T01:00:00Z", "2026-01-01T02:00:00Z", 790);
-    await observe(ids.b, "2026-01-01T01:00:00Z", "2026-01-01T02:00:00Z", 1150);
+    // The second window reports the success rate as samples (count of trials): the gate gives an interval.
+    await observe(ids.a, "2026-01-01T01:00:00Z", "2026-01-01T02:00:00Z", 790, { count: 1900, trials: 2000 });
+    await observe(ids.b, "2026-01-01T01:00:00Z", "2026-01-01T02:00:00Z", 1150, { count: 1880, trials: 2000 });
   }, 180_000);
   afterAll(async () => rig?.close());
 
@@ -159,6 +160,14 @@ describe("console: sets, diff, artifacts, rollout, evidence, audit", { timeout: 
     await page.waitForURL(`**/compare?from=1&to=2`);
     expect(await page.locator("del").first().textContent()).toBe("politely");
     console.log(`baseline: two small prompt versions compared ${Date.now() - clicked} ms after the click`);
+    await p.goto(`/ui/projects/${P}/artifacts/prompt/long`);
+    await page.getByLabel("Compare", { exact: true }).selectOption("1");
+    const longClicked = Date.now();
+    await page.getByRole("button", { name: "Compare versions" }).click();
+    await page.locator("ins", { hasText: "INSERTED" }).waitFor();
+    console.log(`the same for two 50 KB prompt versions: ${Date.now() - longClicked} ms after the click`);
+    await p.goto(`/ui/projects/${P}/artifacts/prompt/answer/compare?from=1&to=2`);
+    await page.locator("del").first().waitFor();
     await checkPage(p, "artifact-compare");
 
     await p.goto(`/ui/projects/${P}/artifacts/contract/answer/versions/2`);
@@ -191,10 +200,21 @@ describe("console: sets, diff, artifacts, rollout, evidence, audit", { timeout: 
     const p95 = page.getByTestId("tile-latency.p95_ms");
     expect(await p95.textContent()).toMatch(/baseline 790 · candidate 1150/);
     expect(await p95.getByRole("row").count()).toBe(3);
+    const success = page.getByTestId("tile-quality.success_rate");
+    expect(await success.getByRole("row").last().textContent()).toMatch(/0\.95 \(1900\/2000\).*0\.94 \(1880\/2000\)/);
     // Each reason's sentence, as the gate wrote it.
-    const reasons = (await (await rig.t.request("GET", envPath(P, "prod", "/rollout/decision"))).json()).reasons as Array<{ summary: string }>;
+    const reasons = (await (await rig.t.request("GET", envPath(P, "prod", "/rollout/decision"))).json()).reasons as Array<{ metric: string; summary: string; interval: { low: number | null; high: number | null } | null }>;
     expect(reasons.length).toBeGreaterThan(0);
     expect(await page.locator(".reasons li").allTextContents()).toEqual(reasons.map((r) => expect.stringContaining(r.summary)));
+    // Where the gate gives an interval, the tile shows it (text and band).
+    const withInterval = reasons.filter((r) => r.interval && r.interval.low !== null && r.interval.high !== null);
+    expect(withInterval.map((r) => r.metric)).toContain("quality.success_rate");
+    for (const r of withInterval) {
+      const tile = page.getByTestId(`tile-${r.metric}`);
+      expect(await tile.getByText(/^Interval /).count(), r.metric).toBe(1);
+      expect(await tile.getByTestId("interval-band").count(), r.metric).toBe(1);
+    }
+    expect(await page.getByTestId("tile-cost.tokens_per_request").getByTestId("interval-band").count()).toBe(withInterval.some((r) => r.metric === "cost.tokens_per_request") ? 1 : 0);
     await checkPage(p, "rollout");
 
     await page.getByRole("button", { name: "Advance" }).click();
@@ -215,13 +235,19 @@ describe("console: sets, diff, artifacts, rollout, evidence, audit", { timeout: 
     await page.getByRole("button", { name: "Resume" }).click();
     await page.getByRole("button", { name: "Confirm resume" }).click();
     await page.getByText("running", { exact: true }).first().waitFor();
+    // A step taken through the API shows on the open page without reload.
+    expect((await rig.t.request("POST", envPath(P, "prod", "/rollout/pause"), { body: { reason: "from the CLI" } })).status).toBe(200);
+    await page.getByText("paused", { exact: true }).first().waitFor({ timeout: 2_000 });
+    await page.getByRole("button", { name: "Resume" }).click();
+    await page.getByRole("button", { name: "Confirm resume" }).click();
+    await page.getByText("running", { exact: true }).first().waitFor();
     await page.getByRole("button", { name: "Abort" }).click();
     await page.getByLabel("Reason").fill("not today");
     await page.getByRole("button", { name: "Confirm abort" }).click();
     await page.getByText("aborted", { exact: true }).first().waitFor();
     const history = (await (await rig.t.request("GET", envPath(P, "prod", "/history"))).json()).items as Array<{ action: string; reason: string | null; detail: { forced?: boolean } | null }>;
-    expect(history.slice(0, 4).map((h) => h.action)).toEqual(["abort", "resume", "pause", "advance"]);
-    expect(history[3]).toMatchObject({ reason: "p95 spike is the cache warming", detail: { forced: true } });
+    expect(history.slice(0, 6).map((h) => h.action)).toEqual(["abort", "resume", "pause", "resume", "pause", "advance"]);
+    expect(history[5]).toMatchObject({ reason: "p95 spike is the cache warming", detail: { forced: true } });
 
     const pack = page.getByRole("link", { name: /^ro_/ }).first();
     await pack.click();

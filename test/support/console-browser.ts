@@ -5,7 +5,7 @@
  * the page through the DevTools protocol, which the page's CSP does not govern, so the CSP
  * stays exactly as served.
  */
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -90,14 +90,20 @@ export async function seriousViolations(page: Page): Promise<string[]> {
 
 /**
  * The checks every page gets: axe clean (serious/critical), no CSP violation or page error,
- * a screenshot for the docs at 1 280 px, and no page-wide horizontal scrolling at 390 px.
+ * a screenshot for the docs at 1 280 px (docs/console/<name>.png), and no page-wide horizontal
+ * scrolling at 390 px.
  */
 export async function checkPage(p: ConsolePage, name: string): Promise<void> {
   const { page } = p;
   await page.getByText(/^Loading /).first().waitFor({ state: "detached" }).catch(() => undefined);
   expect(await seriousViolations(page), `axe on ${name}`).toEqual([]);
-  await mkdir(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  // Written when missing or asked for (PINSET_CONSOLE_SCREENSHOTS=1): every run would otherwise
+  // rewrite the committed images (times and ids differ), dirtying checkouts and colliding in merges.
+  const shot = path.join(SCREENSHOTS, `${name}.png`);
+  if (process.env.PINSET_CONSOLE_SCREENSHOTS === "1" || !(await stat(shot).catch(() => undefined))) {
+    await mkdir(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: shot, fullPage: true });
+  }
   const width = page.viewportSize()!.width;
   await page.setViewportSize({ width: 390, height: 844 });
   const overflow = await page.evaluate("document.documentElement.scrollWidth");
