@@ -7,13 +7,7 @@ import { deployRefusal, useSelf } from "../self.js";
 import { ActionButton, Async, Badge, Crumbs, ProblemView, TableWrap } from "../ui.js";
 import { useWatch } from "../watch.js";
 
-type Rollout = Schemas["Rollout"] & {
-  // Added by the rollout-steps work when the server has it; shown when present.
-  step?: number;
-  step_started_at?: string;
-  bake_remaining_seconds?: number;
-  next_action?: string;
-};
+type Rollout = Schemas["RolloutStatus"];
 type Reason = Schemas["DecisionReason"] & {
   method?: string;
   interval?: { low: number | null; high: number | null } | null;
@@ -69,7 +63,7 @@ export function RolloutPage({ params }: { params: Record<string, string> }) {
   const env = params.env!;
   useTitle(`Rollout · ${env} · ${project}`);
   const path = { project, env };
-  const rollout = useLoad(() => ok(api.GET("/v1/projects/{project}/environments/{env}/rollout", { params: { path } })) as Promise<Rollout>, [project, env]);
+  const rollout = useLoad(() => ok(api.GET("/v1/projects/{project}/environments/{env}/rollout", { params: { path } })), [project, env]);
   const decision = useLoad(() => ok(api.GET("/v1/projects/{project}/environments/{env}/rollout/decision", { params: { path } })), [project, env]);
   const observations = useLoad(() => ok(api.GET("/v1/projects/{project}/environments/{env}/observations", { params: { path, query: { limit: 500 } } })), [project, env]);
   const environment = useLoad(() => ok(api.GET("/v1/projects/{project}/environments/{env}", { params: { path } })), [project, env]);
@@ -143,9 +137,15 @@ function Overview({ project, r }: { project: string; r: Rollout }) {
       </dd>
       <dt>Candidate share</dt>
       <dd>
-        <progress max={100} value={r.percent} aria-label={`Candidate share ${r.percent}%`} /> {r.percent}%{r.step !== undefined && <> · step {r.step}</>}
+        <progress max={100} value={r.percent} aria-label={`Candidate share ${r.percent}%`} /> {r.percent}%
+        {r.step && (
+          <>
+            {" "}
+            · step samples {r.step.samples.baseline} / {r.step.samples.candidate} of {r.step.min_samples} per side
+          </>
+        )}
       </dd>
-      {r.bake_remaining_seconds !== undefined && (
+      {r.bake_remaining_seconds !== null && (
         <>
           <dt>Bake</dt>
           <dd>
@@ -157,7 +157,10 @@ function Overview({ project, r }: { project: string; r: Rollout }) {
       {r.next_action && (
         <>
           <dt>Next</dt>
-          <dd>{r.next_action}</dd>
+          <dd>
+            {r.next_action}
+            {r.next_action_reason && <> — {r.next_action_reason}</>}
+          </dd>
         </>
       )}
       <dt>Started</dt>
