@@ -47,7 +47,7 @@ export interface ArtifactsTable {
   retired_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
-/** The blobs an artifact version references (index files); see migrations/0005_gc.sql. */
+/** The blobs an artifact version references (index files); see migrations/0007_gc.sql. */
 export interface ArtifactBlobsTable {
   project: string;
   kind: string;
