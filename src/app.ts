@@ -1,5 +1,10 @@
 import express, { Router } from "express";
 import { sql, type Kysely } from "kysely";
+import { AnalysisLoop } from "./analysis/loop.js";
+import { rolloutGaugeSource } from "./analysis/rollout-gauges-source.js";
+import { registerRolloutMetrics } from "./analysis/rollout-metrics.js";
+import { analysisRoutes } from "./analysis/routes.js";
+import { AnalysisService, type AnalysisServiceDeps } from "./analysis/service.js";
 import { ArtifactCatalog } from "./artifacts/catalog.js";
 import { artifactRoutes } from "./artifacts/routes.js";
 import { ArtifactService } from "./artifacts/service.js";
@@ -11,6 +16,8 @@ import { TokenResolver } from "./auth/token-resolver.js";
 import { TokenStore } from "./auth/token-store.js";
 import { blobRoutes } from "./blobs/routes.js";
 import { combineBackground } from "./background.js";
+import type { ConsoleBundle } from "./console/bundle.js";
+import { consoleRouter } from "./console/routes.js";
 import { BlobService } from "./blobs/service.js";
 import type { BlobStore } from "./blobs/store.js";
 import { UploadSweeper, type UploadSweeperOptions } from "./blobs/upload-sweeper.js";
@@ -69,7 +76,7 @@ export interface AppDeps {
    * per-address watch caps then. `http` left out: the default body time-outs; `schemas`: the
    * default limits; `webhooks`: private webhook targets refused.
    */
-  config: Pick<Config, "limits"> & Partial<Pick<Config, "rateLimit" | "database" | "readyzTimeoutMs" | "watchLimits" | "http" | "schemas" | "webhooks" | "gc">>;
+  config: Pick<Config, "limits"> & Partial<Pick<Config, "rateLimit" | "database" | "readyzTimeoutMs" | "analysisTickMs" | "watchLimits" | "http" | "schemas" | "webhooks" | "gc">>;
   /** The budgeted pool's view of whether the database answers (server mode): for /metrics. */
   databaseAnswers?: AnswerWatch;
   metrics?: Metrics;
@@ -88,7 +95,17 @@ export interface AppDeps {
   gc?: { db?: Kysely<Database>; options?: Partial<GcOptions>; hook?: GcHook };
   /** Abandoned-upload sweeping (tests move the clock); production sweeps at start and hourly. */
   uploadSweep?: Partial<UploadSweeperOptions>;
+  /**
+   * The Prometheus analysis loop: `tickMs` (default 5 s) between passes; tests may hand in a
+   * `fetch` and a clock.
+   */
+  analysis?: { tickMs?: number } & Partial<Pick<AnalysisServiceDeps, "fetch" | "now">>;
   /** Watch tuning (tests shorten the heartbeat); production uses the defaults. */
+  /**
+   * The web console's built files (console/bundle.ts), served at `/` and `/ui/…`; "missing":
+   * those pages say how to build it. Left out (most tests): no console routes at all.
+   */
+  console?: ConsoleBundle | "missing";
   watch?: Partial<Pick<WatchHubOptions, "heartbeatMs" | "maxBufferedBytes" | "replayLimit" | "recentSize">> & {
     /** Most streams on this instance; default: derived from the open-file limit (watchCapacity). */
     maxTotal?: number;
@@ -162,6 +179,15 @@ export function createApp(deps: AppDeps) {
     onRetired: () => versionSets.forgetBundles(),
   });
   const rateLimit = createRateLimit(deps.config.rateLimit ?? { rps: 0, burst: 0 });
+  const traceIds = traceIdGenerator();
+  const rolloutMetrics = registerRolloutMetrics(metrics.registry, {
+    source: rolloutGaugeSource({ db, decision: (key) => rollouts.decision(key) }),
+    onError: (err) => logger.warn({ err }, "rollout gauges could not be read for this scrape"),
+  });
+  const { tickMs, ...analysisTuning } = deps.analysis ?? {};
+  const analysisTickMs = tickMs ?? deps.config.analysisTickMs;
+  const analysis = new AnalysisService({ db, rollouts, gates, logger, metrics: rolloutMetrics, newTraceId: traceIds, ...analysisTuning });
+  const analysisLoop = new AnalysisLoop(analysis, { logger, ...(analysisTickMs !== undefined ? { tickMs: analysisTickMs } : {}) });
 
   const routes: RouteSpec[] = [];
   const bodies = {
@@ -181,9 +207,9 @@ export function createApp(deps: AppDeps) {
   mountRoutes(v1, rolloutRoutes({ rollouts, gates, environments }), routes, bodies);
   mountRoutes(v1, gcRoutes({ gc, projects }), routes, bodies);
   mountRoutes(v1, webhookRoutes({ webhooks, projects, allowPrivate: allowPrivateWebhooks }), routes, bodies);
+  mountRoutes(v1, analysisRoutes({ analysis }), routes, bodies);
 
   const recorder = new RequestRecorder(metrics);
-  const traceIds = traceIdGenerator();
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
@@ -200,6 +226,7 @@ export function createApp(deps: AppDeps) {
     }),
   );
   app.use("/v1", v1);
+  if (deps.console) app.use(consoleRouter(deps.console === "missing" ? undefined : deps.console));
   app.use(notFoundHandler);
   app.use(problemHandler);
 
@@ -209,9 +236,9 @@ export function createApp(deps: AppDeps) {
   // Idle until started: main.ts starts it after listening; tests start it when they need it.
   const uploadSweeper = new UploadSweeper(blobStore, { logger, ...(deps.uploadSweep ? { options: deps.uploadSweep } : {}) });
   const gcSchedule = new GcSchedule(gc, { intervalMs: deps.config.gc?.intervalMs ?? 0, logger });
-  const background = combineBackground([deliveryWorker, schemas, uploadSweeper, gcSchedule]);
+  const background = combineBackground([deliveryWorker, schemas, uploadSweeper, analysisLoop, gcSchedule]);
 
-  return { app, listener, routes, metrics, background, services: { projects, blobs, artifacts, schemas, uploadSweeper, versionSets, environments, watchHub, watchStreams, rollouts, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker, gc, gcSchedule } };
+  return { app, listener, routes, metrics, background, services: { projects, blobs, artifacts, schemas, uploadSweeper, versionSets, environments, watchHub, watchStreams, rollouts, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker, analysis, analysisLoop, gc, gcSchedule } };
 }
 
 export type PinsetApp = ReturnType<typeof createApp>;

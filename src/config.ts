@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { DEFAULT_ANALYSIS_TICK_MS } from "./analysis/loop.js";
 import { DEFAULT_DATABASE_BUDGETS } from "./db/budgets.js";
 import { DEFAULT_SCHEMA_SETTINGS, type SchemaSettings } from "./schemas/settings.js";
 
@@ -85,6 +86,7 @@ const envSchema = z.object({
   PINSET_DB_ACQUIRE_TIMEOUT_MS: milliseconds("PINSET_DB_ACQUIRE_TIMEOUT_MS").default(DEFAULT_DATABASE_BUDGETS.acquireMs),
   PINSET_STALE_AFTER_MS: milliseconds("PINSET_STALE_AFTER_MS").default(DEFAULT_STALE_AFTER_MS),
   PINSET_READYZ_TIMEOUT_MS: milliseconds("PINSET_READYZ_TIMEOUT_MS").default(DEFAULT_READYZ_TIMEOUT_MS),
+  PINSET_ANALYSIS_TICK_MS: milliseconds("PINSET_ANALYSIS_TICK_MS").default(DEFAULT_ANALYSIS_TICK_MS),
   PINSET_WATCH_MAX_PER_TOKEN: positiveInt("PINSET_WATCH_MAX_PER_TOKEN").default(HTTP_DEFAULTS.watchPerToken),
   PINSET_WATCH_MAX_PER_ADDRESS: positiveInt("PINSET_WATCH_MAX_PER_ADDRESS").default(HTTP_DEFAULTS.watchPerAddress),
   PINSET_KEEPALIVE_TIMEOUT_MS: positiveInt("PINSET_KEEPALIVE_TIMEOUT_MS").default(HTTP_DEFAULTS.keepAliveTimeoutMs),
@@ -133,6 +135,8 @@ export interface Config {
   database: { readMs: number; writeMs: number; acquireMs: number; staleAfterMs: number };
   /** Each `/readyz` check answers within this, or counts as failed. */
   readyzTimeoutMs: number;
+  /** How often each instance's background loops (the Prometheus analysis) wake. */
+  analysisTickMs: number;
   /** Caps on open watch streams; 0 turns a cap off. */
   watchLimits: { perToken: number; perAddress: number };
   http: { keepAliveTimeoutMs: number; bodyIdleTimeoutMs: number; jsonBodyTimeoutMs: number };
@@ -193,6 +197,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       staleAfterMs: e.PINSET_STALE_AFTER_MS,
     },
     readyzTimeoutMs: e.PINSET_READYZ_TIMEOUT_MS,
+    analysisTickMs: e.PINSET_ANALYSIS_TICK_MS,
     watchLimits: { perToken: e.PINSET_WATCH_MAX_PER_TOKEN, perAddress: e.PINSET_WATCH_MAX_PER_ADDRESS },
     http: {
       keepAliveTimeoutMs: e.PINSET_KEEPALIVE_TIMEOUT_MS,

@@ -3,6 +3,7 @@ import { createApp } from "./app.js";
 import { ensureAdminToken } from "./auth/bootstrap-admin.js";
 import { createBlobStore } from "./blobs/create.js";
 import { ConfigError, loadConfig } from "./config.js";
+import { defaultConsoleDir, loadConsoleBundle } from "./console/bundle.js";
 import { connectPostgres } from "./db/connect.js";
 import { DataDirLockedError } from "./db/data-dir-lock.js";
 import { openDatabase } from "./db/open.js";
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
   // Listening before the first request, so caches trust the feed from the start.
   const changeFeed = createChangeFeed(database, { logger });
   changeFeed.start();
+  const consoleBundle = await loadConsoleBundle(defaultConsoleDir());
   // Garbage collection scans every blob row: on Postgres it gets a small pool without the request-path budgets.
   const gcDatabase = config.databaseUrl ? connectPostgres({ url: config.databaseUrl, max: 2 }) : undefined;
   const { listener, background, services } = createApp({
@@ -31,6 +33,7 @@ async function main(): Promise<void> {
     logger,
     config,
     changeFeed,
+    console: consoleBundle ?? "missing",
     ...(gcDatabase ? { gc: { db: gcDatabase.db } } : {}),
   });
   const server: Server = await new Promise((resolve, reject) => {
@@ -42,6 +45,7 @@ async function main(): Promise<void> {
   const storage = config.databaseUrl ? "Postgres" : `embedded Postgres in ${config.dataDir}/db`;
   const blobs = config.s3 ? `S3 bucket ${config.s3.bucket}` : `${config.dataDir}/blobs`;
   process.stdout.write(`Pinset listening on ${url}\n  database: ${storage}\n  blobs:    ${blobs}\n`);
+  process.stdout.write(consoleBundle ? `  console:  ${url}/\n` : `  console:  not built; run \`npm run build:console\` and restart\n`);
   if (admin.source === "generated") {
     process.stdout.write(`  admin token (shown once, also saved to ${admin.file}):\n    ${admin.secret}\n`);
   } else if (admin.source === "existing") {

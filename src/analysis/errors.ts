@@ -16,6 +16,8 @@
  *   wrong_type       a range vector, a string, a native histogram               the result
  *   invalid_value    a number the metric cannot take: a rate above 1, count     the evaluation
  *                    above trials, a histogram without "+Inf"
+ *   rejected         the registry refused the side's observation (its rollout   the loop (service.ts)
+ *                    ended meanwhile, a value its gate does not take)
  *
  * Messages never contain a provider header value (the client redacts what a server echoes).
  */
@@ -31,6 +33,7 @@ export const ANALYSIS_ERROR_KINDS = [
   "not_finite",
   "wrong_type",
   "invalid_value",
+  "rejected",
 ] as const;
 
 export type AnalysisErrorKind = (typeof ANALYSIS_ERROR_KINDS)[number];

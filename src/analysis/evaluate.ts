@@ -67,7 +67,8 @@ export interface PrometheusObservation {
 
 export interface AnalysisErrorRecord {
   side: Side;
-  key: QueryKey;
+  /** The query's key; "observation" when the registry refused the side's whole observation. */
+  key: QueryKey | "observation";
   /** The form's field (count, trials, buckets, mean, stddev) when one query of several failed. */
   field?: string;
   kind: AnalysisErrorKind;

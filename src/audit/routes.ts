@@ -12,6 +12,15 @@ const auditQuery = pageQuerySchema.extend({
   action: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, "must be an action name like environment.deploy").optional(),
   since: rfc3339Schema.optional(),
   until: rfc3339Schema.optional(),
+  // Token names are printable text on one line (auth/routes.ts); an actor filter is the same.
+  actor: z.string().min(1).max(128).regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, "must be a token name (printable text on one line)").optional(),
+  target: z
+    .string()
+    .min(1)
+    .max(300)
+    .regex(/^[A-Za-z0-9._:@/-]+\*?$/, "must be a target like environment/prod, or a prefix ending in * like environment/prod*")
+    .optional(),
+  trace_id: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, "must be a trace id (1–128 of A-Z a-z 0-9 . _ : -)").optional(),
 });
 
 export function auditRoutes(deps: { audit: AuditService; projects: ProjectService }): RouteSpec[] {

@@ -33,6 +33,10 @@ export function presentAuditEntry(row: AuditRow): AuditEntryView {
 
 export interface AuditFilter {
   action?: string;
+  actor?: string;
+  /** Exact, or a prefix when it ends with `*`. */
+  target?: string;
+  trace_id?: string;
   since?: Date;
   until?: Date;
   limit: number;
@@ -52,6 +56,9 @@ export class AuditService {
       project,
       environments,
       action: filter.action,
+      actor: filter.actor,
+      target: filter.target,
+      traceId: filter.trace_id,
       since: filter.since,
       until: filter.until,
       before: decodeCursor(filter.cursor),

@@ -16,6 +16,11 @@ export interface AuditQuery {
   /** A project's entries; `undefined` for every entry, including those about no project (tokens). */
   project?: string;
   action?: string;
+  /** The token name that made the change. */
+  actor?: string;
+  /** Exact target, or every target starting with it when it ends with `*` (`environment/prod*`). */
+  target?: string;
+  traceId?: string;
   since?: Date;
   until?: Date;
   /**
@@ -55,6 +60,12 @@ export function listAudit(db: Kysely<Database>, query: AuditQuery): Promise<Audi
   let q = db.selectFrom("audit_log").selectAll().orderBy("seq", "desc").limit(query.limit);
   if (query.project !== undefined) q = q.where("project", "=", query.project);
   if (query.action !== undefined) q = q.where("action", "=", query.action);
+  if (query.actor !== undefined) q = q.where("actor", "=", query.actor);
+  if (query.traceId !== undefined) q = q.where("trace_id", "=", query.traceId);
+  if (query.target !== undefined) {
+    const prefix = query.target.endsWith("*") ? query.target.slice(0, -1) : undefined;
+    q = prefix === undefined ? q.where("target", "=", query.target) : q.where(sql<boolean>`starts_with(target, ${prefix})`);
+  }
   if (query.since !== undefined) q = q.where("at", ">=", query.since);
   if (query.until !== undefined) q = q.where("at", "<", query.until);
   if (query.before !== undefined) q = q.where("seq", "<", query.before);

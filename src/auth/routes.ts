@@ -1,11 +1,12 @@
 import { z } from "zod";
-import { actorOf } from "../http/context.js";
+import { actorOf, principalOf } from "../http/context.js";
 import { nameSchema } from "../http/names.js";
 import { pageQuerySchema } from "../http/pagination.js";
 import type { RouteSpec } from "../http/routes.js";
 import { rfc3339Schema } from "../http/time.js";
 import { parseInput } from "../http/validate.js";
-import { SCOPES } from "./principal.js";
+import { SCOPES, type Principal } from "./principal.js";
+import { expiryOf } from "./token-resolver.js";
 import type { TokenService } from "./service.js";
 
 const unique = <T>(items: T[]) => new Set(items).size === items.length;
@@ -37,8 +38,30 @@ const createTokenBody = z.strictObject({
 /** Ids are ours (`tok_…`); anything else cannot name a token. */
 const tokenParams = z.object({ id: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, "is not a token id") });
 
+/** What the calling token may do (never its secret): the console greys out what it may not. */
+export function presentSelf(principal: Principal) {
+  const expiry = expiryOf(principal);
+  return {
+    id: principal.tokenId,
+    name: principal.name,
+    scopes: [...principal.scopes],
+    projects: principal.projects === "*" ? ["*"] : [...principal.projects].sort(),
+    environments: principal.environments ? [...principal.environments].sort() : null,
+    expires_at: expiry === undefined ? null : new Date(expiry).toISOString(),
+  };
+}
+
 export function tokenRoutes(tokens: TokenService): RouteSpec[] {
   return [
+    {
+      // Every token may ask who it is (`read` is implied by every scope).
+      method: "get",
+      path: "/tokens/self",
+      scope: "read",
+      handler(_req, res) {
+        res.setHeader("cache-control", "no-store").json(presentSelf(principalOf(res)));
+      },
+    },
     {
       method: "post",
       path: "/tokens",

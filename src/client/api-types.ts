@@ -892,6 +892,64 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/projects/{project}/environments/{env}/analysis": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+                /** @description The environment name. */
+                env: components["parameters"]["Env"];
+            };
+            cookie?: never;
+        };
+        /** Get the environment's analysis config (header names, never their values) */
+        get: operations["getAnalysisConfig"];
+        /**
+         * Read the environment's rollout metrics from Prometheus
+         * @description Creates (201) or replaces (200) the environment's analysis config. While a rollout runs on the environment, one registry instance per window (`interval_seconds`) queries Prometheus' HTTP API for both sides and records one observation per side with `source: prometheus`; the gate judges them like pushed ones and auto mode acts on them. A failed query is no data for that metric, recorded in the run, never a verdict; `consecutive_error_limit` error runs in a row pause the rollout. Templates may use `{{version_set}}`, `{{window}}` (the interval as a PromQL duration), `{{environment}}` and `{{project}}`. Header values are secrets: stored, never answered, audited or logged. Every problem is a 422 naming its path (relative to the body); nothing is stored then.
+         */
+        put: operations["setAnalysisConfig"];
+        post?: never;
+        /**
+         * Stop reading the environment's metrics from Prometheus
+         * @description Pushed observations keep working; the runs recorded so far stay listed.
+         */
+        delete: operations["deleteAnalysisConfig"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{project}/environments/{env}/analysis/runs": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+                /** @description The environment name. */
+                env: components["parameters"]["Env"];
+            };
+            cookie?: never;
+        };
+        /** The analysis loop's runs, newest first (status, duration, errors) */
+        get: operations["listAnalysisRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/projects/{project}/evidence/{id}": {
         parameters: {
             query?: never;
@@ -1051,6 +1109,29 @@ export interface paths {
          * @description The secret is in this answer only; the registry stores its hash.
          */
         post: operations["createToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tokens/self": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Describe the calling token (who am I)
+         * @description The calling token's id, name, scopes, projects, environments and expiry, never its secret; any valid token may ask. The console uses it to show only what the token may see and to disable what it may not do (the server still checks every request). `cache-control: no-store`.
+         */
+        get: operations["getTokenSelf"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1824,6 +1905,15 @@ export interface components {
             window_end: string;
             metrics: components["schemas"]["Metrics"];
             sample_trace_ids: string[];
+            /**
+             * @description `push`: sent to POST …/observations; `prometheus`: read by the analysis loop.
+             * @enum {string}
+             */
+            source: "push" | "prometheus";
+            /** @description For `prometheus` observations, the PromQL sent per query key (a string, or the sample form's object of strings). */
+            queries?: {
+                [key: string]: unknown;
+            };
             /** Format: date-time */
             created_at: string;
         };
@@ -1834,6 +1924,95 @@ export interface components {
         };
         ObservationList: {
             items: components["schemas"]["Observation"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        /** @description A plain PromQL string (a point value), or the sample form's object for the metric: rates `{"count", "trials"}`, `latency.p95_ms` `{"buckets"}` (one series per `le`), tokens `{"mean", "stddev", "count"}`. Keys: the gate's metric names, `requests`, and `segments.<name>`. */
+        AnalysisQuery: string | {
+            [key: string]: string;
+        };
+        AnalysisConfigInput: {
+            provider: {
+                /** @enum {string} */
+                type: "prometheus";
+                /** @description Prometheus' base URL (http or https, no credentials, query or fragment). */
+                url: string;
+                /**
+                 * @default POST
+                 * @enum {string}
+                 */
+                method?: "GET" | "POST";
+                /** @description Header name → value sent with every query (e.g. authorization). Secret. */
+                headers?: {
+                    [key: string]: string;
+                };
+            };
+            /** @default 60 */
+            interval_seconds?: number;
+            /** @default 10 */
+            timeout_seconds?: number;
+            /** @default 4 */
+            consecutive_error_limit?: number;
+            /** @description Omitted → the default queries (docs/observability.md). */
+            queries?: {
+                [key: string]: components["schemas"]["AnalysisQuery"];
+            };
+        };
+        AnalysisConfig: {
+            provider: {
+                /** @enum {string} */
+                type: "prometheus";
+                url: string;
+                /** @enum {string} */
+                method: "GET" | "POST";
+                /** @description The configured headers' names; their values are never answered. */
+                header_names: string[];
+            };
+            interval_seconds: number;
+            timeout_seconds: number;
+            consecutive_error_limit: number;
+            queries: {
+                [key: string]: components["schemas"]["AnalysisQuery"];
+            };
+        };
+        AnalysisRun: {
+            rollout_id: string;
+            /** Format: date-time */
+            window_start: string;
+            /** Format: date-time */
+            window_end: string;
+            /**
+             * @description `partial`: some queries failed (those metrics are no data); `failed`: no observation was recorded.
+             * @enum {string}
+             */
+            status: "ok" | "partial" | "failed";
+            duration_ms: number;
+            errors: {
+                /** @enum {string} */
+                side: "stable" | "candidate";
+                /** @description The query key, or `observation` when the registry refused the side's observation. */
+                key: string;
+                field?: string;
+                /** @enum {string} */
+                kind: "unreachable" | "timeout" | "aborted" | "http_error" | "bad_response" | "query_failed" | "empty_result" | "several_series" | "not_finite" | "wrong_type" | "invalid_value" | "rejected";
+                message: string;
+                query?: string;
+            }[];
+            warnings: string[];
+            notes: string[];
+            /** @description The observations the run recorded, by side. */
+            observations: {
+                [key: string]: string;
+            };
+            /**
+             * @description `paused`: this run reached `consecutive_error_limit` and paused the rollout.
+             * @enum {string|null}
+             */
+            action: "paused" | null;
+            /** Format: date-time */
+            created_at: string;
+        };
+        AnalysisRunList: {
+            items: components["schemas"]["AnalysisRun"][];
             next_cursor: components["schemas"]["NextCursor"];
         };
         EvidenceWritten: {
@@ -2011,6 +2190,17 @@ export interface components {
             created_by?: string | null;
             /** Format: date-time */
             revoked_at?: string | null;
+        };
+        /** @description The calling token as the server resolved it (admin implies every scope, project and environment). */
+        TokenSelf: {
+            id: string;
+            name: string;
+            scopes: components["schemas"]["Scope"][];
+            projects: components["schemas"]["ProjectGrant"][];
+            /** @description The environments the token is limited to; null for every environment. */
+            environments: components["schemas"]["Name"][] | null;
+            /** Format: date-time */
+            expires_at: string | null;
         };
         TokenList: {
             items: components["schemas"]["Token"][];
@@ -2299,6 +2489,16 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["GatePolicy"];
+            };
+        };
+        /** @description The analysis config in force (header names only). */
+        AnalysisConfigOk: {
+            headers: {
+                "x-trace-id": components["headers"]["TraceId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["AnalysisConfig"];
             };
         };
     };
@@ -3943,6 +4143,141 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    getAnalysisConfig: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+                /** @description The environment name. */
+                env: components["parameters"]["Env"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["AnalysisConfigOk"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    setAnalysisConfig: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+                /** @description The environment name. */
+                env: components["parameters"]["Env"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnalysisConfigInput"];
+            };
+        };
+        responses: {
+            200: components["responses"]["AnalysisConfigOk"];
+            201: components["responses"]["AnalysisConfigOk"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    deleteAnalysisConfig: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+                /** @description The environment name. */
+                env: components["parameters"]["Env"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The config was removed. */
+            204: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listAnalysisRuns: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page; opaque. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+                /** @description The environment name. */
+                env: components["parameters"]["Env"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of runs, newest first (the most recent 2 000 per environment are kept). */
+            200: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnalysisRunList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     getEvidencePack: {
         parameters: {
             query?: never;
@@ -3988,6 +4323,12 @@ export interface operations {
                 since?: string;
                 /** @description Only entries before this time (RFC 3339). */
                 until?: string;
+                /** @description Only entries made by the token with this name. */
+                actor?: string;
+                /** @description Only entries about this target (e.g. `environment/prod`), or, ending with `*`, about every target starting with the text before it (`environment/prod*` also matches `environment/prod/gate-policy`). */
+                target?: string;
+                /** @description Only entries written by the request with this trace id. */
+                trace_id?: string;
                 /** @description Page size. */
                 limit?: components["parameters"]["Limit"];
                 /** @description The `next_cursor` of the previous page; opaque. */
@@ -4033,6 +4374,12 @@ export interface operations {
                 since?: string;
                 /** @description Only entries before this time (RFC 3339). */
                 until?: string;
+                /** @description Only entries made by the token with this name. */
+                actor?: string;
+                /** @description Only entries about this target (e.g. `environment/prod`), or, ending with `*`, about every target starting with the text before it (`environment/prod*` also matches `environment/prod/gate-policy`). */
+                target?: string;
+                /** @description Only entries written by the request with this trace id. */
+                trace_id?: string;
                 /** @description Page size. */
                 limit?: components["parameters"]["Limit"];
                 /** @description The `next_cursor` of the previous page; opaque. */
@@ -4275,6 +4622,34 @@ export interface operations {
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getTokenSelf: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The calling token. */
+            200: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenSelf"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];

@@ -170,6 +170,10 @@ export interface RolloutsTable {
   created_at: CreatedAt;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
   ended_at: Date | null;
+  /** When the current percent took effect (start, then each advance): bake and pooling count from here. */
+  step_started_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  /** The latest resume: the "not enough traffic" deadline counts from the later of this and step_started_at. */
+  resumed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface RolloutObservationsTable {
@@ -182,11 +186,19 @@ export interface RolloutObservationsTable {
   side: "stable" | "candidate";
   window_start: ColumnType<Date, Date | string, never>;
   window_end: ColumnType<Date, Date | string, never>;
-  metrics: ColumnType<Record<string, number>, string, never>;
+  /** Flat metric name → a plain number or a sample form (rollouts/analysis/samples.ts). */
+  metrics: ColumnType<Record<string, unknown>, string, never>;
+  /** Requests this set served in the window, when reported. */
+  requests: ColumnType<number | null, number | null | undefined, never>;
+  /** Segment name → requests of the window in it, when reported. */
+  segments: ColumnType<Record<string, number> | null, string | null | undefined, never>;
   sample_trace_ids: string[];
   created_by: string | null;
   trace_id: string | null;
   created_at: CreatedAt;
+  source: ColumnType<"push" | "prometheus", "push" | "prometheus" | undefined, never>;
+  /** The PromQL a `prometheus` observation was read with, by query key. */
+  queries: ColumnType<Record<string, unknown> | null, string | null | undefined, never>;
 }
 
 export interface GatePoliciesTable {
@@ -253,6 +265,34 @@ export interface WebhookAttemptsTable {
   at: ColumnType<Date, Date | string | undefined, never>;
 }
 
+export interface AnalysisConfigsTable {
+  project: string;
+  environment: string;
+  config: ColumnType<unknown, string, string>;
+  updated_by: string | null;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  last_rollout: string | null;
+  last_window_end: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  consecutive_errors: ColumnType<number, number | undefined, number>;
+}
+
+export interface AnalysisRunsTable {
+  seq: Generated<number>;
+  project: string;
+  environment: string;
+  rollout_id: string;
+  window_start: ColumnType<Date, Date | string, never>;
+  window_end: ColumnType<Date, Date | string, never>;
+  status: "ok" | "partial" | "failed";
+  duration_ms: number;
+  errors: ColumnType<unknown[], string, never>;
+  warnings: ColumnType<string[], string, never>;
+  notes: ColumnType<string[], string, never>;
+  observations: ColumnType<Record<string, string>, string, never>;
+  action: string | null;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   projects: ProjectsTable;
   blobs: BlobsTable;
@@ -270,6 +310,8 @@ export interface Database {
   rollout_observations: RolloutObservationsTable;
   gate_policies: GatePoliciesTable;
   evidence_packs: EvidencePacksTable;
+  analysis_configs: AnalysisConfigsTable;
+  analysis_runs: AnalysisRunsTable;
   artifact_blobs: ArtifactBlobsTable;
   retention_settings: RetentionSettingsTable;
   gc_runs: GcRunsTable;

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
+import { z } from "zod";
 import { recordAudit } from "../audit/store.js";
 import type { Principal } from "../auth/principal.js";
 import type { Database } from "../db/schema.js";
@@ -9,7 +10,9 @@ import { decodeCursor, toPage, type Page } from "../http/pagination.js";
 import { evaluate, explain, loadPolicy } from "./evaluate.js";
 import { parseGatePolicy, type GatePolicy } from "./gate-policy.js";
 import type { Decision } from "./gates.js";
-import { metricsSchema, type Metrics } from "./metrics.js";
+import { observationSamplesBody } from "./analysis/sample-schemas.js";
+import type { ObservedMetrics } from "./analysis/samples.js";
+import { observedMetricsSchema } from "./metrics.js";
 import type { RolloutService } from "./service.js";
 import { environmentNotFound } from "./steps.js";
 import type { EnvironmentKey, RolloutRow } from "./store.js";
@@ -20,7 +23,15 @@ export interface ObservationInput {
   windowStart: Date;
   windowEnd: Date;
   metrics: unknown;
+  /** Requests this set served in the window: a whole number ≥ 0. */
+  requests?: unknown;
+  /** Segment name → requests of the window in it. */
+  segments?: unknown;
   sampleTraceIds?: string[];
+  /** Who measured: "push" (the route; the default) or "prometheus" (the analysis loop). */
+  source?: "push" | "prometheus";
+  /** The PromQL a "prometheus" observation was read with, by query key. */
+  queries?: Record<string, unknown>;
 }
 
 /** The recorded observation, the decision it leads to, and the rollout after any automatic step. */
@@ -32,12 +43,18 @@ export interface ObservationRecorded extends ObservationView {
 
 const REASON_MAX = 1024;
 
-function parseMetrics(input: unknown): Metrics {
-  const parsed = metricsSchema.safeParse(input);
+const samplesSchema = z.object({ metrics: observedMetricsSchema, ...observationSamplesBody });
+
+/**
+ * Metrics (plain numbers or sample forms), `requests` and `segments`: every problem at once, each
+ * named by its full path (`body.metrics.latency.p95_ms.buckets.3.count`, `body.segments.attack`).
+ */
+function parseSamples(input: ObservationInput): { metrics: ObservedMetrics; requests?: number; segments?: Record<string, number> } {
+  const parsed = samplesSchema.safeParse({ metrics: input.metrics, requests: input.requests, segments: input.segments });
   if (parsed.success) return parsed.data;
   throw new UnprocessableError(
-    "The metrics are invalid",
-    parsed.error.issues.map((issue) => ({ path: ["body", "metrics", ...issue.path.map(String)].join("."), message: issue.message })),
+    "The observation's metrics or counts are invalid",
+    parsed.error.issues.map((issue) => ({ path: ["body", ...issue.path.map(String)].join("."), message: issue.message })),
   );
 }
 
@@ -74,8 +91,9 @@ export class GateService {
     });
   }
 
-  async record(actor: Actor, principal: Principal, key: EnvironmentKey, input: ObservationInput): Promise<ObservationRecorded> {
-    const metrics = parseMetrics(input.metrics);
+  /** `principal` undefined: the registry's own analysis loop (no token; protected environments do not apply). */
+  async record(actor: Actor, principal: Principal | undefined, key: EnvironmentKey, input: ObservationInput): Promise<ObservationRecorded> {
+    const { metrics, requests, segments } = parseSamples(input);
     if (input.windowEnd.getTime() < input.windowStart.getTime()) {
       throw new UnprocessableError("window_end is before window_start", [{ path: "body.window_end", message: "must not be before window_start" }]);
     }
@@ -100,7 +118,11 @@ export class GateService {
         windowStart: input.windowStart,
         windowEnd: input.windowEnd,
         metrics,
+        ...(requests !== undefined ? { requests } : {}),
+        ...(segments !== undefined ? { segments } : {}),
         sampleTraceIds: [...new Set(input.sampleTraceIds ?? [])],
+        source: input.source ?? "push",
+        queries: input.queries ?? null,
         createdBy: actor.name,
         traceId: actor.traceId,
       });
@@ -108,7 +130,7 @@ export class GateService {
         project: key.project,
         action: "observation.record",
         target: rolloutTarget(live),
-        after: { observation: observation.id, version_set: input.versionSet, side, window_start: input.windowStart, window_end: input.windowEnd, metrics },
+        after: { observation: observation.id, version_set: input.versionSet, side, window_start: input.windowStart, window_end: input.windowEnd, metrics, requests: requests ?? null, segments: segments ?? null },
       });
       const { decision } = await evaluate(this.store, live, trx);
       const row = live.auto ? await this.autoStep(trx, actor, key, live, decision, observation.id) : live;

@@ -32,6 +32,9 @@ const observationBody = z.strictObject({
   window_start: rfc3339Schema,
   window_end: rfc3339Schema,
   metrics: z.unknown().refine((value) => value !== undefined, { error: "is required" }),
+  // Checked by the service with the metrics (422 naming the path, like a malformed sample).
+  requests: z.unknown().optional(),
+  segments: z.unknown().optional(),
   sample_trace_ids: z
     .array(z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, "must be 1–128 characters of [A-Za-z0-9._:-]"))
     .max(1000)
@@ -147,6 +150,8 @@ export function rolloutRoutes(deps: {
           windowStart: body.window_start,
           windowEnd: body.window_end,
           metrics: body.metrics,
+          ...(body.requests !== undefined ? { requests: body.requests } : {}),
+          ...(body.segments !== undefined ? { segments: body.segments } : {}),
           ...(body.sample_trace_ids ? { sampleTraceIds: body.sample_trace_ids } : {}),
         });
         res.status(201).json(recorded);

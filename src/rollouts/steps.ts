@@ -176,7 +176,7 @@ export class RolloutSteps {
       reason: input.reason ?? null,
       detail: { percent: toPercent(live.basis_points) },
       refuseWhenFrozen: true,
-      write: (revision) => this.deps.store.update(trx, live, { state: "running", revision }),
+      write: (revision) => this.deps.store.update(trx, live, { state: "running", revision, resumed: true }),
     });
   }
 

@@ -31,8 +31,12 @@ export interface NewObservation {
   side: "stable" | "candidate";
   windowStart: Date;
   windowEnd: Date;
-  metrics: Record<string, number>;
+  metrics: Record<string, unknown>;
+  requests?: number | undefined;
+  segments?: Record<string, number> | undefined;
   sampleTraceIds: string[];
+  source: "push" | "prometheus";
+  queries: Record<string, unknown> | null;
   createdBy: string;
   traceId: string;
 }
@@ -46,6 +50,17 @@ export interface NewEvidence {
   manifestDigest: string;
   createdBy: string;
   traceId: string | null;
+}
+
+/** A rollout step was decided on a row that another transaction has since changed. */
+export class StaleRolloutError extends Error {
+  constructor(
+    readonly rolloutId: string,
+    readonly revision: number,
+  ) {
+    super(`rollout ${rolloutId} is no longer at revision ${revision}`);
+    this.name = "StaleRolloutError";
+  }
 }
 
 /**
@@ -146,25 +161,41 @@ export class RolloutStore {
       .executeTakeFirstOrThrow();
   }
 
-  update(
+  /**
+   * Compare-and-set on the rollout's revision: the row changes only if it is still at the
+   * revision `rollout` was read at (every step writes a new one), else StaleRolloutError — so a
+   * step decided on a row another transaction has moved on from can never be applied. The
+   * environment row lock already serializes steps; this makes the invariant local to the row.
+   * A new percent restarts the step clock (`step_started_at`); a resume sets `resumed_at`.
+   */
+  async update(
     trx: Kysely<Database>,
-    rollout: Pick<RolloutRow, "project" | "id">,
-    change: { state?: RolloutRow["state"]; basisPoints?: number; revision: number },
+    rollout: Pick<RolloutRow, "project" | "id" | "revision">,
+    change: { state?: RolloutRow["state"]; basisPoints?: number; revision: number; resumed?: boolean },
   ): Promise<RolloutRow> {
     const ended = change.state === "promoted" || change.state === "aborted";
-    return trx
+    const row = await trx
       .updateTable("rollouts")
       .set({
         revision: change.revision,
         updated_at: sql<Date>`clock_timestamp()`,
         ...(change.state !== undefined ? { state: change.state } : {}),
-        ...(change.basisPoints !== undefined ? { basis_points: change.basisPoints } : {}),
+        ...(change.basisPoints !== undefined ? { basis_points: change.basisPoints, step_started_at: sql<Date>`clock_timestamp()` } : {}),
+        ...(change.resumed ? { resumed_at: sql<Date>`clock_timestamp()` } : {}),
         ...(ended ? { ended_at: sql<Date>`clock_timestamp()` } : {}),
       })
       .where("project", "=", rollout.project)
       .where("id", "=", rollout.id)
+      .where("revision", "=", rollout.revision)
       .returningAll()
-      .executeTakeFirstOrThrow();
+      .executeTakeFirst();
+    if (!row) throw new StaleRolloutError(rollout.id, rollout.revision);
+    return row;
+  }
+
+  /** Running rollouts with `auto` on, in every project (the analysis loop's work list), oldest first. */
+  runningAuto(db: Kysely<Database> = this.db): Promise<RolloutRow[]> {
+    return db.selectFrom("rollouts").selectAll().where("state", "=", "running").where("auto", "=", true).orderBy("seq").execute();
   }
 
   /** Reserves the next pack number of a rollout (its own statement: numbers are never reused). */
@@ -192,7 +223,11 @@ export class RolloutStore {
         window_start: row.windowStart,
         window_end: row.windowEnd,
         metrics: JSON.stringify(row.metrics),
+        requests: row.requests ?? null,
+        segments: row.segments === undefined ? null : JSON.stringify(row.segments),
         sample_trace_ids: row.sampleTraceIds,
+        source: row.source,
+        queries: row.queries === null ? null : JSON.stringify(row.queries),
         created_by: row.createdBy,
         trace_id: row.traceId,
       })
@@ -280,6 +315,27 @@ export class RolloutStore {
       .orderBy("seq")
       .execute();
     return rows.map((r) => r.id);
+  }
+
+  /**
+   * When each percent of a rollout took effect, oldest first: its start and every advance (a
+   * promote ends it). Read from the environment's history, in the caller's transaction.
+   */
+  async percentChanges(rollout: Pick<RolloutRow, "project" | "environment" | "id">, db: Kysely<Database> = this.db): Promise<Array<{ at: Date; percent: number }>> {
+    const rows = await db
+      .selectFrom("environment_history")
+      .select(["at", "action", "detail"])
+      .where("project", "=", rollout.project)
+      .where("environment", "=", rollout.environment)
+      .where("action", "in", ["rollout_start", "advance"])
+      .where(sql<string>`detail->>'rollout'`, "=", rollout.id)
+      .orderBy("revision")
+      .execute();
+    return rows.flatMap((r) => {
+      const detail = (r.detail ?? {}) as { percent?: unknown; to_percent?: unknown };
+      const percent = r.action === "rollout_start" ? detail.percent : detail.to_percent;
+      return typeof percent === "number" ? [{ at: r.at, percent }] : [];
+    });
   }
 
   /** The environment's history entries written by one rollout (oldest first). */

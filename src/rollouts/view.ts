@@ -1,4 +1,5 @@
-import { METRIC_NAMES, type Metrics } from "./metrics.js";
+import type { ObservedMetrics } from "./analysis/samples.js";
+import { METRIC_NAMES } from "./metrics.js";
 import type { ObservationRow, RolloutRow } from "./store.js";
 
 /** The rollout JSON of API.md, plus revision, timestamps and the ids of its evidence packs. */
@@ -26,8 +27,15 @@ export interface ObservationView {
   side: "stable" | "candidate";
   window_start: string;
   window_end: string;
-  metrics: Metrics;
+  /** Plain numbers or sample forms, flat, in the documented order. */
+  metrics: ObservedMetrics;
+  requests: number | null;
+  segments: Record<string, number> | null;
   sample_trace_ids: string[];
+  /** "push" (POST …/observations) or "prometheus" (the analysis loop). */
+  source: "push" | "prometheus";
+  /** The PromQL a "prometheus" observation was read with, by query key. */
+  queries?: Record<string, unknown>;
   created_at: string;
 }
 
@@ -54,9 +62,12 @@ export function presentRollout(row: RolloutRow, evidence: string[] = []): Rollou
 }
 
 /** jsonb keeps its own key order; answers list metrics in the documented order. */
-function ordered(stored: Record<string, number>): Metrics {
-  const metrics: Metrics = {};
-  for (const name of METRIC_NAMES) if (typeof stored[name] === "number") metrics[name] = stored[name];
+function ordered(stored: Record<string, unknown>): ObservedMetrics {
+  const metrics: ObservedMetrics = {};
+  for (const name of METRIC_NAMES) {
+    const value = stored[name];
+    if (typeof value === "number" || (typeof value === "object" && value !== null)) metrics[name] = value as ObservedMetrics[typeof name];
+  }
   return metrics;
 }
 
@@ -69,7 +80,11 @@ export function presentObservation(row: ObservationRow): ObservationView {
     window_start: row.window_start.toISOString(),
     window_end: row.window_end.toISOString(),
     metrics: ordered(row.metrics),
+    requests: row.requests ?? null,
+    segments: row.segments ?? null,
     sample_trace_ids: [...row.sample_trace_ids],
+    source: row.source,
+    ...(row.queries ? { queries: row.queries } : {}),
     created_at: row.created_at.toISOString(),
   };
 }

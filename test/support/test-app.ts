@@ -116,6 +116,10 @@ export async function startTestApp(
      * 127.0.0.1; the tests of the refusal turn it off.
      */
     allowPrivateWebhooks?: boolean;
+    /** The Prometheus analysis loop's tick, fetch and clock (runs only with `background`). */
+    analysis?: AppDeps["analysis"];
+    /** The web console's bundle (or "missing"); left out: no console routes. */
+    console?: AppDeps["console"];
     /** Garbage collection tuning and step hooks (see src/gc/collector.ts). */
     gc?: AppDeps["gc"];
   } = {},
@@ -159,6 +163,8 @@ export async function startTestApp(
     ...(options.webhookDelivery ? { webhookDelivery: options.webhookDelivery } : {}),
     ...(feed ? { changeFeed: feed } : {}),
     ...(options.watch ? { watch: options.watch } : {}),
+    ...(options.analysis ? { analysis: options.analysis } : {}),
+    ...(options.console ? { console: options.console } : {}),
     ...(options.gc ? { gc: options.gc } : {}),
   });
   // The server main.ts runs (keep-alive, time-outs, 100-continue), so tests exercise it.

@@ -63,6 +63,12 @@ describe("loadConfig", () => {
     for (const name of ["PORT", "DATABASE_URL", "PINSET_S3_BUCKET", "LOG_LEVEL", "PINSET_ADMIN_TOKEN"]) expect(problems).toContain(name);
   });
 
+  it("reads the analysis loop's tick, default 5 s; refuses 0 and units", () => {
+    expect(loadConfig({}).analysisTickMs).toBe(5000);
+    expect(loadConfig({ PINSET_ANALYSIS_TICK_MS: "250" }).analysisTickMs).toBe(250);
+    for (const bad of ["0", "5s"]) expect(() => loadConfig({ PINSET_ANALYSIS_TICK_MS: bad })).toThrow(/PINSET_ANALYSIS_TICK_MS/);
+  });
+
   it("reads the database time budgets, stale fallback and readiness time-out, with defaults", () => {
     expect(loadConfig({}).database).toEqual({ readMs: 1000, writeMs: 5000, acquireMs: 5000, staleAfterMs: 500 });
     expect(loadConfig({}).readyzTimeoutMs).toBe(500);

@@ -136,6 +136,15 @@ describe("nextAction", () => {
     expect(nextAction({ ...short, now: hours(17.9) }).next_action).toBe("hold");
   });
 
+  it("after a resume the traffic deadline counts from the resume; the bake still from the step's start", () => {
+    const short = { ...base, samples: { baseline: 20_000, candidate: 120 }, resumedAt: hours(19) };
+    expect(nextAction({ ...short, now: hours(20) })).toMatchObject({ next_action: "hold", bake_remaining_seconds: 0 });
+    expect(nextAction({ ...short, now: hours(36.9) }).next_action).toBe("hold");
+    expect(nextAction({ ...short, now: hours(37) })).toMatchObject({ next_action: "pause", reason: expect.stringMatching(/^not enough traffic: after 18 h/) });
+    // A resume before the step began (an earlier step's) changes nothing.
+    expect(nextAction({ ...short, resumedAt: hours(-5), now: hours(18) }).next_action).toBe("pause");
+  });
+
   it("a step without bake never pauses for traffic", () => {
     expect(nextAction({ ...base, step: { ...base.step, bake_seconds: 0 }, samples: { baseline: 0, candidate: 0 }, now: hours(1000) }).next_action).toBe("hold");
   });

@@ -76,6 +76,13 @@ const addedRoutes = [
   "GET /v1/audit",
   // The project's artifacts, each with its latest version (issue 12: no dead ends).
   "GET /v1/projects/{p}/artifacts",
+  // Rollout metrics read from Prometheus (issue 15).
+  "PUT /v1/projects/{p}/environments/{env}/analysis",
+  "GET /v1/projects/{p}/environments/{env}/analysis",
+  "DELETE /v1/projects/{p}/environments/{env}/analysis",
+  "GET /v1/projects/{p}/environments/{env}/analysis/runs",
+  // Who am I: the console disables what the token may not do (issue 16).
+  "GET /v1/tokens/self",
   // Issue 18: retention settings and garbage collection.
   "GET /v1/projects/{p}/retention",
   "PUT /v1/projects/{p}/retention",

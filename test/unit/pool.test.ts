@@ -123,7 +123,7 @@ describe("poolSides", () => {
     expect(candidate.metrics).toEqual({ "quality.success_rate": { count: 90, trials: 100 }, "latency.p95_ms": 700, "risk.pii_leaks": 1 });
     expect(candidate.requests).toBe(300);
     const later = poolSides(list, { since: new Date(Date.UTC(2026, 0, 1, 9)) }).candidate;
-    expect(later.metrics).toEqual({ "latency.p95_ms": 700, "risk.pii_leaks": 1 });
+    expect(later.metrics).toEqual({ "quality.success_rate": { count: 0, trials: 0 }, "latency.p95_ms": 700, "risk.pii_leaks": 1 });
     expect(later.notes).toEqual({ "quality.success_rate": "no sample windows in this step yet" });
     expect(later.requests).toBeUndefined();
   });

@@ -58,10 +58,11 @@ export function analyse(input: AnalyseInput): Analysis {
   return { decision, baseline, candidate, step, samples: stepSamples(baseline, candidate), percent: input.percent };
 }
 
-export function schedule(analysis: Analysis, context: { policy: GatePolicy; stepStartedAt: Date; now: Date }): ScheduleOutcome {
+export function schedule(analysis: Analysis, context: { policy: GatePolicy; stepStartedAt: Date; resumedAt?: Date; now: Date }): ScheduleOutcome {
   return nextAction({
     step: analysis.step,
     stepStartedAt: context.stepStartedAt,
+    ...(context.resumedAt ? { resumedAt: context.resumedAt } : {}),
     now: context.now,
     samples: analysis.samples,
     decision: analysis.decision,

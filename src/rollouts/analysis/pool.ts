@@ -5,8 +5,8 @@
  *   poolRate / poolHistogram / poolMean  the associative pair-wise rules (the bench folds with them)
  *
  * The rules, per side and metric:
- * - Sample forms pool over the windows that started at or after `since` (the wiring passes the
- *   current step's start; omitted = every window):
+ * - Sample forms pool over the windows recorded at or after `since` (the wiring passes the
+ *   current step's start, `rollouts.step_started_at`; omitted = every window):
  *     rates       counts add, trials add
  *     histograms  cumulative counts add bound by bound. Windows whose bounds differ pool on the
  *                 bounds they all share (a cumulative count at a bound is exact, so dropping the
@@ -18,6 +18,8 @@
  *   candidate (1 % early, 50 % late) would weigh later windows more than the baseline does
  *   (Simpson's paradox). A step also judges its own traffic level (load-dependent latency), and
  *   `min_samples` counts per step. The price: each step starts a new confidence sequence.
+ *   A metric the rollout has samples of but the step has none yet pools to an empty sample
+ *   (n = 0): it stays in the decision as no_data instead of disappearing from it.
  * - Plain numbers keep today's rule: the newest observation of the side that reports the
  *   metric, over the whole rollout.
  * - Point and sample forms mixed for one metric on one side: once any window of the rollout has
@@ -47,6 +49,14 @@ export interface PoolableObservation {
   side: "stable" | "candidate";
   window_start?: Date;
   window_end?: Date;
+  /**
+   * When the registry recorded it (the store's rows have it). A step's windows are those
+   * recorded since the step began, by the database's clock, so a reporter's clock (or a
+   * backfilled window time) cannot move samples between steps; a window counts for the step in
+   * force when it arrives, so reporters post a window when it closes. Without it (pure callers,
+   * the bench) window_start is compared instead.
+   */
+  created_at?: Date;
   /** As stored: dotted metric name → number or sample (anything else is ignored). */
   metrics: Record<string, unknown>;
   requests?: number | null;
@@ -110,11 +120,21 @@ function sampleOf(name: MetricName, value: unknown): Sample | undefined {
   }
 }
 
+/** A sample of nothing, of the metric's form (n = 0). */
+function emptySample(kind: "rate" | "histogram" | "mean"): Sample {
+  if (kind === "rate") return { count: 0, trials: 0 };
+  if (kind === "histogram") return { buckets: [{ le: "+Inf", count: 0 }] };
+  return { mean: 0, stddev: 0, count: 0 };
+}
+
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const finiteBounds = (h: HistogramSample) => h.buckets.filter((b) => b.le !== "+Inf").length;
 
 function poolSide(newestFirst: readonly PoolableObservation[], since: Date | undefined): PooledSide {
-  const inStep = (o: PoolableObservation) => since === undefined || o.window_start === undefined || o.window_start.getTime() >= since.getTime();
+  const inStep = (o: PoolableObservation) => {
+    const at = o.created_at ?? o.window_start;
+    return since === undefined || at === undefined || at.getTime() >= since.getTime();
+  };
   // Null prototype: a stored segment name is data, never a key that could reach Object.prototype.
   const segments: Record<string, number> = Object.create(null) as Record<string, number>;
   let requests: number | undefined;
@@ -159,6 +179,9 @@ function poolSide(newestFirst: readonly PoolableObservation[], since: Date | und
     const said: string[] = [];
     if (points > 0) said.push(`${plural(points, "plain value")} ignored: the sample form wins once present`);
     if (samples.length === 0) {
+      // An empty sample, not nothing: the metric says no_data (and counts 0 towards min_samples)
+      // rather than vanishing from the decision, which would let the other metrics pass alone.
+      metrics[name] = emptySample(SAMPLE_KIND[name]!);
       said.push("no sample windows in this step yet");
     } else {
       const pooled = poolSamples(samples);

@@ -12,7 +12,8 @@
  *   1. the gate says stop / rollback / pause          → that, at once (no waiting for the bake)
  *   2. the step has not baked (now − start < bake)    → hold ("baking")
  *   3. a side has fewer than min_samples              → hold ("waiting for samples"), and once
- *      max_bake_factor × bake has passed             → pause ("not enough traffic"); a step
+ *      max_bake_factor × bake has passed (since the  → pause ("not enough traffic"); a step
+ *      step began, or since the latest resume)
  *                                                       with bake 0 never pauses for traffic
  *   4. the gate says advance                          → advance (to the next step; at the last
  *                                                       step before 100 that promotes)
@@ -63,6 +64,12 @@ export function duration(seconds: number): string {
 export interface ScheduleInput {
   step: FullStep;
   stepStartedAt: Date;
+  /**
+   * The rollout's latest resume, if any: the "not enough traffic" deadline counts from the later
+   * of this and the step's start, so a person who resumes a step paused for traffic gives it
+   * another max_bake_factor × bake (the bake itself still counts from the step's start).
+   */
+  resumedAt?: Date;
   now: Date;
   samples: SidePair;
   decision: Pick<Decision, "action" | "signal">;
@@ -83,8 +90,10 @@ export function nextAction(input: ScheduleInput): ScheduleOutcome {
   if (remaining > 0) return out("hold", `baking: ${duration(remaining)} of the step's ${duration(step.bake_seconds)} remain (samples: ${counts}); ${gate}`);
   if (samples.baseline < step.min_samples || samples.candidate < step.min_samples) {
     const deadline = input.maxBakeFactor * step.bake_seconds;
-    if (step.bake_seconds > 0 && elapsed >= deadline) {
-      return out("pause", `not enough traffic: after ${duration(elapsed)} (${input.maxBakeFactor} × the ${duration(step.bake_seconds)} bake) the step has ${counts} samples`);
+    const clock = input.resumedAt && input.resumedAt.getTime() > input.stepStartedAt.getTime() ? input.resumedAt : input.stepStartedAt;
+    const waited = Math.max(0, (input.now.getTime() - clock.getTime()) / 1000);
+    if (step.bake_seconds > 0 && waited >= deadline) {
+      return out("pause", `not enough traffic: after ${duration(waited)} (${input.maxBakeFactor} × the ${duration(step.bake_seconds)} bake) the step has ${counts} samples`);
     }
     return out("hold", `baked; waiting for samples: ${counts}${step.bake_seconds > 0 ? ` (pauses for lack of traffic after ${duration(deadline)})` : ""}`);
   }
