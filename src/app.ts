@@ -57,6 +57,7 @@ import { SchemaWorkers } from "./schemas/schema-workers.js";
 import { ProjectService } from "./projects/service.js";
 import { GateService } from "./rollouts/gate-service.js";
 import { rolloutRoutes } from "./rollouts/routes.js";
+import { ScheduleLoop } from "./rollouts/schedule-loop.js";
 import { RolloutService } from "./rollouts/service.js";
 import { versionSetRoutes } from "./version-sets/routes.js";
 import { VersionSetService } from "./version-sets/service.js";
@@ -236,10 +237,11 @@ export function createApp(deps: AppDeps) {
 
   // Idle until started: main.ts starts it after listening; tests start it when they need it.
   const uploadSweeper = new UploadSweeper(blobStore, { logger, ...(deps.uploadSweep ? { options: deps.uploadSweep } : {}) });
+  const scheduleLoop = new ScheduleLoop(rollouts, { logger, ...(deps.config.analysisTickMs !== undefined ? { options: { tickMs: deps.config.analysisTickMs } } : {}) });
   const gcSchedule = new GcSchedule(gc, { intervalMs: deps.config.gc?.intervalMs ?? 0, logger });
-  const background = combineBackground([deliveryWorker, schemas, uploadSweeper, analysisLoop, gcSchedule]);
+  const background = combineBackground([deliveryWorker, schemas, uploadSweeper, scheduleLoop, analysisLoop, gcSchedule]);
 
-  return { app, listener, routes, metrics, background, services: { projects, blobs, artifacts, schemas, uploadSweeper, versionSets, environments, watchHub, watchStreams, rollouts, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker, analysis, analysisLoop, gc, gcSchedule } };
+  return { app, listener, routes, metrics, background, services: { projects, blobs, artifacts, schemas, uploadSweeper, versionSets, environments, watchHub, watchStreams, rollouts, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker, scheduleLoop, analysis, analysisLoop, gc, gcSchedule } };
 }
 
 export type PinsetApp = ReturnType<typeof createApp>;

@@ -136,7 +136,7 @@ export class RolloutSteps {
     actor: Actor,
     key: EnvironmentKey,
     live: RolloutRow,
-    input: { basisPoints: number; forced: boolean; decision: Decision; reason?: string | null },
+    input: { basisPoints: number; forced: boolean; decision: Decision; reason?: string | null; detail?: object },
   ): Promise<RolloutRow> {
     const promote = input.basisPoints >= FULL;
     const detail = {
@@ -144,6 +144,7 @@ export class RolloutSteps {
       to_percent: toPercent(input.basisPoints),
       forced: input.forced,
       decision: input.decision,
+      ...input.detail,
     };
     return this.record(trx, actor, key, live, {
       action: promote ? "promote" : "advance",

@@ -122,6 +122,8 @@ export async function startTestApp(
     console?: AppDeps["console"];
     /** Garbage collection tuning and step hooks (see src/gc/collector.ts). */
     gc?: AppDeps["gc"];
+    /** PINSET_ANALYSIS_TICK_MS: the schedule loop's tick (it runs with `background: true`). */
+    analysisTickMs?: number;
   } = {},
 ): Promise<TestApp> {
   const shared = options.sharedDatabaseOf;
@@ -158,6 +160,7 @@ export async function startTestApp(
       },
       ...(options.schemas ? { schemas: { ...DEFAULT_SCHEMA_SETTINGS, ...options.schemas } } : {}),
       webhooks: { allowPrivate: options.allowPrivateWebhooks ?? true },
+      ...(options.analysisTickMs !== undefined ? { analysisTickMs: options.analysisTickMs } : {}),
     },
     ...(db.handle.answers ? { databaseAnswers: db.handle.answers } : {}),
     ...(options.webhookDelivery ? { webhookDelivery: options.webhookDelivery } : {}),
