@@ -168,7 +168,8 @@ export function createApp(deps: AppDeps) {
     send: httpSender({ allowPrivate: allowPrivateWebhooks }),
     ...(deps.webhookDelivery ? { options: deps.webhookDelivery } : {}),
   });
-  const gcStore = new GcStore(db);
+  // pinset_blob_store_bytes sums every blob link: on the collector's handle, without the request-path budgets.
+  const gcStore = new GcStore(deps.gc?.db ?? db);
   const gc: GcService = new GcService({
     db,
     ...(deps.gc?.db ? { gcDb: deps.gc.db } : {}),

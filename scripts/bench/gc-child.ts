@@ -1,7 +1,8 @@
 /**
  * One measured step of the gc bench in a process of its own, so its peak RSS is its own:
  * `tsx scripts/bench/gc-child.ts <dry-run|count> <database-url>` prints {"ms", "maxRssMiB", …}.
- * `dry-run` is what `POST /v1/admin/gc {"dry_run": true}` runs (GcStore.preview); `count` is
+ * `dry-run` is what `POST /v1/admin/gc {"dry_run": true}` runs (GcStore.preview); `bytes` is the
+ * read behind pinset_blob_store_bytes (GcStore.bytesByProject); `count` is
  * the baseline: a bare count(*) over the same tables, on the same kind of connection.
  */
 import { sql } from "kysely";
@@ -10,13 +11,15 @@ import { DEFAULT_GRACE_MS } from "../../src/gc/settings.js";
 import { GcStore } from "../../src/gc/store.js";
 
 const [mode, url] = process.argv.slice(2);
-if ((mode !== "dry-run" && mode !== "count") || !url) throw new Error("usage: gc-child <dry-run|count> <database-url>");
+if ((mode !== "dry-run" && mode !== "count" && mode !== "bytes") || !url) throw new Error("usage: gc-child <dry-run|count|bytes> <database-url>");
 const handle = connectPostgres({ url, max: 2 });
 await sql`select 1`.execute(handle.db);
 const started = performance.now();
 let detail: unknown;
 if (mode === "dry-run") {
   detail = (await new GcStore(handle.db).preview({ graceMs: DEFAULT_GRACE_MS })).total;
+} else if (mode === "bytes") {
+  detail = (await new GcStore(handle.db).bytesByProject()).length;
 } else {
   const counts = await sql<{ blobs: string; links: string; refs: string; versions: string }>`
     select (select count(*) from blobs) as blobs, (select count(*) from blob_links) as links,

@@ -21,11 +21,12 @@ export interface GcBenchResult {
   generateSeconds: number;
   dryRun: { ms: number; maxRssMiB: number; detail: unknown };
   baseline: { ms: number; maxRssMiB: number; detail: unknown };
+  storeBytes: { ms: number; maxRssMiB: number; detail: unknown };
 }
 
 const run = promisify(execFile);
 
-async function child(mode: "dry-run" | "count", url: string) {
+async function child(mode: "dry-run" | "count" | "bytes", url: string) {
   const { stdout } = await run(process.execPath, ["--import", "tsx", path.join("scripts", "bench", "gc-child.ts"), mode, url], { cwd: REPO_ROOT, maxBuffer: 1 << 20 });
   return JSON.parse(stdout.trim().split("\n").pop()!) as { ms: number; maxRssMiB: number; detail: unknown };
 }
@@ -89,8 +90,9 @@ export async function benchGc(adminUrl: string, log: (line: string) => void): Pr
     log(`gc: generated in ${generateSeconds.toFixed(1)} s; baseline count(*), then the dry run, each in a fresh process`);
     const baseline = await child("count", url.toString());
     const dryRun = await child("dry-run", url.toString());
+    const storeBytes = await child("bytes", url.toString());
     const counts = baseline.detail as { blobs: string; refs: string; versions: string };
-    const result: GcBenchResult = { rows: { versions: Number(counts.versions), blobs: Number(counts.blobs), refs: Number(counts.refs) }, generateSeconds, dryRun, baseline };
+    const result: GcBenchResult = { rows: { versions: Number(counts.versions), blobs: Number(counts.blobs), refs: Number(counts.refs) }, generateSeconds, dryRun, baseline, storeBytes };
     const total = dryRun.detail as { retired_versions: number; blobs: number; bytes: number };
     const rows: Row[] = [
       {
@@ -106,6 +108,12 @@ export async function benchGc(adminUrl: string, log: (line: string) => void): Pr
         baseline: `count(*) process: ${baseline.maxRssMiB.toFixed(0)} MiB`,
         target: "< 300 MB",
         pass: dryRun.maxRssMiB * 1.048576 < 300,
+      },
+      {
+        measure: "  pinset_blob_store_bytes: the per-project read behind it (cached 30 s per scrape)",
+        pinset: `${(storeBytes.ms / 1000).toFixed(2)} s`,
+        baseline: `count(*): ${(baseline.ms / 1000).toFixed(2)} s`,
+        target: "",
       },
     ];
     return { result, rows };

@@ -15,8 +15,6 @@ export interface BlobServiceDeps {
   store: BlobStore;
   maxBlobBytes: number;
   onBytesIn?: (n: number) => void;
-  /** Test seam: called before an upload stores bytes that were absent or claimed. */
-  hooks?: { beforePut?: (digest: string) => Promise<void> | void };
 }
 
 export class BlobService {
@@ -46,12 +44,9 @@ export class BlobService {
     if (already) return { created: false, digest, size: Number(already.size) };
 
     const putOptions = { digest, maxBytes: maxBlobBytes, ...(this.deps.onBytesIn ? { onBytes: this.deps.onBytesIn } : {}) };
-    let trusted = await this.links.touch(digest);
-    if (!trusted) {
-      // Absent, or claimed by a collection: take the claim back, then store the bytes again.
-      await this.links.unclaim(digest);
-      await this.deps.hooks?.beforePut?.(digest);
-    }
+    const trusted = await this.links.touch(digest);
+    // Absent, or claimed by a collection: take the claim back, then store the bytes again.
+    if (!trusted) await this.links.unclaim(digest);
     const { size } = trusted ? await digestStream(body, putOptions) : await this.deps.store.put(blobKey(digest), body, putOptions);
 
     const created = await this.deps.db.transaction().execute(async (trx) => {

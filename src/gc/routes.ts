@@ -46,7 +46,7 @@ export function gcRoutes(deps: { gc: GcService; projects: ProjectService }): Rou
           dryRun: body.dry_run ?? false,
           ...(body.project !== undefined ? { project: body.project } : {}),
           trigger: "api",
-          actor: actorOf(req, res).name,
+          actor: actorOf(req, res),
         });
         res.json(run);
       },

@@ -2,6 +2,8 @@ import type { BackgroundTask } from "../background.js";
 import type { Logger } from "../logger.js";
 import { GcRunningError, type GcService } from "./service.js";
 
+const SCHEDULE_ACTOR = { name: "schedule", tokenId: null, traceId: "gc-schedule", clientAddress: null };
+
 /**
  * PINSET_GC_INTERVAL: a real collection every interval (off when 0, the default). Every
  * instance may run the schedule; the `gc_runs` row admits one collection at a time, so an
@@ -34,7 +36,7 @@ export class GcSchedule implements BackgroundTask {
   /** One scheduled run (also for tests); never throws. */
   tick(): Promise<void> {
     this.running ??= this.gc
-      .run({ dryRun: false, trigger: "schedule", actor: "schedule" })
+      .run({ dryRun: false, trigger: "schedule", actor: SCHEDULE_ACTOR })
       .then(
         () => {},
         (err: unknown) => {

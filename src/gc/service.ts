@@ -94,10 +94,10 @@ export class GcService {
   }
 
   /** One collection; 409 gc_running when another is running anywhere. */
-  async run(input: { dryRun: boolean; project?: string; trigger: "api" | "schedule"; actor: string | null }): Promise<GcRunView> {
+  async run(input: { dryRun: boolean; project?: string; trigger: "api" | "schedule"; actor: Actor | null }): Promise<GcRunView> {
     let row: GcRunRow;
     try {
-      row = await this.store.startRun({ project: input.project ?? null, dryRun: input.dryRun, trigger: input.trigger, actor: input.actor, leaseMs: this.options.leaseMs });
+      row = await this.store.startRun({ project: input.project ?? null, dryRun: input.dryRun, trigger: input.trigger, actor: input.actor?.name ?? null, leaseMs: this.options.leaseMs });
     } catch (err) {
       if (isUniqueViolation(err)) throw new GcRunningError();
       throw err;
@@ -114,6 +114,10 @@ export class GcService {
     try {
       const report = await collector.run({ dryRun: input.dryRun, ...(input.project !== undefined ? { project: input.project } : {}) });
       const done = await this.store.finishRun(row.id, { state: "finished", report });
+      // A real run deleted bytes: the audit log says who and what (it is never pruned).
+      if (!input.dryRun && input.actor) {
+        await recordAudit(this.deps.db, input.actor, { project: input.project ?? null, action: "gc.run", target: `gc/${row.id}`, after: { total: report.total, housekeeping: report.housekeeping } });
+      }
       this.deps.metrics?.recordRun(input.dryRun, "finished", input.dryRun ? 0 : report.total.bytes);
       if (!input.dryRun) this.deps.metrics?.invalidate();
       this.log.info({ run: row.id, dry_run: input.dryRun, project: input.project, total: report.total, housekeeping: report.housekeeping }, "garbage collection finished");

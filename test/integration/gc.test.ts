@@ -126,6 +126,10 @@ describe.each(backends())("garbage collection on $name", (backend) => {
     expect((await f.put("keep", d.data)).status).toBe(201);
     await f.readsBack("keep", d);
 
+    const audited = (await (await t.request("GET", "/v1/projects/keep/audit?action=gc.run")).json()) as { items: Array<{ target: string; after: { total: unknown } }> };
+    expect(audited.items.map((e) => e.target)).toEqual([`gc/${again.id}`, `gc/${run.id}`]);
+    expect(audited.items[1]!.after.total).toEqual(run.report.total);
+
     const runs = (await (await t.request("GET", "/v1/admin/gc/runs?limit=3")).json()) as { items: Array<{ id: string; dry_run: boolean; state: string }> };
     expect(runs.items.map((r) => [r.id, r.dry_run, r.state])).toEqual([[again.id, false, "finished"], [run.id, false, "finished"], [dry.id, true, "finished"]]);
   });
@@ -222,7 +226,8 @@ describe.each(backends())("garbage collection on $name", (backend) => {
       ] as never)
       .execute();
     await sql`update audit_log set at = now() - interval '400 days' where project = 'hooks'`.execute(db);
-    const oldAudit = () => db.selectFrom("audit_log").select("seq").where("project", "=", "hooks").orderBy("seq").execute();
+    const oldAudit = () =>
+      db.selectFrom("audit_log").select("seq").where("project", "=", "hooks").where("at", "<", sql<Date>`now() - interval '300 days'`).orderBy("seq").execute();
     const audit = await oldAudit();
     expect(audit.length).toBeGreaterThan(0);
 

@@ -25,6 +25,6 @@ const gc = new GcService({
     await new Promise(() => {});
   },
 });
-await gc.run({ dryRun: false, trigger: "api", actor: "gc-child" });
+await gc.run({ dryRun: false, trigger: "api", actor: { name: "gc-child", tokenId: null, traceId: "gc-child", clientAddress: null } });
 process.stdout.write("FINISHED\n");
 await handle.close();
