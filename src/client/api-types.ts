@@ -1212,7 +1212,7 @@ export interface components {
         /** @description `vs_` + the first 24 hex of the sha256 of the canonical pinned set: the RFC 8785 JSON of `{"components": <the set's components, slot → {kind, name, version, digest}>, "code": <the set's code or null>}`. The description is not hashed. */
         VersionSetId: string;
         /** @enum {string} */
-        Kind: "prompt" | "contract" | "model" | "index" | "tools" | "config";
+        Kind: "prompt" | "contract" | "model" | "index" | "tools" | "config" | "evalset";
         /** @description A version number, a digest, or `latest`. */
         VersionRef: string;
         /** @enum {string} */
@@ -1351,8 +1351,23 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        EvalCase: {
+            /** @description Unique within the version (a duplicate answers 422 naming it). */
+            id: string;
+            /** @description Any JSON value: what the application is given. */
+            input: unknown;
+            /** @description Any JSON value: what a good answer looks like (optional). */
+            expect?: unknown;
+            tags?: string[];
+            /** @description The trace the case was learned from; closing an incident looks for one of its sample trace ids here. */
+            source_trace_id?: string;
+        };
+        /** @description A regression set of cases, matched by `id` in a diff. */
+        EvalsetContent: {
+            cases: components["schemas"]["EvalCase"][];
+        };
         /** @description The content of a version; which branch applies is decided by the artifact's `kind` (the `kind` path segment when publishing). Every branch is closed (`additionalProperties: false`), so at most one matches. */
-        ArtifactContent: components["schemas"]["PromptContent"] | components["schemas"]["ContractContent"] | components["schemas"]["ModelContent"] | components["schemas"]["IndexContent"] | components["schemas"]["ToolsContent"] | components["schemas"]["ConfigContent"];
+        ArtifactContent: components["schemas"]["PromptContent"] | components["schemas"]["ContractContent"] | components["schemas"]["ModelContent"] | components["schemas"]["IndexContent"] | components["schemas"]["ToolsContent"] | components["schemas"]["ConfigContent"] | components["schemas"]["EvalsetContent"];
         PublishArtifactRequest: {
             content: components["schemas"]["ArtifactContent"];
             annotations?: components["schemas"]["Annotations"];
@@ -1528,8 +1543,14 @@ export interface components {
             removed: string[];
             changed: components["schemas"]["ConfigChange"][];
         };
+        /** @description Case ids added, removed and changed (any field of the case), each sorted. */
+        EvalsetDiffDetail: {
+            added: string[];
+            removed: string[];
+            changed: string[];
+        };
         /** @description Per-kind detail of a changed component (the kind is in `from`/`to`). `anyOf` rather than `oneOf`: an empty model detail and an empty contract detail look alike. */
-        DiffDetail: components["schemas"]["PromptDiffDetail"] | components["schemas"]["ContractDiffDetail"] | components["schemas"]["ModelDiffDetail"] | components["schemas"]["IndexDiffDetail"] | components["schemas"]["ToolsDiffDetail"] | components["schemas"]["ConfigDiffDetail"];
+        DiffDetail: components["schemas"]["PromptDiffDetail"] | components["schemas"]["ContractDiffDetail"] | components["schemas"]["ModelDiffDetail"] | components["schemas"]["IndexDiffDetail"] | components["schemas"]["ToolsDiffDetail"] | components["schemas"]["ConfigDiffDetail"] | components["schemas"]["EvalsetDiffDetail"];
         ComponentDiff: {
             slot: components["schemas"]["Name"];
             /** @enum {string} */
