@@ -1,4 +1,4 @@
--- Eval sets (a seventh artifact kind), an environment's fallback set for `degrade`, and incidents.
+-- Eval sets: a seventh artifact kind.
 
 ALTER TABLE artifacts DROP CONSTRAINT artifacts_kind_check;
 ALTER TABLE artifacts ADD CONSTRAINT artifacts_kind_check
