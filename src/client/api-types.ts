@@ -499,6 +499,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/projects/{project}/environments/{env}/degrade": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+                /** @description The environment name. */
+                env: components["parameters"]["Env"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Switch to the environment's fallback set
+         * @description "Degrade first if you can": switches the active set to the environment's `fallback` in one compare-and-swap step (history action `degrade`, audit `environment.degrade`, webhook `environment.changed`, watch). Works on a frozen environment and while a rollout runs (the rollout is aborted first, in the same transaction). Opens an incident, or links the open one. 409 when no fallback is named.
+         */
+        post: operations["degradeEnvironment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/projects/{project}/environments/{env}/history": {
         parameters: {
             query?: never;
@@ -1570,6 +1598,8 @@ export interface components {
         EnvironmentInput: {
             /** @description A protected environment can be deployed only by tokens that name it. */
             protected?: boolean;
+            /** @description The set `POST …/degrade` switches to (a smaller model, the feature off); null lifts it. It must be a version set of this project (422 on `body.fallback`); audited as `environment.update`. */
+            fallback?: components["schemas"]["VersionSetId"] | null;
         };
         Environment: {
             name: components["schemas"]["Name"];
@@ -1582,6 +1612,8 @@ export interface components {
             protected: boolean;
             /** @description Set by a `stop` decision; deploys and new rollouts answer 423 until unfrozen. */
             frozen: boolean;
+            /** @description The set `degrade` switches to; null when none is named. */
+            fallback?: components["schemas"]["VersionSetId"] | null;
             rollout: components["schemas"]["Rollout"] | null;
             /** Format: date-time */
             created_at?: string;
@@ -1610,6 +1642,17 @@ export interface components {
         };
         ReasonRequest: {
             reason?: string;
+        };
+        DegradeResult: {
+            active: components["schemas"]["VersionSetId"];
+            revision: number;
+            previous: components["schemas"]["VersionSetId"] | null;
+            /** @constant */
+            changed: true;
+            /** @description The rollout the degrade aborted (it was running or paused), else null. */
+            aborted_rollout: string | null;
+            /** @description The incident the degrade opened, or the open one it was linked to. */
+            incident: string | null;
         };
         DeployResult: {
             active: components["schemas"]["VersionSetId"];
@@ -3399,6 +3442,49 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             423: components["responses"]["Locked"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    degradeEnvironment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+                /** @description The environment name. */
+                env: components["parameters"]["Env"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ReasonRequest"];
+            };
+        };
+        responses: {
+            /** @description The environment's new active set and revision. */
+            200: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DegradeResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];

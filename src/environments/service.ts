@@ -8,6 +8,7 @@ import type { Actor } from "../http/context.js";
 import { decodeCursor, toPage, type Page } from "../http/pagination.js";
 import type { ProjectService } from "../projects/service.js";
 import { applyEnvironmentChange, type AppliedChange } from "./change.js";
+import { degrade, setFallback, type AbortLive, type DegradeResult, type OnDegraded } from "./degrade.js";
 import { statesAfter, type PastState } from "./past-states.js";
 import { presentEnvironment, type EnvironmentView } from "./present.js";
 import { ResolveCache } from "./resolve-cache.js";
@@ -37,6 +38,8 @@ export interface RolloutHooks {
    * concurrently either committed before (and is seen) or waits for this transaction.
    */
   assertSwitchAllowed?(trx: Kysely<Database>, key: EnvironmentKey, action: "deploy" | "rollback"): Promise<void>;
+  /** Degrade aborts a running or paused rollout in its own transaction (see degrade.ts). */
+  abortLive?: AbortLive;
 }
 
 export type { EnvironmentView } from "./present.js";
@@ -134,9 +137,48 @@ export class EnvironmentService {
    * lifting protection takes the rights a protected environment asks for (checked after the
    * write, inside the transaction, which a refusal rolls back).
    */
-  async ensure(actor: Actor, key: EnvironmentKey, input: { protected?: boolean; principal: Principal }): Promise<{ created: boolean; environment: EnvironmentView }> {
+  async ensure(actor: Actor, key: EnvironmentKey, input: { protected?: boolean; fallback?: string | null; principal: Principal }): Promise<{ created: boolean; environment: EnvironmentView }> {
     const guardProtection = () => requireDeployAccess(input.principal, { name: key.environment, protected: true });
     const row = await this.deps.db.transaction().execute(async (trx) => {
+      const result = await this.ensureRow(trx, actor, key, input, guardProtection);
+      if (input.fallback === undefined) return result;
+      await setFallback(trx, actor, key, { fallback: input.fallback, principal: input.principal });
+      return { created: result.created, row: (await this.store.find(key, trx))! };
+    });
+    return { created: row.created, environment: await this.present(row.row) };
+  }
+
+  /**
+   * Switches the active set to the environment's fallback (409 when none is named), aborting a
+   * running rollout first; works on a frozen environment. See degrade.ts.
+   */
+  async degrade(actor: Actor, key: EnvironmentKey, input: { reason?: string; principal: Principal }): Promise<DegradeResult> {
+    await this.require(key);
+    try {
+      const { result, after } = await degrade(this.deps.db, actor, key, {
+        reason: input.reason ?? null,
+        principal: input.principal,
+        abortLive: this.deps.rollouts?.abortLive,
+        onDegraded: this.onDegraded,
+      });
+      await after?.();
+      return result;
+    } finally {
+      this.resolveCache.invalidate(key.project, key.environment);
+    }
+  }
+
+  /** Set by the incidents domain at composition: opens or links an incident in the degrade's transaction. */
+  onDegraded: OnDegraded | undefined;
+
+  private ensureRow(
+    trx: Kysely<Database>,
+    actor: Actor,
+    key: EnvironmentKey,
+    input: { protected?: boolean },
+    guardProtection: () => void,
+  ): Promise<{ created: boolean; row: EnvironmentRow }> {
+    return (async () => {
       const inserted = await this.store.insertIfAbsent(trx, key, input.protected ?? false);
       if (inserted) {
         if (inserted.protected) guardProtection();
@@ -163,8 +205,7 @@ export class EnvironmentService {
         }
       }
       return { created: false, row: (await this.store.find(key, trx))! };
-    });
-    return { created: row.created, environment: await this.present(row.row) };
+    })();
   }
 
   async get(key: EnvironmentKey): Promise<EnvironmentView> {

@@ -195,6 +195,24 @@ export class RolloutService {
     return this.present(row);
   }
 
+  /**
+   * For degrade (EnvironmentHooks.abortLive): aborts the running or paused rollout inside the
+   * degrade's transaction, the environment row already locked; the evidence pack is written by
+   * `after`, once the transaction committed. Undefined when no rollout is live.
+   */
+  readonly abortLive = async (trx: Kysely<Database>, actor: Actor, key: EnvironmentKey, reason: string | null) => {
+    const live = await this.store.live(key, trx);
+    if (!live) return undefined;
+    const row = await this.steps.abort(trx, actor, key, live, { reason, detail: { degrade: true } });
+    return {
+      id: row.id,
+      after: async () => {
+        this.steps.invalidate(key);
+        await this.writeAfterEnd(actor, row, "aborted");
+      },
+    };
+  };
+
   /** On demand, for the current or most recent rollout; each call writes a new, separate pack. */
   async writeEvidence(actor: Actor, key: EnvironmentKey): Promise<EvidenceWritten> {
     return this.evidence.write(actor, await this.requireLatest(key), "manual");

@@ -83,6 +83,8 @@ const addedRoutes = [
   "GET /v1/projects/{p}/environments/{env}/analysis/runs",
   // Who am I: the console disables what the token may not do (issue 16).
   "GET /v1/tokens/self",
+  // Incidents, degrade and the runbook (issue 17).
+  "POST /v1/projects/{p}/environments/{env}/degrade",
 ];
 
 /** Warnings accepted on purpose (see redocly.yaml): probes have no 4xx answer to document. */
