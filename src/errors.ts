@@ -14,6 +14,8 @@ export type ErrorCode =
   | "method_not_allowed"
   | "conflict"
   | "gate_blocked"
+  | "incident_open"
+  | "regression_set_required"
   | "digest_mismatch"
   | "payload_too_large"
   | "locked"

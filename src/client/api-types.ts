@@ -1026,6 +1026,111 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/projects/{project}/incidents": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+            };
+            cookie?: never;
+        };
+        /** List the project's incidents, newest first */
+        get: operations["listIncidents"];
+        put?: never;
+        /**
+         * Open an incident on an environment
+         * @description At most one incident per environment is not closed: 409 naming the open one. The gate (a rollback or stop decision, in auto mode or when a person aborts on one) and `degrade` open one themselves, or link the open one. Webhook `incident.opened`.
+         */
+        post: operations["openIncident"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{project}/incidents/{id}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+                /** @description The incident id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** One incident with its timeline and notes */
+        get: operations["getIncident"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{project}/incidents/{id}/notes": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+                /** @description The incident id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add a note (time, author, text) to an incident that is not closed */
+        post: operations["addIncidentNote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{project}/incidents/{id}/close": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+                /** @description The incident id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close an incident with the regression set that learned from it
+         * @description `regression_set` must resolve to an evalset version (else 422 on `body.regression_set`) published after the incident opened, holding a case whose `source_trace_id` is one of the incident's `sample_trace_ids` — or, when it has none, at least one case added relative to the evalset's previous version. Otherwise 409 `regression_set_required` naming what is missing. An admin may send `{"waive": true, "reason"}` instead (audited, shown as waived). A closed incident answers 409. Webhook `incident.closed`.
+         */
+        post: operations["closeIncident"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit": {
         parameters: {
             query?: never;
@@ -1263,7 +1368,7 @@ export interface components {
             title: string;
             status: number;
             detail: string;
-            /** @description Stable machine code: bad_request, validation_failed, malformed_json, unsupported_media_type, unauthorized, forbidden, not_found, method_not_allowed, conflict, gate_blocked, digest_mismatch, payload_too_large, locked, rate_limited, too_many_watches, request_timeout, unprocessable, unavailable, database_timeout, internal (more may be added). */
+            /** @description Stable machine code: bad_request, validation_failed, malformed_json, unsupported_media_type, unauthorized, forbidden, not_found, method_not_allowed, conflict, gate_blocked, incident_open, regression_set_required, digest_mismatch, payload_too_large, locked, rate_limited, too_many_watches, request_timeout, unprocessable, unavailable, database_timeout, internal (more may be added). */
             code: string;
             trace_id: string;
             /** @description Present on validation errors. */
@@ -1632,6 +1737,8 @@ export interface components {
             /** @description Compare-and-swap: 409 unless this is the current revision. */
             expected_revision?: number;
             reason?: string;
+            /** @description While an incident is open on the environment, a deploy of any set but the incident's stable set answers 409 `incident_open` unless this names the incident; recorded in the history entry's detail, the audit entry and a note on the incident. */
+            acknowledge_incident?: string;
         };
         RollbackRequest: {
             /** @description The set to switch to; default the one active before the current one. */
@@ -1733,6 +1840,8 @@ export interface components {
             auto?: boolean;
             /** @description Written to the `rollout_start` history entry. */
             reason?: string;
+            /** @description While an incident is open on the environment, a rollout starts only when this names it (else 409 `incident_open`); recorded in the history entry's detail and a note on the incident. */
+            acknowledge_incident?: string;
         };
         AdvanceRolloutRequest: {
             /** @description The new percent (above the current one); default the policy's next step. */
@@ -2135,8 +2244,101 @@ export interface components {
             items: components["schemas"]["Token"][];
             next_cursor: components["schemas"]["NextCursor"];
         };
+        IncidentNote: {
+            /** Format: date-time */
+            at: string;
+            author: string;
+            text: string;
+        };
+        Incident: {
+            id: string;
+            environment: components["schemas"]["Name"];
+            /**
+             * @description `mitigated` once a rollback, degrade, abort or freeze stopped the loss.
+             * @enum {string}
+             */
+            state: "open" | "mitigated" | "closed";
+            /**
+             * @description The gate opens sev2 on a rollback decision and sev1 on a stop; degrade opens sev2.
+             * @enum {string}
+             */
+            severity: "sev1" | "sev2" | "sev3";
+            summary: string;
+            /** Format: date-time */
+            opened_at: string;
+            opened_by: string;
+            /** @description The rollout whose gate opened it (or the first linked), else null. */
+            rollout: string | null;
+            /** @description The set deploys may go back to without acknowledging the incident. */
+            stable: components["schemas"]["VersionSetId"] | null;
+            /** @description The evidence packs of its rollout, oldest first. */
+            evidence: string[];
+            /** @description The candidate's observations' sample trace ids. */
+            sample_trace_ids: string[];
+            timeline: {
+                /** Format: date-time */
+                detected_at: string;
+                mitigated_at: string | null;
+                /** @description The change that stopped the loss (rollback, degrade, abort or freeze) and its environment revision. */
+                mitigated_by: {
+                    action: string;
+                    revision: number;
+                } | null;
+                /** @description When the first evidence pack was written. */
+                evidence_at: string | null;
+                /** @description The ten-minute runbook's targets. */
+                targets: {
+                    /**
+                     * Format: date-time
+                     * @description detected_at + 7 min
+                     */
+                    mitigate_by: string;
+                    /**
+                     * Format: date-time
+                     * @description detected_at + 10 min
+                     */
+                    evidence_by: string;
+                };
+                /** @description true/false once the step happened (or its target passed without it); null while still in time. */
+                met: {
+                    mitigate: boolean | null;
+                    evidence: boolean | null;
+                };
+            };
+            notes: components["schemas"]["IncidentNote"][];
+            /** @description evalset/<name>@<version>, once closed with one. */
+            regression_set: string | null;
+            closed_at: string | null;
+            closed_by: string | null;
+            close_summary: string | null;
+            waived: boolean;
+            waive_reason: string | null;
+        };
+        IncidentList: {
+            items: components["schemas"]["Incident"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        OpenIncidentRequest: {
+            environment: components["schemas"]["Name"];
+            /** @enum {string} */
+            severity: "sev1" | "sev2" | "sev3";
+            summary: string;
+        };
+        IncidentNoteRequest: {
+            text: string;
+        };
+        CloseIncidentRequest: {
+            /** @description evalset/<name>@<version> */
+            regression_set: string;
+            summary?: string;
+        } | {
+            /** @constant */
+            waive: true;
+            reason: string;
+            summary?: string;
+        };
         /** @enum {string} */
-        WebhookEvent: "environment.changed" | "rollout.changed" | "artifact.published" | "version_set.created";
+        WebhookEvent: "environment.changed" | "rollout.changed" | "artifact.published" | "version_set.created" | "incident.opened" | "incident.mitigated" | "incident.closed";
         CreateWebhookRequest: {
             /** Format: uri */
             url: string;
@@ -4308,6 +4510,207 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listIncidents: {
+        parameters: {
+            query?: {
+                /** @description Only incidents in this state. */
+                state?: "open" | "mitigated" | "closed";
+                /** @description Only incidents of this environment. */
+                environment?: components["schemas"]["Name"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page; opaque. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of incidents, newest first. */
+            200: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    openIncident: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OpenIncidentRequest"];
+            };
+        };
+        responses: {
+            /** @description The incident. */
+            201: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getIncident: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+                /** @description The incident id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The incident. */
+            200: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    addIncidentNote: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+                /** @description The incident id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IncidentNoteRequest"];
+            };
+        };
+        responses: {
+            /** @description The incident with the note. */
+            201: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    closeIncident: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+                /** @description The incident id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CloseIncidentRequest"];
+            };
+        };
+        responses: {
+            /** @description The closed incident. */
+            200: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];

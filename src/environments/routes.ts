@@ -23,7 +23,12 @@ const reason = z.string().max(1024);
 
 const upsertBody = z.strictObject({ protected: z.boolean().optional(), fallback: versionSetIdSchema.nullable().optional() });
 const degradeBody = z.strictObject({ reason: reason.optional() });
-const deployBody = z.strictObject({ version_set: versionSetIdSchema, expected_revision: revision.optional(), reason: reason.optional() });
+const deployBody = z.strictObject({
+  version_set: versionSetIdSchema,
+  expected_revision: revision.optional(),
+  reason: reason.optional(),
+  acknowledge_incident: z.string().min(1).max(64).optional(),
+});
 const rollbackBody = z.strictObject({ to: versionSetIdSchema.optional(), expected_revision: revision.optional(), reason: reason.optional() });
 
 const resolveQuery = z
@@ -117,6 +122,7 @@ export function environmentRoutes(deps: { environments: EnvironmentService; proj
           versionSet: body.version_set,
           expectedRevision: body.expected_revision,
           reason: body.reason,
+          acknowledgeIncident: body.acknowledge_incident,
         });
         res.json(result);
       },

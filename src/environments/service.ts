@@ -60,8 +60,15 @@ export interface HistoryEntryView {
 export type { ResolveAnswer, ResolveOptions } from "./resolver.js";
 
 /** What deploy and rollback take besides their target. */
+export interface EnvironmentIncidentHooks {
+  guard(trx: Kysely<Database>, actor: Actor, key: EnvironmentKey, change: { what: string; target: string | null; acknowledge?: string | undefined }): Promise<string | null>;
+  onRolledBack(trx: Kysely<Database>, actor: Actor, key: EnvironmentKey, applied: AppliedChange): Promise<void>;
+}
+
 export interface SwitchOptions {
   principal: Principal;
+  /** A deploy while an incident is open names it (409 incident_open otherwise); recorded in history and audit. */
+  acknowledgeIncident?: string | undefined;
   /** Compare-and-swap on the environment's revision. */
   expectedRevision?: number;
   reason?: string;
@@ -170,6 +177,9 @@ export class EnvironmentService {
 
   /** Set by the incidents domain at composition: opens or links an incident in the degrade's transaction. */
   onDegraded: OnDegraded | undefined;
+
+  /** Set by the incidents domain at composition (see IncidentService.guard and onRolledBack). */
+  incidents: EnvironmentIncidentHooks | undefined;
 
   private ensureRow(
     trx: Kysely<Database>,
@@ -286,6 +296,7 @@ export class EnvironmentService {
     input: SwitchOptions,
   ): Promise<SwitchResult> {
     let applied: AppliedChange;
+    let acknowledged: string | null = null;
     try {
       applied = await this.deps.db.transaction().execute(async (trx) => {
         const change = await applyEnvironmentChange(trx, actor, {
@@ -299,8 +310,11 @@ export class EnvironmentService {
               await this.deps.rollouts?.assertSwitchAllowed?.(trx, key, action);
               throw new UnchangedDeploy(current);
             }
+            // While an incident is open: 409 incident_open unless acknowledged (its stable set passes).
+            if (action === "deploy") acknowledged = (await this.incidents?.guard(trx, actor, key, { what: "deploy", target, acknowledge: input.acknowledgeIncident })) ?? null;
             return target;
           },
+          detail: () => (acknowledged ? { acknowledged_incident: acknowledged } : undefined),
           authorize: (env) => requireDeployAccess(input.principal, { name: key.environment, protected: env.protected }),
           refuseWhenFrozen: true,
           // assertSwitchAllowed below refuses the switch while a rollout runs or is paused.
@@ -309,12 +323,13 @@ export class EnvironmentService {
           expectedRevision: input.expectedRevision,
         });
         await this.deps.rollouts?.assertSwitchAllowed?.(trx, key, action);
+        if (action === "rollback") await this.incidents?.onRolledBack(trx, actor, key, change);
         await recordAudit(trx, actor, {
           project: key.project,
           action: `environment.${action}`,
           target: `environment/${key.environment}`,
           before: { active: change.previous, revision: change.revision - 1 },
-          after: { active: change.active, revision: change.revision, reason: input.reason ?? null },
+          after: { active: change.active, revision: change.revision, reason: input.reason ?? null, ...(acknowledged ? { acknowledged_incident: acknowledged } : {}) },
         });
         return change;
       });

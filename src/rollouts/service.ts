@@ -34,6 +34,8 @@ export interface StartInput {
   allow?: string[];
   auto?: boolean;
   reason?: string;
+  /** The open incident's id: starting a rollout while one is open needs it (409 incident_open otherwise). */
+  acknowledge_incident?: string;
 }
 
 export interface AdvanceInput {
@@ -135,7 +137,7 @@ export class RolloutService {
     const basisPoints = percentToBasisPoints(input.percent, "body.percent");
     const allow = [...new Set(input.allow ?? [])];
     const row = await this.steps.transact(principal, key, (trx, env) =>
-      this.steps.start(trx, actor, key, env, { candidate: input.candidate, basisPoints, allow, auto: input.auto ?? false, reason: input.reason ?? null }),
+      this.steps.start(trx, actor, key, env, { candidate: input.candidate, basisPoints, allow, auto: input.auto ?? false, reason: input.reason ?? null, acknowledgeIncident: input.acknowledge_incident }),
     );
     return this.present(row);
   }

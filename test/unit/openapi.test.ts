@@ -85,6 +85,11 @@ const addedRoutes = [
   "GET /v1/tokens/self",
   // Incidents, degrade and the runbook (issue 17).
   "POST /v1/projects/{p}/environments/{env}/degrade",
+  "GET /v1/projects/{p}/incidents",
+  "POST /v1/projects/{p}/incidents",
+  "GET /v1/projects/{p}/incidents/{id}",
+  "POST /v1/projects/{p}/incidents/{id}/notes",
+  "POST /v1/projects/{p}/incidents/{id}/close",
 ];
 
 /** Warnings accepted on purpose (see redocly.yaml): probes have no 4xx answer to document. */
