@@ -192,7 +192,7 @@ export function createApp(deps: AppDeps) {
   mountRoutes(v1, rolloutRoutes({ rollouts, gates, environments }), routes, bodies);
   mountRoutes(v1, webhookRoutes({ webhooks, projects, allowPrivate: allowPrivateWebhooks }), routes, bodies);
   mountRoutes(v1, analysisRoutes({ analysis }), routes, bodies);
-  mountRoutes(v1, incidentRoutes({ incidents }), routes, bodies);
+  mountRoutes(v1, incidentRoutes({ incidents, environments }), routes, bodies);
 
   const recorder = new RequestRecorder(metrics);
   const app = express();

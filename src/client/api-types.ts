@@ -527,6 +527,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/projects/{project}/environments/{env}/runbook": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+                /** @description The environment name. */
+                env: components["parameters"]["Env"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The environment's ten-minute runbook, filled in (Markdown)
+         * @description What is live since when and by whom; the exact commands (CLI and curl) to open an incident, degrade (naming the fallback), roll back (naming the target set), freeze, write an evidence pack, diff live against previous and close an incident; and the open incident, if any. Meant to be printed next to the screen (`pinset runbook <env>`).
+         */
+        get: operations["getRunbook"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/projects/{project}/environments/{env}/history": {
         parameters: {
             query?: never;
@@ -3687,6 +3715,42 @@ export interface operations {
             408: components["responses"]["RequestTimeout"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getRunbook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+                /** @description The environment name. */
+                env: components["parameters"]["Env"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The runbook. */
+            200: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/markdown": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];

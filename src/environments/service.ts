@@ -272,6 +272,22 @@ export class EnvironmentService {
     return toPage(rows, page.limit, (r) => r.revision, presentHistory);
   }
 
+  /**
+   * What the runbook shows besides the incident: the environment, the last change of its active
+   * set (when, by whom) and where a rollback without `to` would go.
+   */
+  async runbookFacts(key: EnvironmentKey): Promise<{ environment: EnvironmentView; liveSince: { at: string; actor: string; action: string } | null; rollbackTarget: string | null }> {
+    const environment = await this.get(key);
+    const rows = await this.store.history(key, { limit: 200 });
+    const last = rows.find((r) => r.version_set !== r.previous);
+    const target = environment.active === null ? undefined : await this.store.rollbackTarget(this.deps.db, key, environment.active);
+    return {
+      environment,
+      liveSince: last ? { at: last.at.toISOString(), actor: last.actor, action: last.action } : null,
+      rollbackTarget: target ?? null,
+    };
+  }
+
   /** The current answer when memory holds it (see resolver.ts `hot`); undefined: call `resolve`. */
   hotAnswer(key: EnvironmentKey): ResolveAnswer | undefined {
     return this.resolver.hot(key);

@@ -64,7 +64,7 @@ export class IncidentService {
 
   /** The environment's incident that is not closed, if any (for the runbook). */
   async openOf(key: IncidentKey): Promise<IncidentView | undefined> {
-    const row = await this.deps.db.transaction().execute((trx) => this.store.openFor(trx, key));
+    const [row] = await this.store.list(key.project, { environment: key.environment, notClosed: true, limit: 1 });
     return row ? this.present(row) : undefined;
   }
 

@@ -51,9 +51,10 @@ export class IncidentStore {
     return db.selectFrom("incidents").select("id").where("project", "=", project).where("rollout", "=", rollout).orderBy("seq").limit(1).executeTakeFirst();
   }
 
-  list(project: string, options: { state?: IncidentState; environment?: string; before?: number; limit: number }): Promise<IncidentRow[]> {
+  list(project: string, options: { state?: IncidentState; notClosed?: boolean; environment?: string; before?: number; limit: number }): Promise<IncidentRow[]> {
     let q = this.db.selectFrom("incidents").selectAll().where("project", "=", project).orderBy("seq", "desc").limit(options.limit);
     if (options.state) q = q.where("state", "=", options.state);
+    if (options.notClosed) q = q.where("state", "<>", "closed");
     if (options.environment) q = q.where("environment", "=", options.environment);
     if (options.before !== undefined) q = q.where("seq", "<", options.before);
     return q.execute();

@@ -242,6 +242,32 @@ describe.each(backends())("incidents on $name", (backend) => {
     expect((await t.request("POST", envPath(P, "deg", "/rollback"))).status).toBe(200);
   });
 
+  it("runbook: text/markdown filled with the environment's values and the open incident; read scope; 404 for an unknown environment", async () => {
+    await deployedEnv(t, P, "book", sets[0]!);
+    expect((await t.request("POST", envPath(P, "book", "/deploy"), { body: { version_set: sets[1] } })).status).toBe(200);
+    const reader = await createToken(t, { scopes: ["read"], projects: [P] });
+    const quiet = await t.request("GET", envPath(P, "book", "/runbook"), { token: reader.token });
+    expect(quiet.status).toBe(200);
+    expect(quiet.headers.get("content-type")).toMatch(/^text\/markdown/);
+    const calm = await quiet.text();
+    expect(calm).toContain(`- Active set: \`${sets[1]}\` (revision 2)`);
+    expect(calm).toMatch(/- Live since \S+, by .+ \(deploy\)/);
+    expect(calm).toContain(`- Rollback target: \`${sets[0]}\``);
+    expect(calm).toContain("## Open incident\n\nNone.");
+    expect(calm).toContain("### Degrade (no fallback named: not available)");
+    expect(calm).toContain(`pinset rollback book --to ${sets[0]} --reason`);
+    expect(calm).toContain(`/v1/projects/${P}/diff?from=${sets[0]}&to=${sets[1]}`);
+
+    expect((await t.request("PUT", envPath(P, "book"), { body: { fallback: sets[3] } })).status).toBe(200);
+    const opened = (await (await t.request("POST", INC, { body: { environment: "book", severity: "sev1", summary: "checkout answers empty" } })).json()) as Incident;
+    const book = await (await t.request("GET", envPath(P, "book", "/runbook"))).text();
+    expect(book).toContain(`- **${opened.id}** (sev1, open): checkout answers empty`);
+    expect(book).toContain(`### Degrade (to \`${sets[3]}\`)`);
+    expect(book).toContain(`curl -s -X POST ${t.url}/v1/projects/${P}/environments/book/degrade`);
+    expect(book).toContain(`pinset incident close ${opened.id} --regression-set evalset/regression@<version>`);
+    await expectProblem(await t.request("GET", envPath(P, "ghost", "/runbook")), 404, "not_found");
+  });
+
   it("two instances acting on one environment at once open exactly one incident", async () => {
     const peer = await startTestApp(backend, { sharedDatabaseOf: t });
     try {

@@ -90,6 +90,7 @@ const addedRoutes = [
   "GET /v1/projects/{p}/incidents/{id}",
   "POST /v1/projects/{p}/incidents/{id}/notes",
   "POST /v1/projects/{p}/incidents/{id}/close",
+  "GET /v1/projects/{p}/environments/{env}/runbook",
 ];
 
 /** Warnings accepted on purpose (see redocly.yaml): probes have no 4xx answer to document. */

@@ -5,6 +5,7 @@ import { envCreate, envShow, envUnfreeze } from "./env.js";
 import { deploy, history, resolve, rollback } from "./environment.js";
 import { evidenceGet } from "./evidence.js";
 import { gatePolicyGet, gatePolicySet } from "./gate-policy.js";
+import { degrade, incidentClose, incidentLs, incidentNote, incidentOpen, incidentShow, runbook } from "./incident.js";
 import { lsArtifacts, lsEnvs, lsProjects, lsSets } from "./ls.js";
 import { observe } from "./observe.js";
 import { projectCreate } from "./project.js";
@@ -29,6 +30,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   setShow,
   deploy,
   rollback,
+  degrade,
   history,
   resolve,
   diff,
@@ -44,6 +46,12 @@ export const COMMANDS: readonly CommandSpec[] = [
   gatePolicyGet,
   gatePolicySet,
   evidenceGet,
+  runbook,
+  incidentLs,
+  incidentShow,
+  incidentOpen,
+  incidentNote,
+  incidentClose,
   audit,
   tokenCreate,
   tokenLs,
