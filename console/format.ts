@@ -31,3 +31,10 @@ export function shortId(id: string | null | undefined): string {
   if (!id) return "—";
   return id.length > 14 ? `${id.slice(0, 11)}…` : id;
 }
+
+/** `01-06 10:28 UTC`: for dense tables where the year is obvious. */
+export function shortWhen(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toISOString().slice(5, 16).replace("T", " ") + " UTC";
+}

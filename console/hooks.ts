@@ -20,7 +20,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
       (data) => run === latest.current && setState({ data, loading: false }),
       (error: unknown) => run === latest.current && setState({ error: error instanceof Error ? error : new Error(String(error)), loading: false }),
     );
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // `load` is a new closure every render; `deps` say when its result changes.
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return { data: state.data, error: state.error, loading: state.loading, reload };

@@ -22,13 +22,18 @@ export function Placeholders({ text }: { text: string }) {
 }
 
 export function PromptText({ content }: { content: PromptContent }) {
-  if ("template" in content) return <pre class="prompt">{<Placeholders text={content.template} />}</pre>;
+  if ("template" in content)
+    return (
+      <pre class="prompt" tabIndex={0} aria-label="Template">
+        <Placeholders text={content.template} />
+      </pre>
+    );
   return (
     <ol class="messages">
       {content.messages.map((m, i) => (
         <li key={i}>
           <span class="role">{m.role}</span>
-          <pre class="prompt">
+          <pre class="prompt" tabIndex={0} aria-label={`Message ${i + 1} (${m.role})`}>
             <Placeholders text={m.content} />
           </pre>
         </li>
@@ -37,9 +42,9 @@ export function PromptText({ content }: { content: PromptContent }) {
   );
 }
 
-function Side({ parts, side }: { parts: Part[]; side: "del" | "ins" }) {
+function Side({ parts, side, label }: { parts: Part[]; side: "del" | "ins"; label: string }) {
   return (
-    <pre class="prompt">
+    <pre class="prompt" tabIndex={0} aria-label={label}>
       {parts.map((p, i) =>
         p.op === "same" ? (
           p.text
@@ -61,11 +66,11 @@ function Pair({ from, to, label }: { from: string; to: string; label?: string })
     <div class="sides">
       <div class="side">
         <p class="side-label">Before{label ? ` · ${label}` : ""} (removed words struck through)</p>
-        <Side parts={parts} side="del" />
+        <Side parts={parts} side="del" label={`Before${label ? ` · ${label}` : ""}`} />
       </div>
       <div class="side">
         <p class="side-label">After{label ? ` · ${label}` : ""} (added words underlined)</p>
-        <Side parts={parts} side="ins" />
+        <Side parts={parts} side="ins" label={`After${label ? ` · ${label}` : ""}`} />
       </div>
     </div>
   );

@@ -2,8 +2,9 @@
  * `npm run bench`: the registry's performance figures, each beside a baseline measured in the
  * same run on the same machine, with pass/fail against the targets of issue 6.
  *
- *   npm run bench [-- --quick] [-- --only hot,cold,propagation,blob,publish,subject,publish-contention,schema-stall,hang,gates] [-- --json out.json]
+ *   npm run bench [-- --quick] [-- --only hot,cold,propagation,blob,publish,subject,publish-contention,schema-stall,hang,history,gates,gc,startup] [-- --json out.json]
  *   npm run bench -- --only gates [--seed 7]     the canary gate's own bench: no server, no database
+ *   npm run bench -- --only gc                   a gc dry run over 100 000 versions and 1 000 000 blob rows
  *
  * Needs Postgres on 127.0.0.1:5432 (user postgres, trust; PINSET_BENCH_DATABASE_URL overrides):
  * the bench creates a database, runs two registry processes on it (A takes the deploys, B holds
@@ -14,6 +15,7 @@ import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import pg from "pg";
+import { benchGc } from "./bench/gc.js";
 import { benchColdResolve } from "./bench/cold-resolve.js";
 import { createEnvironment, envPath, seedSets, SERVER_LOG_LEVEL, startCluster, TOKEN, type Cluster } from "./bench/cluster.js";
 import { benchHotResolve } from "./bench/hot-resolve.js";
@@ -21,6 +23,8 @@ import { benchNotifyFloor } from "./bench/notify-floor.js";
 import { benchPropagation, type PropagationResult } from "./bench/propagation.js";
 import { benchPublishContention } from "./bench/publish-contention.js";
 import { benchSchemaStall } from "./bench/schema-stall.js";
+import { historyAtBench, type HistoryAtResult } from "./bench/history-at.js";
+import { benchStartup } from "./bench/startup.js";
 import { extraRows } from "./bench/extra-benches.js";
 import { ms } from "./bench/stats.js";
 import { renderTable, type Row } from "./bench/table.js";
@@ -28,7 +32,7 @@ import { runBlobUploadBench } from "./bench-blob-upload.js";
 import { DEFAULT_GATE_BENCH, runGateBench } from "./bench/gates/report.js";
 import { dbHangRows } from "./bench-db-hang.js";
 
-const PARTS = ["hot", "cold", "propagation", "blob", "publish", "subject", "publish-contention", "schema-stall", "hang", "gates"] as const;
+const PARTS = ["hot", "cold", "propagation", "blob", "publish", "subject", "publish-contention", "schema-stall", "hang", "history", "gates", "gc", "startup"] as const;
 type Part = (typeof PARTS)[number];
 
 const { values } = parseArgs({
@@ -39,6 +43,7 @@ const { values } = parseArgs({
     "big-watchers": { type: "string", default: "10000" },
     "big-processes": { type: "string", default: "2" },
     seed: { type: "string", default: "1" },
+    rounds: { type: "string" },
   },
 });
 const quick = values.quick;
@@ -253,6 +258,36 @@ async function main(): Promise<void> {
     if (only.has(part)) rows.push(...(await extraRows(part, { quick, publish: plan.publish, log, results })));
   }
   if (only.has("hang")) rows.push(...(await dbHangRows(log, results)));
+  if (only.has("history")) {
+    const history = await historyAtBench(adminUrl, { lookups: quick ? 100 : 400, log });
+    results.historyAt = history;
+    const [small, big] = history.sizes as [HistoryAtResult["sizes"][number], HistoryAtResult["sizes"][number]];
+    for (const size of history.sizes) {
+      rows.push({
+        measure: `resolve?at= lookup, median of ${history.lookups}: ${size.entries.toLocaleString("en")} history entries`,
+        pinset: ms(size.indexedMs),
+        baseline: `ordered by revision (before): ${ms(size.byRevisionMs)}`,
+        target: "",
+      });
+    }
+    rows.push({
+      measure: "resolve?at= lookup: 1 000 ÷ 100 000 entries (flat = 1)",
+      pinset: (small.indexedMs / big.indexedMs).toFixed(2),
+      baseline: `ordered by revision: ${(small.byRevisionMs / big.byRevisionMs).toFixed(2)}`,
+      target: "≥ 0.8",
+      pass: small.indexedMs / big.indexedMs >= 0.8,
+    });
+  }
+  if (only.has("gc")) {
+    const gc = await benchGc(adminUrl, log);
+    results.gc = gc.result;
+    rows.push(...gc.rows);
+  }
+  if (only.has("startup")) {
+    const rounds = Number(values.rounds ?? (quick ? 5 : 7));
+    if (!Number.isSafeInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got "${values.rounds}"`);
+    rows.push(...(await benchStartup({ adminUrl, rounds, log, results })));
+  }
   if (only.has("gates")) {
     const seed = Number(values.seed);
     if (!Number.isSafeInteger(seed)) throw new Error(`--seed must be an integer, got "${values.seed}"`);

@@ -44,6 +44,13 @@ import { mountRoutes, type RouteSpec } from "./http/routes.js";
 import { serviceRouter } from "./http/service-routes.js";
 import { traceIdGenerator } from "./http/trace-id.js";
 import type { Logger } from "./logger.js";
+import type { GcHook } from "./gc/collector.js";
+import { registerGcMetrics } from "./gc/metrics.js";
+import { gcRoutes } from "./gc/routes.js";
+import { GcSchedule } from "./gc/schedule.js";
+import { GcService } from "./gc/service.js";
+import { GcStore } from "./gc/store.js";
+import type { GcOptions } from "./gc/settings.js";
 import { projectRoutes } from "./projects/routes.js";
 import { registerSchemaMetrics } from "./schemas/metrics.js";
 import { SchemaWorkers } from "./schemas/schema-workers.js";
@@ -52,6 +59,7 @@ import { GateService } from "./rollouts/gate-service.js";
 import { incidentRoutes } from "./incidents/routes.js";
 import { IncidentService } from "./incidents/service.js";
 import { rolloutRoutes } from "./rollouts/routes.js";
+import { ScheduleLoop } from "./rollouts/schedule-loop.js";
 import { RolloutService } from "./rollouts/service.js";
 import { versionSetRoutes } from "./version-sets/routes.js";
 import { VersionSetService } from "./version-sets/service.js";
@@ -71,7 +79,7 @@ export interface AppDeps {
    * per-address watch caps then. `http` left out: the default body time-outs; `schemas`: the
    * default limits; `webhooks`: private webhook targets refused.
    */
-  config: Pick<Config, "limits"> & Partial<Pick<Config, "rateLimit" | "database" | "readyzTimeoutMs" | "analysisTickMs" | "watchLimits" | "http" | "schemas" | "webhooks">>;
+  config: Pick<Config, "limits"> & Partial<Pick<Config, "rateLimit" | "database" | "readyzTimeoutMs" | "analysisTickMs" | "watchLimits" | "http" | "schemas" | "webhooks" | "gc">>;
   /** The budgeted pool's view of whether the database answers (server mode): for /metrics. */
   databaseAnswers?: AnswerWatch;
   metrics?: Metrics;
@@ -83,6 +91,11 @@ export interface AppDeps {
    * and watch streams get no change events.
    */
   changeFeed?: ChangeFeed;
+  /**
+   * Garbage collection: `db` for its statements (main.ts gives a handle without the request-path
+   * time budgets on Postgres); `options`/`hook` are for tests (grace, lease, batch size, steps).
+   */
+  gc?: { db?: Kysely<Database>; options?: Partial<GcOptions>; hook?: GcHook };
   /** Abandoned-upload sweeping (tests move the clock); production sweeps at start and hourly. */
   uploadSweep?: Partial<UploadSweeperOptions>;
   /**
@@ -122,7 +135,7 @@ export function createApp(deps: AppDeps) {
   });
   const onSchemaJob = registerSchemaMetrics(metrics.registry, () => schemas.stats());
   const schemas = new SchemaWorkers(deps.config.schemas ?? {}, logger, onSchemaJob);
-  const artifacts = new ArtifactService({ db, links: blobs.links, schemas, writeBudgetMs: deps.config.database?.writeMs });
+  const artifacts = new ArtifactService({ db, links: blobs.links, schemas, writeBudgetMs: deps.config.database?.writeMs, reviveBlobs: (d) => blobs.revive(d) });
   const versionSets = new VersionSetService({
     db,
     artifacts,
@@ -163,6 +176,17 @@ export function createApp(deps: AppDeps) {
     send: httpSender({ allowPrivate: allowPrivateWebhooks }),
     ...(deps.webhookDelivery ? { options: deps.webhookDelivery } : {}),
   });
+  const gcStore = new GcStore(db);
+  const gc: GcService = new GcService({
+    db,
+    ...(deps.gc?.db ? { gcDb: deps.gc.db } : {}),
+    blobStore,
+    logger,
+    options: { ...(deps.config.gc ? { webhookRetentionDays: deps.config.gc.webhookRetentionDays } : {}), ...deps.gc?.options },
+    metrics: registerGcMetrics(metrics.registry, () => gcStore.bytesByProject()),
+    ...(deps.gc?.hook ? { hook: deps.gc.hook } : {}),
+    onRetired: () => versionSets.forgetBundles(),
+  });
   const rateLimit = createRateLimit(deps.config.rateLimit ?? { rps: 0, burst: 0 });
   const traceIds = traceIdGenerator();
   const rolloutMetrics = registerRolloutMetrics(metrics.registry, {
@@ -190,6 +214,7 @@ export function createApp(deps: AppDeps) {
   mountRoutes(v1, versionSetRoutes({ versionSets, projects }), routes, bodies);
   mountRoutes(v1, environmentRoutes({ environments, projects, watchHub, watchStreams }), routes, bodies);
   mountRoutes(v1, rolloutRoutes({ rollouts, gates, environments }), routes, bodies);
+  mountRoutes(v1, gcRoutes({ gc, projects }), routes, bodies);
   mountRoutes(v1, webhookRoutes({ webhooks, projects, allowPrivate: allowPrivateWebhooks }), routes, bodies);
   mountRoutes(v1, analysisRoutes({ analysis }), routes, bodies);
   mountRoutes(v1, incidentRoutes({ incidents, environments }), routes, bodies);
@@ -220,9 +245,11 @@ export function createApp(deps: AppDeps) {
 
   // Idle until started: main.ts starts it after listening; tests start it when they need it.
   const uploadSweeper = new UploadSweeper(blobStore, { logger, ...(deps.uploadSweep ? { options: deps.uploadSweep } : {}) });
-  const background = combineBackground([deliveryWorker, schemas, uploadSweeper, analysisLoop]);
+  const scheduleLoop = new ScheduleLoop(rollouts, { logger, ...(deps.config.analysisTickMs !== undefined ? { options: { tickMs: deps.config.analysisTickMs } } : {}) });
+  const gcSchedule = new GcSchedule(gc, { intervalMs: deps.config.gc?.intervalMs ?? 0, logger });
+  const background = combineBackground([deliveryWorker, schemas, uploadSweeper, scheduleLoop, analysisLoop, gcSchedule]);
 
-  return { app, listener, routes, metrics, background, services: { projects, blobs, artifacts, schemas, uploadSweeper, versionSets, environments, watchHub, watchStreams, rollouts, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker, analysis, analysisLoop } };
+  return { app, listener, routes, metrics, background, services: { projects, blobs, artifacts, schemas, uploadSweeper, versionSets, environments, watchHub, watchStreams, rollouts, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker, scheduleLoop, analysis, analysisLoop, gc, gcSchedule } };
 }
 
 export type PinsetApp = ReturnType<typeof createApp>;

@@ -1,6 +1,5 @@
 import path from "node:path";
 import { z } from "zod";
-import { DEFAULT_ANALYSIS_TICK_MS } from "./analysis/loop.js";
 import { DEFAULT_DATABASE_BUDGETS } from "./db/budgets.js";
 import { DEFAULT_SCHEMA_SETTINGS, type SchemaSettings } from "./schemas/settings.js";
 
@@ -43,7 +42,19 @@ const milliseconds = (name: string) => positiveInt(name).refine((v) => v >= 1, `
 export const DEFAULT_STALE_AFTER_MS = 500;
 /** `/readyz` answers within this (load balancers probe with 1–5 s time-outs). */
 export const DEFAULT_READYZ_TIMEOUT_MS = 500;
+/** Each instance's schedule loop looks at running `auto` rollouts this often. */
+export const DEFAULT_ANALYSIS_TICK_MS = 5_000;
 const atLeastOne = (name: string) => positiveInt(name).refine((v) => v >= 1, `${name} must be at least 1`);
+
+const DURATION_UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `0` or `off` (disabled), or a whole number with a unit: `90s`, `30m`, `6h`, `1d`; at least a minute. */
+const interval = (name: string) =>
+  z
+    .string()
+    .regex(/^(0|off|[1-9]\d{0,6}[smhd])$/, `${name} must be off, 0, or a whole number with a unit (s, m, h, d), e.g. 6h`)
+    .transform((v) => (v === "0" || v === "off" ? 0 : Number(v.slice(0, -1)) * DURATION_UNITS[v.slice(-1)]!))
+    .refine((v) => v === 0 || v >= 60_000, `${name} must be at least 1m when on`);
 
 const envSchema = z.object({
   PORT: positiveInt("PORT")
@@ -76,7 +87,6 @@ const envSchema = z.object({
   PINSET_DB_ACQUIRE_TIMEOUT_MS: milliseconds("PINSET_DB_ACQUIRE_TIMEOUT_MS").default(DEFAULT_DATABASE_BUDGETS.acquireMs),
   PINSET_STALE_AFTER_MS: milliseconds("PINSET_STALE_AFTER_MS").default(DEFAULT_STALE_AFTER_MS),
   PINSET_READYZ_TIMEOUT_MS: milliseconds("PINSET_READYZ_TIMEOUT_MS").default(DEFAULT_READYZ_TIMEOUT_MS),
-  PINSET_ANALYSIS_TICK_MS: milliseconds("PINSET_ANALYSIS_TICK_MS").default(DEFAULT_ANALYSIS_TICK_MS),
   PINSET_WATCH_MAX_PER_TOKEN: positiveInt("PINSET_WATCH_MAX_PER_TOKEN").default(HTTP_DEFAULTS.watchPerToken),
   PINSET_WATCH_MAX_PER_ADDRESS: positiveInt("PINSET_WATCH_MAX_PER_ADDRESS").default(HTTP_DEFAULTS.watchPerAddress),
   PINSET_KEEPALIVE_TIMEOUT_MS: positiveInt("PINSET_KEEPALIVE_TIMEOUT_MS").default(HTTP_DEFAULTS.keepAliveTimeoutMs),
@@ -92,6 +102,11 @@ const envSchema = z.object({
     .default(DEFAULT_SCHEMA_SETTINGS.workers),
   PINSET_SCHEMA_QUEUE: positiveInt("PINSET_SCHEMA_QUEUE").default(DEFAULT_SCHEMA_SETTINGS.maxQueue),
   PINSET_WEBHOOK_ALLOW_PRIVATE: boolish.default(false),
+  PINSET_GC_INTERVAL: interval("PINSET_GC_INTERVAL").default(0),
+  PINSET_GC_WEBHOOK_RETENTION_DAYS: atLeastOne("PINSET_GC_WEBHOOK_RETENTION_DAYS").default(30),
+  PINSET_ANALYSIS_TICK_MS: positiveInt("PINSET_ANALYSIS_TICK_MS")
+    .refine((v) => v >= 10 && v <= 3_600_000, "PINSET_ANALYSIS_TICK_MS must be between 10 and 3600000 (milliseconds)")
+    .default(DEFAULT_ANALYSIS_TICK_MS),
 });
 
 export interface S3Config {
@@ -123,8 +138,6 @@ export interface Config {
   database: { readMs: number; writeMs: number; acquireMs: number; staleAfterMs: number };
   /** Each `/readyz` check answers within this, or counts as failed. */
   readyzTimeoutMs: number;
-  /** How often each instance's background loops (the Prometheus analysis) wake. */
-  analysisTickMs: number;
   /** Caps on open watch streams; 0 turns a cap off. */
   watchLimits: { perToken: number; perAddress: number };
   http: { keepAliveTimeoutMs: number; bodyIdleTimeoutMs: number; jsonBodyTimeoutMs: number };
@@ -132,6 +145,10 @@ export interface Config {
   schemas: SchemaSettings;
   /** allowPrivate: webhooks may target loopback, private, link-local … addresses (off by default). */
   webhooks: { allowPrivate: boolean };
+  /** Scheduled garbage collection (0: off) and how long delivered webhook rows are kept. */
+  gc: { intervalMs: number; webhookRetentionDays: number };
+  /** How often each instance's rollout loops wake: the schedule of `auto` rollouts (rollouts/schedule-loop.ts) and the Prometheus analysis (analysis/loop.ts). */
+  analysisTickMs: number;
 }
 
 export class ConfigError extends Error {
@@ -183,7 +200,6 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       staleAfterMs: e.PINSET_STALE_AFTER_MS,
     },
     readyzTimeoutMs: e.PINSET_READYZ_TIMEOUT_MS,
-    analysisTickMs: e.PINSET_ANALYSIS_TICK_MS,
     watchLimits: { perToken: e.PINSET_WATCH_MAX_PER_TOKEN, perAddress: e.PINSET_WATCH_MAX_PER_ADDRESS },
     http: {
       keepAliveTimeoutMs: e.PINSET_KEEPALIVE_TIMEOUT_MS,
@@ -200,6 +216,8 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       maxQueue: e.PINSET_SCHEMA_QUEUE,
     },
     webhooks: { allowPrivate: e.PINSET_WEBHOOK_ALLOW_PRIVATE },
+    gc: { intervalMs: e.PINSET_GC_INTERVAL, webhookRetentionDays: e.PINSET_GC_WEBHOOK_RETENTION_DAYS },
+    analysisTickMs: e.PINSET_ANALYSIS_TICK_MS,
     ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
     ...(e.PINSET_ADMIN_TOKEN ? { adminToken: e.PINSET_ADMIN_TOKEN } : {}),
     ...(e.PINSET_PUBLIC_URL ? { publicUrl: e.PINSET_PUBLIC_URL } : {}),

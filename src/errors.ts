@@ -13,6 +13,8 @@ export type ErrorCode =
   | "not_found"
   | "method_not_allowed"
   | "conflict"
+  | "gc_running"
+  | "gone"
   | "gate_blocked"
   | "incident_open"
   | "regression_set_required"
@@ -118,6 +120,13 @@ export class MethodNotAllowedError extends AppError {
 export class ConflictError extends AppError {
   constructor(detail: string, code: ErrorCode = "conflict") {
     super({ code, status: 409, title: "Conflict", detail });
+  }
+}
+
+/** The thing exists but its bytes were collected (a retired index version): 410, code gone. */
+export class GoneError extends AppError {
+  constructor(detail: string) {
+    super({ code: "gone", status: 410, title: "Gone", detail });
   }
 }
 

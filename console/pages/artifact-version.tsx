@@ -64,7 +64,7 @@ function Content({ version }: { version: Version }) {
       );
     case "contract":
       return (
-        <div class="json-view">
+        <div class="json-view" tabIndex={0} role="region" aria-label="Content">
           <JsonTree value={c.schema} name="schema" />
         </div>
       );
@@ -76,7 +76,7 @@ function Content({ version }: { version: Version }) {
               <h3>{t.name}</h3>
               <p>{t.description}</p>
               {t.permissions && <p>Permissions: {t.permissions.join(", ")}</p>}
-              <div class="json-view">
+              <div class="json-view" tabIndex={0} role="region" aria-label={`${t.name} input schema`}>
                 <JsonTree value={t.input_schema} name="input_schema" />
               </div>
             </section>
@@ -148,7 +148,7 @@ function Content({ version }: { version: Version }) {
     }
     default:
       return (
-        <div class="json-view">
+        <div class="json-view" tabIndex={0} role="region" aria-label="Content">
           <JsonTree value={c} />
         </div>
       );
@@ -185,7 +185,7 @@ function JsonLines({ from, to }: { from: unknown; to: unknown }) {
   const lines = (v: unknown) => JSON.stringify(v, null, 2).split("\n").map((l) => l + "\n");
   const parts: Part[] = diffTokens(lines(from), lines(to));
   return (
-    <pre class="json-diff">
+    <pre class="json-diff" tabIndex={0} aria-label="Changes, line by line">
       {parts.map((p, i) =>
         p.op === "same" ? (
           <span key={i}>{p.text}</span>

@@ -163,7 +163,7 @@ function NameList({ title, names }: { title: string; names: string[] }) {
         {title} ({names.length})
       </h3>
       {names.length > 0 && (
-        <ul class="names">
+        <ul class="names" tabIndex={0} aria-label={title}>
           {names.slice(0, 200).map((n) => (
             <li key={n}>
               <code>{n}</code>

@@ -55,7 +55,7 @@ export function EvidencePage({ params }: { params: Record<string, string> }) {
                       <code class="digest">{f.digest}</code>
                     </p>
                     {present && (
-                      <div class="json-view">
+                      <div class="json-view" tabIndex={0} role="region" aria-label={f.name}>
                         <JsonTree value={contents[f.name]} depth={2} />
                       </div>
                     )}

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { api, ApiError, ok, type Schemas } from "../api.js";
-import { shortId, when } from "../format.js";
+import { shortId, shortWhen, when } from "../format.js";
 import { useLoad, useTitle } from "../hooks.js";
 import { ui } from "../router.js";
 import { deployRefusal, useSelf } from "../self.js";
@@ -250,7 +250,7 @@ function Tiles({ reasons, observations }: { reasons: Reason[]; observations: Sch
                       <table class="small">
                         <thead>
                           <tr>
-                            <th scope="col">Window end</th>
+                            <th scope="col">Window ending</th>
                             <th scope="col">Baseline</th>
                             <th scope="col">Candidate</th>
                           </tr>
@@ -258,7 +258,7 @@ function Tiles({ reasons, observations }: { reasons: Reason[]; observations: Sch
                         <tbody>
                           {windows.map((w) => (
                             <tr key={w}>
-                              <td>{when(w)}</td>
+                              <td>{shortWhen(w)}</td>
                               <td>{num(valueAt("stable", w, m))}</td>
                               <td>{num(valueAt("candidate", w, m))}</td>
                             </tr>

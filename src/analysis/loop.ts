@@ -1,8 +1,8 @@
 import type { BackgroundTask } from "../background.js";
+import { DEFAULT_ANALYSIS_TICK_MS } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { AnalysisService } from "./service.js";
 
-export const DEFAULT_ANALYSIS_TICK_MS = 5_000;
 
 /**
  * Wakes every `tickMs` and runs the analysis windows that have closed (AnalysisService.runDue).

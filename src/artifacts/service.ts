@@ -21,13 +21,15 @@ export interface ArtifactSummary {
   size: number;
   created_at: string;
   annotations: Record<string, string>;
+  /** Present once garbage collection retired the version (index only): its blobs' bytes may be gone. */
+  retired_at?: string;
 }
 
 export interface ArtifactView extends ArtifactSummary {
   content: unknown;
 }
 
-function summary(row: Pick<ArtifactRow, "kind" | "name" | "version" | "digest" | "size" | "created_at" | "annotations">): ArtifactSummary {
+function summary(row: Pick<ArtifactRow, "kind" | "name" | "version" | "digest" | "size" | "created_at" | "annotations"> & { retired_at?: Date | null }): ArtifactSummary {
   return {
     kind: row.kind,
     name: row.name,
@@ -36,6 +38,7 @@ function summary(row: Pick<ArtifactRow, "kind" | "name" | "version" | "digest" |
     size: row.size,
     created_at: row.created_at.toISOString(),
     annotations: row.annotations ?? {},
+    ...(row.retired_at ? { retired_at: row.retired_at.toISOString() } : {}),
   };
 }
 
@@ -64,6 +67,21 @@ function publishQueueTimeout(key: ArtifactKey, timeoutMs: number): AppError {
   });
 }
 
+class BlobsClaimed extends Error {
+  constructor(readonly digests: string[]) {
+    super("blobs claimed by a collection");
+  }
+}
+
+function collectedBlobs(project: string, files: Array<{ path: string; digest: string }>, digests: string[]): UnprocessableError {
+  const gone = new Set(digests);
+  const errors: FieldError[] = [];
+  files.forEach((file, i) => {
+    if (gone.has(file.digest)) errors.push({ path: `content.files[${i}].digest`, message: `blob ${file.digest} (${file.path}) was collected by garbage collection; upload it again` });
+  });
+  return new UnprocessableError(`${gone.size} blob(s) of project ${project} were collected while this publish ran; upload them again`, errors);
+}
+
 export class ArtifactService {
   readonly store: ArtifactStore;
   private readonly queueWaitMs: number;
@@ -75,6 +93,8 @@ export class ArtifactService {
       schemas: Pick<SchemaWorkers, "limitErrors" | "compile">;
       /** The write budget of one statement (config `database.writeMs`); default 5 s. */
       writeBudgetMs?: number;
+      /** Takes blobs a collection has claimed back when their bytes are still stored (BlobService.revive). */
+      reviveBlobs?: (digests: string[]) => Promise<void>;
     },
   ) {
     this.store = new ArtifactStore(deps.db);
@@ -106,6 +126,8 @@ export class ArtifactService {
     if (known) return { created: false, artifact: summary(known) };
     const compileErrors = await this.deps.schemas.compile(schemas);
     if (compileErrors.length > 0) throw new UnprocessableError(`The ${key.kind} content is invalid`, compileErrors);
+    const digests = [...new Set((check.blobs ?? []).map((b) => b.digest))];
+    let revived = false;
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await this.deps.db.transaction().execute(async (trx) => {
@@ -121,6 +143,12 @@ export class ArtifactService {
             annotations: input.annotations,
             createdBy: actor.name,
           });
+          if (digests.length > 0) {
+            // The rows stay share-locked until commit, so a collection cannot claim them in between.
+            const unavailable = await this.deps.links.hold(trx, digests);
+            if (unavailable.length > 0) throw new BlobsClaimed(unavailable);
+            await this.store.insertBlobReferences(trx, inserted, digests);
+          }
           await recordAudit(trx, actor, {
             project: key.project,
             action: "artifact.publish",
@@ -133,6 +161,13 @@ export class ArtifactService {
         });
         return { created: result.created, artifact: summary(result.row) };
       } catch (err) {
+        if (err instanceof BlobsClaimed) {
+          if (revived || !this.deps.reviveBlobs) throw collectedBlobs(key.project, check.blobs ?? [], err.digests);
+          // A collection claimed them since requireLinkedBlobs: keep those whose bytes are still there, then retry.
+          await this.deps.reviveBlobs(err.digests);
+          revived = true;
+          continue;
+        }
         if (isLockTimeout(err)) throw publishQueueTimeout(key, this.queueWaitMs);
         // Only a writer that does not take the lock (an older instance during a rolling
         // upgrade) can still collide; the next round sees its row.

@@ -50,7 +50,7 @@ export class ArtifactStore {
   list(key: ArtifactKey, options: { before?: number; limit: number }) {
     let q = this.db
       .selectFrom("artifacts")
-      .select(["kind", "name", "version", "digest", "size", "annotations", "created_at", "created_by"])
+      .select(["kind", "name", "version", "digest", "size", "annotations", "created_at", "created_by", "retired_at"])
       .where("project", "=", key.project)
       .where("kind", "=", key.kind)
       .where("name", "=", key.name)
@@ -105,5 +105,16 @@ export class ArtifactStore {
       })
       .returningAll()
       .executeTakeFirstOrThrow();
+  }
+
+  /** The blobs a new version references (index files): what keeps their bytes alive (src/gc). */
+  async insertBlobReferences(db: Kysely<Database>, row: ArtifactKey & { version: number }, digests: string[]): Promise<void> {
+    for (let i = 0; i < digests.length; i += 1000) {
+      await db
+        .insertInto("artifact_blobs")
+        .values(digests.slice(i, i + 1000).map((digest) => ({ project: row.project, kind: row.kind, name: row.name, version: row.version, digest })))
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+    }
   }
 }

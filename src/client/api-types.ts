@@ -707,7 +707,7 @@ export interface paths {
         };
         /**
          * Get the environment's rollout
-         * @description The current rollout, or the most recent one once promoted or aborted; 404 when none.
+         * @description The current rollout, or the most recent one once promoted or aborted; 404 when none. Besides the rollout it says where the current step stands: `step` (its percent, bake, min_samples and the samples per side so far), `step_started_at`, `bake_remaining_seconds` and the schedule's `next_action` with its reason.
          */
         get: operations["getRollout"];
         /**
@@ -1182,6 +1182,76 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/projects/{project}/retention": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+            };
+            cookie?: never;
+        };
+        /** Read the project's retention settings */
+        get: operations["getRetention"];
+        /**
+         * Change the project's retention settings (admin)
+         * @description Either field may be left out (it keeps its value). `days`: history within this many days keeps its sets (0: history keeps nothing beyond `keep_last`); `keep_last`: the last this many distinct sets each environment held are kept whatever their age. Out of range (days < 0, keep_last < 1, or beyond 36500 / 100000) → 422 naming the field, nothing changed. Audited as `retention.update`.
+         */
+        put: operations["setRetention"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/gc": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run garbage collection (admin)
+         * @description Retires index versions outside what must be kept and deletes the bytes of blobs no kept version references (and of uploads never referenced, after a 24 h grace); prunes delivered webhook outbox rows and delivery attempts older than 30 days (`PINSET_GC_WEBHOOK_RETENTION_DAYS`). Runs online, beside publishes, deploys and resolves. Answers when the run is over, with its report. `dry_run: true` changes nothing and reports what a real run would do. `project` limits the run to that project's versions and blobs (a blob another project still needs keeps its bytes either way). One collection at a time across all instances: 409 `gc_running` otherwise.
+         */
+        post: operations["runGarbageCollection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/gc/runs": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** List garbage collection runs, newest first (admin) */
+        get: operations["listGarbageCollectionRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tokens": {
         parameters: {
             query?: never;
@@ -1396,7 +1466,7 @@ export interface components {
             title: string;
             status: number;
             detail: string;
-            /** @description Stable machine code: bad_request, validation_failed, malformed_json, unsupported_media_type, unauthorized, forbidden, not_found, method_not_allowed, conflict, gate_blocked, incident_open, regression_set_required, digest_mismatch, payload_too_large, locked, rate_limited, too_many_watches, request_timeout, unprocessable, unavailable, database_timeout, internal (more may be added). */
+            /** @description Stable machine code: bad_request, validation_failed, malformed_json, unsupported_media_type, unauthorized, forbidden, not_found, method_not_allowed, conflict, gate_blocked, incident_open, regression_set_required, gc_running, gone, digest_mismatch, payload_too_large, locked, rate_limited, too_many_watches, request_timeout, unprocessable, unavailable, database_timeout, internal (more may be added). */
             code: string;
             trace_id: string;
             /** @description Present on validation errors. */
@@ -1544,6 +1614,11 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             annotations: components["schemas"]["Annotations"];
+            /**
+             * Format: date-time
+             * @description Present only on an index version that garbage collection retired: it stays listed, but its blobs' bytes may be gone (reading them answers 410) and a set pinning it cannot be resolved, deployed or created (410).
+             */
+            retired_at?: string;
         };
         ArtifactVersionWithContent: components["schemas"]["ArtifactVersion"] & {
             content: components["schemas"]["ArtifactContent"];
@@ -1821,7 +1896,7 @@ export interface components {
             actor: string;
             reason: string | null;
             trace_id: string | null;
-            /** @description What the change recorded beyond the pointer, or null. Rollout steps carry `rollout` (its id) and, for advance/promote, `from_percent`, `to_percent`, `forced` and the `decision` the gate gave at that moment (a forced advance keeps the decision it overrode); automatic steps add `auto: true` and the `observation` that caused them. */
+            /** @description What the change recorded beyond the pointer, or null. Rollout steps carry `rollout` (its id) and, for advance/promote, `from_percent`, `to_percent`, `forced` and the `decision` the gate gave at that moment (a forced advance keeps the decision it overrode). Steps the gate took at an observation of an `auto` rollout add `auto: true` and the `observation` that caused them; steps of the schedule loop (actor `system:gate`) add `automatic: true`, the `schedule` (next_action, reason, step, samples) and the `decision` that justified them. */
             detail?: unknown;
             /** Format: date-time */
             at: string;
@@ -1843,7 +1918,7 @@ export interface components {
             allow: string[];
             /** @enum {string} */
             state: "running" | "paused" | "promoted" | "aborted";
-            /** @description Observations pause, abort or stop the rollout by themselves. */
+            /** @description The registry carries the schedule out by itself: advance, pause, abort, stop (docs/canary.md). */
             auto: boolean;
             /** @description The environment revision written by the rollout's latest step. */
             revision: number;
@@ -1859,12 +1934,40 @@ export interface components {
             /** @description The ids of the rollout's evidence packs, oldest first. */
             evidence: string[];
         };
+        /** @description A rollout (GET …/rollout) with where its current step stands. */
+        RolloutStatus: components["schemas"]["Rollout"] & {
+            /** @description The step in force (null once the rollout ended). */
+            step: {
+                percent: number;
+                bake_seconds: number;
+                min_samples: number;
+                /** @description The step's sample count per side: the smallest count among the metrics both sides report as samples, else the requests reported in the step, else 0. */
+                samples: components["schemas"]["SidePair"];
+            } | null;
+            /**
+             * Format: date-time
+             * @description When the current percent took effect: the step bakes from here and its samples pool over the observations recorded since.
+             */
+            step_started_at: string;
+            bake_remaining_seconds: number | null;
+            /**
+             * @description What the schedule does next (with `auto`: by itself, within a tick; without: what it advises a person); `resume` while paused (a person resumes); null once ended.
+             * @enum {string|null}
+             */
+            next_action: "advance" | "hold" | "pause" | "rollback" | "stop" | "resume" | null;
+            /** @description Why, in words: "baking: 1 h 30 min of the step's 6 h remain …", "not enough traffic: …". */
+            next_action_reason: string | null;
+        };
+        SidePair: {
+            baseline: number;
+            candidate: number;
+        };
         StartRolloutRequest: {
             candidate: components["schemas"]["VersionSetId"];
             percent: components["schemas"]["Percent"];
             /** @description Subjects that always get the candidate (deduplicated). */
             allow?: string[];
-            /** @description Default false. Observations carry out pause, rollback (abort) and stop (abort + freeze) at once. */
+            /** @description Default false. Observations carry out pause, rollback (abort) and stop (abort + freeze) at once, and the schedule loop advances each baked, sampled, passing step (docs/canary.md). */
             auto?: boolean;
             /** @description Written to the `rollout_start` history entry. */
             reason?: string;
@@ -1879,24 +1982,47 @@ export interface components {
             reason?: string;
         };
         /**
-         * @description `no_data` (a side has not reported the metric) counts as `hold`.
+         * @description `no_data` (a side has not reported the metric) and `inconclusive` (the interval crosses the hold line: not yet evidence either way) count as `hold`.
          * @enum {string}
          */
-        Verdict: "pass" | "hold" | "pause" | "rollback" | "stop" | "no_data";
+        Verdict: "pass" | "hold" | "pause" | "rollback" | "stop" | "no_data" | "inconclusive";
         DecisionReason: {
             /**
-             * @description A metric name, or `observations` while either side has not reported at all.
+             * @description A metric name; `observations` while either side has not reported at all; `assignment` (the sample-ratio check); `segments` (the policy's required_segments).
              * @example latency.p95_ms
              * @example observations
+             * @example assignment
+             * @example segments
              */
             metric: string;
-            /** @description The stable set's latest value; null when not observed yet. */
+            /** @description The stable set's value compared (a plain number, or k/n, the p95, the mean of its pooled samples); null when not observed yet. */
             baseline: number | null;
-            /** @description The candidate's latest value; null when not observed yet. */
+            /** @description The candidate's value compared; null when not observed yet. */
             candidate: number | null;
             /** @description The condition the candidate met for its verdict, for people, e.g. `≥ 0.92 (baseline − 0.03)`; null without data. */
             threshold: string | number | null;
             verdict: components["schemas"]["Verdict"];
+            /**
+             * @description `sequential` when both sides have samples of the metric (an always-valid interval), `point` for plain numbers.
+             * @enum {string}
+             */
+            method: "point" | "sequential";
+            /** @description The always-valid interval (null for point): rates, candidate − baseline as a difference of fractions; p95 and tokens, candidate / baseline; timeouts, c − k·b. An unbounded end is null. */
+            interval: {
+                low: number | null;
+                high: number | null;
+            } | null;
+            /** @description The policy's confidence (null for point). */
+            confidence: number | null;
+            /** @description Trials, requests or values behind each side (null for point). */
+            samples: components["schemas"]["SidePair"] | null;
+            /** @description When inconclusive, roughly how many more trials per side would settle it; else null. */
+            needed: components["schemas"]["SidePair"] | null;
+            /**
+             * @description One sentence for people.
+             * @example success rate: candidate 90.6 % vs baseline 90.4 % (n = 2 000 / 18 000), difference +0.2 pt, 95 % interval −2.0 … +2.4 pt, inside the hold line (−3 pt): pass
+             */
+            summary: string;
         };
         Decision: {
             /** @enum {string} */
@@ -1940,7 +2066,7 @@ export interface components {
             max_events?: number;
         };
         /**
-         * @description The percents `advance` walks through when no percent is given: strictly rising, in steps of 0.01, ending at exactly 100. Default `[1, 5, 25, 50, 100]`.
+         * @description The percents `advance` and the schedule walk through: strictly rising, in steps of 0.01, ending at exactly 100. A step is a percent (with the policy's `default_bake_seconds` and `default_min_samples`) or an object naming its own. Default `[1, 5, 25, 50, 100]`.
          * @example [
          *       1,
          *       5,
@@ -1948,8 +2074,34 @@ export interface components {
          *       50,
          *       100
          *     ]
+         * @example [
+         *       {
+         *         "percent": 1,
+         *         "bake_seconds": 3600,
+         *         "min_samples": 500
+         *       },
+         *       5,
+         *       25,
+         *       100
+         *     ]
          */
-        PolicySteps: number[];
+        PolicySteps: (number | {
+            percent: number;
+            /** @description How long the step runs before it may advance. */
+            bake_seconds?: number;
+            /** @description Trials per side the step needs before it may advance. */
+            min_samples?: number;
+        })[];
+        /**
+         * @description Segment name → the requests of it the candidate must have served before the gate passes (≥ 1 each).
+         * @example {
+         *       "attack": 50,
+         *       "long_context": 50
+         *     }
+         */
+        RequiredSegments: {
+            [key: string]: number;
+        };
         /** @description A change to the gate policy: omitted sections and fields keep their value, `steps` is replaced whole. Unknown fields or a result whose bands are not nested answer 422. */
         GatePolicyInput: {
             quality?: components["schemas"]["QualityThresholds"];
@@ -1957,6 +2109,15 @@ export interface components {
             cost?: components["schemas"]["CostThresholds"];
             risk?: components["schemas"]["RiskThresholds"];
             steps?: components["schemas"]["PolicySteps"];
+            /** @description The intervals' level. Default 0.95. */
+            confidence?: number;
+            required_segments?: components["schemas"]["RequiredSegments"];
+            /** @description A step's bake when it does not say. Default 21600 (6 h). */
+            default_bake_seconds?: number;
+            /** @description Trials per side per step when a step does not say. Default 500. */
+            default_min_samples?: number;
+            /** @description A step whose samples stay short pauses ("not enough traffic") after this × its bake. Default 3. */
+            max_bake_factor?: number;
         };
         /** @description The complete gate policy in force (shape chosen by this document). */
         GatePolicy: {
@@ -1965,27 +2126,75 @@ export interface components {
             cost: WithRequired<components["schemas"]["CostThresholds"], "pass_ratio" | "hold_ratio" | "pause_ratio">;
             risk: WithRequired<components["schemas"]["RiskThresholds"], "max_events">;
             steps: components["schemas"]["PolicySteps"];
+            confidence: number;
+            required_segments: components["schemas"]["RequiredSegments"];
+            default_bake_seconds: number;
+            default_min_samples: number;
+            max_bake_factor: number;
         };
-        /** @description At least one metric, flat by dotted name (`{"quality.success_rate": 0.97}`), nested by group (`{"quality": {"success_rate": 0.97}}`) or a mix; a metric given twice or an unknown name is 422. Stored and returned flat (`Metrics`). */
+        /** @description `count` events among `trials` (0 ≤ count ≤ trials, whole numbers). */
+        RateSample: {
+            count: number;
+            trials: number;
+        };
+        /**
+         * @description Cumulative bucket counts exactly as a Prometheus histogram gives them: bounds in ms, strictly rising, counts non-decreasing, the last bound `"+Inf"` (its count is the window's total); at most 1 000 buckets.
+         * @example {
+         *       "buckets": [
+         *         {
+         *           "le": 250,
+         *           "count": 640
+         *         },
+         *         {
+         *           "le": 500,
+         *           "count": 1502
+         *         },
+         *         {
+         *           "le": 1000,
+         *           "count": 1921
+         *         },
+         *         {
+         *           "le": "+Inf",
+         *           "count": 2000
+         *         }
+         *       ]
+         *     }
+         */
+        HistogramSample: {
+            buckets: {
+                le: number | "+Inf";
+                count: number;
+            }[];
+        };
+        /** @description The window's mean, population standard deviation and count of per-request values. */
+        MeanSample: {
+            mean: number;
+            stddev: number;
+            count: number;
+        };
+        RateValue: number | components["schemas"]["RateSample"];
+        LatencyValue: number | components["schemas"]["HistogramSample"];
+        CostValue: number | components["schemas"]["MeanSample"];
+        /** @description At least one metric, flat by dotted name (`{"quality.success_rate": 0.97}`), nested by group (`{"quality": {"success_rate": 0.97}}`) or a mix; a metric given twice or an unknown name is 422. Each value is a plain number (compared as a point) or its sample form (judged with an always-valid interval when both sides have samples): rates `{"count", "trials"}`, `latency.p95_ms` a cumulative histogram, `cost.tokens_per_request` `{"mean", "stddev", "count"}`; risk counts stay whole numbers. A malformed sample is 422 naming the field (`body.metrics.quality.success_rate.count`). Stored and returned flat (`Metrics`). */
         MetricsInput: {
-            "quality.success_rate"?: number;
-            "quality.adoption_rate"?: number;
-            "latency.p95_ms"?: number;
-            "latency.timeout_rate"?: number;
-            "cost.tokens_per_request"?: number;
+            "quality.success_rate"?: components["schemas"]["RateValue"];
+            "quality.adoption_rate"?: components["schemas"]["RateValue"];
+            "latency.p95_ms"?: components["schemas"]["LatencyValue"];
+            "latency.timeout_rate"?: components["schemas"]["RateValue"];
+            "cost.tokens_per_request"?: components["schemas"]["CostValue"];
             "risk.injection_success"?: number;
             "risk.unauthorized_tool_calls"?: number;
             "risk.pii_leaks"?: number;
             quality?: {
-                success_rate?: number;
-                adoption_rate?: number;
+                success_rate?: components["schemas"]["RateValue"];
+                adoption_rate?: components["schemas"]["RateValue"];
             };
             latency?: {
-                p95_ms?: number;
-                timeout_rate?: number;
+                p95_ms?: components["schemas"]["LatencyValue"];
+                timeout_rate?: components["schemas"]["RateValue"];
             };
             cost?: {
-                tokens_per_request?: number;
+                tokens_per_request?: components["schemas"]["CostValue"];
             };
             risk?: {
                 injection_success?: number;
@@ -1993,16 +2202,26 @@ export interface components {
                 pii_leaks?: number;
             };
         };
-        /** @description Observed values by dotted metric name (the flat form); only the metrics reported are present. */
+        /** @description Observed values by dotted metric name (the flat form), plain numbers or samples as sent; only the metrics reported are present. */
         Metrics: {
-            "quality.success_rate"?: number;
-            "quality.adoption_rate"?: number;
-            "latency.p95_ms"?: number;
-            "latency.timeout_rate"?: number;
-            "cost.tokens_per_request"?: number;
+            "quality.success_rate"?: components["schemas"]["RateValue"];
+            "quality.adoption_rate"?: components["schemas"]["RateValue"];
+            "latency.p95_ms"?: components["schemas"]["LatencyValue"];
+            "latency.timeout_rate"?: components["schemas"]["RateValue"];
+            "cost.tokens_per_request"?: components["schemas"]["CostValue"];
             "risk.injection_success"?: number;
             "risk.unauthorized_tool_calls"?: number;
             "risk.pii_leaks"?: number;
+        };
+        /**
+         * @description Segment name → how many of the window's requests fell in it (names follow the name rule; at most 100).
+         * @example {
+         *       "attack": 14,
+         *       "long_context": 61
+         *     }
+         */
+        Segments: {
+            [key: string]: number;
         };
         ObservationInput: {
             version_set: components["schemas"]["VersionSetId"];
@@ -2011,6 +2230,9 @@ export interface components {
             /** Format: date-time */
             window_end: string;
             metrics: components["schemas"]["MetricsInput"];
+            /** @description Requests this set served in the window: with both sides' figures for the same window the gate checks the sample ratio against the percent in force (no check with an allowlist). */
+            requests?: number;
+            segments?: components["schemas"]["Segments"];
             /** @description Trace ids of sample requests, kept as evidence. */
             sample_trace_ids?: string[];
         };
@@ -2030,6 +2252,10 @@ export interface components {
             /** Format: date-time */
             window_end: string;
             metrics: components["schemas"]["Metrics"];
+            /** @description As reported; null when not. */
+            requests: number | null;
+            /** @description As reported; null when not. */
+            segments: components["schemas"]["Segments"] | null;
             sample_trace_ids: string[];
             /**
              * @description `push`: sent to POST …/observations; `prometheus`: read by the analysis loop.
@@ -2040,7 +2266,10 @@ export interface components {
             queries?: {
                 [key: string]: unknown;
             };
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the registry recorded it: a window counts for the step in force then.
+             */
             created_at: string;
         };
         /** @description The observation, the decision the gate gives now, and the rollout after any automatic step. */
@@ -2220,6 +2449,66 @@ export interface components {
         };
         AuditList: {
             items: components["schemas"]["AuditEntry"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        Retention: {
+            days: number;
+            keep_last: number;
+        };
+        RetentionUpdate: {
+            /** @description At least 0. */
+            days?: number;
+            /** @description At least 1. */
+            keep_last?: number;
+        };
+        GcRequest: {
+            /** @default false */
+            dry_run?: boolean;
+            project?: components["schemas"]["Name"];
+        };
+        GcTally: {
+            /** @description Index versions retired (in a dry run: that would be). */
+            retired_versions: number;
+            /** @description Blobs whose bytes were (in a dry run: would be) deleted. */
+            blobs: number;
+            bytes: number;
+        };
+        GcReport: {
+            dry_run: boolean;
+            project: string | null;
+            /** @description Per project; a blob linked by several projects counts for each, once in `total`. */
+            projects: (components["schemas"]["GcTally"] & {
+                project: components["schemas"]["Name"];
+            })[];
+            total: components["schemas"]["GcTally"];
+            housekeeping: {
+                /** @description Delivered webhook outbox rows pruned. */
+                outbox_rows: number;
+                /** @description Webhook delivery attempts pruned. */
+                attempts: number;
+            };
+        };
+        GcRun: {
+            id: string;
+            project: string | null;
+            dry_run: boolean;
+            /**
+             * @description `interrupted`: the process running it stopped; the next run finished its work.
+             * @enum {string}
+             */
+            state: "running" | "finished" | "failed" | "interrupted";
+            /** @enum {string} */
+            trigger: "api" | "schedule";
+            actor: string | null;
+            /** Format: date-time */
+            started_at: string;
+            /** Format: date-time */
+            finished_at: string | null;
+            report: components["schemas"]["GcReport"] | null;
+            error: string | null;
+        };
+        GcRunList: {
+            items: components["schemas"]["GcRun"][];
             next_cursor: components["schemas"]["NextCursor"];
         };
         /** @description A project name, or `*` (alone) for every project. */
@@ -2468,6 +2757,16 @@ export interface components {
         };
         /** @description The state does not allow the change (`conflict`, or `gate_blocked` when the gate decision is not `advance`). */
         Conflict: {
+            headers: {
+                "x-trace-id": components["headers"]["TraceId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The bytes were collected (`gone`): a blob of an index version retired by garbage collection, or a version set that pins such a version. The problem's `detail` names the version (`index/<name>@<version>`). */
+        Gone: {
             headers: {
                 "x-trace-id": components["headers"]["TraceId"];
                 [name: string]: unknown;
@@ -2973,6 +3272,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            410: components["responses"]["Gone"];
             416: components["responses"]["RangeNotSatisfiable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3059,6 +3359,14 @@ export interface operations {
             };
             /** @description The project does not hold the blob (or may not be seen); no body. */
             404: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The blob's bytes were collected with an index version retired by garbage collection; no body. */
+            410: {
                 headers: {
                     "x-trace-id": components["headers"]["TraceId"];
                     [name: string]: unknown;
@@ -3399,6 +3707,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             408: components["responses"]["RequestTimeout"];
+            410: components["responses"]["Gone"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
@@ -3462,6 +3771,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            410: components["responses"]["Gone"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];
@@ -3633,6 +3943,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             408: components["responses"]["RequestTimeout"];
             409: components["responses"]["Conflict"];
+            410: components["responses"]["Gone"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             423: components["responses"]["Locked"];
@@ -3669,6 +3980,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             408: components["responses"]["RequestTimeout"];
             409: components["responses"]["Conflict"];
+            410: components["responses"]["Gone"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             423: components["responses"]["Locked"];
@@ -3959,7 +4271,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            200: components["responses"]["RolloutOk"];
+            /** @description The rollout and where its step stands. */
+            200: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RolloutStatus"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -3996,6 +4317,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             408: components["responses"]["RequestTimeout"];
             409: components["responses"]["Conflict"];
+            410: components["responses"]["Gone"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             423: components["responses"]["Locked"];
@@ -4817,6 +5139,149 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getRetention: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings (the defaults, days 90 and keep_last 20, until changed). */
+            200: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Retention"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    setRetention: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RetentionUpdate"];
+            };
+        };
+        responses: {
+            /** @description The settings after the change. */
+            200: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Retention"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    runGarbageCollection: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["GcRequest"];
+            };
+        };
+        responses: {
+            /** @description The finished run. */
+            200: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GcRun"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listGarbageCollectionRuns: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page; opaque. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of runs. */
+            200: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GcRunList"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -48,6 +48,8 @@ function within<T>(work: Promise<T>, deadline: number): Promise<T | typeof TIMED
   });
 }
 
+function ignoreCheckedOutError(): void {}
+
 /** An error with a SQLSTATE came from the server: an answer, unlike a dropped connection. */
 function fromServer(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
@@ -107,6 +109,7 @@ class BudgetedClient implements PostgresPoolClient {
     const raw = this.raw;
     this.raw = undefined;
     this.inTransaction = false;
+    raw?.removeListener("error", ignoreCheckedOutError);
     raw?.release(destroy ? true : undefined);
   }
 
@@ -176,6 +179,11 @@ class BudgetedClient implements PostgresPoolClient {
       watch.timedOut("acquire", started);
       throw new DatabaseTimeoutError("acquire", budget);
     }
+    // pg-pool removes its 'error' listener while a client is checked out, and pg emits 'error'
+    // on a client whose server vanishes mid-query (besides rejecting the query): without a
+    // listener that is an uncaught exception that ends the process (seen with the schedule loop
+    // querying as the database crashed). The query's own rejection carries the error.
+    got.on("error", ignoreCheckedOutError);
     this.raw = got;
     return got;
   }
@@ -185,6 +193,7 @@ class BudgetedClient implements PostgresPoolClient {
     const raw = this.raw;
     this.raw = undefined;
     this.inTransaction = false;
+    raw?.removeListener("error", ignoreCheckedOutError);
     raw?.release(err);
   }
 

@@ -1,8 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { PGlite } from "@electric-sql/pglite";
+import type { PGlite } from "@electric-sql/pglite";
 import { Kysely, PostgresDialect } from "kysely";
-import { PGliteDialect } from "kysely-pglite-dialect";
 import pg from "pg";
 import type { AnswerWatch } from "./answer-watch.js";
 import { BudgetedPool } from "./budgeted-pool.js";
@@ -55,9 +54,13 @@ export function connectPostgres(options: { url: string; max?: number; budgets?: 
   return { db, kind: "postgres", pool, ...(budgeted ? { answers: budgeted.watch } : {}), close: () => db.destroy() };
 }
 
-/** Embedded Postgres in `dir`, or in memory when `dir` is undefined (tests). */
+/**
+ * Embedded Postgres in `dir`, or in memory when `dir` is undefined (tests). PGlite and its
+ * dialect are imported here, not at the top: a registry on real Postgres never loads them.
+ */
 export async function connectPglite(options: { dir?: string }): Promise<DatabaseHandle> {
   if (options.dir) await mkdir(path.dirname(options.dir), { recursive: true });
+  const [{ PGlite }, { PGliteDialect }] = await Promise.all([import("@electric-sql/pglite"), import("kysely-pglite-dialect")]);
   const pglite = options.dir ? new PGlite(options.dir) : new PGlite();
   await pglite.waitReady;
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });

@@ -3,11 +3,13 @@ import type { Config } from "../config.js";
 import { DEFAULT_DATABASE_BUDGETS } from "./budgets.js";
 import { connectPglite, connectPostgres, type DatabaseHandle } from "./connect.js";
 import { acquireDataDirLock, type DataDirLock } from "./data-dir-lock.js";
+import { seedFromTemplate } from "./embedded-template.js";
 import { migrateToLatest } from "./migrate.js";
 
 /**
  * The database the config asks for, migrated. Embedded mode first takes the data directory's
- * lock, so a second process on the same directory stops here instead of corrupting it.
+ * lock, so a second process on the same directory stops here instead of corrupting it; a data
+ * directory without a database yet starts as a copy of the build's template (embedded-template.ts).
  */
 export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir"> & Partial<Pick<Config, "database">>): Promise<DatabaseHandle & { lock?: DataDirLock }> {
   if (config.databaseUrl) {
@@ -22,7 +24,9 @@ export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir
   }
   const lock = await acquireDataDirLock(config.dataDir);
   try {
-    const handle = await connectPglite({ dir: path.join(config.dataDir, "db") });
+    const dir = path.join(config.dataDir, "db");
+    await seedFromTemplate(dir);
+    const handle = await connectPglite({ dir });
     await migrateToLatest(handle.db);
     return {
       ...handle,

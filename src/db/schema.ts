@@ -19,6 +19,10 @@ export interface BlobsTable {
   digest: string;
   size: number;
   created_at: CreatedAt;
+  /** Last upload or link of the bytes; a blob touched within the grace period is never collected. */
+  touched_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  /** Set by a collection before it deletes the bytes: from then on they are not trusted. */
+  gc_claimed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface BlobLinksTable {
@@ -40,6 +44,39 @@ export interface ArtifactsTable {
   annotations: ColumnType<Record<string, string>, string, string>;
   created_by: string | null;
   created_at: CreatedAt;
+  retired_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+/** The blobs an artifact version references (index files); see migrations/0007_gc.sql. */
+export interface ArtifactBlobsTable {
+  project: string;
+  kind: string;
+  name: string;
+  version: number;
+  digest: string;
+}
+
+export interface RetentionSettingsTable {
+  project: string;
+  days: number;
+  keep_last: number;
+  updated_by: string | null;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface GcRunsTable {
+  seq: Generated<number>;
+  id: string;
+  project: string | null;
+  dry_run: boolean;
+  state: "running" | "finished" | "failed" | "interrupted";
+  trigger: "api" | "schedule";
+  actor: string | null;
+  started_at: CreatedAt;
+  heartbeat_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  finished_at: Date | null;
+  report: ColumnType<unknown, string | null | undefined, string | null>;
+  error: string | null;
 }
 
 export interface TokensTable {
@@ -277,6 +314,9 @@ export interface Database {
   evidence_packs: EvidencePacksTable;
   analysis_configs: AnalysisConfigsTable;
   analysis_runs: AnalysisRunsTable;
+  artifact_blobs: ArtifactBlobsTable;
+  retention_settings: RetentionSettingsTable;
+  gc_runs: GcRunsTable;
   incidents: IncidentsTable;
 }
 

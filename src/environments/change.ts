@@ -1,4 +1,5 @@
 import { sql, type Kysely } from "kysely";
+import { assertSetsLive } from "../artifacts/retired.js";
 import type { Database } from "../db/schema.js";
 import { ConflictError, LockedError, NotFoundError } from "../errors.js";
 import type { Actor } from "../http/context.js";
@@ -62,6 +63,11 @@ export interface EnvironmentChange {
   reason?: string | null;
   /** The history entry's detail; a function is called after `active` chose the set (a deploy's acknowledged incident). */
   detail?: unknown;
+  /**
+   * Sets this change makes reachable besides the new active one (a rollout's candidate): like
+   * the new active set, they must not pin a version retired by garbage collection (410).
+   */
+  pins?: string[];
 }
 
 export interface AppliedChange {
@@ -102,6 +108,8 @@ export async function applyEnvironmentChange(trx: Kysely<Database>, actor: Actor
   const active =
     change.active === undefined ? current.active : typeof change.active === "function" ? await change.active(current) : change.active;
   const detail: unknown = typeof change.detail === "function" ? (change.detail as () => unknown)() : change.detail;
+  const reachable = [...(active !== null && active !== current.active ? [active] : []), ...(change.pins ?? [])];
+  await assertSetsLive(trx, change.project, reachable);
   const row = await trx
     .updateTable("environments")
     .set({

@@ -86,7 +86,11 @@ export class EnvironmentStore {
   /**
    * The history entry in force at `at`: the newest one written no later than `at`, compared at
    * millisecond precision (the precision of the `at` values the API shows), so asking for an
-   * entry's own `at` returns that entry.
+   * entry's own `at` returns that entry. Ordered by `at` so the (project, environment, at DESC)
+   * index finds it in one step whatever the history's length (ordered by revision, Postgres
+   * walked the primary key back from the newest entry, discarding every one after `at`). Entries
+   * are written under the environment's row lock, so `at` rises with the revision; revision
+   * breaks a tie.
    */
   entryAt(key: EnvironmentKey, at: Date): Promise<HistoryRow | undefined> {
     return this.db
@@ -95,6 +99,7 @@ export class EnvironmentStore {
       .where("project", "=", key.project)
       .where("environment", "=", key.environment)
       .where("at", "<", sql<Date>`${at.toISOString()}::timestamptz + interval '1 millisecond'`)
+      .orderBy("at", "desc")
       .orderBy("revision", "desc")
       .limit(1)
       .executeTakeFirst();

@@ -2,7 +2,6 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Router, type Request } from "express";
-import { parse as parseYaml } from "yaml";
 import type { TokenResolver } from "../auth/token-resolver.js";
 import { DEFAULT_READYZ_TIMEOUT_MS } from "../config.js";
 import { withDatabaseBudget } from "../db/budgets.js";
@@ -43,7 +42,8 @@ export function serviceRouter(deps: {
   const router = Router();
   let openapi: Promise<{ yaml: string; json: string }> | undefined;
   const loadOpenapi = () =>
-    (openapi ??= readFile(OPENAPI_PATH, "utf8").then((yaml) => ({ yaml, json: JSON.stringify(parseYaml(yaml)) })));
+    // The YAML parser is imported on the first request for the document, not at start-up.
+    (openapi ??= Promise.all([readFile(OPENAPI_PATH, "utf8"), import("yaml")]).then(([yaml, { parse }]) => ({ yaml, json: JSON.stringify(parse(yaml)) })));
 
   router.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });

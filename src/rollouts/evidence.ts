@@ -9,7 +9,9 @@
  *
  * Files (pretty-printed JSON): rollout.json, stable.json, candidate.json (the two version
  * sets), diff.json, observations.json (oldest first), decision.json (policy, signal, action,
- * reasons and the values compared), history.json and audit.json (the rollout's entries),
+ * reasons — each with its method, interval, confidence, samples and summary — the step with its
+ * sample counts, the schedule's next action while running, and per side the values compared
+ * with pooling's notes), history.json and audit.json (the rollout's entries),
  * trace-ids.json (the observations' sample trace ids per side), then manifest.json listing
  * every other file with its sha256 digest and size. Write order is the integrity rule: files,
  * then the manifest, then the database row; a pack is listed only when it is complete.
@@ -25,6 +27,7 @@ import type { Database } from "../db/schema.js";
 import { AppError, NotFoundError } from "../errors.js";
 import { presentHistory } from "../environments/service.js";
 import type { Actor } from "../http/context.js";
+import type { PooledSide } from "./analysis/pool.js";
 import { evaluate } from "./evaluate.js";
 import type { EvidenceRow, RolloutRow, RolloutStore } from "./store.js";
 import { presentObservation, presentRollout, rolloutTarget } from "./view.js";
@@ -207,6 +210,16 @@ export class EvidenceService {
     const observations = (await store.observationsOf(project, current.id)).map(presentObservation).reverse();
     const history = (await store.historyOf(project, current)).map(presentHistory);
     const audit = (await store.auditOf(project, rolloutTarget(current), current.id)).map(presentAuditEntry);
+    // The values compared: pooled samples (the last step's, for an ended rollout), newest plain
+    // numbers, summed risk and segment counts; what pooling did, per metric.
+    const side = (versionSet: string, pooled: PooledSide) => ({
+      version_set: versionSet,
+      metrics: pooled.metrics ?? null,
+      notes: pooled.notes,
+      requests: pooled.requests ?? null,
+      segments: pooled.segments,
+      observations: pooled.observations,
+    });
     const samples = (side: "stable" | "candidate") => [
       ...new Set(observations.filter((o) => o.side === side).flatMap((o) => o.sample_trace_ids)),
     ];
@@ -221,8 +234,10 @@ export class EvidenceService {
         {
           ...evaluation.decision,
           policy: evaluation.policy,
-          baseline: { version_set: current.stable, metrics: evaluation.baseline.metrics ?? null, observations: evaluation.baseline.observations },
-          candidate: { version_set: current.candidate, metrics: evaluation.candidate.metrics ?? null, observations: evaluation.candidate.observations },
+          step: { ...evaluation.analysis.step, started_at: current.step_started_at.toISOString(), samples: evaluation.analysis.samples },
+          schedule: current.state === "running" ? evaluation.schedule : null,
+          baseline: side(current.stable, evaluation.baseline),
+          candidate: side(current.candidate, evaluation.candidate),
         },
       ],
       ["history.json", history],

@@ -16,7 +16,7 @@ import type { Decision } from "./gates.js";
 import { RolloutCache, type CachedRollout } from "./rollout-cache.js";
 import { environmentNotFound, FULL, RolloutSteps } from "./steps.js";
 import { RolloutStore, type EnvironmentKey, type RolloutRow } from "./store.js";
-import { presentRollout, toBasisPoints, toPercent, type RolloutView } from "./view.js";
+import { presentRollout, toBasisPoints, toPercent, type RolloutStatusView, type RolloutView } from "./view.js";
 
 export interface RolloutServiceDeps {
   db: Kysely<Database>;
@@ -86,9 +86,21 @@ export class RolloutService {
 
   // ------------------------------------------------------------------ reads
 
-  /** The running or paused rollout, else the most recent one; 404 when none was ever started. */
-  async get(key: EnvironmentKey): Promise<RolloutView> {
-    return this.present(await this.requireLatest(key));
+  /** The running or paused rollout, else the most recent one, with where its step stands; 404 when none was ever started. */
+  async get(key: EnvironmentKey): Promise<RolloutStatusView> {
+    const row = await this.requireLatest(key);
+    const view = await this.present(row);
+    const status = { step_started_at: row.step_started_at.toISOString() };
+    if (row.state !== "running" && row.state !== "paused") {
+      return { ...view, ...status, step: null, bake_remaining_seconds: null, next_action: null, next_action_reason: null };
+    }
+    const { analysis, schedule } = await evaluate(this.store, row);
+    const step = { ...analysis.step, samples: analysis.samples };
+    if (row.state === "paused") {
+      return { ...view, ...status, step, bake_remaining_seconds: schedule.bake_remaining_seconds, next_action: "resume", next_action_reason: "paused: the schedule waits until a person resumes the rollout" };
+    }
+    const who = row.auto ? "" : "advice (auto is off, a person acts): ";
+    return { ...view, ...status, step, bake_remaining_seconds: schedule.bake_remaining_seconds, next_action: schedule.next_action, next_action_reason: `${who}${schedule.reason}` };
   }
 
   /** The `rollout` field of the environment JSON: the running or paused one, else null. */

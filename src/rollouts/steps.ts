@@ -142,6 +142,7 @@ export class RolloutSteps {
         ...(acknowledged ? { acknowledged_incident: acknowledged } : {}),
       },
       refuseWhenFrozen: true,
+      pins: [input.candidate],
       write: (revision) =>
         this.deps.store.insert(trx, key, {
           id,
@@ -162,7 +163,7 @@ export class RolloutSteps {
     actor: Actor,
     key: EnvironmentKey,
     live: RolloutRow,
-    input: { basisPoints: number; forced: boolean; decision: Decision; reason?: string | null },
+    input: { basisPoints: number; forced: boolean; decision: Decision; reason?: string | null; detail?: object },
   ): Promise<RolloutRow> {
     const promote = input.basisPoints >= FULL;
     const detail = {
@@ -170,6 +171,7 @@ export class RolloutSteps {
       to_percent: toPercent(input.basisPoints),
       forced: input.forced,
       decision: input.decision,
+      ...input.detail,
     };
     return this.record(trx, actor, key, live, {
       action: promote ? "promote" : "advance",
@@ -264,6 +266,8 @@ export class RolloutSteps {
       detail: object;
       active?: string;
       refuseWhenFrozen?: boolean;
+      /** Sets the step makes reachable besides `active` (the candidate): 410 if one pins a retired version. */
+      pins?: string[];
       write: (revision: number) => Promise<RolloutRow>;
     },
   ): Promise<RolloutRow> {
@@ -276,6 +280,7 @@ export class RolloutSteps {
       detail: { rollout: step.rolloutId, ...step.detail },
       ...(step.active !== undefined ? { active: step.active } : {}),
       ...(step.refuseWhenFrozen ? { refuseWhenFrozen: true } : {}),
+      ...(step.pins ? { pins: step.pins } : {}),
     });
     const row = await step.write(applied.revision);
     await recordAudit(trx, actor, {

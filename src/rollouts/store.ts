@@ -166,7 +166,7 @@ export class RolloutStore {
    * revision `rollout` was read at (every step writes a new one), else StaleRolloutError — so a
    * step decided on a row another transaction has moved on from can never be applied. The
    * environment row lock already serializes steps; this makes the invariant local to the row.
-   * A new percent restarts the step clock (`step_started_at`); a resume sets `resumed_at`.
+   * A new percent restarts the step clock (`step_started_at`), except the promote; a resume sets `resumed_at`.
    */
   async update(
     trx: Kysely<Database>,
@@ -180,7 +180,10 @@ export class RolloutStore {
         revision: change.revision,
         updated_at: sql<Date>`clock_timestamp()`,
         ...(change.state !== undefined ? { state: change.state } : {}),
-        ...(change.basisPoints !== undefined ? { basis_points: change.basisPoints, step_started_at: sql<Date>`clock_timestamp()` } : {}),
+        ...(change.basisPoints !== undefined ? { basis_points: change.basisPoints } : {}),
+        // A promote ends the rollout: its step clock stays on the last step, whose samples the
+        // ended rollout's decision (and its evidence pack) keeps showing.
+        ...(change.basisPoints !== undefined && change.state !== "promoted" ? { step_started_at: sql<Date>`clock_timestamp()` } : {}),
         ...(change.resumed ? { resumed_at: sql<Date>`clock_timestamp()` } : {}),
         ...(ended ? { ended_at: sql<Date>`clock_timestamp()` } : {}),
       })

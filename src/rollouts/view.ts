@@ -20,6 +20,19 @@ export interface RolloutView {
   evidence: string[];
 }
 
+/**
+ * Where the rollout's step stands (GET …/rollout only: it takes a gate evaluation). For a
+ * running rollout `next_action` is what the schedule does next — by itself with `auto`, else
+ * what it advises a person; a paused one waits for `resume`; an ended one has none (nulls).
+ */
+export interface RolloutStatusView extends RolloutView {
+  step: { percent: number; bake_seconds: number; min_samples: number; samples: { baseline: number; candidate: number } } | null;
+  step_started_at: string;
+  bake_remaining_seconds: number | null;
+  next_action: "advance" | "hold" | "pause" | "rollback" | "stop" | "resume" | null;
+  next_action_reason: string | null;
+}
+
 export interface ObservationView {
   id: string;
   rollout_id: string;

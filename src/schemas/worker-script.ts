@@ -6,8 +6,8 @@ import { Worker, type WorkerOptions } from "node:worker_threads";
  * runs: compiled (`node dist/main.js`: a `.js` module, started directly) and from source
  * (`tsx src/main.ts`, vitest: a `.ts` module, which a plain worker cannot load — Node gives
  * workers no loader hooks of their parent). From source the worker first loads tsx's ESM API
- * and imports the module through it; tsx is a runtime dependency, so it is there whenever the
- * sources are.
+ * and imports the module through it; tsx is a development dependency, installed wherever the
+ * sources run (`npm install`), and never needed by the compiled server.
  */
 export function startModuleWorker(moduleUrl: URL, given: WorkerOptions = {}): Worker {
   // A worker inherits the process's node options; those about how the main script is read

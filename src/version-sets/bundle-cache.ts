@@ -1,6 +1,7 @@
 /**
- * A bounded least-recently-used map for bundles. Version sets are immutable, so an entry never
- * goes stale and nothing is ever invalidated; the bound only caps memory. A Map keeps insertion
+ * A bounded least-recently-used map for bundles. Version sets are immutable, so an entry only
+ * goes stale when garbage collection retires a version a set pins (then `clear`); the bound
+ * caps memory. A Map keeps insertion
  * order, so re-inserting on every hit makes its first key the least recently used one.
  *
  * `getOrLoad` also shares one in-flight load per key: a burst of resolves for a set that is not
@@ -33,6 +34,10 @@ export class LruCache<V> {
       const oldest = this.entries.keys().next().value as string;
       this.entries.delete(oldest);
     }
+  }
+
+  clear(): void {
+    this.entries.clear();
   }
 
   async getOrLoad(key: string, load: () => Promise<V>): Promise<V> {

@@ -4,7 +4,8 @@ import type { ArtifactService } from "../artifacts/service.js";
 import { recordAudit } from "../audit/store.js";
 import type { Database } from "../db/schema.js";
 import { isUniqueViolation } from "../db/errors.js";
-import { NotFoundError, UnprocessableError, type FieldError } from "../errors.js";
+import { GoneError, NotFoundError, UnprocessableError, type FieldError } from "../errors.js";
+import { describeRetired, retiredSetError, type RetiredPin } from "../artifacts/retired.js";
 import type { Actor } from "../http/context.js";
 import { decodeCursor, toPage, type Page } from "../http/pagination.js";
 import { LruCache } from "./bundle-cache.js";
@@ -183,14 +184,19 @@ export class VersionSetService {
       this.deps.artifacts.store.find({ project, kind: reference.kind, name: reference.name }, reference.ref),
     );
     const pinned: Record<string, PinnedComponent> = {};
+    const retired: RetiredPin[] = [];
     parsed.forEach(({ slot, reference }, i) => {
       const row = rows[i];
+      if (row?.retired_at) retired.push({ set: "(new)", kind: row.kind, name: row.name, version: row.version });
       if (row) pinned[slot] = { kind: reference.kind, name: row.name, version: row.version, digest: row.digest };
       else errors.push({ path: `components.${slot}`, message: `${formatReference(reference)} does not resolve: no such artifact version in project ${project}` });
     });
     if (errors.length > 0) {
       errors.sort((a, b) => compareCodeUnits(a.path, b.path));
       throw new UnprocessableError(`${errors.length} component reference(s) cannot be pinned: ${errors.map((e) => e.path).join(", ")}`, errors);
+    }
+    if (retired.length > 0) {
+      throw new GoneError(`${describeRetired(retired)} of project ${project} was retired by garbage collection (outside the retention settings); a set cannot pin it`);
     }
     return pinned;
   }
@@ -234,6 +240,11 @@ export class VersionSetService {
     return { from: fromId, to: toId, components: await diffSlotsWith(from.components, to.components, this.deps.differ ?? diffComponentContent) };
   }
 
+  /** After garbage collection retired versions: cached bundles may pin them (they must answer 410 now). */
+  forgetBundles(): void {
+    this.bundles.clear();
+  }
+
   private cachedBundle(project: string, id: string): Promise<CachedBundle> {
     // Project names cannot contain "/", so the key is unambiguous.
     return this.bundles.getOrLoad(`${project}/${id}`, () => this.buildBundle(project, id));
@@ -242,16 +253,19 @@ export class VersionSetService {
   private async buildBundle(project: string, id: string): Promise<CachedBundle> {
     const set = await this.get(project, id);
     const slots = Object.keys(set.components);
+    const retired: RetiredPin[] = [];
     const built = await mapLimited(slots, READ_CONCURRENCY, async (slot): Promise<BundleComponent> => {
       const pinned = set.components[slot]!;
       const row = await this.deps.artifacts.store.findByDigest({ project, kind: pinned.kind, name: pinned.name }, pinned.digest);
       // Artifacts are immutable and never deleted, so a pinned version always exists.
       if (!row) throw new Error(`version set ${id} pins ${pinned.kind}/${pinned.name}@${pinned.digest}, which is missing`);
+      if (row.retired_at) retired.push({ set: id, kind: row.kind, name: row.name, version: row.version });
       const content: unknown = JSON.parse(row.content);
       const component: BundleComponent = { ...pinned, content };
       if (pinned.kind === "index") component.files = indexFiles(project, content);
       return component;
     });
+    if (retired.length > 0) throw retiredSetError(project, retired);
     const components: Record<string, BundleComponent> = {};
     slots.forEach((slot, i) => (components[slot] = built[i]!));
     const view = deepFreeze<BundleView>({ ...set, components });

@@ -11,7 +11,7 @@ const COMMANDS = [
   ...["deploy", "rollback", "history", "resolve", "diff"],
   ...["rollout start", "rollout status", "rollout decision", "rollout advance", "rollout pause", "rollout resume", "rollout abort", "rollout evidence"],
   ...["ls projects", "ls envs", "ls sets", "ls artifacts", "observe", "gate-policy get", "gate-policy set", "evidence get", "audit"],
-  ...["token create", "token ls", "token revoke", "webhook add", "webhook ls", "webhook rm", "webhook deliveries"],
+  ...["token create", "token ls", "token revoke", "webhook add", "webhook ls", "webhook rm", "webhook deliveries", "gc"],
 ];
 
 /** A loopback port nothing listens on: bound, then released. */

@@ -70,6 +70,16 @@ describe.each(backends().slice(0, 1))("pinset gate commands on $name", (backend)
     const fromFile = json<{ metrics: Record<string, number>; window_start: string; decision: { action: string } }>(await cli(["observe", "obs", "--file", file, "--metric", "quality.success_rate=0.97", "--json"]));
     expect(fromFile).toMatchObject({ metrics: { "quality.success_rate": 0.97, "cost.tokens_per_request": 410 }, window_start: "2026-01-01T00:00:00.000Z" });
 
+    // Sample forms in a file, flat or nested, with requests and segments, are sent as they are.
+    const samples = path.join(dir, "samples.json");
+    const histogram = { buckets: [{ le: 500, count: 90 }, { le: "+Inf", count: 100 }] };
+    await writeFile(samples, JSON.stringify({ version_set: sets[1], window_start: "2026-01-01T01:00:00Z", window_end: "2026-01-01T02:00:00Z", requests: 100, segments: { attack: 3 }, metrics: { "quality.success_rate": { count: 95, trials: 100 }, latency: { p95_ms: histogram } } }));
+    const sampled = await cli(["observe", "obs", "--file", samples]);
+    expect(sampled.code, sampled.stderr).toBe(0);
+    expect(sampled.stdout).toMatch(/: quality\.success_rate=95\/100 latency\.p95_ms=histogram of 100\n/);
+    const listed = (await (await t.request("GET", envPath("gates", "obs", "/observations?limit=1"))).json()) as { items: Array<Record<string, unknown>> };
+    expect(listed.items[0]).toMatchObject({ requests: 100, segments: { attack: 3 }, metrics: { "quality.success_rate": { count: 95, trials: 100 }, "latency.p95_ms": histogram } });
+
     // What the registry refuses is exit 1 with its field errors; no rollout is exit 3.
     const refused = await cli(["observe", "obs", "stable", "--metric", "quality.success_rate=1.5", "--window", "5m"]);
     expect(refused.code).toBe(1);

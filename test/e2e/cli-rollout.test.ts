@@ -43,9 +43,25 @@ describe.each(backends().slice(0, 1))("pinset rollout commands on $name", (backe
     expect(status.stdout).toMatch(/^rollout ro_[0-9a-f]{24} on production: running, 5%\n/);
     expect(status.stdout).toContain(`  candidate  ${candidate}\n`);
     expect(status.stdout).toContain("  allow      tenant-vip\n");
-    expect(status.stdout).toMatch(/decision: yellow → hold\nMETRIC\s+BASELINE\s+CANDIDATE\s+THRESHOLD\s+VERDICT\nobservations\s/);
+    expect(status.stdout).toMatch(/\n {2}step {7}5% since \S+: bake 21600 s \(\d+ s left\), samples 0 \/ 0 of 500 per side\n/);
+    expect(status.stdout).toMatch(/\n {2}next {7}hold: advice \(auto is off, a person acts\): baking: /);
+    expect(status.stdout).toMatch(/decision: yellow → hold\nMETRIC\s+BASELINE\s+CANDIDATE\s+METHOD\s+INTERVAL\s+N \(B\/C\)\s+VERDICT\nobservations\s/);
     expect(json(await cli(["rollout", "status", "production", "--json"]))).toMatchObject({ state: "running", percent: 5, stable, candidate });
     expect(json(await cli(["rollout", "decision", "production", "--json"]))).toMatchObject({ signal: "yellow", action: "hold" });
+  });
+
+  it("rollout status: one line per metric with its interval and verdict, and each reason's sentence", async () => {
+    const file = { quality: { success_rate: { count: 18_000, trials: 20_000 } }, cost: { tokens_per_request: { mean: 600, stddev: 100, count: 20_000 } } };
+    // The stable side's p95 alone is no_data: the gate keeps holding (the next test needs a refusal).
+    expect((await observe(t, "canary", "production", stable, { ...file, "latency.p95_ms": 900 })).status).toBe(201);
+    expect((await observe(t, "canary", "production", candidate, { ...file, "risk.pii_leaks": 0 })).status).toBe(201);
+    const status = await cli(["rollout", "status", "production"]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/\nquality\.success_rate\s+0\.9\s+0\.9\s+sequential\s+-\d\.\d \.\. \+\d\.\d pt\s+20000\/20000\s+pass\n/);
+    expect(status.stdout).toMatch(/\ncost\.tokens_per_request\s+600\s+600\s+sequential\s+0\.\d\d \.\. 1\.\d\d\s+20000\/20000\s+pass\n/);
+    expect(status.stdout).toMatch(/\nrisk\.pii_leaks\s+-\s+0\s+point\s+-\s+-\s+pass\n/);
+    expect(status.stdout).toContain("  success rate: candidate 90 % vs baseline 90 % (n = 20 000 / 20 000), difference 0 pt, 95 % interval");
+    expect(status.stdout).toMatch(/\n {2}step {7}5% since \S+: bake 21600 s \(\d+ s left\), samples 20000 \/ 20000 of 500 per side\n/);
   });
 
   it("rollout advance: refused by the gate (exit 3), allowed with --force; pause, resume", async () => {

@@ -60,6 +60,14 @@ const CHECKS: Record<string, (stdout: Outputs) => void> = {
   "docs/security.md#tokens": ([out]) => {
     expect(JSON.parse(out!)).toMatchObject({ name: "ci shop", scopes: ["publish", "deploy"], token: expect.stringMatching(/^pst_/) });
   },
+  "docs/operations.md#retention-settings": ([out]) => {
+    expect(out).toContain('{"days":30,"keep_last":10}{"days":30,"keep_last":10}');
+  },
+  "docs/operations.md#running-a-collection": ([out]) => {
+    expect(out).toMatch(/^Dry run gc_[0-9a-f]{24}: would retire \d+ index version\(s\), would free \d+ blob\(s\)/);
+    expect(out).toMatch(/\nRun gc_[0-9a-f]{24}: retired \d+ index version\(s\)/);
+    expect(out).toMatch(/"items":\[\{"id":"gc_[0-9a-f]{24}".*"dry_run":false,"state":"finished"/);
+  },
   "docs/canary.md#canary-release-in-five-calls": (outs) => {
     const out = outs.join("\n");
     expect(out).toContain('{"signal":"green","action":"advance"');

@@ -127,6 +127,32 @@ describe.each(backends())("evidence packs on $name", (backend) => {
     expect(pack.contents["decision.json"]).toMatchObject({ action: "advance", signal: "green" });
   });
 
+  it("keeps the statistical judgment in decision.json: method, interval, confidence, samples and summary of the last step's pooled samples", async () => {
+    await deployedEnv(t, P, "stats", sets[0]!);
+    const rollout = await startRollout(t, P, "stats", { candidate: sets[1], percent: 50 });
+    for (const set of [sets[0]!, sets[1]!]) {
+      const res = await observe(t, P, "stats", set, { "quality.success_rate": { count: 18_000, trials: 20_000 } }, { requests: 20_000 });
+      expect(res.status).toBe(201);
+    }
+    expect((await (await t.request("POST", envPath(P, "stats", "/rollout/advance"))).json()).state).toBe("promoted");
+    const pack = (await (await getPack(rollout.id)).json()) as Pack;
+    await expectIntact(pack);
+    const decision = pack.contents["decision.json"] as { reasons: Array<Record<string, unknown>>; step: Record<string, unknown>; baseline: Record<string, unknown> };
+    expect(decision).toMatchObject({ action: "advance", signal: "green", schedule: null });
+    expect(decision.reasons[0]).toMatchObject({
+      metric: "quality.success_rate",
+      method: "sequential",
+      verdict: "pass",
+      confidence: 0.95,
+      interval: { low: expect.any(Number), high: expect.any(Number) },
+      samples: { baseline: 20_000, candidate: 20_000 },
+      summary: expect.stringMatching(/^success rate: candidate 90 % vs baseline 90 % \(n = 20 000 \/ 20 000\), difference 0 pt, 95 % interval .*: pass$/),
+    });
+    // The promote does not start a new step: the pack judges the samples of the last one.
+    expect(decision.step).toMatchObject({ samples: { baseline: 20_000, candidate: 20_000 } });
+    expect(decision.baseline).toMatchObject({ version_set: sets[0], metrics: { "quality.success_rate": { count: 18_000, trials: 20_000 } }, requests: 20_000, notes: {} });
+  });
+
   it("writes a pack automatically when a rollout is aborted, by hand or by an auto stop", async () => {
     await deployedEnv(t, P, "abort", sets[0]!);
     const manual = await startRollout(t, P, "abort", { candidate: sets[1], percent: 1 });

@@ -251,6 +251,31 @@ describe.each(backends())("observation samples and the sequential gate on $name"
     expect((await decide(allowed)).reasons.map((r) => r.metric)).not.toContain("assignment");
   });
 
+  it("refuses schedule policies whose steps fall, exceed 100 or give a negative bake (422 naming the path), and stores nothing", async () => {
+    const { env } = await rolloutEnv();
+    const before = await tableCounts(t);
+    const cases: Array<[unknown, string]> = [
+      [{ steps: [{ percent: 5 }, { percent: 1 }, 100] }, "steps.1.percent"],
+      [{ steps: [1, { percent: 150 }, 100] }, "steps.1.percent"],
+      [{ steps: [1, 50] }, "steps.1"],
+      [{ steps: [{ percent: 1, bake_seconds: -1 }, 100] }, "steps.0.bake_seconds"],
+      [{ steps: [{ percent: 1, bake_seconds: 1.5 }, 100] }, "steps.0.bake_seconds"],
+      [{ steps: [{ percent: 1, wait: 3 }, 100] }, "steps.0.wait"],
+      [{ default_bake_seconds: -5 }, "default_bake_seconds"],
+      [{ confidence: 0.2 }, "confidence"],
+      [{ max_bake_factor: 0.5 }, "max_bake_factor"],
+      [{ required_segments: { attack: 0 } }, "required_segments.attack"],
+    ];
+    for (const [body, path] of cases) {
+      const problem = await expectProblem(await t.request("PUT", envPath(P, env, "/gate-policy"), { body }), 422, "validation_failed");
+      expect(problem.errors?.map((e) => e.path), JSON.stringify(body)).toContain(path);
+    }
+    expect(await tableCounts(t)).toEqual(before);
+    const ok = await t.request("PUT", envPath(P, env, "/gate-policy"), { body: { steps: [{ percent: 1, bake_seconds: 60, min_samples: 10 }, 100], default_bake_seconds: 0 } });
+    expect(ok.status, await ok.clone().text()).toBe(200);
+    expect(await ok.json()).toMatchObject({ steps: [{ percent: 1, bake_seconds: 60, min_samples: 10 }, 100], default_bake_seconds: 0 });
+  });
+
   it("holds on required segments until the candidate's summed counts reach every minimum", async () => {
     const { env } = await rolloutEnv();
     const put = await t.request("PUT", envPath(P, env, "/gate-policy"), { body: { required_segments: { attack: 50, long_context: 50 } } });

@@ -52,7 +52,15 @@ describe.each(backends())("rollouts on $name", (backend) => {
     expect(rollout.id).toMatch(/^ro_[0-9a-f]{24}$/);
     expect(Date.parse(rollout.created_at)).toBeGreaterThanOrEqual(startedAt - 5_000);
     expect(await get("life")).toMatchObject({ active: sets[0], revision: 2, rollout: { id: rollout.id, state: "running" } });
-    expect(await get("life", "/rollout")).toEqual(rollout);
+    // GET …/rollout adds where the step stands (the other answers carry the rollout alone).
+    expect(await get("life", "/rollout")).toEqual({
+      ...rollout,
+      step: { percent: 1, bake_seconds: 21_600, min_samples: 500, samples: { baseline: 0, candidate: 0 } },
+      step_started_at: rollout.created_at,
+      bake_remaining_seconds: expect.any(Number),
+      next_action: "hold",
+      next_action_reason: expect.stringMatching(/^advice \(auto is off, a person acts\): baking: /),
+    });
 
     await passing("life");
     expect(await (await post("life", "/rollout/advance")).json()).toMatchObject({ id: rollout.id, percent: 5, revision: 3 });

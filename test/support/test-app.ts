@@ -120,6 +120,10 @@ export async function startTestApp(
     analysis?: AppDeps["analysis"];
     /** The web console's bundle (or "missing"); left out: no console routes. */
     console?: AppDeps["console"];
+    /** Garbage collection tuning and step hooks (see src/gc/collector.ts). */
+    gc?: AppDeps["gc"];
+    /** PINSET_ANALYSIS_TICK_MS: the schedule loop's tick (it runs with `background: true`). */
+    analysisTickMs?: number;
   } = {},
 ): Promise<TestApp> {
   const shared = options.sharedDatabaseOf;
@@ -156,6 +160,7 @@ export async function startTestApp(
       },
       ...(options.schemas ? { schemas: { ...DEFAULT_SCHEMA_SETTINGS, ...options.schemas } } : {}),
       webhooks: { allowPrivate: options.allowPrivateWebhooks ?? true },
+      ...(options.analysisTickMs !== undefined ? { analysisTickMs: options.analysisTickMs } : {}),
     },
     ...(db.handle.answers ? { databaseAnswers: db.handle.answers } : {}),
     ...(options.webhookDelivery ? { webhookDelivery: options.webhookDelivery } : {}),
@@ -163,6 +168,7 @@ export async function startTestApp(
     ...(options.watch ? { watch: options.watch } : {}),
     ...(options.analysis ? { analysis: options.analysis } : {}),
     ...(options.console ? { console: options.console } : {}),
+    ...(options.gc ? { gc: options.gc } : {}),
   });
   // The server main.ts runs (keep-alive, time-outs, 100-continue), so tests exercise it.
   const server = createHttpServer(pinset.listener, { logger, keepAliveTimeoutMs: options.http?.keepAliveTimeoutMs ?? HTTP_DEFAULTS.keepAliveTimeoutMs }).listen(0, "127.0.0.1");

@@ -63,12 +63,6 @@ describe("loadConfig", () => {
     for (const name of ["PORT", "DATABASE_URL", "PINSET_S3_BUCKET", "LOG_LEVEL", "PINSET_ADMIN_TOKEN"]) expect(problems).toContain(name);
   });
 
-  it("reads the analysis loop's tick, default 5 s; refuses 0 and units", () => {
-    expect(loadConfig({}).analysisTickMs).toBe(5000);
-    expect(loadConfig({ PINSET_ANALYSIS_TICK_MS: "250" }).analysisTickMs).toBe(250);
-    for (const bad of ["0", "5s"]) expect(() => loadConfig({ PINSET_ANALYSIS_TICK_MS: bad })).toThrow(/PINSET_ANALYSIS_TICK_MS/);
-  });
-
   it("reads the database time budgets, stale fallback and readiness time-out, with defaults", () => {
     expect(loadConfig({}).database).toEqual({ readMs: 1000, writeMs: 5000, acquireMs: 5000, staleAfterMs: 500 });
     expect(loadConfig({}).readyzTimeoutMs).toBe(500);
@@ -121,6 +115,14 @@ describe("loadConfig", () => {
     const message = (error as Error).message;
     for (const problem of [/PINSET_SCHEMA_WORKERS must be at least 1/, /PINSET_SCHEMA_TIMEOUT_MS must be at least 1/, /PINSET_SCHEMA_MAX_DEPTH must be a whole number/, /PINSET_WEBHOOK_ALLOW_PRIVATE:/]) {
       expect(message).toMatch(problem);
+    }
+  });
+
+  it("reads the schedule loop's tick (PINSET_ANALYSIS_TICK_MS), 5 s by default, and refuses a bad one", () => {
+    expect(loadConfig({}).analysisTickMs).toBe(5000);
+    expect(loadConfig({ PINSET_ANALYSIS_TICK_MS: "250" }).analysisTickMs).toBe(250);
+    for (const bad of ["0", "5", "1.5", "-1", "soon", "3600001"]) {
+      expect(() => loadConfig({ PINSET_ANALYSIS_TICK_MS: bad }), bad).toThrow(/PINSET_ANALYSIS_TICK_MS/);
     }
   });
 });

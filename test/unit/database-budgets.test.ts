@@ -11,10 +11,12 @@ import { isDatabaseTimeout, isDatabaseUnavailable } from "../../src/db/errors.js
  * (default at once), or never when the delay is Infinity. Records what happened to each
  * connection: its statements and how it was released (an argument means "destroy it").
  */
-class FakeConnection {
+class FakeConnection extends EventEmitter {
   readonly statements: string[] = [];
   released: "idle" | "destroyed" | undefined;
-  constructor(private readonly fake: FakePool) {}
+  constructor(private readonly fake: FakePool) {
+    super();
+  }
   query(sql: string): Promise<{ command: string; rowCount: number; rows: unknown[] }> {
     this.statements.push(sql);
     const delay = this.fake.delays[sql.trim().toLowerCase()] ?? 0;
@@ -76,6 +78,18 @@ async function failure(work: Promise<unknown>): Promise<DatabaseTimeoutError> {
 const elapsed = (err: DatabaseTimeoutError) => (err as unknown as { elapsed: number }).elapsed;
 
 describe("BudgetedPool", () => {
+  it("listens for 'error' on a checked-out connection (pg emits it when the server vanishes mid-query) and stops when it is released", async () => {
+    const { fake, pool } = budgeted();
+    const conn = await pool.connect();
+    await conn.query("begin", []);
+    const raw = fake.connections[0]!;
+    expect(raw.listenerCount("error")).toBe(1);
+    // Without a listener this emit would throw (an uncaught exception in a server).
+    expect(() => raw.emit("error", new Error("Connection terminated unexpectedly"))).not.toThrow();
+    conn.release();
+    expect(raw.listenerCount("error")).toBe(0);
+  });
+
   it("gives a read the read budget and a transaction's statements the write budget", async () => {
     const { fake, pool } = budgeted();
     fake.delays["select 1"] = 150;

@@ -20,11 +20,12 @@ describe("docker-compose.yml and Dockerfile", () => {
     expect(compose.services.pinset.depends_on["create-bucket"].condition).toBe("service_completed_successfully");
   });
 
-  it("copies only paths that exist and runs the registry entry point", () => {
+  it("copies only paths that exist and runs the compiled registry (test/e2e/dockerfile.e2e.test.ts runs every step)", () => {
     const dockerfile = readFileSync(path.join(REPO_ROOT, "Dockerfile"), "utf8");
-    const copies = [...dockerfile.matchAll(/^COPY (.+) \S+$/gm)].flatMap((m) => m[1]!.split(/\s+/));
+    const copies = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1]!.split(/\s+/));
     expect(copies.length).toBeGreaterThan(3);
     for (const source of copies) expect(existsSync(path.join(REPO_ROOT, source)), source).toBe(true);
-    expect(dockerfile).toMatch(/CMD \["node", "--import", "tsx", "src\/main\.ts"\]/);
+    expect(dockerfile).toMatch(/^CMD \["node", "dist\/main\.js"\]$/m);
+    expect(dockerfile).not.toMatch(/^(CMD|ENTRYPOINT|HEALTHCHECK).*tsx/m);
   });
 });

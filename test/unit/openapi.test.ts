@@ -91,6 +91,11 @@ const addedRoutes = [
   "POST /v1/projects/{p}/incidents/{id}/notes",
   "POST /v1/projects/{p}/incidents/{id}/close",
   "GET /v1/projects/{p}/environments/{env}/runbook",
+  // Issue 18: retention settings and garbage collection.
+  "GET /v1/projects/{p}/retention",
+  "PUT /v1/projects/{p}/retention",
+  "POST /v1/admin/gc",
+  "GET /v1/admin/gc/runs",
 ];
 
 /** Warnings accepted on purpose (see redocly.yaml): probes have no 4xx answer to document. */

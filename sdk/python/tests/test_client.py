@@ -132,6 +132,13 @@ class ClientAgainstRegistry(unittest.TestCase):
         # Only the candidate has reported: the gate holds for lack of a baseline.
         self.assertEqual((recorded["decision"]["signal"], recorded["decision"]["action"]), ("yellow", "hold"))
         self.assertEqual(recorded["rollout"]["id"], rollout["id"])
+        # Sample forms, requests and segments go through as given.
+        sampled = self.client.record_observation(
+            project, "prod", version_set=a["id"], window_start=start, window_end=end,
+            metrics={"quality.success_rate": {"count": 1880, "trials": 2000}}, requests=2000, segments={"attack": 4},
+        )  # fmt: skip
+        self.assertEqual((sampled["side"], sampled["requests"], sampled["segments"]), ("stable", 2000, {"attack": 4}))
+        self.assertEqual(sampled["metrics"], {"quality.success_rate": {"count": 1880, "trials": 2000}})
 
     def test_put_blob_streams_bytes_files_and_streams_under_their_sha256(self) -> None:
         project = self.project()

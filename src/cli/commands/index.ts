@@ -4,6 +4,7 @@ import { diff } from "./diff.js";
 import { envCreate, envShow, envUnfreeze } from "./env.js";
 import { deploy, history, resolve, rollback } from "./environment.js";
 import { evidenceGet } from "./evidence.js";
+import { gc } from "./gc.js";
 import { gatePolicyGet, gatePolicySet } from "./gate-policy.js";
 import { degrade, incidentClose, incidentLs, incidentNote, incidentOpen, incidentShow, runbook } from "./incident.js";
 import { lsArtifacts, lsEnvs, lsProjects, lsSets } from "./ls.js";
@@ -60,4 +61,5 @@ export const COMMANDS: readonly CommandSpec[] = [
   webhookLs,
   webhookRm,
   webhookDeliveries,
+  gc,
 ];

@@ -45,10 +45,19 @@ function flattenMetrics(metrics: Record<string, unknown>, file: string): Record<
     flat[name] = value;
   };
   for (const [key, value] of Object.entries(metrics)) {
-    if (isRecord(value)) for (const [field, v] of Object.entries(value)) add(`${key}.${field}`, v);
+    // A group ("quality": {…}) is flattened; a dotted name's object is a sample form, kept whole.
+    if (isRecord(value) && !key.includes(".")) for (const [field, v] of Object.entries(value)) add(`${key}.${field}`, v);
     else add(key, value);
   }
   return flat;
+}
+
+/** A sample form in a few characters: "1812/2000", "p95 of 2000", "mean 640 (n 2000)". */
+function sampleText(v: unknown): string {
+  if (!isRecord(v)) return String(v);
+  if (typeof v.trials === "number") return `${String(v.count)}/${v.trials}`;
+  if (Array.isArray(v.buckets)) return `histogram of ${String((v.buckets.at(-1) as { count?: unknown } | undefined)?.count ?? 0)}`;
+  return `mean ${String(v.mean)} (n ${String(v.count)})`;
 }
 
 export const observe: CommandSpec = {
@@ -61,7 +70,7 @@ export const observe: CommandSpec = {
     from: { type: "string", value: "time", description: "Window start: RFC 3339 with a time zone" },
     to: { type: "string", value: "time", description: "Window end: RFC 3339 with a time zone (default: now)" },
     "trace-id": { type: "string", multiple: true, value: "id", description: "A sample request's trace id, kept as evidence (repeatable)" },
-    file: { type: "string", value: "path", description: "A JSON or YAML observation {version_set, window_start, window_end, metrics, sample_trace_ids}; flags win over its fields" },
+    file: { type: "string", value: "path", description: "A JSON or YAML observation {version_set, window_start, window_end, metrics, requests, segments, sample_trace_ids}; metrics may be sample forms; flags win over its fields" },
   },
   description: [
     "<set> is a version set id, or stable / candidate for the running rollout's sets; with --file it",
@@ -117,7 +126,7 @@ export const observe: CommandSpec = {
     } as ObservationInput;
     const recorded = await unwrap(ctx.client.POST("/v1/projects/{project}/environments/{env}/observations", { params: { path: { project: ctx.project, env } }, body }));
     ctx.output(recorded, (r) => {
-      const metrics = Object.entries(r.metrics).map(([k, v]) => `${k}=${v}`).join(" ");
+      const metrics = Object.entries(r.metrics).map(([k, v]) => `${k}=${typeof v === "number" ? v : sampleText(v)}`).join(" ");
       const rollout = r.rollout.state === "running" ? "" : `; the rollout is now ${r.rollout.state}`;
       return [`Recorded ${r.id} for the ${r.side} set ${r.version_set} (${r.window_start} – ${r.window_end}): ${metrics}`, `decision: ${r.decision.signal} → ${r.decision.action}${rollout}`];
     });

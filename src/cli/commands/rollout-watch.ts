@@ -45,15 +45,16 @@ export async function watchRollout(ctx: CommandContext, env: string, options: { 
   let failure: unknown;
 
   const show = (rollout: Rollout, decision: Decision | undefined, revision: number | undefined) => {
+    // What counts as a change: not the bake's countdown (it moves on every read).
+    const { bake_remaining_seconds: _left, next_action_reason: _why, ...steady } = rollout as Rollout & { bake_remaining_seconds?: unknown; next_action_reason?: unknown };
+    const key = JSON.stringify({ rollout: steady, decision: decision ?? null });
+    if (key === shown) return;
+    shown = key;
     if (ctx.json) {
-      const line = JSON.stringify({ rollout, decision: decision ?? null });
-      if (line !== shown) ctx.io.stdout.write(`${line}\n`);
-      shown = line;
+      ctx.io.stdout.write(`${JSON.stringify({ rollout, decision: decision ?? null })}\n`);
       return;
     }
     const block = [...options.render.rollout(ctx, rollout), ...(decision ? ["", ...options.render.decision(ctx, decision)] : [])].join("\n");
-    if (block === shown) return;
-    shown = block;
     // A terminal shows the latest state in place; a pipe or log gets each new state after a blank line.
     if (tty) ctx.io.stdout.write(`${CLEAR}${block}\n\n${ctx.colour.dim(`watching ${env} (revision ${revision ?? rollout.revision}); Ctrl-C to stop`)}\n`);
     else ctx.print(`${block}\n`);

@@ -9,6 +9,7 @@ import { escapeDeep } from "../render/safe-text.js";
 
 type Rollout = components["schemas"]["Rollout"];
 type Decision = components["schemas"]["Decision"];
+type RolloutStatus = components["schemas"]["RolloutStatus"];
 
 const REASON: Record<string, OptionSpec> = { reason: { type: "string", value: "text", description: "Why, recorded in the history" } };
 
@@ -24,21 +25,56 @@ function path(ctx: CommandContext, env: string) {
   return { params: { path: { project: ctx.project, env } } };
 }
 
-export function renderRollout(ctx: CommandContext, r: Rollout): string[] {
+export function renderRollout(ctx: CommandContext, r: Rollout | RolloutStatus): string[] {
   const { bold, dim } = ctx.colour;
   const lines = [`${bold(`rollout ${r.id}`)} on ${r.environment}: ${r.state}, ${r.percent}%${r.auto ? " (auto)" : ""}`];
   lines.push(`  stable     ${r.stable}`, `  candidate  ${r.candidate}`);
   if (r.allow.length > 0) lines.push(`  allow      ${r.allow.join(", ")}`);
   lines.push(`  started    ${r.created_at}`, `  updated    ${r.updated_at}${r.ended_at ? dim(`  ended ${r.ended_at}`) : ""}`);
+  if ("step" in r && r.step) {
+    const s = r.step;
+    lines.push(
+      `  step       ${s.percent}% since ${r.step_started_at}: bake ${s.bake_seconds} s (${r.bake_remaining_seconds ?? 0} s left), ` +
+        `samples ${s.samples.baseline} / ${s.samples.candidate} of ${s.min_samples} per side`,
+    );
+  }
+  if ("next_action" in r && r.next_action) lines.push(`  next       ${r.next_action}: ${r.next_action_reason ?? ""}`);
   if (r.evidence.length > 0) lines.push(`  evidence   ${r.evidence.join(", ")}`);
   return lines;
 }
 
+type Reason = Decision["reasons"][number];
+
+/** Compact numbers for the table: rates as fractions with up to 4 decimals, others as they come. */
+const short = (n: number | null): string => (n === null ? "-" : Number.isInteger(n) ? String(n) : String(Number.parseFloat(n.toPrecision(4))));
+
+/** The interval in the reason's unit: points for rates, a ratio for p95 and tokens; "-" for a point comparison. */
+function intervalText(r: Reason): string {
+  if (!r.interval) return "-";
+  const rate = r.metric.startsWith("quality.") || r.metric === "latency.timeout_rate";
+  const end = (v: number | null, unbounded: string) => (v === null ? unbounded : rate ? `${v >= 0 ? "+" : ""}${(v * 100).toFixed(1)}` : v.toFixed(2));
+  return `${end(r.interval.low, "-inf")} .. ${end(r.interval.high, "+inf")}${rate ? " pt" : ""}`;
+}
+
+/** One line per metric: values, method, interval, samples and verdict; then each reason's summary sentence. */
 export function renderDecision(ctx: CommandContext, d: Decision): string[] {
-  const { green, yellow, red, bold } = ctx.colour;
+  const { green, yellow, red, bold, dim } = ctx.colour;
   const paint = { green, yellow, red, black: (s: string) => bold(red(s)) }[d.signal];
-  const rows = d.reasons.map((r) => [r.metric, String(r.baseline ?? "-"), String(r.candidate ?? "-"), String(r.threshold ?? "-"), r.verdict]);
-  return [`decision: ${paint(d.signal)} → ${d.action}`, ...(rows.length > 0 ? table(["METRIC", "BASELINE", "CANDIDATE", "THRESHOLD", "VERDICT"], rows) : [])];
+  const rows = d.reasons.map((r) => [
+    r.metric,
+    short(r.baseline),
+    short(r.candidate),
+    r.method,
+    intervalText(r),
+    r.samples ? `${r.samples.baseline}/${r.samples.candidate}` : "-",
+    r.verdict,
+  ]);
+  const summaries = d.reasons.filter((r) => r.summary).map((r) => dim(`  ${r.summary}`));
+  return [
+    `decision: ${paint(d.signal)} → ${d.action}`,
+    ...(rows.length > 0 ? table(["METRIC", "BASELINE", "CANDIDATE", "METHOD", "INTERVAL", "N (B/C)", "VERDICT"], rows) : []),
+    ...(summaries.length > 0 ? ["", ...summaries] : []),
+  ];
 }
 
 export const rolloutStart: CommandSpec = {
@@ -48,7 +84,7 @@ export const rolloutStart: CommandSpec = {
   options: {
     percent: { type: "string", value: "p", description: "Share of subjects on the candidate, in (0, 100]" },
     allow: { type: "string", multiple: true, value: "subject", description: "A subject that always gets the candidate (repeatable)" },
-    auto: { type: "boolean", description: "Let observations pause, abort or stop the rollout by themselves" },
+    auto: { type: "boolean", description: "Let the registry walk the policy's steps by itself (advance when baked, sampled and passing; pause, abort or stop on the gate)" },
     ...REASON,
   },
   examples: ["pinset rollout start production $ID --percent 1 --allow tenant-internal --reason 'new prompt'"],

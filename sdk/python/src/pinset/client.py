@@ -236,16 +236,22 @@ class Client:
         window_end: Time,
         metrics: Mapping[str, Any],
         sample_trace_ids: Optional[List[str]] = None,
+        requests: Optional[int] = None,
+        segments: Optional[Mapping[str, int]] = None,
     ) -> ObservationRecorded:
         """Posts the metrics observed for one side of the running rollout over a time window
-        (``{"quality.success_rate": 0.97, "latency.p95_ms": 840}``); the answer carries the gate's
-        decision and the rollout afterwards."""
+        (``{"quality.success_rate": 0.97, "latency.p95_ms": 840}``, or sample forms such as
+        ``{"quality.success_rate": {"count": 1812, "trials": 2000}}``), with the requests the side
+        served and their segment counts when known; the answer carries the gate's decision and
+        the rollout afterwards."""
         body = _drop_none(
             {
                 "version_set": version_set,
                 "window_start": _time(window_start, "window_start"),
                 "window_end": _time(window_end, "window_end"),
                 "metrics": dict(metrics),
+                "requests": requests,
+                "segments": dict(segments) if segments is not None else None,
                 "sample_trace_ids": sample_trace_ids,
             }
         )

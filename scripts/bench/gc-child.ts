@@ -1,0 +1,28 @@
+/**
+ * One measured step of the gc bench in a process of its own, so its peak RSS is its own:
+ * `tsx scripts/bench/gc-child.ts <dry-run|count> <database-url>` prints {"ms", "maxRssMiB", …}.
+ * `dry-run` is what `POST /v1/admin/gc {"dry_run": true}` runs (GcStore.preview); `count` is
+ * the baseline: a bare count(*) over the same tables, on the same kind of connection.
+ */
+import { sql } from "kysely";
+import { connectPostgres } from "../../src/db/connect.js";
+import { DEFAULT_GRACE_MS } from "../../src/gc/settings.js";
+import { GcStore } from "../../src/gc/store.js";
+
+const [mode, url] = process.argv.slice(2);
+if ((mode !== "dry-run" && mode !== "count") || !url) throw new Error("usage: gc-child <dry-run|count> <database-url>");
+const handle = connectPostgres({ url, max: 2 });
+await sql`select 1`.execute(handle.db);
+const started = performance.now();
+let detail: unknown;
+if (mode === "dry-run") {
+  detail = (await new GcStore(handle.db).preview({ graceMs: DEFAULT_GRACE_MS })).total;
+} else {
+  const counts = await sql<{ blobs: string; links: string; refs: string; versions: string }>`
+    select (select count(*) from blobs) as blobs, (select count(*) from blob_links) as links,
+           (select count(*) from artifact_blobs) as refs, (select count(*) from artifacts) as versions`.execute(handle.db);
+  detail = counts.rows[0];
+}
+const ms = performance.now() - started;
+await handle.close();
+process.stdout.write(`${JSON.stringify({ ms, maxRssMiB: process.resourceUsage().maxRSS / 1024, detail })}\n`);
