@@ -86,7 +86,8 @@ describe.each(backends())("fallback and degrade on $name", (backend) => {
     const rollout = await startRollout(t, P, "ro", { candidate: sets[1], percent: 10 });
     const res = await t.request("POST", envPath(P, "ro", "/degrade"));
     expect(res.status, await res.clone().text()).toBe(200);
-    expect(await res.json()).toMatchObject({ active: sets[2], aborted_rollout: rollout.id });
+    const result = (await res.json()) as { incident: string };
+    expect(result).toMatchObject({ active: sets[2], aborted_rollout: rollout.id, incident: expect.stringMatching(/^inc_/) });
     const [degraded, aborted] = await history(t, P, "ro");
     expect(aborted).toMatchObject({ action: "abort", detail: expect.objectContaining({ rollout: rollout.id, degrade: true }) });
     expect(degraded).toMatchObject({ action: "degrade", revision: aborted!.revision + 1, detail: { fallback: sets[2], rollout: rollout.id } });
@@ -94,7 +95,8 @@ describe.each(backends())("fallback and degrade on $name", (backend) => {
     expect(after).toMatchObject({ state: "aborted", evidence: [rollout.id] });
 
     // A stop freezes the environment; degrade still switches (deploy answers 423).
-    const auto = await startRollout(t, P, "ro", { candidate: sets[1], percent: 10, auto: true });
+    // The degrade opened an incident: a new rollout names it.
+    const auto = await startRollout(t, P, "ro", { candidate: sets[1], percent: 10, auto: true, acknowledge_incident: result.incident });
     expect((await observe(t, P, "ro", sets[2]!, { "risk.injection_success": 0 })).status).toBe(201);
     const stop = await observe(t, P, "ro", sets[1]!, { "risk.injection_success": 1 });
     expect(await stop.json()).toMatchObject({ decision: { action: "stop" }, rollout: { id: auto.id, state: "aborted" } });
