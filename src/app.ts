@@ -56,6 +56,8 @@ import { registerSchemaMetrics } from "./schemas/metrics.js";
 import { SchemaWorkers } from "./schemas/schema-workers.js";
 import { ProjectService } from "./projects/service.js";
 import { GateService } from "./rollouts/gate-service.js";
+import { incidentRoutes } from "./incidents/routes.js";
+import { IncidentService } from "./incidents/service.js";
 import { rolloutRoutes } from "./rollouts/routes.js";
 import { ScheduleLoop } from "./rollouts/schedule-loop.js";
 import { RolloutService } from "./rollouts/service.js";
@@ -145,6 +147,12 @@ export function createApp(deps: AppDeps) {
   const rollouts = new RolloutService({ db, blobStore, versionSets, resolveCache, logger });
   const gates = new GateService({ db, rollouts });
   const environments = new EnvironmentService({ db, projects, versionSets, resolveCache, rollouts, staleAfterMs });
+  // Incidents hook into the steps that open, mitigate or are refused by them (in their transactions).
+  const incidents = new IncidentService({ db, projects });
+  rollouts.steps.incidents = incidents;
+  rollouts.evidence.incidentOf = (project, rollout) => incidents.ofRollout(project, rollout);
+  environments.incidents = incidents;
+  environments.onDegraded = incidents.onDegraded;
   const tokenStore = new TokenStore(db);
   const tokens = new TokenResolver(tokenStore, { staleAfterMs });
   const watchLimits = deps.config.watchLimits ?? { perToken: 0, perAddress: 0 };
@@ -210,6 +218,7 @@ export function createApp(deps: AppDeps) {
   mountRoutes(v1, gcRoutes({ gc, projects }), routes, bodies);
   mountRoutes(v1, webhookRoutes({ webhooks, projects, allowPrivate: allowPrivateWebhooks }), routes, bodies);
   mountRoutes(v1, analysisRoutes({ analysis }), routes, bodies);
+  mountRoutes(v1, incidentRoutes({ incidents, environments }), routes, bodies);
 
   const recorder = new RequestRecorder(metrics);
   const app = express();

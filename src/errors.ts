@@ -16,6 +16,8 @@ export type ErrorCode =
   | "gc_running"
   | "gone"
   | "gate_blocked"
+  | "incident_open"
+  | "regression_set_required"
   | "digest_mismatch"
   | "payload_too_large"
   | "locked"

@@ -499,6 +499,62 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/projects/{project}/environments/{env}/degrade": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+                /** @description The environment name. */
+                env: components["parameters"]["Env"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Switch to the environment's fallback set
+         * @description "Degrade first if you can": switches the active set to the environment's `fallback` in one compare-and-swap step (history action `degrade`, audit `environment.degrade`, webhook `environment.changed`, watch). Works on a frozen environment and while a rollout runs (the rollout is aborted first, in the same transaction). Opens an incident, or links the open one. 409 when no fallback is named.
+         */
+        post: operations["degradeEnvironment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{project}/environments/{env}/runbook": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+                /** @description The environment name. */
+                env: components["parameters"]["Env"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The environment's ten-minute runbook, filled in (Markdown)
+         * @description What is live since when and by whom; the exact commands (CLI and curl) to open an incident, degrade (naming the fallback), roll back (naming the target set), freeze, write an evidence pack, diff live against previous and close an incident; and the open incident, if any. Meant to be printed next to the screen (`pinset runbook <env>`).
+         */
+        get: operations["getRunbook"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/projects/{project}/environments/{env}/history": {
         parameters: {
             query?: never;
@@ -998,6 +1054,111 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/projects/{project}/incidents": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+            };
+            cookie?: never;
+        };
+        /** List the project's incidents, newest first */
+        get: operations["listIncidents"];
+        put?: never;
+        /**
+         * Open an incident on an environment
+         * @description At most one incident per environment is not closed: 409 naming the open one. The gate (a rollback or stop decision, in auto mode or when a person aborts on one) and `degrade` open one themselves, or link the open one. Webhook `incident.opened`.
+         */
+        post: operations["openIncident"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{project}/incidents/{id}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+                /** @description The incident id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** One incident with its timeline and notes */
+        get: operations["getIncident"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{project}/incidents/{id}/notes": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+                /** @description The incident id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add a note (time, author, text) to an incident that is not closed */
+        post: operations["addIncidentNote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{project}/incidents/{id}/close": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+                /** @description The incident id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close an incident with the regression set that learned from it
+         * @description `regression_set` must resolve to an evalset version (else 422 on `body.regression_set`) published after the incident opened, holding a case whose `source_trace_id` is one of the incident's `sample_trace_ids` — or, when it has none, at least one case added relative to the evalset's previous version. Otherwise 409 `regression_set_required` naming what is missing. An admin may send `{"waive": true, "reason"}` instead (audited, shown as waived). A closed incident answers 409. Webhook `incident.closed`.
+         */
+        post: operations["closeIncident"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit": {
         parameters: {
             query?: never;
@@ -1282,7 +1443,7 @@ export interface components {
         /** @description `vs_` + the first 24 hex of the sha256 of the canonical pinned set: the RFC 8785 JSON of `{"components": <the set's components, slot → {kind, name, version, digest}>, "code": <the set's code or null>}`. The description is not hashed. */
         VersionSetId: string;
         /** @enum {string} */
-        Kind: "prompt" | "contract" | "model" | "index" | "tools" | "config";
+        Kind: "prompt" | "contract" | "model" | "index" | "tools" | "config" | "evalset";
         /** @description A version number, a digest, or `latest`. */
         VersionRef: string;
         /** @enum {string} */
@@ -1305,7 +1466,7 @@ export interface components {
             title: string;
             status: number;
             detail: string;
-            /** @description Stable machine code: bad_request, validation_failed, malformed_json, unsupported_media_type, unauthorized, forbidden, not_found, method_not_allowed, conflict, gate_blocked, gc_running, gone, digest_mismatch, payload_too_large, locked, rate_limited, too_many_watches, request_timeout, unprocessable, unavailable, database_timeout, internal (more may be added). */
+            /** @description Stable machine code: bad_request, validation_failed, malformed_json, unsupported_media_type, unauthorized, forbidden, not_found, method_not_allowed, conflict, gate_blocked, incident_open, regression_set_required, gc_running, gone, digest_mismatch, payload_too_large, locked, rate_limited, too_many_watches, request_timeout, unprocessable, unavailable, database_timeout, internal (more may be added). */
             code: string;
             trace_id: string;
             /** @description Present on validation errors. */
@@ -1421,8 +1582,23 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        EvalCase: {
+            /** @description Unique within the version (a duplicate answers 422 naming it). */
+            id: string;
+            /** @description Any JSON value: what the application is given. */
+            input: unknown;
+            /** @description Any JSON value: what a good answer looks like (optional). */
+            expect?: unknown;
+            tags?: string[];
+            /** @description The trace the case was learned from; closing an incident looks for one of its sample trace ids here. */
+            source_trace_id?: string;
+        };
+        /** @description A regression set of cases, matched by `id` in a diff. */
+        EvalsetContent: {
+            cases: components["schemas"]["EvalCase"][];
+        };
         /** @description The content of a version; which branch applies is decided by the artifact's `kind` (the `kind` path segment when publishing). Every branch is closed (`additionalProperties: false`), so at most one matches. */
-        ArtifactContent: components["schemas"]["PromptContent"] | components["schemas"]["ContractContent"] | components["schemas"]["ModelContent"] | components["schemas"]["IndexContent"] | components["schemas"]["ToolsContent"] | components["schemas"]["ConfigContent"];
+        ArtifactContent: components["schemas"]["PromptContent"] | components["schemas"]["ContractContent"] | components["schemas"]["ModelContent"] | components["schemas"]["IndexContent"] | components["schemas"]["ToolsContent"] | components["schemas"]["ConfigContent"] | components["schemas"]["EvalsetContent"];
         PublishArtifactRequest: {
             content: components["schemas"]["ArtifactContent"];
             annotations?: components["schemas"]["Annotations"];
@@ -1603,8 +1779,14 @@ export interface components {
             removed: string[];
             changed: components["schemas"]["ConfigChange"][];
         };
+        /** @description Case ids added, removed and changed (any field of the case), each sorted. */
+        EvalsetDiffDetail: {
+            added: string[];
+            removed: string[];
+            changed: string[];
+        };
         /** @description Per-kind detail of a changed component (the kind is in `from`/`to`). `anyOf` rather than `oneOf`: an empty model detail and an empty contract detail look alike. */
-        DiffDetail: components["schemas"]["PromptDiffDetail"] | components["schemas"]["ContractDiffDetail"] | components["schemas"]["ModelDiffDetail"] | components["schemas"]["IndexDiffDetail"] | components["schemas"]["ToolsDiffDetail"] | components["schemas"]["ConfigDiffDetail"];
+        DiffDetail: components["schemas"]["PromptDiffDetail"] | components["schemas"]["ContractDiffDetail"] | components["schemas"]["ModelDiffDetail"] | components["schemas"]["IndexDiffDetail"] | components["schemas"]["ToolsDiffDetail"] | components["schemas"]["ConfigDiffDetail"] | components["schemas"]["EvalsetDiffDetail"];
         ComponentDiff: {
             slot: components["schemas"]["Name"];
             /** @enum {string} */
@@ -1624,6 +1806,8 @@ export interface components {
         EnvironmentInput: {
             /** @description A protected environment can be deployed only by tokens that name it. */
             protected?: boolean;
+            /** @description The set `POST …/degrade` switches to (a smaller model, the feature off); null lifts it. It must be a version set of this project (422 on `body.fallback`); audited as `environment.update`. */
+            fallback?: components["schemas"]["VersionSetId"] | null;
         };
         Environment: {
             name: components["schemas"]["Name"];
@@ -1636,6 +1820,8 @@ export interface components {
             protected: boolean;
             /** @description Set by a `stop` decision; deploys and new rollouts answer 423 until unfrozen. */
             frozen: boolean;
+            /** @description The set `degrade` switches to; null when none is named. */
+            fallback?: components["schemas"]["VersionSetId"] | null;
             rollout: components["schemas"]["Rollout"] | null;
             /** Format: date-time */
             created_at?: string;
@@ -1654,6 +1840,8 @@ export interface components {
             /** @description Compare-and-swap: 409 unless this is the current revision. */
             expected_revision?: number;
             reason?: string;
+            /** @description While an incident is open on the environment, a deploy of any set but the incident's stable set answers 409 `incident_open` unless this names the incident; recorded in the history entry's detail, the audit entry and a note on the incident. */
+            acknowledge_incident?: string;
         };
         RollbackRequest: {
             /** @description The set to switch to; default the one active before the current one. */
@@ -1664,6 +1852,17 @@ export interface components {
         };
         ReasonRequest: {
             reason?: string;
+        };
+        DegradeResult: {
+            active: components["schemas"]["VersionSetId"];
+            revision: number;
+            previous: components["schemas"]["VersionSetId"] | null;
+            /** @constant */
+            changed: true;
+            /** @description The rollout the degrade aborted (it was running or paused), else null. */
+            aborted_rollout: string | null;
+            /** @description The incident the degrade opened, or the open one it was linked to. */
+            incident: string | null;
         };
         DeployResult: {
             active: components["schemas"]["VersionSetId"];
@@ -1772,6 +1971,8 @@ export interface components {
             auto?: boolean;
             /** @description Written to the `rollout_start` history entry. */
             reason?: string;
+            /** @description While an incident is open on the environment, a rollout starts only when this names it (else 409 `incident_open`); recorded in the history entry's detail and a note on the incident. */
+            acknowledge_incident?: string;
         };
         AdvanceRolloutRequest: {
             /** @description The new percent (above the current one); default the policy's next step. */
@@ -2360,8 +2561,101 @@ export interface components {
             items: components["schemas"]["Token"][];
             next_cursor: components["schemas"]["NextCursor"];
         };
+        IncidentNote: {
+            /** Format: date-time */
+            at: string;
+            author: string;
+            text: string;
+        };
+        Incident: {
+            id: string;
+            environment: components["schemas"]["Name"];
+            /**
+             * @description `mitigated` once a rollback, degrade, abort or freeze stopped the loss.
+             * @enum {string}
+             */
+            state: "open" | "mitigated" | "closed";
+            /**
+             * @description The gate opens sev2 on a rollback decision and sev1 on a stop; degrade opens sev2.
+             * @enum {string}
+             */
+            severity: "sev1" | "sev2" | "sev3";
+            summary: string;
+            /** Format: date-time */
+            opened_at: string;
+            opened_by: string;
+            /** @description The rollout whose gate opened it (or the first linked), else null. */
+            rollout: string | null;
+            /** @description The set deploys may go back to without acknowledging the incident. */
+            stable: components["schemas"]["VersionSetId"] | null;
+            /** @description The evidence packs of its rollout, oldest first. */
+            evidence: string[];
+            /** @description The candidate's observations' sample trace ids. */
+            sample_trace_ids: string[];
+            timeline: {
+                /** Format: date-time */
+                detected_at: string;
+                mitigated_at: string | null;
+                /** @description The change that stopped the loss (rollback, degrade, abort or freeze) and its environment revision. */
+                mitigated_by: {
+                    action: string;
+                    revision: number;
+                } | null;
+                /** @description When the first evidence pack was written. */
+                evidence_at: string | null;
+                /** @description The ten-minute runbook's targets. */
+                targets: {
+                    /**
+                     * Format: date-time
+                     * @description detected_at + 7 min
+                     */
+                    mitigate_by: string;
+                    /**
+                     * Format: date-time
+                     * @description detected_at + 10 min
+                     */
+                    evidence_by: string;
+                };
+                /** @description true/false once the step happened (or its target passed without it); null while still in time. */
+                met: {
+                    mitigate: boolean | null;
+                    evidence: boolean | null;
+                };
+            };
+            notes: components["schemas"]["IncidentNote"][];
+            /** @description evalset/<name>@<version>, once closed with one. */
+            regression_set: string | null;
+            closed_at: string | null;
+            closed_by: string | null;
+            close_summary: string | null;
+            waived: boolean;
+            waive_reason: string | null;
+        };
+        IncidentList: {
+            items: components["schemas"]["Incident"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        OpenIncidentRequest: {
+            environment: components["schemas"]["Name"];
+            /** @enum {string} */
+            severity: "sev1" | "sev2" | "sev3";
+            summary: string;
+        };
+        IncidentNoteRequest: {
+            text: string;
+        };
+        CloseIncidentRequest: {
+            /** @description evalset/<name>@<version> */
+            regression_set: string;
+            summary?: string;
+        } | {
+            /** @constant */
+            waive: true;
+            reason: string;
+            summary?: string;
+        };
         /** @enum {string} */
-        WebhookEvent: "environment.changed" | "rollout.changed" | "artifact.published" | "version_set.created";
+        WebhookEvent: "environment.changed" | "rollout.changed" | "artifact.published" | "version_set.created" | "incident.opened" | "incident.mitigated" | "incident.closed";
         CreateWebhookRequest: {
             /** Format: uri */
             url: string;
@@ -3695,6 +3989,85 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    degradeEnvironment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+                /** @description The environment name. */
+                env: components["parameters"]["Env"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ReasonRequest"];
+            };
+        };
+        responses: {
+            /** @description The environment's new active set and revision. */
+            200: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DegradeResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getRunbook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+                /** @description The environment name. */
+                env: components["parameters"]["Env"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The runbook. */
+            200: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/markdown": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     listEnvironmentHistory: {
         parameters: {
             query?: {
@@ -4523,6 +4896,207 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listIncidents: {
+        parameters: {
+            query?: {
+                /** @description Only incidents in this state. */
+                state?: "open" | "mitigated" | "closed";
+                /** @description Only incidents of this environment. */
+                environment?: components["schemas"]["Name"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page; opaque. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of incidents, newest first. */
+            200: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    openIncident: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OpenIncidentRequest"];
+            };
+        };
+        responses: {
+            /** @description The incident. */
+            201: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getIncident: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+                /** @description The incident id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The incident. */
+            200: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    addIncidentNote: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+                /** @description The incident id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IncidentNoteRequest"];
+            };
+        };
+        responses: {
+            /** @description The incident with the note. */
+            201: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    closeIncident: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Propagated trace id; replaced by a generated one unless 1–128 chars of `[A-Za-z0-9._:-]`. */
+                "x-trace-id"?: components["parameters"]["TraceIdRequest"];
+            };
+            path: {
+                /** @description The project name. */
+                project: components["parameters"]["Project"];
+                /** @description The incident id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CloseIncidentRequest"];
+            };
+        };
+        responses: {
+            /** @description The closed incident. */
+            200: {
+                headers: {
+                    "x-trace-id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];

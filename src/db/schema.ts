@@ -133,6 +133,8 @@ export interface EnvironmentsTable {
   revision: Generated<number>;
   protected: Generated<boolean>;
   frozen: Generated<boolean>;
+  /** The set `degrade` switches to (null: none named). */
+  fallback: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: CreatedAt;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
@@ -315,4 +317,34 @@ export interface Database {
   artifact_blobs: ArtifactBlobsTable;
   retention_settings: RetentionSettingsTable;
   gc_runs: GcRunsTable;
+  incidents: IncidentsTable;
+}
+
+export interface IncidentNote {
+  at: string;
+  author: string;
+  text: string;
+}
+
+export interface IncidentsTable {
+  seq: Generated<number>;
+  id: string;
+  project: string;
+  environment: string;
+  state: "open" | "mitigated" | "closed";
+  severity: "sev1" | "sev2" | "sev3";
+  summary: string;
+  opened_at: ColumnType<Date, Date | string | undefined, never>;
+  opened_by: string;
+  rollout: string | null;
+  stable: string | null;
+  sample_trace_ids: ColumnType<string[], string | undefined, string>;
+  detected_at: ColumnType<Date, Date | string, never>;
+  mitigated_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  mitigated_by: ColumnType<{ action: string; revision: number } | null, string | null | undefined, string | null>;
+  notes: ColumnType<IncidentNote[], string | undefined, string>;
+  closed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  closed_by: string | null;
+  resolution: ColumnType<unknown, string | null | undefined, string | null>;
+  regression_set: string | null;
 }

@@ -61,6 +61,7 @@ export interface EnvironmentChange {
    */
   rolloutAfter?: object | null;
   reason?: string | null;
+  /** The history entry's detail; a function is called after `active` chose the set (a deploy's acknowledged incident). */
   detail?: unknown;
   /**
    * Sets this change makes reachable besides the new active one (a rollout's candidate): like
@@ -106,6 +107,7 @@ export async function applyEnvironmentChange(trx: Kysely<Database>, actor: Actor
   const revision = current.revision + 1;
   const active =
     change.active === undefined ? current.active : typeof change.active === "function" ? await change.active(current) : change.active;
+  const detail: unknown = typeof change.detail === "function" ? (change.detail as () => unknown)() : change.detail;
   const reachable = [...(active !== null && active !== current.active ? [active] : []), ...(change.pins ?? [])];
   await assertSetsLive(trx, change.project, reachable);
   const row = await trx
@@ -133,7 +135,7 @@ export async function applyEnvironmentChange(trx: Kysely<Database>, actor: Actor
       actor_token_id: actor.tokenId,
       reason: change.reason ?? null,
       trace_id: actor.traceId,
-      detail: change.detail === undefined ? null : JSON.stringify(change.detail),
+      detail: detail === undefined ? null : JSON.stringify(detail),
       // The very instant the environment row got (microseconds): a watch replay rebuilds the
       // environment's `updated_at` from this entry.
       at: sql<Date>`(select updated_at from environments where project = ${change.project} and name = ${change.environment})`,

@@ -131,6 +131,7 @@ export async function statesAfter(db: Kysely<Database>, env: EnvironmentRow, aft
         updated_at: row.at.toISOString(),
         protected: env.protected,
         frozen,
+        fallback: env.fallback,
         rollout: rollout && fixed ? presentPastRollout(fixed, rollout) : null,
         created_at: env.created_at.toISOString(),
       },

@@ -8,6 +8,8 @@ export interface EnvironmentView {
   updated_at: string;
   protected: boolean;
   frozen: boolean;
+  /** The set `degrade` switches to; null when none is named. */
+  fallback: string | null;
   rollout: object | null;
   created_at: string;
 }
@@ -25,6 +27,7 @@ export function presentEnvironment(row: EnvironmentRow, rollout: object | null):
     updated_at: row.updated_at.toISOString(),
     protected: row.protected,
     frozen: row.frozen,
+    fallback: row.fallback,
     rollout,
     created_at: row.created_at.toISOString(),
   };

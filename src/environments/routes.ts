@@ -21,8 +21,14 @@ const envParams = z.object({ project: nameSchema, env: nameSchema });
 const revision = z.number({ error: "must be a non-negative integer" }).int("must be a non-negative integer").min(0, "must be a non-negative integer");
 const reason = z.string().max(1024);
 
-const upsertBody = z.strictObject({ protected: z.boolean().optional() });
-const deployBody = z.strictObject({ version_set: versionSetIdSchema, expected_revision: revision.optional(), reason: reason.optional() });
+const upsertBody = z.strictObject({ protected: z.boolean().optional(), fallback: versionSetIdSchema.nullable().optional() });
+const degradeBody = z.strictObject({ reason: reason.optional() });
+const deployBody = z.strictObject({
+  version_set: versionSetIdSchema,
+  expected_revision: revision.optional(),
+  reason: reason.optional(),
+  acknowledge_incident: z.string().min(1).max(64).optional(),
+});
 const rollbackBody = z.strictObject({ to: versionSetIdSchema.optional(), expected_revision: revision.optional(), reason: reason.optional() });
 
 const resolveQuery = z
@@ -116,6 +122,7 @@ export function environmentRoutes(deps: { environments: EnvironmentService; proj
           versionSet: body.version_set,
           expectedRevision: body.expected_revision,
           reason: body.reason,
+          acknowledgeIncident: body.acknowledge_incident,
         });
         res.json(result);
       },
@@ -134,6 +141,16 @@ export function environmentRoutes(deps: { environments: EnvironmentService; proj
           reason: body.reason,
         });
         res.json(result);
+      },
+    },
+    {
+      method: "post",
+      path: `${base}/degrade`,
+      scope: "deploy",
+      async handler(req, res) {
+        const { project, env } = parseInput(envParams, req.params, "params");
+        const body = parseInput(degradeBody, req.body ?? {}, "body");
+        res.json(await environments.degrade(actorOf(req, res), { project, environment: env }, { principal: principalOf(res), reason: body.reason }));
       },
     },
     {

@@ -8,6 +8,7 @@ import type { Actor } from "../http/context.js";
 import { decodeCursor, toPage, type Page } from "../http/pagination.js";
 import type { ProjectService } from "../projects/service.js";
 import { applyEnvironmentChange, type AppliedChange } from "./change.js";
+import { degrade, setFallback, type AbortLive, type DegradeResult, type OnDegraded } from "./degrade.js";
 import { statesAfter, type PastState } from "./past-states.js";
 import { presentEnvironment, type EnvironmentView } from "./present.js";
 import { ResolveCache } from "./resolve-cache.js";
@@ -37,6 +38,8 @@ export interface RolloutHooks {
    * concurrently either committed before (and is seen) or waits for this transaction.
    */
   assertSwitchAllowed?(trx: Kysely<Database>, key: EnvironmentKey, action: "deploy" | "rollback"): Promise<void>;
+  /** Degrade aborts a running or paused rollout in its own transaction (see degrade.ts). */
+  abortLive?: AbortLive;
 }
 
 export type { EnvironmentView } from "./present.js";
@@ -57,8 +60,15 @@ export interface HistoryEntryView {
 export type { ResolveAnswer, ResolveOptions } from "./resolver.js";
 
 /** What deploy and rollback take besides their target. */
+export interface EnvironmentIncidentHooks {
+  guard(trx: Kysely<Database>, actor: Actor, key: EnvironmentKey, change: { what: string; target: string | null; acknowledge?: string | undefined }): Promise<string | null>;
+  onRolledBack(trx: Kysely<Database>, actor: Actor, key: EnvironmentKey, applied: AppliedChange): Promise<void>;
+}
+
 export interface SwitchOptions {
   principal: Principal;
+  /** A deploy while an incident is open names it (409 incident_open otherwise); recorded in history and audit. */
+  acknowledgeIncident?: string | undefined;
   /** Compare-and-swap on the environment's revision. */
   expectedRevision?: number;
   reason?: string;
@@ -134,9 +144,51 @@ export class EnvironmentService {
    * lifting protection takes the rights a protected environment asks for (checked after the
    * write, inside the transaction, which a refusal rolls back).
    */
-  async ensure(actor: Actor, key: EnvironmentKey, input: { protected?: boolean; principal: Principal }): Promise<{ created: boolean; environment: EnvironmentView }> {
+  async ensure(actor: Actor, key: EnvironmentKey, input: { protected?: boolean; fallback?: string | null; principal: Principal }): Promise<{ created: boolean; environment: EnvironmentView }> {
     const guardProtection = () => requireDeployAccess(input.principal, { name: key.environment, protected: true });
     const row = await this.deps.db.transaction().execute(async (trx) => {
+      const result = await this.ensureRow(trx, actor, key, input, guardProtection);
+      if (input.fallback === undefined) return result;
+      await setFallback(trx, actor, key, { fallback: input.fallback, principal: input.principal });
+      return { created: result.created, row: (await this.store.find(key, trx))! };
+    });
+    return { created: row.created, environment: await this.present(row.row) };
+  }
+
+  /**
+   * Switches the active set to the environment's fallback (409 when none is named), aborting a
+   * running rollout first; works on a frozen environment. See degrade.ts.
+   */
+  async degrade(actor: Actor, key: EnvironmentKey, input: { reason?: string; principal: Principal }): Promise<DegradeResult> {
+    await this.require(key);
+    try {
+      const { result, after } = await degrade(this.deps.db, actor, key, {
+        reason: input.reason ?? null,
+        principal: input.principal,
+        abortLive: this.deps.rollouts?.abortLive,
+        onDegraded: this.onDegraded,
+      });
+      await after?.();
+      return result;
+    } finally {
+      this.resolveCache.invalidate(key.project, key.environment);
+    }
+  }
+
+  /** Set by the incidents domain at composition: opens or links an incident in the degrade's transaction. */
+  onDegraded: OnDegraded | undefined;
+
+  /** Set by the incidents domain at composition (see IncidentService.guard and onRolledBack). */
+  incidents: EnvironmentIncidentHooks | undefined;
+
+  private ensureRow(
+    trx: Kysely<Database>,
+    actor: Actor,
+    key: EnvironmentKey,
+    input: { protected?: boolean },
+    guardProtection: () => void,
+  ): Promise<{ created: boolean; row: EnvironmentRow }> {
+    return (async () => {
       const inserted = await this.store.insertIfAbsent(trx, key, input.protected ?? false);
       if (inserted) {
         if (inserted.protected) guardProtection();
@@ -163,8 +215,7 @@ export class EnvironmentService {
         }
       }
       return { created: false, row: (await this.store.find(key, trx))! };
-    });
-    return { created: row.created, environment: await this.present(row.row) };
+    })();
   }
 
   async get(key: EnvironmentKey): Promise<EnvironmentView> {
@@ -221,6 +272,22 @@ export class EnvironmentService {
     return toPage(rows, page.limit, (r) => r.revision, presentHistory);
   }
 
+  /**
+   * What the runbook shows besides the incident: the environment, the last change of its active
+   * set (when, by whom) and where a rollback without `to` would go.
+   */
+  async runbookFacts(key: EnvironmentKey): Promise<{ environment: EnvironmentView; liveSince: { at: string; actor: string; action: string } | null; rollbackTarget: string | null }> {
+    const environment = await this.get(key);
+    const rows = await this.store.history(key, { limit: 200 });
+    const last = rows.find((r) => r.version_set !== r.previous);
+    const target = environment.active === null ? undefined : await this.store.rollbackTarget(this.deps.db, key, environment.active);
+    return {
+      environment,
+      liveSince: last ? { at: last.at.toISOString(), actor: last.actor, action: last.action } : null,
+      rollbackTarget: target ?? null,
+    };
+  }
+
   /** The current answer when memory holds it (see resolver.ts `hot`); undefined: call `resolve`. */
   hotAnswer(key: EnvironmentKey): ResolveAnswer | undefined {
     return this.resolver.hot(key);
@@ -245,6 +312,7 @@ export class EnvironmentService {
     input: SwitchOptions,
   ): Promise<SwitchResult> {
     let applied: AppliedChange;
+    let acknowledged: string | null = null;
     try {
       applied = await this.deps.db.transaction().execute(async (trx) => {
         const change = await applyEnvironmentChange(trx, actor, {
@@ -258,8 +326,11 @@ export class EnvironmentService {
               await this.deps.rollouts?.assertSwitchAllowed?.(trx, key, action);
               throw new UnchangedDeploy(current);
             }
+            // While an incident is open: 409 incident_open unless acknowledged (its stable set passes).
+            if (action === "deploy") acknowledged = (await this.incidents?.guard(trx, actor, key, { what: "deploy", target, acknowledge: input.acknowledgeIncident })) ?? null;
             return target;
           },
+          detail: () => (acknowledged ? { acknowledged_incident: acknowledged } : undefined),
           authorize: (env) => requireDeployAccess(input.principal, { name: key.environment, protected: env.protected }),
           refuseWhenFrozen: true,
           // assertSwitchAllowed below refuses the switch while a rollout runs or is paused.
@@ -268,12 +339,13 @@ export class EnvironmentService {
           expectedRevision: input.expectedRevision,
         });
         await this.deps.rollouts?.assertSwitchAllowed?.(trx, key, action);
+        if (action === "rollback") await this.incidents?.onRolledBack(trx, actor, key, change);
         await recordAudit(trx, actor, {
           project: key.project,
           action: `environment.${action}`,
           target: `environment/${key.environment}`,
           before: { active: change.previous, revision: change.revision - 1 },
-          after: { active: change.active, revision: change.revision, reason: input.reason ?? null },
+          after: { active: change.active, revision: change.revision, reason: input.reason ?? null, ...(acknowledged ? { acknowledged_incident: acknowledged } : {}) },
         });
         return change;
       });

@@ -9,8 +9,8 @@ import { sql, type RawBuilder } from "kysely";
  *                 history within `days` (the set after and before each change); among the last
  *                 `keep_last` distinct sets each environment held; named by an evidence pack
  *                 written within `days`; created within the grace period (a set made to be
- *                 deployed next). Open incidents would add theirs here: there is no incidents
- *                 table yet.
+ *                 deployed next); an environment's fallback (degrade must always work); the
+ *                 stable set of an incident that is not closed.
  * kept_versions   index versions pinned by a kept set
  * retirable       index versions not retired, not kept, older than both `days` and the grace
  */
@@ -26,6 +26,8 @@ settings as (
 ),
 kept_sets as (
   select e.project, e.active as id from environments e join settings s on s.project = e.project where e.active is not null
+  union select e.project, e.fallback from environments e join settings s on s.project = e.project where e.fallback is not null
+  union select i.project, i.stable from incidents i join settings s on s.project = i.project where i.state <> 'closed' and i.stable is not null
   union select r.project, r.stable from rollouts r join settings s on s.project = r.project where r.state in ('running', 'paused')
   union select r.project, r.candidate from rollouts r join settings s on s.project = r.project where r.state in ('running', 'paused')
   union select h.project, h.version_set from environment_history h join settings s on s.project = h.project

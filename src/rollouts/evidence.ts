@@ -86,6 +86,9 @@ class EvidenceIntegrityError extends AppError {
 }
 
 export class EvidenceService {
+  /** Set at composition: the incident a rollout opened, named in its packs' manifest. */
+  incidentOf: ((project: string, rollout: string) => Promise<string | null>) | undefined;
+
   constructor(
     private readonly deps: {
       db: Kysely<Database>;
@@ -122,6 +125,7 @@ export class EvidenceService {
       project,
       environment: rollout.environment,
       rollout: rollout.id,
+      incident: (await this.incidentOf?.(project, rollout.id)) ?? null,
       trigger,
       location,
       created_at: now.toISOString(),

@@ -24,6 +24,7 @@ const startBody = z.strictObject({
   allow: z.array(subject).max(10_000).optional(),
   auto: z.boolean().optional(),
   reason: reason.optional(),
+  acknowledge_incident: z.string().min(1).max(64).optional(),
 });
 const advanceBody = z.strictObject({ percent: z.number({ error: "must be a number" }).optional(), force: z.boolean().optional(), reason: reason.optional() });
 const reasonBody = z.strictObject({ reason: reason.optional() });

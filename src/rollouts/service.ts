@@ -34,6 +34,8 @@ export interface StartInput {
   allow?: string[];
   auto?: boolean;
   reason?: string;
+  /** The open incident's id: starting a rollout while one is open needs it (409 incident_open otherwise). */
+  acknowledge_incident?: string;
 }
 
 export interface AdvanceInput {
@@ -147,7 +149,7 @@ export class RolloutService {
     const basisPoints = percentToBasisPoints(input.percent, "body.percent");
     const allow = [...new Set(input.allow ?? [])];
     const row = await this.steps.transact(principal, key, (trx, env) =>
-      this.steps.start(trx, actor, key, env, { candidate: input.candidate, basisPoints, allow, auto: input.auto ?? false, reason: input.reason ?? null }),
+      this.steps.start(trx, actor, key, env, { candidate: input.candidate, basisPoints, allow, auto: input.auto ?? false, reason: input.reason ?? null, acknowledgeIncident: input.acknowledge_incident }),
     );
     return this.present(row);
   }
@@ -206,6 +208,24 @@ export class RolloutService {
     await this.writeAfterEnd(actor, row, "aborted");
     return this.present(row);
   }
+
+  /**
+   * For degrade (EnvironmentHooks.abortLive): aborts the running or paused rollout inside the
+   * degrade's transaction, the environment row already locked; the evidence pack is written by
+   * `after`, once the transaction committed. Undefined when no rollout is live.
+   */
+  readonly abortLive = async (trx: Kysely<Database>, actor: Actor, key: EnvironmentKey, reason: string | null) => {
+    const live = await this.store.live(key, trx);
+    if (!live) return undefined;
+    const row = await this.steps.abort(trx, actor, key, live, { reason, detail: { degrade: true } });
+    return {
+      id: row.id,
+      after: async () => {
+        this.steps.invalidate(key);
+        await this.writeAfterEnd(actor, row, "aborted");
+      },
+    };
+  };
 
   /** On demand, for the current or most recent rollout; each call writes a new, separate pack. */
   async writeEvidence(actor: Actor, key: EnvironmentKey): Promise<EvidenceWritten> {

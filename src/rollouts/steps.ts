@@ -8,6 +8,7 @@ import { applyEnvironmentChange } from "../environments/change.js";
 import { ConflictError, LockedError, NotFoundError, UnprocessableError } from "../errors.js";
 import type { Actor } from "../http/context.js";
 import { enqueueEvent } from "../webhooks/outbox.js";
+import { evaluate, explain } from "./evaluate.js";
 import type { Decision } from "./gates.js";
 import type { RolloutCache } from "./rollout-cache.js";
 import type { EnvironmentKey, LockedEnvironmentRow, RolloutRow, RolloutStore } from "./store.js";
@@ -26,6 +27,22 @@ const AUDIT_ACTION: Record<StepAction, string> = {
 };
 
 export const FULL = 10_000;
+
+/**
+ * The incidents domain's hooks (set at composition; absent in tests that do not wire it). Both
+ * run in the step's transaction, the environment row locked.
+ */
+export interface RolloutIncidentHooks {
+  /** Every abort: the incidents domain opens or links one on a red/black decision, else mitigates an open one. */
+  onRolloutAborted(
+    trx: Kysely<Database>,
+    actor: Actor,
+    key: EnvironmentKey,
+    info: { rollout: RolloutRow; decision: Decision | undefined; revision: number; action: "abort" | "freeze"; explanation: string; byDegrade: boolean },
+  ): Promise<void>;
+  /** 409 incident_open unless acknowledged; the acknowledged incident id, else null. */
+  guard(trx: Kysely<Database>, actor: Actor, key: EnvironmentKey, change: { what: string; target: string | null; acknowledge?: string | undefined }): Promise<string | null>;
+}
 
 export interface StepsDeps {
   db: Kysely<Database>;
@@ -55,6 +72,8 @@ export function newRolloutId(): string {
  * deploys of one environment are serialized on every instance.
  */
 export class RolloutSteps {
+  incidents: RolloutIncidentHooks | undefined;
+
   constructor(private readonly deps: StepsDeps) {}
 
   async transact<T>(principal: Principal | undefined, key: EnvironmentKey, work: (trx: Kysely<Database>, env: LockedEnvironmentRow) => Promise<T>): Promise<T> {
@@ -91,7 +110,7 @@ export class RolloutSteps {
     actor: Actor,
     key: EnvironmentKey,
     env: LockedEnvironmentRow,
-    input: { candidate: string; basisPoints: number; allow: string[]; auto: boolean; reason?: string | null },
+    input: { candidate: string; basisPoints: number; allow: string[]; auto: boolean; reason?: string | null; acknowledgeIncident?: string | undefined },
   ): Promise<RolloutRow> {
     if (env.frozen) throw new LockedError(`The ${label(key)} is frozen after a stop; an admin must unfreeze it before a new rollout`);
     const live = await this.deps.store.live(key, trx);
@@ -107,13 +126,21 @@ export class RolloutSteps {
         { path: "body.candidate", message: "must differ from the active set" },
       ]);
     }
+    const acknowledged = await this.incidents?.guard(trx, actor, key, { what: "rollout start", target: input.candidate, acknowledge: input.acknowledgeIncident });
     const id = newRolloutId();
     const stable = env.active;
     return this.record(trx, actor, key, null, {
       action: "rollout_start",
       rolloutId: id,
       reason: input.reason ?? null,
-      detail: { candidate: input.candidate, stable, percent: toPercent(input.basisPoints), allow_count: input.allow.length, auto: input.auto },
+      detail: {
+        candidate: input.candidate,
+        stable,
+        percent: toPercent(input.basisPoints),
+        allow_count: input.allow.length,
+        auto: input.auto,
+        ...(acknowledged ? { acknowledged_incident: acknowledged } : {}),
+      },
       refuseWhenFrozen: true,
       pins: [input.candidate],
       write: (revision) =>
@@ -192,6 +219,10 @@ export class RolloutSteps {
     live: RolloutRow,
     input: { reason?: string | null; detail?: object; freeze?: boolean },
   ): Promise<RolloutRow> {
+    // The decision the abort acted on: the gate's (auto), else the one in force when a person aborted.
+    const given = (input.detail as { decision?: Decision } | undefined)?.decision;
+    const byDegrade = (input.detail as { degrade?: boolean } | undefined)?.degrade === true;
+    const decision = given ?? (this.incidents && !byDegrade ? (await evaluate(this.deps.store, live, trx)).decision : undefined);
     const aborted = await this.record(trx, actor, key, live, {
       action: "abort",
       rolloutId: live.id,
@@ -199,7 +230,11 @@ export class RolloutSteps {
       detail: { percent: toPercent(live.basis_points), state: live.state, ...input.detail },
       write: (revision) => this.deps.store.update(trx, live, { state: "aborted", revision }),
     });
-    if (!input.freeze) return aborted;
+    const incident = { rollout: aborted, decision, explanation: decision ? explain(decision) : "aborted", byDegrade };
+    if (!input.freeze) {
+      await this.incidents?.onRolloutAborted(trx, actor, key, { ...incident, revision: aborted.revision, action: "abort" });
+      return aborted;
+    }
     const frozen = await applyEnvironmentChange(trx, actor, {
       project: key.project,
       environment: key.environment,
@@ -215,6 +250,7 @@ export class RolloutSteps {
       before: { frozen: false, revision: frozen.revision - 1 },
       after: { frozen: true, revision: frozen.revision, rollout: live.id, reason: input.reason ?? null },
     });
+    await this.incidents?.onRolloutAborted(trx, actor, key, { ...incident, revision: frozen.revision, action: "freeze" });
     return aborted;
   }
 

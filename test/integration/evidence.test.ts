@@ -171,9 +171,11 @@ describe.each(backends())("evidence packs on $name", (backend) => {
     await expectIntact(stopped);
     expect((stopped.contents["history.json"] as Array<{ action: string }>).map((h) => h.action)).toEqual(["rollout_start", "abort", "freeze"]);
     expect((stopped.contents["audit.json"] as Array<{ action: string }>).map((a) => a.action)).toEqual([
-      "rollout.start", "observation.record", "observation.record", "rollout.abort", "environment.freeze",
+      "rollout.start", "observation.record", "observation.record", "rollout.abort", "environment.freeze", "incident.open",
     ]);
     expect(stopped.contents["trace-ids.json"]).toEqual({ stable: [], candidate: ["leak-trace"] });
+    // The stop opened an incident, and the pack names it.
+    expect((stopped.manifest as { incident?: unknown }).incident).toMatch(/^inc_[0-9a-f]{24}$/);
     expect(stopped.contents["decision.json"]).toMatchObject({ action: "stop", signal: "black" });
   });
 

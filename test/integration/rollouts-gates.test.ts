@@ -193,9 +193,11 @@ describe.each(backends())("rollout gates on $name", (backend) => {
     const [entry] = await history(t, P, env);
     expect(entry).toMatchObject({ action: "abort", version_set: sets[0] });
     expect(entry!.detail).toMatchObject({ rollout: rollout.id, auto: true });
-    // Not frozen: a new rollout may start at once.
+    // Not frozen: a new rollout may start at once, acknowledging the incident the rollback opened.
     expect((await (await t.request("GET", envPath(P, env))).json()).frozen).toBe(false);
-    await startRollout(t, P, env, { candidate: sets[2], percent: 1 });
+    const [incident] = (await (await t.request("GET", `/v1/projects/${P}/incidents?environment=${env}`)).json()).items;
+    await expectProblem(await t.request("PUT", envPath(P, env, "/rollout"), { body: { candidate: sets[2], percent: 1 } }), 409, "incident_open");
+    await startRollout(t, P, env, { candidate: sets[2], percent: 1, acknowledge_incident: incident.id });
   });
 
   it("in auto mode, a stop aborts and freezes: deploys, rollbacks and new rollouts answer 423 until an admin unfreezes", async () => {
@@ -225,7 +227,9 @@ describe.each(backends())("rollout gates on $name", (backend) => {
     expect(audit.items[0]).toMatchObject({ action: "environment.unfreeze", target: `environment/${env}` });
     // Unfreezing again is a no-op: no new revision.
     expect(await (await t.request("POST", envPath(P, env, "/unfreeze"))).json()).toMatchObject({ revision: freeze!.revision + 1 });
-    expect((await t.request("POST", envPath(P, env, "/deploy"), { body: { version_set: sets[2] } })).status).toBe(200);
+    // The stop opened an incident: deploying another set than its stable one names it.
+    const [incident] = (await (await t.request("GET", `/v1/projects/${P}/incidents?environment=${env}`)).json()).items;
+    expect((await t.request("POST", envPath(P, env, "/deploy"), { body: { version_set: sets[2], acknowledge_incident: incident.id } })).status).toBe(200);
   });
 
   it("keeps the gate policy per environment: defaults, partial updates merged, inconsistent ones refused", async () => {

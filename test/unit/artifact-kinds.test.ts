@@ -90,3 +90,13 @@ describe("artifact kinds", () => {
     });
   });
 });
+
+describe("evalset kind", () => {
+  it("accepts cases with any JSON input and expect; ids unique", () => {
+    expect(errorsOf("evalset", { cases: [] })).toEqual([]);
+    expect(errorsOf("evalset", { cases: [{ id: "a", input: null }, { id: "b", input: [1], expect: { x: 1 }, tags: ["t"], source_trace_id: "abc" }] })).toEqual([]);
+    expect(errorsOf("evalset", { cases: [{ id: "a", input: 1 }, { id: "a", input: 2 }] })).toEqual([{ path: "content.cases[1].id", message: 'duplicate case id "a"' }]);
+    expect(errorsOf("evalset", { cases: [{ id: "", input: 1 }] })[0]?.path).toBe("content.cases[0].id");
+    expect(errorsOf("evalset", { cases: [{ id: "a\u001b[31m", input: 1 }] })[0]?.path).toBe("content.cases[0].id");
+  });
+});

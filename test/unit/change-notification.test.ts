@@ -10,6 +10,7 @@ const state = (rollout: object | null): EnvironmentView => ({
   updated_at: "2026-01-01T00:00:00.000Z",
   protected: false,
   frozen: false,
+  fallback: null,
   rollout,
   created_at: "2026-01-01T00:00:00.000Z",
 });

@@ -234,3 +234,12 @@ describe("diffSlots", () => {
     expect(diffSlots({}, {})).toEqual([]);
   });
 });
+
+describe("evalset detail", () => {
+  it("lists case ids added, removed and changed (any field, key order ignored), sorted", () => {
+    const from = { cases: [{ id: "b", input: 1 }, { id: "a", input: { x: 1, y: 2 } }, { id: "gone", input: 0 }, { id: "tagged", input: 1, tags: ["x"] }] };
+    const to = { cases: [{ id: "new", input: 2 }, { id: "a", input: { y: 2, x: 1 } }, { id: "b", input: 1, expect: "ok" }, { id: "tagged", input: 1, tags: ["y"] }] };
+    expect(diffComponentContent("evalset", from, to)).toEqual({ added: ["new"], removed: ["gone"], changed: ["b", "tagged"] });
+    expect(diffComponentContent("evalset", from, from)).toEqual({ added: [], removed: [], changed: [] });
+  });
+});

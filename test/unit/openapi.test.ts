@@ -83,6 +83,14 @@ const addedRoutes = [
   "GET /v1/projects/{p}/environments/{env}/analysis/runs",
   // Who am I: the console disables what the token may not do (issue 16).
   "GET /v1/tokens/self",
+  // Incidents, degrade and the runbook (issue 17).
+  "POST /v1/projects/{p}/environments/{env}/degrade",
+  "GET /v1/projects/{p}/incidents",
+  "POST /v1/projects/{p}/incidents",
+  "GET /v1/projects/{p}/incidents/{id}",
+  "POST /v1/projects/{p}/incidents/{id}/notes",
+  "POST /v1/projects/{p}/incidents/{id}/close",
+  "GET /v1/projects/{p}/environments/{env}/runbook",
   // Issue 18: retention settings and garbage collection.
   "GET /v1/projects/{p}/retention",
   "PUT /v1/projects/{p}/retention",

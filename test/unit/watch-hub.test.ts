@@ -12,7 +12,7 @@ const logger = createLogger({ level: "silent" });
 const KEY = { project: "p", environment: "prod" };
 
 function view(revision: number, active = `vs_${String(revision).padStart(24, "0")}`): EnvironmentView {
-  return { name: "prod", active, revision, updated_at: "2026-01-01T00:00:00.000Z", protected: false, frozen: false, rollout: null, created_at: "2026-01-01T00:00:00.000Z" };
+  return { name: "prod", active, revision, updated_at: "2026-01-01T00:00:00.000Z", protected: false, frozen: false, fallback: null, rollout: null, created_at: "2026-01-01T00:00:00.000Z" };
 }
 
 /** An environment whose every revision is kept, so past states can be served. */

@@ -1,5 +1,6 @@
 import { configKind } from "./config.js";
 import { contractKind } from "./contract.js";
+import { evalsetKind } from "./evalset.js";
 import { indexKind } from "./index-manifest.js";
 import { modelKind } from "./model.js";
 import { promptKind } from "./prompt.js";
@@ -15,4 +16,5 @@ export const KIND_VALIDATORS: Readonly<Record<ArtifactKind, KindValidator>> = {
   index: indexKind,
   tools: toolsKind,
   config: configKind,
+  evalset: evalsetKind,
 };

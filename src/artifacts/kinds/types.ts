@@ -1,6 +1,6 @@
 import type { FieldError } from "../../errors.js";
 
-export const ARTIFACT_KINDS = ["prompt", "contract", "model", "index", "tools", "config"] as const;
+export const ARTIFACT_KINDS = ["prompt", "contract", "model", "index", "tools", "config", "evalset"] as const;
 export type ArtifactKind = (typeof ARTIFACT_KINDS)[number];
 
 export function isArtifactKind(value: string): value is ArtifactKind {

@@ -6,6 +6,7 @@ import { deploy, history, resolve, rollback } from "./environment.js";
 import { evidenceGet } from "./evidence.js";
 import { gc } from "./gc.js";
 import { gatePolicyGet, gatePolicySet } from "./gate-policy.js";
+import { degrade, incidentClose, incidentLs, incidentNote, incidentOpen, incidentShow, runbook } from "./incident.js";
 import { lsArtifacts, lsEnvs, lsProjects, lsSets } from "./ls.js";
 import { observe } from "./observe.js";
 import { projectCreate } from "./project.js";
@@ -30,6 +31,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   setShow,
   deploy,
   rollback,
+  degrade,
   history,
   resolve,
   diff,
@@ -45,6 +47,12 @@ export const COMMANDS: readonly CommandSpec[] = [
   gatePolicyGet,
   gatePolicySet,
   evidenceGet,
+  runbook,
+  incidentLs,
+  incidentShow,
+  incidentOpen,
+  incidentNote,
+  incidentClose,
   audit,
   tokenCreate,
   tokenLs,

@@ -6,7 +6,7 @@ import { fetchPages, moreLine, PAGE_OPTIONS } from "../paging.js";
 import { shortDigest, table } from "../render/format.js";
 
 type Kind = components["schemas"]["Kind"];
-const KINDS: readonly Kind[] = ["prompt", "contract", "model", "index", "tools", "config"];
+const KINDS: readonly Kind[] = ["prompt", "contract", "model", "index", "tools", "config", "evalset"];
 const NAME_PREFIX = /^[a-z0-9][a-z0-9._-]{0,127}$/;
 
 export const lsProjects: CommandSpec = {

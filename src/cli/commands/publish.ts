@@ -7,7 +7,7 @@ import { shortDigest } from "../render/format.js";
 import { publishIndex } from "./publish-index.js";
 
 type Kind = components["schemas"]["Kind"];
-const KINDS: readonly Kind[] = ["prompt", "contract", "model", "index", "tools", "config"];
+const KINDS: readonly Kind[] = ["prompt", "contract", "model", "index", "tools", "config", "evalset"];
 
 function isKind(value: string): value is Kind {
   return (KINDS as readonly string[]).includes(value);

@@ -13,6 +13,7 @@
 import type { ArtifactKind } from "../../artifacts/kinds/types.js";
 import { compareStrings, diffConfig } from "./config.js";
 import { diffContract } from "./contract.js";
+import { diffEvalset } from "./evalset.js";
 import { diffIndex } from "./index-files.js";
 import { diffModel } from "./model.js";
 import { diffPrompt } from "./prompt.js";
@@ -62,6 +63,8 @@ export function diffComponentContent(kind: ArtifactKind, from: unknown, to: unkn
       return diffTools(from, to);
     case "config":
       return diffConfig(from, to);
+    case "evalset":
+      return diffEvalset(from, to);
     default: {
       const unknownKind: never = kind;
       throw new TypeError(`no differ for artifact kind ${String(unknownKind)}`);
