@@ -250,7 +250,7 @@ export function createApp(deps: AppDeps) {
   const gcSchedule = new GcSchedule(gc, { intervalMs: deps.config.gc?.intervalMs ?? 0, logger });
   const background = combineBackground([deliveryWorker, schemas, uploadSweeper, scheduleLoop, analysisLoop, gcSchedule]);
 
-  return { app, listener, routes, metrics, background, services: { projects, blobs, artifacts, schemas, uploadSweeper, versionSets, environments, watchHub, watchStreams, rollouts, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker, scheduleLoop, analysis, analysisLoop, gc, gcSchedule } };
+  return { app, listener, routes, metrics, background, services: { projects, blobs, artifacts, schemas, uploadSweeper, versionSets, environments, watchHub, watchStreams, rollouts, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker, scheduleLoop, analysis, analysisLoop, rolloutMetrics, gc, gcSchedule } };
 }
 
 export type PinsetApp = ReturnType<typeof createApp>;

@@ -75,8 +75,8 @@ export function renderRunbook(r: RunbookInput): string {
   ]), "");
 
   out.push("### Freeze", "");
-  out.push("A rollout's gate freezes the environment on a `stop` decision; while a rollout runs, abort it (an admin unfreezes later):", "");
-  out.push(...code([`${cli} rollout abort ${r.environment} --reason "…"`, `curl -s -X POST ${env}/rollout/abort ${auth} ${json} -d '{"reason": "…"}'`]), "");
+  out.push("Stops every deploy, rollback and new rollout until an admin unfreezes (degrade still works); abort a running rollout first (409 otherwise):", "");
+  out.push(...code([`${cli} env freeze ${r.environment} --reason "…"`, `curl -s -X POST ${env}/freeze ${auth} ${json} -d '{"reason": "…"}'`]), "");
 
   out.push("### Write an evidence pack", "");
   out.push(...code([`${cli} rollout evidence ${r.environment}`, `curl -s -X POST ${env}/rollout/evidence ${auth}`]), "");

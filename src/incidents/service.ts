@@ -104,7 +104,7 @@ export class IncidentService {
       const row = await this.lock(trx, project, id);
       if (row.state === "closed") throw new ConflictError(`Incident ${id} is closed; notes go on open incidents`);
       const updated = await this.store.appendNote(trx, row, note(actor, text));
-      await recordAudit(trx, actor, { project, action: "incident.note", target: `incident/${id}`, after: { text } });
+      await recordAudit(trx, actor, { project, action: "incident.note", target: incidentTarget(row), after: { text } });
       return updated;
     });
     return this.present(row);
@@ -137,7 +137,7 @@ export class IncidentService {
         resolution = { regression_set: regressionSet, summary: input.summary ?? null };
       }
       const closed = await this.store.close(trx, row, { closedBy: actor.name, regressionSet, resolution });
-      await recordAudit(trx, actor, { project, action: "incident.close", target: `incident/${id}`, before: { state: row.state }, after: { state: "closed", ...resolution } });
+      await recordAudit(trx, actor, { project, action: "incident.close", target: incidentTarget(row), before: { state: row.state }, after: { state: "closed", ...resolution } });
       await enqueueEvent(trx, { project, event: "incident.closed", data: { id, environment: row.environment, regression_set: regressionSet, waived: input.waive === true } });
       return closed;
     });
@@ -253,13 +253,13 @@ export class IncidentService {
     const updated = await this.store.link(trx, row, { mitigated: input.mitigated, stable: input.stable });
     await this.store.appendNote(trx, updated, note(actor, input.text));
     if (!wasOpen) return;
-    await recordAudit(trx, actor, { project: row.project, action: "incident.mitigate", target: `incident/${row.id}`, before: { state: "open" }, after: { state: "mitigated", ...input.mitigated } });
+    await recordAudit(trx, actor, { project: row.project, action: "incident.mitigate", target: incidentTarget(row), before: { state: "open" }, after: { state: "mitigated", ...input.mitigated } });
     await enqueueEvent(trx, { project: row.project, event: "incident.mitigated", data: { id: row.id, environment: row.environment, mitigated_by: input.mitigated } });
   }
 
   private async opened(trx: Kysely<Database>, actor: Actor, row: IncidentRow): Promise<void> {
     const data = { id: row.id, environment: row.environment, severity: row.severity, summary: row.summary, state: row.state, rollout: row.rollout };
-    await recordAudit(trx, actor, { project: row.project, action: "incident.open", target: `incident/${row.id}`, after: data });
+    await recordAudit(trx, actor, { project: row.project, action: "incident.open", target: incidentTarget(row), after: data });
     await enqueueEvent(trx, { project: row.project, event: "incident.opened", data });
   }
 
@@ -287,4 +287,12 @@ export class IncidentService {
 
 export function newIncidentId(): string {
   return `inc_${randomBytes(12).toString("hex")}`;
+}
+
+/**
+ * The audit target of everything about an incident: under its environment, so a token limited
+ * to other environments does not see it and `?target=environment/prod*` includes it.
+ */
+export function incidentTarget(row: Pick<IncidentRow, "environment" | "id">): string {
+  return `environment/${row.environment}/incident/${row.id}`;
 }

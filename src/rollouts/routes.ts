@@ -45,7 +45,7 @@ const observationBody = z.strictObject({
 const policyBody = z.looseObject({});
 
 /**
- * Rollouts, gates, observations, evidence and unfreeze. Scopes: changes `deploy` (protected
+ * Rollouts, gates, observations, evidence, freeze and unfreeze. Scopes: changes `deploy` (protected
  * environments additionally need a token that names them: checked in the service, under the
  * environment row lock); reads `read`; unfreeze `admin`.
  */
@@ -166,6 +166,17 @@ export function rolloutRoutes(deps: {
         const key = keyOf(req.params);
         const page = parseInput(pageQuerySchema, req.query, "query");
         res.json(await gates.list(key, page));
+      },
+    },
+    {
+      method: "post",
+      path: `${base}/freeze`,
+      scope: "deploy",
+      async handler(req, res) {
+        const key = keyOf(req.params);
+        const body = parseInput(reasonBody, req.body ?? {}, "body");
+        await rollouts.freeze(actorOf(req, res), principalOf(res), key, body);
+        res.json(await environments.get(key));
       },
     },
     {

@@ -236,6 +236,36 @@ export class RolloutService {
    * Lifts the freeze a `stop` left: a revision (`unfreeze`) with its history entry and an audit
    * row. An environment that is not frozen is left alone (no revision).
    */
+  /**
+   * Freezes the environment by hand (on-call stopping all change): deploys, rollbacks and new
+   * rollouts answer 423 until an admin unfreezes; degrade still works. A revision (history
+   * `freeze`) and an audit entry; already frozen is a no-op. 409 while a rollout is live: its
+   * share would be stuck mid-way — abort it (or let it finish) first.
+   */
+  async freeze(actor: Actor, principal: Principal, key: EnvironmentKey, input: { reason?: string }): Promise<void> {
+    await this.steps.transact(principal, key, async (trx, env) => {
+      if (env.frozen) return;
+      const live = await this.store.live(key, trx);
+      if (live) {
+        throw new ConflictError(`Rollout ${live.id} is ${live.state} on ${key.environment}: abort it (or let it finish) before freezing the environment`);
+      }
+      const applied = await applyEnvironmentChange(trx, actor, {
+        project: key.project,
+        environment: key.environment,
+        action: "freeze",
+        frozen: true,
+        reason: input.reason ?? null,
+      });
+      await recordAudit(trx, actor, {
+        project: key.project,
+        action: "environment.freeze",
+        target: `environment/${key.environment}`,
+        before: { frozen: false, revision: applied.revision - 1 },
+        after: { frozen: true, revision: applied.revision, reason: input.reason ?? null },
+      });
+    });
+  }
+
   async unfreeze(actor: Actor, key: EnvironmentKey, input: { reason?: string }): Promise<void> {
     await this.steps.transact(undefined, key, async (trx, env) => {
       if (!env.frozen) return;

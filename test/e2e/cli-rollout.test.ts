@@ -100,6 +100,18 @@ describe.each(backends().slice(0, 1))("pinset rollout commands on $name", (backe
     // Different words when there was nothing to lift, and no new revision.
     const again = await cli(["env", "unfreeze", "production"]);
     expect(again).toMatchObject({ code: 0, stdout: `production was not frozen: nothing changed (revision ${revision})\n` });
-    expect((await cli(["deploy", "production", candidate])).code).toBe(0);
+    // The stop opened an incident: deploying anything but its stable set must name it.
+    const refused = await cli(["deploy", "production", candidate]);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/incident_open/);
+    const incident = /(inc_[0-9a-f]+)/.exec(refused.stderr)![1]!;
+    expect((await cli(["deploy", "production", candidate, "--acknowledge-incident", incident, "--reason", "fixed build"])).code).toBe(0);
+    // On-call's own freeze, and its no-op.
+    const froze = await cli(["env", "freeze", "production", "--reason", "hold everything"]);
+    expect(froze.code, froze.stderr).toBe(0);
+    expect(froze.stdout).toMatch(/^Froze production: deploys, rollbacks and new rollouts answer 423 until an admin unfreezes \(revision \d+\)\n$/);
+    expect((await cli(["env", "freeze", "production"])).stdout).toMatch(/was already frozen: nothing changed/);
+    expect((await cli(["rollback", "production"])).code).toBe(3);
+    expect((await cli(["env", "unfreeze", "production"])).code).toBe(0);
   });
 });

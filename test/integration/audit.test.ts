@@ -147,8 +147,9 @@ describe.each(backends())("audit on $name", (backend) => {
           { action: "evidence.write", target: /^evidence\//, project: "shop" },
         ],
       });
-      // An automatic rollout stopped by a risk event: the observation, the abort and the freeze
-      // in one transaction, then the evidence pack; a frozen environment refuses deploys (423).
+      // An automatic rollout stopped by a risk event: the observation, the abort, the freeze and
+      // the incident in one transaction, then the evidence pack; a frozen environment refuses
+      // deploys (423).
       await run({ method: "PUT", path: `${prod}/rollout`, body: { candidate: v2.id, percent: 5, auto: true }, token: deployer.token, status: 201, audit: { action: "rollout.start", target: /^environment\/prod\/rollout\//, project: "shop" } });
       const window = { window_start: "2025-01-01T00:00:00Z", window_end: "2025-01-01T00:05:00Z" };
       await run({
@@ -161,6 +162,8 @@ describe.each(backends())("audit on $name", (backend) => {
           { action: "observation.record", target: /^environment\/prod\/rollout\//, project: "shop" },
           { action: "rollout.abort", target: /^environment\/prod\/rollout\//, project: "shop" },
           { action: "environment.freeze", target: "environment/prod", project: "shop" },
+          // The stop opens an incident on the environment (mitigated by the freeze).
+          { action: "incident.open", target: /^environment\/prod\/incident\/inc_/, project: "shop" },
           { action: "evidence.write", target: /^evidence\//, project: "shop" },
         ],
       });

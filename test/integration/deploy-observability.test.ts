@@ -5,11 +5,9 @@ import type { Registry } from "prom-client";
 import { parse as parseYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runtimeSeriesNames } from "../../src/analysis/default-queries.js";
-import { registerRolloutMetrics, type RolloutGaugeInput, type RolloutMetrics } from "../../src/analysis/rollout-metrics.js";
-import { DEFAULT_GATE_POLICY } from "../../src/rollouts/gate-policy.js";
-import { decide } from "../../src/rollouts/gates.js";
 import { startLlmExporter, type LlmExporter } from "../support/llm-exporter.js";
 import { PROMTOOL_BIN, startPrometheus, type TestPrometheus } from "../support/prometheus.js";
+import { deployedEnv, envPath, makeSets, observe, startRollout } from "../support/rollouts.js";
 import { REPO_ROOT } from "../support/spawn-server.js";
 import { backends, startTestApp, type TestApp } from "../support/test-app.js";
 
@@ -24,8 +22,7 @@ import { backends, startTestApp, type TestApp } from "../support/test-app.js";
 const RULES = path.join(REPO_ROOT, "deploy/prometheus/pinset-rules.yml");
 const RULE_TESTS = path.join(REPO_ROOT, "test/fixtures/prometheus/pinset-rules.test.yml");
 const DASHBOARD = path.join(REPO_ROOT, "deploy/grafana/pinset-four-lines.json");
-const STABLE = "vs_aaaa0001";
-const CANDIDATE = "vs_bbbb0002";
+const P = "support-bot";
 
 const sample = (success: number) => ({
   "quality.success_rate": { count: success, trials: 2000 },
@@ -37,30 +34,29 @@ const sample = (success: number) => ({
   "risk.unauthorized_tool_calls": 0,
   "risk.pii_leaks": 0,
 });
-const ROLLOUTS: RolloutGaugeInput[] = [
-  {
-    project: "support-bot",
-    environment: "production",
-    rollout: { id: "ro_0001", state: "running", percent: 5, stable: STABLE, candidate: CANDIDATE },
-    decision: decide({ policy: DEFAULT_GATE_POLICY, baseline: sample(1800), candidate: sample(1790) }),
-  },
-  { project: "support-bot", environment: "staging", rollout: { id: "ro_0002", state: "promoted", percent: 100, stable: STABLE, candidate: CANDIDATE } },
-];
 
 let app: TestApp;
-let rolloutMetrics: RolloutMetrics;
 let exporter: LlmExporter;
 let prom: TestPrometheus;
 
 beforeAll(async () => {
   app = await startTestApp(backends().at(-1)!);
-  // Until the wiring registers the rollout metrics in createApp (issue 15 part B), the test does,
-  // on the app's own registry; then this line goes and the app's source is fed real rollouts.
-  rolloutMetrics = registerRolloutMetrics(app.pinset.metrics.registry, { source: () => ROLLOUTS });
-  rolloutMetrics.recordRun({ project: "support-bot", environment: "production", status: "partial", errors: [{ kind: "empty_result" }] });
+  // Real rollouts for the app's own gauges: one running with sample observations on both sides
+  // (so the gate gives intervals), one promoted; and an analysis run with an error.
+  expect((await app.request("PUT", `/v1/projects/${P}`)).status).toBe(201);
+  const [stable, candidate] = (await makeSets(app, P, 2)) as [string, string];
+  await deployedEnv(app, P, "production", stable);
+  await startRollout(app, P, "production", { candidate, percent: 5 });
+  expect((await observe(app, P, "production", stable, sample(1800))).status).toBe(201);
+  expect((await observe(app, P, "production", candidate, sample(1790))).status).toBe(201);
+  await deployedEnv(app, P, "staging", stable);
+  await startRollout(app, P, "staging", { candidate, percent: 5 });
+  const promoted = await app.request("POST", envPath(P, "staging", "/rollout/advance"), { body: { percent: 100, force: true, reason: "dashboard fixture" } });
+  expect(promoted.status, await promoted.clone().text()).toBe(200);
+  app.pinset.services.rolloutMetrics.recordRun({ project: P, environment: "production", status: "partial", errors: [{ kind: "empty_result" }] });
   exporter = await startLlmExporter({ seed: 3 });
-  exporter.serve(STABLE);
-  exporter.serve(CANDIDATE);
+  exporter.serve(stable);
+  exporter.serve(candidate);
   prom = await startPrometheus({ targets: [new URL(app.url).host, exporter.target] });
 }, 120_000);
 

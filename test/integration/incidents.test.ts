@@ -127,7 +127,7 @@ describe.each(backends())("incidents on $name", (backend) => {
     expect(await closed.json()).toMatchObject({ state: "closed", regression_set: `evalset/regression@${learned}`, waived: false, closed_at: expect.any(String) });
     expect((await events("incident.closed")).map((e) => e.data.id)).toContain(incident!.id);
     await expectProblem(await close(incident!.id, { regression_set: `evalset/regression@${learned}` }), 409, "conflict");
-    const audit = await (await t.request("GET", `/v1/projects/${P}/audit?target=incident/${incident!.id}`)).json();
+    const audit = await (await t.request("GET", `/v1/projects/${P}/audit?target=environment/${incident!.environment}/incident/${incident!.id}`)).json();
     expect(audit.items.map((a: { action: string }) => a.action)).toEqual(["incident.close", "incident.open"]);
 
     await startRollout(t, P, "prod", { candidate: sets[2], percent: 5 });
@@ -190,7 +190,7 @@ describe.each(backends())("incidents on $name", (backend) => {
     const res = await close(incident.id, { waive: true, reason: "false alarm: the dashboard was wrong" });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ state: "closed", waived: true, waive_reason: "false alarm: the dashboard was wrong", regression_set: null });
-    const audit = await (await t.request("GET", `/v1/projects/${P}/audit?target=incident/${incident.id}&limit=1`)).json();
+    const audit = await (await t.request("GET", `/v1/projects/${P}/audit?target=environment/${incident.environment}/incident/${incident.id}&limit=1`)).json();
     expect(audit.items[0]).toMatchObject({ action: "incident.close", after: { waived: true, reason: "false alarm: the dashboard was wrong" } });
     expect((await t.request("GET", `${INC}?state=closed&environment=waive`)).status).toBe(200);
     expect((await (await t.request("GET", `${INC}?state=closed&environment=waive`)).json()).items.map((i: Incident) => i.id)).toEqual([incident.id]);

@@ -91,6 +91,8 @@ const addedRoutes = [
   "POST /v1/projects/{p}/incidents/{id}/notes",
   "POST /v1/projects/{p}/incidents/{id}/close",
   "GET /v1/projects/{p}/environments/{env}/runbook",
+  // On-call's freeze (issue 17's runbook: stop every change).
+  "POST /v1/projects/{p}/environments/{env}/freeze",
   // Issue 18: retention settings and garbage collection.
   "GET /v1/projects/{p}/retention",
   "PUT /v1/projects/{p}/retention",

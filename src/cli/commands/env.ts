@@ -48,6 +48,24 @@ export const envShow: CommandSpec = {
   },
 };
 
+export const envFreeze: CommandSpec = {
+  name: "env freeze",
+  summary: "Stop every deploy, rollback and new rollout on an environment until an admin unfreezes it",
+  args: ["env"],
+  options: { reason: { type: "string", value: "text", description: "Why, recorded in the history" } },
+  examples: ["pinset env freeze production --reason 'incident: answers leak PII'"],
+  async run(ctx, { args, values }) {
+    const reason = typeof values.reason === "string" ? values.reason : undefined;
+    const params = { path: { project: ctx.project, env: args.env! } };
+    const before = await unwrap(ctx.client.GET("/v1/projects/{project}/environments/{env}", { params }));
+    const env = await unwrap(ctx.client.POST("/v1/projects/{project}/environments/{env}/freeze", { params, body: reason !== undefined ? { reason } : {} }));
+    const froze = !before.frozen && env.revision > before.revision;
+    ctx.output(env, (e) =>
+      froze ? `Froze ${e.name}: deploys, rollbacks and new rollouts answer 423 until an admin unfreezes (revision ${e.revision})` : `${e.name} was already frozen: nothing changed (revision ${e.revision})`,
+    );
+  },
+};
+
 export const envUnfreeze: CommandSpec = {
   name: "env unfreeze",
   summary: "Lift the freeze a 'stop' gate decision put on an environment",

@@ -12,15 +12,22 @@ export const deploy: CommandSpec = {
   options: {
     "expect-revision": { type: "string", value: "n", description: "Refuse (exit 3) unless the environment is at this revision" },
     reason: { type: "string", value: "text", description: "Why, recorded in the history" },
+    "acknowledge-incident": { type: "string", value: "id", description: "Deploy while this incident is open on the environment (else exit 3, incident_open); recorded" },
   },
-  examples: ["pinset deploy staging $ID --reason 'nightly build'", "pinset deploy production $ID --expect-revision 41"],
+  examples: ["pinset deploy staging $ID --reason 'nightly build'", "pinset deploy production $ID --expect-revision 41", "pinset deploy production $FIX --acknowledge-incident inc_… --reason 'hotfix'"],
   async run(ctx, { args, values }) {
     const expected = integerOption(values, "expect-revision", "deploy", { min: 0 });
     const reason = stringOption(values, "reason");
+    const acknowledge = stringOption(values, "acknowledge-incident");
     const result = await unwrap(
       ctx.client.POST("/v1/projects/{project}/environments/{env}/deploy", {
         params: { path: { project: ctx.project, env: args.env! } },
-        body: { version_set: args.set!, ...(expected !== undefined ? { expected_revision: expected } : {}), ...(reason !== undefined ? { reason } : {}) },
+        body: {
+          version_set: args.set!,
+          ...(expected !== undefined ? { expected_revision: expected } : {}),
+          ...(reason !== undefined ? { reason } : {}),
+          ...(acknowledge !== undefined ? { acknowledge_incident: acknowledge } : {}),
+        },
       }),
     );
     ctx.output(result, (r) =>

@@ -1,7 +1,7 @@
 import type { CommandSpec } from "../command.js";
 import { audit } from "./audit.js";
 import { diff } from "./diff.js";
-import { envCreate, envShow, envUnfreeze } from "./env.js";
+import { envCreate, envFreeze, envShow, envUnfreeze } from "./env.js";
 import { deploy, history, resolve, rollback } from "./environment.js";
 import { evidenceGet } from "./evidence.js";
 import { gc } from "./gc.js";
@@ -21,6 +21,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   projectCreate,
   envCreate,
   envShow,
+  envFreeze,
   envUnfreeze,
   lsProjects,
   lsEnvs,

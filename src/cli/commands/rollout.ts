@@ -85,6 +85,7 @@ export const rolloutStart: CommandSpec = {
     percent: { type: "string", value: "p", description: "Share of subjects on the candidate, in (0, 100]" },
     allow: { type: "string", multiple: true, value: "subject", description: "A subject that always gets the candidate (repeatable)" },
     auto: { type: "boolean", description: "Let the registry walk the policy's steps by itself (advance when baked, sampled and passing; pause, abort or stop on the gate)" },
+    "acknowledge-incident": { type: "string", value: "id", description: "Start while this incident is open on the environment (else exit 3, incident_open); recorded" },
     ...REASON,
   },
   examples: ["pinset rollout start production $ID --percent 1 --allow tenant-internal --reason 'new prompt'"],
@@ -93,10 +94,18 @@ export const rolloutStart: CommandSpec = {
     if (percent === undefined) throw new UsageError("missing --percent <p>", "rollout start");
     const allow = listOption(values, "allow");
     const reason = stringOption(values, "reason");
+    const acknowledge = stringOption(values, "acknowledge-incident");
     const rollout = await unwrap(
       ctx.client.PUT("/v1/projects/{project}/environments/{env}/rollout", {
         ...path(ctx, args.env!),
-        body: { candidate: args.set!, percent, ...(allow.length > 0 ? { allow } : {}), ...(values.auto === true ? { auto: true } : {}), ...(reason !== undefined ? { reason } : {}) },
+        body: {
+          candidate: args.set!,
+          percent,
+          ...(allow.length > 0 ? { allow } : {}),
+          ...(values.auto === true ? { auto: true } : {}),
+          ...(reason !== undefined ? { reason } : {}),
+          ...(acknowledge !== undefined ? { acknowledge_incident: acknowledge } : {}),
+        },
       }),
     );
     ctx.output(rollout, (r) => `Started rollout ${r.id} of ${r.candidate} on ${r.environment} at ${r.percent}%${r.allow.length ? ` (+${r.allow.length} allowed)` : ""}`);
