@@ -75,7 +75,9 @@ describe.each(backends())("route scopes on $name", (backend) => {
       return { status: res.status, type, body: undefined };
     }
     const text = await res.text();
-    return { status: res.status, type, body: text ? (JSON.parse(text) as { code?: string }) : undefined };
+    // JSON and problem+json are parsed; another body (the runbook's markdown) is kept as text.
+    const json = /json/.test(type);
+    return { status: res.status, type, body: text && json ? (JSON.parse(text) as { code?: string }) : text ? ({ text } as { code?: string; text?: string }) : undefined };
   }
 
   it("gives every /v1 route a scope", () => {
