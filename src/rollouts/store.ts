@@ -156,6 +156,11 @@ export class RolloutStore {
         auto: row.auto,
         revision: row.revision,
         created_by: row.createdBy,
+        // One instant for all three (each column's own clock_timestamp() default differs by a
+        // few microseconds): the first step starts exactly when the rollout was created.
+        created_at: sql<Date>`statement_timestamp()`,
+        updated_at: sql<Date>`statement_timestamp()`,
+        step_started_at: sql<Date>`statement_timestamp()`,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
