@@ -249,40 +249,26 @@ export class RolloutService {
       if (live) {
         throw new ConflictError(`Rollout ${live.id} is ${live.state} on ${key.environment}: abort it (or let it finish) before freezing the environment`);
       }
-      const applied = await applyEnvironmentChange(trx, actor, {
-        project: key.project,
-        environment: key.environment,
-        action: "freeze",
-        frozen: true,
-        reason: input.reason ?? null,
-      });
-      await recordAudit(trx, actor, {
-        project: key.project,
-        action: "environment.freeze",
-        target: `environment/${key.environment}`,
-        before: { frozen: false, revision: applied.revision - 1 },
-        after: { frozen: true, revision: applied.revision, reason: input.reason ?? null },
-      });
+      await this.setFrozen(trx, actor, key, true, input.reason);
     });
   }
 
   async unfreeze(actor: Actor, key: EnvironmentKey, input: { reason?: string }): Promise<void> {
     await this.steps.transact(undefined, key, async (trx, env) => {
-      if (!env.frozen) return;
-      const applied = await applyEnvironmentChange(trx, actor, {
-        project: key.project,
-        environment: key.environment,
-        action: "unfreeze",
-        frozen: false,
-        reason: input.reason ?? null,
-      });
-      await recordAudit(trx, actor, {
-        project: key.project,
-        action: "environment.unfreeze",
-        target: `environment/${key.environment}`,
-        before: { frozen: true, revision: applied.revision - 1 },
-        after: { frozen: false, revision: applied.revision, reason: input.reason ?? null },
-      });
+      if (env.frozen) await this.setFrozen(trx, actor, key, false, input.reason);
+    });
+  }
+
+  /** One revision (history `freeze` / `unfreeze`, with the reason) and its audit entry. */
+  private async setFrozen(trx: Kysely<Database>, actor: Actor, key: EnvironmentKey, frozen: boolean, reason: string | undefined): Promise<void> {
+    const action = frozen ? "freeze" : "unfreeze";
+    const applied = await applyEnvironmentChange(trx, actor, { project: key.project, environment: key.environment, action, frozen, reason: reason ?? null });
+    await recordAudit(trx, actor, {
+      project: key.project,
+      action: `environment.${action}`,
+      target: `environment/${key.environment}`,
+      before: { frozen: !frozen, revision: applied.revision - 1 },
+      after: { frozen, revision: applied.revision, reason: reason ?? null },
     });
   }
 
