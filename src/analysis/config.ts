@@ -25,7 +25,7 @@
  * query or fragment (the client appends `/api/v1/query` and its own parameters).
  */
 import { z } from "zod";
-import { UnprocessableError, type FieldError } from "../errors.js";
+import { UnprocessableError, type FieldError } from "../core/errors.js";
 import { DEFAULT_QUERIES } from "./default-queries.js";
 import { orderQueries, queriesSchema, type Queries } from "./queries.js";
 import { Secret } from "./secret.js";

@@ -2,9 +2,9 @@ import type { Kysely } from "kysely";
 import { recordAudit } from "../audit/store.js";
 import type { Principal } from "../auth/principal.js";
 import type { Database } from "../db/schema.js";
-import { AppError, NotFoundError } from "../errors.js";
-import type { Actor } from "../http/context.js";
-import { decodeCursor, toPage, type Page } from "../http/pagination.js";
+import { AppError, NotFoundError } from "../core/errors.js";
+import type { Actor } from "../core/actor.js";
+import { decodeCursor, toPage, type Page } from "../core/page.js";
 import type { Logger } from "../logger.js";
 import type { GateService } from "../rollouts/gate-service.js";
 import type { RolloutService } from "../rollouts/service.js";
@@ -13,7 +13,8 @@ import { evaluateAnalysis, type AnalysisErrorRecord, type Evaluation, type Side 
 import { clientFromConfig, type PrometheusClientOptions } from "./prometheus-client.js";
 import type { RolloutMetrics } from "./rollout-metrics.js";
 import { redact } from "./secret.js";
-import { AnalysisStore, type AnalysedRollout, type AnalysisRunRow, type EnvironmentKey } from "./store.js";
+import { AnalysisStore, type AnalysedRollout, type AnalysisRunRow } from "./store.js";
+import { type EnvironmentKey } from "../core/environment-key.js";
 
 export interface AnalysisRunView {
   rollout_id: string;

@@ -1,11 +1,8 @@
 import { sql, type Kysely } from "kysely";
+import type { EnvironmentKey } from "../core/environment-key.js";
 import type { Database } from "../db/schema.js";
 import type { AnalysisErrorRecord } from "./evaluate.js";
 
-export interface EnvironmentKey {
-  project: string;
-  environment: string;
-}
 
 export interface AnalysisConfigRow {
   project: string;

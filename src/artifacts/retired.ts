@@ -1,6 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
-import { GoneError } from "../errors.js";
+import { GoneError } from "../core/errors.js";
 
 export interface RetiredPin {
   set: string;

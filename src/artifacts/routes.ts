@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MethodNotAllowedError } from "../errors.js";
+import { MethodNotAllowedError } from "../core/errors.js";
 import { actorOf } from "../http/context.js";
 import { nameSchema } from "../http/names.js";
 import { pageQuerySchema } from "../http/pagination.js";

@@ -1,13 +1,13 @@
 import type { Kysely } from "kysely";
 import { recordAudit } from "../audit/store.js";
 import type { BlobLinkStore } from "../blobs/link-store.js";
-import { CanonicalJsonError, digestOf } from "../canonical-json.js";
+import { CanonicalJsonError, digestOf } from "../core/canonical-json.js";
 import type { Database } from "../db/schema.js";
 import { DEFAULT_DATABASE_BUDGETS } from "../db/budgets.js";
 import { isUniqueViolation } from "../db/errors.js";
-import { AppError, NotFoundError, UnprocessableError, type FieldError } from "../errors.js";
-import type { Actor } from "../http/context.js";
-import { decodeCursor, toPage } from "../http/pagination.js";
+import { AppError, NotFoundError, UnprocessableError, type FieldError } from "../core/errors.js";
+import type { Actor } from "../core/actor.js";
+import { decodeCursor, toPage } from "../core/page.js";
 import type { SchemaWorkers } from "../schemas/schema-workers.js";
 import { KIND_VALIDATORS, type ArtifactKind } from "./kinds/index.js";
 import { enqueueEvent } from "../webhooks/outbox.js";

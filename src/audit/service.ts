@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
-import { decodeCursor, toPage, type Page } from "../http/pagination.js";
+import { decodeCursor, toPage, type Page } from "../core/page.js";
 import { listAudit, type AuditRow } from "./store.js";
 
 export interface AuditEntryView {

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Selectable } from "kysely";
 import type { AuditLogTable, Database } from "../db/schema.js";
-import type { Actor } from "../http/context.js";
+import type { Actor } from "../core/actor.js";
 
 export interface AuditEntry {
   project: string | null;

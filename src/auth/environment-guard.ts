@@ -1,4 +1,4 @@
-import { ForbiddenError } from "../errors.js";
+import { ForbiddenError } from "../core/errors.js";
 import type { Principal } from "./principal.js";
 
 /**

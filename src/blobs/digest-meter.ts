@@ -1,5 +1,5 @@
 import { createHash, type Hash } from "node:crypto";
-import { DigestMismatchError, PayloadTooLargeError } from "../errors.js";
+import { DigestMismatchError, PayloadTooLargeError } from "../core/errors.js";
 import type { PutOptions } from "./store.js";
 
 /**

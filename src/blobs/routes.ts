@@ -1,6 +1,6 @@
 import { pipeline } from "node:stream/promises";
 import { z } from "zod";
-import { AppError } from "../errors.js";
+import { AppError } from "../core/errors.js";
 import { streamedBody } from "../http/body-limits.js";
 import { actorOf } from "../http/context.js";
 import { digestSchema, nameSchema } from "../http/names.js";

@@ -1,8 +1,8 @@
 import { sql, type Kysely } from "kysely";
 import { assertSetsLive } from "../artifacts/retired.js";
 import type { Database } from "../db/schema.js";
-import { ConflictError, LockedError, NotFoundError } from "../errors.js";
-import type { Actor } from "../http/context.js";
+import { ConflictError, LockedError, NotFoundError } from "../core/errors.js";
+import type { Actor } from "../core/actor.js";
 import { enqueueEvent } from "../webhooks/outbox.js";
 import { presentEnvironment, type EnvironmentView } from "./present.js";
 

@@ -10,10 +10,10 @@ import { recordAudit } from "../audit/store.js";
 import { requireDeployAccess } from "../auth/environment-guard.js";
 import type { Principal } from "../auth/principal.js";
 import type { Database } from "../db/schema.js";
-import { ConflictError, NotFoundError, UnprocessableError } from "../errors.js";
-import type { Actor } from "../http/context.js";
+import { ConflictError, NotFoundError, UnprocessableError } from "../core/errors.js";
+import type { Actor } from "../core/actor.js";
 import { applyEnvironmentChange, type AppliedChange } from "./change.js";
-import type { EnvironmentKey } from "./store.js";
+import type { EnvironmentKey } from "../core/environment-key.js";
 
 /** Aborts the running or paused rollout inside the caller's transaction (RolloutService); `after` runs once it committed. */
 export type AbortLive = (trx: Kysely<Database>, actor: Actor, key: EnvironmentKey, reason: string | null) => Promise<{ id: string; after: () => Promise<void> } | undefined>;

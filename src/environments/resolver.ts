@@ -1,9 +1,10 @@
 import { withDatabaseBudget } from "../db/budgets.js";
 import { isDatabaseUnavailable } from "../db/errors.js";
-import { NotFoundError } from "../errors.js";
+import { NotFoundError } from "../core/errors.js";
 import { cachedBundle, type ResolveCache } from "./resolve-cache.js";
 import type { RolloutHooks, VersionSetReader } from "./service.js";
-import type { EnvironmentKey, EnvironmentStore } from "./store.js";
+import type { EnvironmentStore } from "./store.js";
+import type { EnvironmentKey } from "../core/environment-key.js";
 
 /**
  * What `resolve` answers: the set, its etag and bundle bytes. `body` is absent only when the

@@ -9,7 +9,7 @@ import { parseInput } from "../http/validate.js";
 import type { ProjectService } from "../projects/service.js";
 import { versionSetIdSchema } from "../version-sets/identity.js";
 import type { EnvironmentService, ResolveAnswer } from "./service.js";
-import type { EnvironmentKey } from "./store.js";
+import type { EnvironmentKey } from "../core/environment-key.js";
 import { watchRoute } from "./watch.js";
 import type { WatchHub } from "./watch-hub.js";
 import type { WatchStreams } from "./watch-streams.js";

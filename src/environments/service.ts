@@ -3,9 +3,9 @@ import { recordAudit } from "../audit/store.js";
 import { requireDeployAccess } from "../auth/environment-guard.js";
 import type { Principal } from "../auth/principal.js";
 import type { Database } from "../db/schema.js";
-import { ConflictError, NotFoundError, UnprocessableError } from "../errors.js";
-import type { Actor } from "../http/context.js";
-import { decodeCursor, toPage, type Page } from "../http/pagination.js";
+import { ConflictError, NotFoundError, UnprocessableError } from "../core/errors.js";
+import type { Actor } from "../core/actor.js";
+import { decodeCursor, toPage, type Page } from "../core/page.js";
 import type { ProjectService } from "../projects/service.js";
 import { applyEnvironmentChange, type AppliedChange } from "./change.js";
 import { degrade, setFallback, type AbortLive, type DegradeResult, type OnDegraded } from "./degrade.js";
@@ -13,7 +13,8 @@ import { statesAfter, type PastState } from "./past-states.js";
 import { presentEnvironment, type EnvironmentView } from "./present.js";
 import { ResolveCache } from "./resolve-cache.js";
 import { EnvironmentResolver, type ResolveAnswer, type ResolveOptions } from "./resolver.js";
-import { EnvironmentStore, type EnvironmentKey, type EnvironmentRow, type HistoryRow } from "./store.js";
+import { EnvironmentStore, type EnvironmentRow, type HistoryRow } from "./store.js";
+import { type EnvironmentKey } from "../core/environment-key.js";
 
 /** What environments need from version sets (VersionSetService satisfies it). */
 export interface VersionSetReader {

@@ -1,14 +1,11 @@
 import { sql, type Kysely, type Selectable } from "kysely";
+import type { EnvironmentKey } from "../core/environment-key.js";
 import type { Database, EnvironmentHistoryTable, EnvironmentsTable } from "../db/schema.js";
 import { RollbackSearch } from "./rollback-target.js";
 
 export type EnvironmentRow = Selectable<EnvironmentsTable>;
 export type HistoryRow = Selectable<EnvironmentHistoryTable>;
 
-export interface EnvironmentKey {
-  project: string;
-  environment: string;
-}
 
 /** History pages read while searching for a rollback target. */
 const ROLLBACK_PAGE = 200;

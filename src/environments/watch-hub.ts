@@ -6,7 +6,7 @@ import type { PastState } from "./past-states.js";
 import type { EnvironmentView } from "./service.js";
 import { HEARTBEAT, markStale, sseEvent } from "./sse.js";
 import { keepRecent, newTopic, pushRecent, recentCovers, replayFrames, stateFrame, type Topic } from "./watch-topic.js";
-import type { EnvironmentKey } from "./store.js";
+import type { EnvironmentKey } from "../core/environment-key.js";
 
 /** One watcher's stream: the whole per-watcher state the hub keeps is this object. */
 export interface WatchSink {

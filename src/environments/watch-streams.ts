@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from "prom-client";
-import { TooManyWatchesError } from "../errors.js";
+import { TooManyWatchesError } from "../core/errors.js";
 
 /**
  * Who holds the open watch streams of this instance, for two jobs:

@@ -1,6 +1,6 @@
 import { sseEvent } from "./sse.js";
 import type { WatchSink } from "./watch-hub.js";
-import type { EnvironmentKey } from "./store.js";
+import type { EnvironmentKey } from "../core/environment-key.js";
 
 /**
  * Everything this instance's watchers of one environment share: the current state (JSON and

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { canSeeEnvironment, canSeeProject, hasScope, type Principal, type Scope } from "../auth/principal.js";
 import type { TokenResolver } from "../auth/token-resolver.js";
-import { ForbiddenError, NotFoundError, UnauthorizedError } from "../errors.js";
+import { ForbiddenError, NotFoundError, UnauthorizedError } from "../core/errors.js";
 import { stateOf } from "./context.js";
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;

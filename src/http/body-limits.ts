@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import { HTTP_DEFAULTS } from "../config.js";
-import { PayloadTooLargeError, RequestTimeoutError } from "../errors.js";
+import { PayloadTooLargeError, RequestTimeoutError } from "../core/errors.js";
 
 /**
  * What a route reads from its body, declared next to its scope (routes.ts). Bodies are read only

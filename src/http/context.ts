@@ -1,5 +1,6 @@
 import type { Request, Response } from "express";
 import type { Principal } from "../auth/principal.js";
+import type { Actor } from "../core/actor.js";
 import type { Logger } from "../logger.js";
 
 /** Per-request state, kept in `res.locals` so nothing is patched onto express' types. */
@@ -15,15 +16,6 @@ export interface RequestState {
   quiet?: boolean;
   /** The matched route's template (`/v1/projects/:project/…`), noted while routing: the metrics label. */
   route?: string;
-}
-
-/** What services need to know about the caller: who, for audit rows and history entries. */
-export interface Actor {
-  /** Readable name written to history and audit (`<token name>`). */
-  name: string;
-  tokenId: string | null;
-  traceId: string;
-  clientAddress: string | null;
 }
 
 export function stateOf(res: Response): RequestState {

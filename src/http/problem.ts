@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from "express";
-import { AppError, BadRequestError, NotFoundError, PayloadTooLargeError, UnavailableError } from "../errors.js";
+import { AppError, BadRequestError, NotFoundError, PayloadTooLargeError, UnavailableError } from "../core/errors.js";
 import { isDatabaseTimeout, isDatabaseUnavailable } from "../db/errors.js";
 import { stateOf } from "./context.js";
 

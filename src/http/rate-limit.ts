@@ -1,5 +1,5 @@
 import type { Request, RequestHandler } from "express";
-import { RateLimitedError } from "../errors.js";
+import { RateLimitedError } from "../core/errors.js";
 import type { Principal } from "../auth/principal.js";
 import { stateOf } from "./context.js";
 

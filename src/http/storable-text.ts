@@ -1,4 +1,4 @@
-import type { FieldError } from "../errors.js";
+import type { FieldError } from "../core/errors.js";
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { BadRequestError, ValidationError, type FieldError } from "../errors.js";
+import { BadRequestError, ValidationError, type FieldError } from "../core/errors.js";
 import { findUnstorableText } from "./storable-text.js";
 
 function fieldErrors(error: z.ZodError, base: string): FieldError[] {

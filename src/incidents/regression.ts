@@ -6,7 +6,7 @@
  * previous version.
  */
 import type { ArtifactStore } from "../artifacts/store.js";
-import { ConflictError, UnprocessableError } from "../errors.js";
+import { ConflictError, UnprocessableError } from "../core/errors.js";
 import { parseComponentReference } from "../version-sets/references.js";
 import { casesById, diffEvalset } from "../version-sets/diff/evalset.js";
 import type { IncidentRow } from "./store.js";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { NotFoundError } from "../errors.js";
+import { NotFoundError } from "../core/errors.js";
 import { actorOf, principalOf } from "../http/context.js";
 import { nameSchema } from "../http/names.js";
 import { pageQuerySchema } from "../http/pagination.js";

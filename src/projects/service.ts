@@ -2,9 +2,9 @@ import type { Kysely } from "kysely";
 import { recordAudit } from "../audit/store.js";
 import type { Principal } from "../auth/principal.js";
 import type { Database } from "../db/schema.js";
-import { NotFoundError } from "../errors.js";
-import type { Actor } from "../http/context.js";
-import { decodeCursor, toPage, type Page } from "../http/pagination.js";
+import { NotFoundError } from "../core/errors.js";
+import type { Actor } from "../core/actor.js";
+import { decodeCursor, toPage, type Page } from "../core/page.js";
 import { ProjectStore, type ProjectRow } from "./store.js";
 
 export interface ProjectView {

@@ -5,7 +5,8 @@ import type { PooledSide } from "./analysis/pool.js";
 import type { ScheduleOutcome } from "./analysis/schedule.js";
 import { DEFAULT_GATE_POLICY, parseGatePolicy, type GatePolicy } from "./gate-policy.js";
 import type { Decision } from "./gates.js";
-import type { EnvironmentKey, RolloutRow, RolloutStore } from "./store.js";
+import type { RolloutRow, RolloutStore } from "./store.js";
+import type { EnvironmentKey } from "../core/environment-key.js";
 import { toPercent } from "./view.js";
 
 export interface Evaluation {

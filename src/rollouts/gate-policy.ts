@@ -25,7 +25,7 @@
  */
 import { z } from "zod";
 import { NAME_PATTERN } from "../http/names.js";
-import { UnprocessableError, type FieldError } from "../errors.js";
+import { UnprocessableError, type FieldError } from "../core/errors.js";
 import { isValidPercent } from "./assignment.js";
 
 const drop = z

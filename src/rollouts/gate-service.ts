@@ -4,9 +4,9 @@ import { z } from "zod";
 import { recordAudit } from "../audit/store.js";
 import type { Principal } from "../auth/principal.js";
 import type { Database } from "../db/schema.js";
-import { ConflictError, UnprocessableError } from "../errors.js";
-import type { Actor } from "../http/context.js";
-import { decodeCursor, toPage, type Page } from "../http/pagination.js";
+import { ConflictError, UnprocessableError } from "../core/errors.js";
+import type { Actor } from "../core/actor.js";
+import { decodeCursor, toPage, type Page } from "../core/page.js";
 import { evaluate, explain, loadPolicy } from "./evaluate.js";
 import { parseGatePolicy, type GatePolicy } from "./gate-policy.js";
 import type { Decision } from "./gates.js";
@@ -15,7 +15,8 @@ import type { ObservedMetrics } from "./analysis/samples.js";
 import { observedMetricsSchema } from "./metrics.js";
 import type { RolloutService } from "./service.js";
 import { environmentNotFound } from "./steps.js";
-import type { EnvironmentKey, RolloutRow } from "./store.js";
+import type { RolloutRow } from "./store.js";
+import type { EnvironmentKey } from "../core/environment-key.js";
 import { presentObservation, rolloutTarget, type ObservationView, type RolloutView } from "./view.js";
 
 export interface ObservationInput {

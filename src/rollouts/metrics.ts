@@ -11,7 +11,7 @@
  *                                                 named in full (`quality.success_rate.count`)
  */
 import { z } from "zod";
-import { UnprocessableError, type FieldError } from "../errors.js";
+import { UnprocessableError, type FieldError } from "../core/errors.js";
 import { OBSERVED_VALUE } from "./analysis/sample-schemas.js";
 import type { ObservedMetrics } from "./analysis/samples.js";
 

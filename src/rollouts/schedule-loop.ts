@@ -21,7 +21,7 @@
 import { randomBytes } from "node:crypto";
 import type { BackgroundTask } from "../background.js";
 import { DEFAULT_ANALYSIS_TICK_MS } from "../config.js";
-import type { Actor } from "../http/context.js";
+import type { Actor } from "../core/actor.js";
 import type { Logger } from "../logger.js";
 import { evaluate, type Evaluation } from "./evaluate.js";
 import { nextStep } from "./gate-policy.js";

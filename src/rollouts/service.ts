@@ -5,8 +5,8 @@ import type { BlobStore } from "../blobs/store.js";
 import { isDatabaseUnavailable } from "../db/errors.js";
 import type { Database } from "../db/schema.js";
 import { applyEnvironmentChange } from "../environments/change.js";
-import { ConflictError, NotFoundError, UnprocessableError } from "../errors.js";
-import type { Actor } from "../http/context.js";
+import { ConflictError, NotFoundError, UnprocessableError } from "../core/errors.js";
+import type { Actor } from "../core/actor.js";
 import type { Logger } from "../logger.js";
 import { assignSubject, isValidPercent, type Assignment } from "./assignment.js";
 import { evaluate, explain } from "./evaluate.js";
@@ -15,7 +15,8 @@ import { nextStep } from "./gate-policy.js";
 import type { Decision } from "./gates.js";
 import { RolloutCache, type CachedRollout } from "./rollout-cache.js";
 import { environmentNotFound, FULL, RolloutSteps } from "./steps.js";
-import { RolloutStore, type EnvironmentKey, type RolloutRow } from "./store.js";
+import { RolloutStore, type RolloutRow } from "./store.js";
+import { type EnvironmentKey } from "../core/environment-key.js";
 import { presentRollout, toBasisPoints, toPercent, type RolloutStatusView, type RolloutView } from "./view.js";
 
 export interface RolloutServiceDeps {

@@ -5,13 +5,14 @@ import { requireDeployAccess } from "../auth/environment-guard.js";
 import type { Principal } from "../auth/principal.js";
 import type { Database } from "../db/schema.js";
 import { applyEnvironmentChange } from "../environments/change.js";
-import { ConflictError, LockedError, NotFoundError, UnprocessableError } from "../errors.js";
-import type { Actor } from "../http/context.js";
+import { ConflictError, LockedError, NotFoundError, UnprocessableError } from "../core/errors.js";
+import type { Actor } from "../core/actor.js";
 import { enqueueEvent } from "../webhooks/outbox.js";
 import { evaluate, explain } from "./evaluate.js";
 import type { Decision } from "./gates.js";
 import type { RolloutCache } from "./rollout-cache.js";
-import type { EnvironmentKey, LockedEnvironmentRow, RolloutRow, RolloutStore } from "./store.js";
+import type { LockedEnvironmentRow, RolloutRow, RolloutStore } from "./store.js";
+import type { EnvironmentKey } from "../core/environment-key.js";
 import { presentRollout, rolloutSnapshot, rolloutTarget, toPercent } from "./view.js";
 
 /** The history actions of rollout steps (API.md). */

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Selectable } from "kysely";
+import type { EnvironmentKey } from "../core/environment-key.js";
 import type { Database, EnvironmentsTable, EvidencePacksTable, RolloutObservationsTable, RolloutsTable } from "../db/schema.js";
 
 export type RolloutRow = Selectable<RolloutsTable>;
@@ -6,10 +7,6 @@ export type ObservationRow = Selectable<RolloutObservationsTable>;
 export type EvidenceRow = Selectable<EvidencePacksTable>;
 export type LockedEnvironmentRow = Pick<Selectable<EnvironmentsTable>, "name" | "active" | "revision" | "frozen" | "protected">;
 
-export interface EnvironmentKey {
-  project: string;
-  environment: string;
-}
 
 export const LIVE_STATES = ["running", "paused"] as const;
 

@@ -1,4 +1,5 @@
-import { compareStrings, isPlainObject, jsonEqual } from "../version-sets/diff/config.js";
+import { isPlainObject, jsonEqual } from "../version-sets/diff/config.js";
+import { compareCodeUnits } from "../core/compare.js";
 import type { ContractDiff } from "../version-sets/diff/contract.js";
 import type { ToolsDiff } from "../version-sets/diff/tools.js";
 
@@ -17,10 +18,10 @@ export function fallbackSchemaDiff(kind: "contract" | "tools" | string, from: un
   };
   const before = byName(from);
   const after = byName(to);
-  const names = (a: Map<string, unknown>, b: Map<string, unknown>) => [...a.keys()].filter((n) => !b.has(n)).sort(compareStrings);
+  const names = (a: Map<string, unknown>, b: Map<string, unknown>) => [...a.keys()].filter((n) => !b.has(n)).sort(compareCodeUnits);
   const changed = [...after.keys()]
     .filter((n) => before.has(n) && !jsonEqual(before.get(n), after.get(n)))
-    .sort(compareStrings)
+    .sort(compareCodeUnits)
     .map((name) => ({ name, breaking: true, changes: [{ path: "$.input_schema", breaking: true, message }] }));
   return { added: names(after, before), removed: names(before, after), changed };
 }

@@ -1,4 +1,4 @@
-import type { FieldError } from "../errors.js";
+import type { FieldError } from "../core/errors.js";
 
 /**
  * What one JSON Schema (a contract's `schema`, a tool's `input_schema`) may be. Checked before

@@ -8,7 +8,7 @@ import os from "node:os";
 import { parentPort } from "node:worker_threads";
 import { compileSchemaErrors } from "../artifacts/kinds/json-schema.js";
 import type { SchemaReference } from "../artifacts/kinds/types.js";
-import type { FieldError } from "../errors.js";
+import type { FieldError } from "../core/errors.js";
 import { diffComponentContent, type ArtifactKind, type ContentDiffOptions } from "../version-sets/diff/index.js";
 
 export type SchemaJob =

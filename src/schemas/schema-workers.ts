@@ -1,5 +1,5 @@
 import type { SchemaReference } from "../artifacts/kinds/types.js";
-import { AppError, type FieldError } from "../errors.js";
+import { AppError, type FieldError } from "../core/errors.js";
 import type { Logger } from "../logger.js";
 import { diffComponentContent, type ArtifactKind, type ContentDiffOptions } from "../version-sets/diff/index.js";
 import { fallbackSchemaDiff } from "./fallback-diff.js";

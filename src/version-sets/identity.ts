@@ -1,15 +1,10 @@
 import { z } from "zod";
-import { canonicalJson, sha256Hex } from "../canonical-json.js";
+import { canonicalJson, sha256Hex } from "../core/canonical-json.js";
 import type { CodeRef, PinnedComponent } from "./summary.js";
 
 export const VERSION_SET_ID_PATTERN = /^vs_[0-9a-f]{24}$/;
 
 export const versionSetIdSchema = z.string().regex(VERSION_SET_ID_PATTERN, "must be vs_ followed by 24 lowercase hex digits");
-
-/** Code-unit order: deterministic and locale-independent (the order RFC 8785 sorts keys in). */
-export function compareCodeUnits(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /**
  * The id of a version set: `vs_` + the first 24 hex digits of

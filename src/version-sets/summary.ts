@@ -1,5 +1,5 @@
 import { ARTIFACT_KINDS, type ArtifactKind } from "../artifacts/kinds/index.js";
-import { compareCodeUnits } from "./identity.js";
+import { compareCodeUnits } from "../core/compare.js";
 
 export interface PinnedComponent {
   kind: ArtifactKind;

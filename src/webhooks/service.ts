@@ -2,9 +2,9 @@ import { randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
 import { recordAudit } from "../audit/store.js";
 import type { Database } from "../db/schema.js";
-import { NotFoundError } from "../errors.js";
-import type { Actor } from "../http/context.js";
-import { decodeCursor, toPage, type Page } from "../http/pagination.js";
+import { NotFoundError } from "../core/errors.js";
+import type { Actor } from "../core/actor.js";
+import { decodeCursor, toPage, type Page } from "../core/page.js";
 import type { WebhookEvent } from "./events.js";
 import { WebhookStore, type AttemptRow, type WebhookPublicRow } from "./store.js";
 

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashTokenSecret } from "../../src/auth/secrets.js";
 import { TokenStore } from "../../src/auth/token-store.js";
-import { canonicalJson } from "../../src/canonical-json.js";
+import { canonicalJson } from "../../src/core/canonical-json.js";
 import { content, sha256Digest } from "../support/builders.js";
 import { backends, startTestApp, type TestApp } from "../support/test-app.js";
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { parseAnalysisConfig, presentAnalysisConfig, toStoredConfig, type AnalysisConfig } from "../../src/analysis/config.js";
 import { DEFAULT_QUERIES } from "../../src/analysis/default-queries.js";
 import { Secret } from "../../src/analysis/secret.js";
-import { UnprocessableError } from "../../src/errors.js";
+import { UnprocessableError } from "../../src/core/errors.js";
 
 const VS = 'version_set="{{version_set}}"';
 /** The example body, with real queries in place of its "…". */

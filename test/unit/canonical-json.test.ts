@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CanonicalJsonError, canonicalJson, digestOf } from "../../src/canonical-json.js";
+import { CanonicalJsonError, canonicalJson, digestOf } from "../../src/core/canonical-json.js";
 
 describe("canonicalJson (RFC 8785)", () => {
   it("sorts keys by UTF-16 code units and drops white space", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeCursor, encodeCursor } from "../../src/http/pagination.js";
+import { decodeCursor, encodeCursor } from "../../src/core/page.js";
 
 const forge = (p: unknown) => Buffer.from(JSON.stringify({ p })).toString("base64url");
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { analyse, schedule } from "../../src/rollouts/analysis/analyse.js";
 import { nextAction, stepSamples, type ScheduleInput } from "../../src/rollouts/analysis/schedule.js";
-import { UnprocessableError } from "../../src/errors.js";
+import { UnprocessableError } from "../../src/core/errors.js";
 import { DEFAULT_GATE_POLICY, nextStep, normaliseSteps, parseGatePolicy, stepAt } from "../../src/rollouts/gate-policy.js";
 
 function paths(input: unknown, base = DEFAULT_GATE_POLICY): string[] {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { UnprocessableError } from "../../src/errors.js";
+import { UnprocessableError } from "../../src/core/errors.js";
 import {
   DEFAULT_GATE_POLICY,
   nextStep,

@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { HTTP_DEFAULTS } from "../../src/config.js";
-import { RequestTimeoutError } from "../../src/errors.js";
+import { RequestTimeoutError } from "../../src/core/errors.js";
 import { bodyLimitOf, readWithIdleTimeout, SMALL_JSON_BYTES } from "../../src/http/body-limits.js";
 import { createHttpServer } from "../../src/http/server.js";
 

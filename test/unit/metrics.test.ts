@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { AppError, UnprocessableError } from "../../src/errors.js";
+import { AppError, UnprocessableError } from "../../src/core/errors.js";
 import { METRIC_NAMES, metricsSchema, parseMetrics } from "../../src/rollouts/metrics.js";
 
 function rejection(input: unknown): UnprocessableError {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { UnprocessableError } from "../../src/errors.js";
+import { UnprocessableError } from "../../src/core/errors.js";
 import { observationSamplesBody, requestsSchema, segmentsSchema } from "../../src/rollouts/analysis/sample-schemas.js";
 import { histogramQuantile, pointOf, type Bucket } from "../../src/rollouts/analysis/samples.js";
 import { observedMetricsSchema, parseMetrics, parseObservedMetrics } from "../../src/rollouts/metrics.js";

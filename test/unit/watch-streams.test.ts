@@ -1,6 +1,6 @@
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { TooManyWatchesError } from "../../src/errors.js";
+import { TooManyWatchesError } from "../../src/core/errors.js";
 import { FALLBACK_OPEN_FILES, openFilesLimit } from "../../src/environments/open-files.js";
 import { registerWatchLimitMetrics, watchCapacity, WatchStreams } from "../../src/environments/watch-streams.js";
 

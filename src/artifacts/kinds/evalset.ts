@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { FieldError } from "../../errors.js";
+import type { FieldError } from "../../core/errors.js";
 import { refuseTerminalUnsafe } from "./terminal-safe.js";
 import type { KindValidator } from "./types.js";
 import { contentErrors, type ContentShape } from "./shape-errors.js";

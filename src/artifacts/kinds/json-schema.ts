@@ -1,5 +1,5 @@
 import Ajv2020 from "ajv/dist/2020.js";
-import type { FieldError } from "../../errors.js";
+import type { FieldError } from "../../core/errors.js";
 
 /**
  * Compiles a JSON Schema 2020-12 document to prove it is usable. `$ref`s are resolved only

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { FieldError } from "../../errors.js";
+import type { FieldError } from "../../core/errors.js";
 
 /**
  * What a kind's content looks like, in words a publisher can act on. Validation errors name it,

@@ -1,4 +1,4 @@
-import type { FieldError } from "../../errors.js";
+import type { FieldError } from "../../core/errors.js";
 
 export const ARTIFACT_KINDS = ["prompt", "contract", "model", "index", "tools", "config", "evalset"] as const;
 export type ArtifactKind = (typeof ARTIFACT_KINDS)[number];

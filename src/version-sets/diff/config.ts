@@ -10,6 +10,7 @@
  * (`a["b.c"]`), so two different leaves can never print as the same key. Arrays, scalars and
  * empty objects are leaves, compared as whole values.
  */
+import { compareCodeUnits } from "../../core/compare.js";
 
 export interface KeyChange {
   key: string;
@@ -28,10 +29,6 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 /** Code-unit order: deterministic and locale-independent (the order RFC 8785 sorts keys in). */
-export function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 export function joinKey(prefix: string, key: string): string {
   if (key === "" || /[.[\]"]/.test(key)) return `${prefix}[${JSON.stringify(key)}]`;
   return prefix === "" ? key : `${prefix}.${key}`;
@@ -80,44 +77,6 @@ export function jsonEqual(left: unknown, right: unknown): boolean {
   return true;
 }
 
-/** Literal text pushed on the serialisation stack, as opposed to a value still to serialise. */
-class Literal {
-  constructor(readonly text: string) {}
-}
-
-/**
- * Canonical JSON text (sorted keys, no whitespace): equal values give equal strings, so it is
- * used as a set key. Not the digest function — that lives with the artifacts.
- */
-export function canonicalJson(value: unknown): string {
-  const out: string[] = [];
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const item = stack.pop();
-    if (item instanceof Literal) {
-      out.push(item.text);
-    } else if (Array.isArray(item)) {
-      stack.push(new Literal("]"));
-      for (let i = item.length - 1; i >= 0; i--) {
-        stack.push(item[i] === undefined ? null : item[i]);
-        if (i > 0) stack.push(new Literal(","));
-      }
-      stack.push(new Literal("["));
-    } else if (isPlainObject(item)) {
-      const keys = Object.keys(item).filter((k) => item[k] !== undefined).sort(compareStrings);
-      stack.push(new Literal("}"));
-      for (let i = keys.length - 1; i >= 0; i--) {
-        stack.push(item[keys[i]!]);
-        stack.push(new Literal(`${i > 0 ? "," : ""}${JSON.stringify(keys[i])}:`));
-      }
-      stack.push(new Literal("{"));
-    } else {
-      out.push(JSON.stringify(item) ?? "null");
-    }
-  }
-  return out.join("");
-}
-
 export interface FlatDiff {
   added: KeyChange[];
   removed: KeyChange[];
@@ -136,7 +95,7 @@ export function diffFlattened(from: unknown, to: unknown): FlatDiff {
   for (const [key, value] of after) {
     if (!before.has(key)) result.added.push({ key, from: null, to: value });
   }
-  for (const list of [result.added, result.removed, result.changed]) list.sort((x, y) => compareStrings(x.key, y.key));
+  for (const list of [result.added, result.removed, result.changed]) list.sort((x, y) => compareCodeUnits(x.key, y.key));
   return result;
 }
 

@@ -7,7 +7,9 @@
  *   inclusion holds; when it cannot tell it says `changed` (both ways) or `unclassified`.
  * Split out of contract.ts to keep both files readable; only contract.ts imports this file.
  */
-import { canonicalJson, compareStrings, isPlainObject, jsonEqual } from "./config.js";
+import { isPlainObject, jsonEqual } from "./config.js";
+import { compareCodeUnits } from "../../core/compare.js";
+import { canonicalJson } from "../../core/canonical-json.js";
 
 export type Relation = "narrowed" | "widened" | "changed" | "neutral" | "unclassified";
 export type Emit = (path: string, relation: Relation, message: string) => void;
@@ -305,10 +307,10 @@ function compareRequired(emit: Emit, ov: unknown, nv: unknown, path: string): vo
   }
   const before = new Set(o);
   const after = new Set(n);
-  for (const name of [...after].sort(compareStrings)) {
+  for (const name of [...after].sort(compareCodeUnits)) {
     if (!before.has(name)) emit(at, "narrowed", `property "${name}" is now required`);
   }
-  for (const name of [...before].sort(compareStrings)) {
+  for (const name of [...before].sort(compareCodeUnits)) {
     if (!after.has(name)) emit(at, "widened", `required property "${name}" removed or made optional`);
   }
 }

@@ -30,7 +30,8 @@
  * subtree that differs is one unclassified (breaking) change. Equality checks are iterative, so
  * an identical 5 000-level schema still compares equal.
  */
-import { compareStrings, isPlainObject, jsonEqual } from "./config.js";
+import { isPlainObject, jsonEqual } from "./config.js";
+import { compareCodeUnits } from "../../core/compare.js";
 import {
   ANNOTATIONS, ASSERTION_KEYWORDS, cannot, compareAssertions, deref, firstSeen, refProblem, resolveRef, schemaEqual, segment,
   type Relation, type Roots, type Schema,
@@ -76,7 +77,7 @@ export function isBreaking(relation: Relation, direction: Direction): boolean {
 export function compareSchemas(oldSchema: unknown, newSchema: unknown): SchemaChange[] {
   const ctx: Ctx = { oldRoot: oldSchema, newRoot: newSchema, out: [], seen: new Map() };
   if (!schemaEqual(ctx, oldSchema, newSchema)) compareNode(ctx, oldSchema, newSchema, "$", 0);
-  return ctx.out.sort((x, y) => compareStrings(x.path, y.path) || compareStrings(x.message, y.message));
+  return ctx.out.sort((x, y) => compareCodeUnits(x.path, y.path) || compareCodeUnits(x.message, y.message));
 }
 
 export function checkSchemas(oldSchema: unknown, newSchema: unknown, direction: Direction): ContractDiff {
@@ -154,7 +155,7 @@ function compareKeywords(ctx: Ctx, os: Schema, ns: Schema, path: string, child: 
   compareBranches(ctx, "allOf", os.allOf, ns.allOf, path, child);
   compareBranches(ctx, "anyOf", os.anyOf, ns.anyOf, path, child);
   compareSiblingRef(ctx, os.$ref, ns.$ref, path, child);
-  const keys = [...new Set([...Object.keys(os), ...Object.keys(ns)])].sort(compareStrings);
+  const keys = [...new Set([...Object.keys(os), ...Object.keys(ns)])].sort(compareCodeUnits);
   for (const key of keys) {
     if (MODELLED.has(key) || schemaEqual(ctx, os[key], ns[key])) continue;
     const what = !(key in os) ? "added" : !(key in ns) ? "removed"
@@ -210,7 +211,7 @@ function compareObject(ctx: Ctx, os: Schema, ns: Schema, path: string, child: Ch
   };
   const extraOld = os.additionalProperties ?? true;
   const extraNew = ns.additionalProperties ?? true;
-  for (const name of [...new Set([...Object.keys(po), ...Object.keys(pn)])].sort(compareStrings)) {
+  for (const name of [...new Set([...Object.keys(po), ...Object.keys(pn)])].sort(compareCodeUnits)) {
     const at = segment(segment(path, "properties"), name);
     const inOld = Object.hasOwn(po, name);
     const inNew = Object.hasOwn(pn, name);

@@ -3,7 +3,9 @@
  * cases are matched by id, and a case is `changed` when any of its fields differs (compared as
  * canonical JSON). Every list is sorted in code-unit order.
  */
-import { canonicalJson, compareStrings, isPlainObject } from "./config.js";
+import { isPlainObject } from "./config.js";
+import { compareCodeUnits } from "../../core/compare.js";
+import { canonicalJson } from "../../core/canonical-json.js";
 
 export interface EvalsetDiff {
   added: string[];
@@ -23,8 +25,8 @@ export function diffEvalset(from: unknown, to: unknown): EvalsetDiff {
   const before = casesById(from);
   const after = casesById(to);
   return {
-    added: [...after.keys()].filter((id) => !before.has(id)).sort(compareStrings),
-    removed: [...before.keys()].filter((id) => !after.has(id)).sort(compareStrings),
-    changed: [...after.keys()].filter((id) => before.has(id) && before.get(id) !== after.get(id)).sort(compareStrings),
+    added: [...after.keys()].filter((id) => !before.has(id)).sort(compareCodeUnits),
+    removed: [...before.keys()].filter((id) => !after.has(id)).sort(compareCodeUnits),
+    changed: [...after.keys()].filter((id) => before.has(id) && before.get(id) !== after.get(id)).sort(compareCodeUnits),
   };
 }

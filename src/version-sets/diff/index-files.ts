@@ -4,7 +4,8 @@
  * (a different digest — the size alone cannot differ for equal digests). Every list is sorted
  * in code-unit order. Metadata uses the model differ's dotted `{field, from, to}` entries.
  */
-import { compareStrings, isPlainObject } from "./config.js";
+import { isPlainObject } from "./config.js";
+import { compareCodeUnits } from "../../core/compare.js";
 import { diffFields, type FieldChange } from "./model.js";
 
 export interface IndexDiff {
@@ -30,7 +31,7 @@ export function diffIndex(from: unknown, to: unknown): IndexDiff {
   const changed = [...after.keys()].filter((path) => before.has(path) && before.get(path) !== after.get(path));
   const metadata = (content: unknown): unknown => (isPlainObject(content) && isPlainObject(content.metadata) ? content.metadata : {});
   return {
-    files: { added: added.sort(compareStrings), removed: removed.sort(compareStrings), changed: changed.sort(compareStrings) },
+    files: { added: added.sort(compareCodeUnits), removed: removed.sort(compareCodeUnits), changed: changed.sort(compareCodeUnits) },
     metadata: diffFields(metadata(from), metadata(to)),
   };
 }

@@ -11,7 +11,9 @@
  * never carry content.
  */
 import type { ArtifactKind } from "../../artifacts/kinds/types.js";
-import { compareStrings, diffConfig } from "./config.js";
+import { diffConfig } from "./config.js";
+import { compareCodeUnits } from "../../core/compare.js";
+import type { PinnedComponent } from "../summary.js";
 import { diffContract } from "./contract.js";
 import { diffEvalset } from "./evalset.js";
 import { diffIndex } from "./index-files.js";
@@ -21,12 +23,7 @@ import { diffTools } from "./tools.js";
 
 export type { ArtifactKind } from "../../artifacts/kinds/types.js";
 
-export interface PinnedComponent {
-  kind: ArtifactKind;
-  name: string;
-  version: number;
-  digest: string;
-}
+export type { PinnedComponent };
 
 export interface DiffSide extends PinnedComponent {
   content: unknown;
@@ -85,7 +82,7 @@ export type ContentDiffer = (kind: ArtifactKind, from: unknown, to: unknown, opt
 type Planned = ComponentDiff | { pending: Omit<ComponentDiff, "detail" | "change">; kind: ArtifactKind; from: unknown; to: unknown; labels: ContentDiffOptions };
 
 function planSlots(from: Record<string, DiffSide>, to: Record<string, DiffSide>): Planned[] {
-  const slots = [...new Set([...Object.keys(from), ...Object.keys(to)])].sort(compareStrings);
+  const slots = [...new Set([...Object.keys(from), ...Object.keys(to)])].sort(compareCodeUnits);
   return slots.map((slot): Planned => {
     const before = Object.hasOwn(from, slot) ? from[slot] : undefined;
     const after = Object.hasOwn(to, slot) ? to[slot] : undefined;

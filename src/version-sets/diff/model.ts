@@ -4,7 +4,8 @@
  * nested param shows up as exactly the leaf that moved. Invariant: one entry per leaf that was
  * added (`from: null`), removed (`to: null`) or changed, sorted by `field` in code-unit order.
  */
-import { compareStrings, diffFlattened } from "./config.js";
+import { diffFlattened } from "./config.js";
+import { compareCodeUnits } from "../../core/compare.js";
 
 export interface FieldChange {
   field: string;
@@ -21,7 +22,7 @@ export function diffFields(from: unknown, to: unknown): FieldChange[] {
   const flat = diffFlattened(from, to);
   return [...flat.added, ...flat.removed, ...flat.changed]
     .map(({ key, from: before, to: after }) => ({ field: key, from: before, to: after }))
-    .sort((x, y) => compareStrings(x.field, y.field));
+    .sort((x, y) => compareCodeUnits(x.field, y.field));
 }
 
 export function diffModel(from: unknown, to: unknown): ModelDiff {

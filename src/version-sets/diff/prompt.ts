@@ -15,7 +15,8 @@
  * `unified` is always present ("" when the compared texts are equal). `variables` lists the
  * declared names that were added or removed, sorted; it is an addition to the API's detail.
  */
-import { compareStrings, isPlainObject } from "./config.js";
+import { isPlainObject } from "./config.js";
+import { compareCodeUnits } from "../../core/compare.js";
 import { unifiedDiff } from "./text-diff.js";
 
 export interface PromptDiff {
@@ -80,8 +81,8 @@ export function diffPrompt(from: unknown, to: unknown, options: PromptDiffOption
   return {
     unified,
     variables: {
-      added: [...after].filter((name) => !before.has(name)).sort(compareStrings),
-      removed: [...before].filter((name) => !after.has(name)).sort(compareStrings),
+      added: [...after].filter((name) => !before.has(name)).sort(compareCodeUnits),
+      removed: [...before].filter((name) => !after.has(name)).sort(compareCodeUnits),
     },
     ...(breaksDiffer ? { trailing_newlines_differ: true as const } : {}),
   };

@@ -11,7 +11,9 @@
  * review); a permission removed is not; a description change is never breaking. Any other field
  * that changes is unclassifiable and therefore breaking.
  */
-import { canonicalJson, compareStrings, isPlainObject, jsonEqual } from "./config.js";
+import { isPlainObject, jsonEqual } from "./config.js";
+import { compareCodeUnits } from "../../core/compare.js";
+import { canonicalJson } from "../../core/canonical-json.js";
 import { compareSchemas, isBreaking, segment } from "./contract.js";
 
 export interface ToolChange {
@@ -51,10 +53,10 @@ function comparePermissions(before: unknown, after: unknown): ToolChange[] {
   const keysBefore = new Set(o.map(canonicalJson));
   const keysAfter = new Set(n.map(canonicalJson));
   const changes: ToolChange[] = [];
-  for (const key of [...keysAfter].sort(compareStrings)) {
+  for (const key of [...keysAfter].sort(compareCodeUnits)) {
     if (!keysBefore.has(key)) changes.push({ path: "$.permissions", breaking: true, message: `permission ${key} added` });
   }
-  for (const key of [...keysBefore].sort(compareStrings)) {
+  for (const key of [...keysBefore].sort(compareCodeUnits)) {
     if (!keysAfter.has(key)) changes.push({ path: "$.permissions", breaking: false, message: `permission ${key} removed` });
   }
   return changes;
@@ -62,7 +64,7 @@ function comparePermissions(before: unknown, after: unknown): ToolChange[] {
 
 function compareTool(before: Record<string, unknown>, after: Record<string, unknown>): ToolChange[] {
   const changes: ToolChange[] = [];
-  const fields = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort(compareStrings);
+  const fields = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort(compareCodeUnits);
   for (const field of fields) {
     if (field === "name" || jsonEqual(before[field], after[field])) continue;
     if (field === "input_schema") {
@@ -89,15 +91,15 @@ export function diffTools(from: unknown, to: unknown): ToolsDiff {
   const before = toolsByName(from);
   const after = toolsByName(to);
   const changed: ChangedTool[] = [];
-  for (const name of [...after.keys()].sort(compareStrings)) {
+  for (const name of [...after.keys()].sort(compareCodeUnits)) {
     const old = before.get(name);
     if (!old) continue;
     const changes = compareTool(old, after.get(name)!);
     if (changes.length > 0) changed.push({ name, breaking: changes.some((c) => c.breaking), changes });
   }
   return {
-    added: [...after.keys()].filter((name) => !before.has(name)).sort(compareStrings),
-    removed: [...before.keys()].filter((name) => !after.has(name)).sort(compareStrings),
+    added: [...after.keys()].filter((name) => !before.has(name)).sort(compareCodeUnits),
+    removed: [...before.keys()].filter((name) => !after.has(name)).sort(compareCodeUnits),
     changed,
   };
 }
