@@ -10,6 +10,7 @@ import { artifactRoutes } from "./artifacts/routes.js";
 import { ArtifactService } from "./artifacts/service.js";
 import { auditRoutes } from "./audit/routes.js";
 import { AuditService } from "./audit/service.js";
+import { KyselyAuditStore } from "./audit/store.js";
 import { tokenRoutes } from "./auth/routes.js";
 import { TokenService } from "./auth/service.js";
 import { TokenResolver } from "./auth/token-resolver.js";
@@ -19,12 +20,13 @@ import { combineBackground } from "./background.js";
 import type { ConsoleBundle } from "./console/bundle.js";
 import { consoleRouter } from "./console/routes.js";
 import { BlobService } from "./blobs/service.js";
-import type { BlobStore } from "./blobs/store.js";
+import type { BlobStore } from "./blobs/ports.js";
 import { UploadSweeper, type UploadSweeperOptions } from "./blobs/upload-sweeper.js";
 import { DEFAULT_STALE_AFTER_MS, type Config } from "./config.js";
 import type { AnswerWatch } from "./db/answer-watch.js";
 import { registerDatabaseMetrics } from "./db/metrics.js";
 import type { Database } from "./db/schema.js";
+import { KyselyTransactions } from "./db/transactions.js";
 import type { ChangeFeed } from "./environments/change-feed.js";
 import { wirePropagation } from "./environments/propagation.js";
 import { environmentRoutes } from "./environments/routes.js";
@@ -55,6 +57,7 @@ import { projectRoutes } from "./projects/routes.js";
 import { registerSchemaMetrics } from "./schemas/metrics.js";
 import { SchemaWorkers } from "./schemas/schema-workers.js";
 import { ProjectService } from "./projects/service.js";
+import { KyselyProjectStore } from "./projects/store.js";
 import { GateService } from "./rollouts/gate-service.js";
 import { incidentRoutes } from "./incidents/routes.js";
 import { IncidentService } from "./incidents/service.js";
@@ -126,7 +129,9 @@ export function createApp(deps: AppDeps) {
   // How long resolve, watch and a known token wait for the database before answering from memory.
   const staleAfterMs = deps.config.database?.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
 
-  const projects = new ProjectService(db);
+  const transactions = new KyselyTransactions(db);
+  const auditStore = new KyselyAuditStore(db);
+  const projects = new ProjectService({ store: new KyselyProjectStore(db), audit: auditStore, transactions });
   const blobs = new BlobService({
     db,
     store: blobStore,
@@ -162,7 +167,7 @@ export function createApp(deps: AppDeps) {
     unusable: (ids) => tokenStore.unusable(ids),
   });
   const tokenService = new TokenService({ db, resolver: tokens, onRevoked: (id) => watchStreams.closeToken(id) });
-  const audit = new AuditService(db);
+  const audit = new AuditService(auditStore);
   const feed = deps.changeFeed;
   const { maxTotal: _maxTotal, ...hubTuning } = deps.watch ?? {};
   const watchHub = new WatchHub({ source: environments, feedLive: () => feed?.live ?? false, logger, staleAfterMs, ...hubTuning });

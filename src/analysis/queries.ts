@@ -24,7 +24,7 @@
  *   queryFormOf(key)     "point" | "rate" | "histogram" | "mean"
  */
 import { z } from "zod";
-import { NAME_PATTERN } from "../http/names.js";
+import { NAME_PATTERN } from "../core/names.js";
 import { METRIC_NAMES, type MetricName } from "../rollouts/metrics.js";
 import { SAMPLE_KIND } from "../rollouts/analysis/samples.js";
 import { MAX_SEGMENTS } from "../rollouts/analysis/sample-schemas.js";

@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import { recordAudit } from "../audit/store.js";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../core/principal.js";
 import type { Database } from "../db/schema.js";
 import { AppError, NotFoundError } from "../core/errors.js";
 import type { Actor } from "../core/actor.js";

@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
 import { ValidationError } from "../core/errors.js";
-import { NAME_PATTERN } from "../http/names.js";
+import { NAME_PATTERN } from "../core/names.js";
 import type { Page } from "../core/page.js";
 import { ARTIFACT_KINDS } from "./kinds/index.js";
 import { listLatestArtifacts, type CatalogRow } from "./catalog-store.js";

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { MethodNotAllowedError } from "../core/errors.js";
 import { actorOf } from "../http/context.js";
-import { nameSchema } from "../http/names.js";
+import { nameSchema } from "../core/names.js";
 import { pageQuerySchema } from "../http/pagination.js";
 import type { RouteSpec } from "../http/routes.js";
 import { parseInput } from "../http/validate.js";

@@ -1,7 +1,5 @@
-import type { Kysely } from "kysely";
-import type { Database } from "../db/schema.js";
 import { decodeCursor, toPage, type Page } from "../core/page.js";
-import { listAudit, type AuditRow } from "./store.js";
+import type { AuditRecord, AuditStore } from "./ports.js";
 
 export interface AuditEntryView {
   at: string;
@@ -16,7 +14,7 @@ export interface AuditEntryView {
   client_address: string | null;
 }
 
-export function presentAuditEntry(row: AuditRow): AuditEntryView {
+export function presentAuditEntry(row: AuditRecord): AuditEntryView {
   return {
     at: row.at.toISOString(),
     project: row.project,
@@ -45,14 +43,14 @@ export interface AuditFilter {
 
 /** Reads the append-only audit log; rows are written by each service in its own transaction. */
 export class AuditService {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(private readonly store: AuditStore) {}
 
   /**
    * `project` undefined lists every entry (the admin view, including token changes).
    * `environments` hides entries about other environments from a token limited to these.
    */
   async list(project: string | undefined, filter: AuditFilter, environments?: string[]): Promise<Page<AuditEntryView>> {
-    const rows = await listAudit(this.db, {
+    const rows = await this.store.list({
       project,
       environments,
       action: filter.action,

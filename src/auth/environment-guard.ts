@@ -1,5 +1,5 @@
 import { ForbiddenError } from "../core/errors.js";
-import type { Principal } from "./principal.js";
+import type { Principal } from "../core/principal.js";
 
 /**
  * Protected environments (production) accept deploys, rollbacks and rollout changes only from

@@ -1,11 +1,11 @@
 import { z } from "zod";
 import { actorOf, principalOf } from "../http/context.js";
-import { nameSchema } from "../http/names.js";
+import { nameSchema } from "../core/names.js";
 import { pageQuerySchema } from "../http/pagination.js";
 import type { RouteSpec } from "../http/routes.js";
 import { rfc3339Schema } from "../http/time.js";
 import { parseInput } from "../http/validate.js";
-import { SCOPES, type Principal } from "./principal.js";
+import { SCOPES, type Principal } from "../core/principal.js";
 import { expiryOf } from "./token-resolver.js";
 import type { TokenService } from "./service.js";
 

@@ -6,7 +6,7 @@ import { ConflictError, NotFoundError, UnprocessableError, type FieldError } fro
 import type { Actor } from "../core/actor.js";
 import { decodeCursor, toPage, type Page } from "../core/page.js";
 import { BOOTSTRAP_TOKEN_ID } from "./bootstrap-admin.js";
-import type { Scope } from "./principal.js";
+import type { Scope } from "../core/principal.js";
 import { generateTokenSecret, hashTokenSecret } from "./secrets.js";
 import type { TokenResolver } from "./token-resolver.js";
 import { TokenStore, type TokenRecord } from "./token-store.js";

@@ -1,6 +1,6 @@
 import { withDatabaseBudget } from "../db/budgets.js";
 import { isDatabaseUnavailable } from "../db/errors.js";
-import type { Principal, Scope } from "./principal.js";
+import type { Principal, Scope } from "../core/principal.js";
 import { hashesEqual, hashTokenSecret } from "./secrets.js";
 import type { TokenRow, TokenStore } from "./token-store.js";
 

@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { Config } from "../config.js";
 import { FsBlobStore } from "./fs.js";
-import type { BlobStore } from "./store.js";
+import type { BlobStore } from "./ports.js";
 
 /**
  * S3 when a bucket is configured, else files under `$PINSET_DATA_DIR/blobs`. The AWS SDK is

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from "node:crypto";
 import { DigestMismatchError, PayloadTooLargeError } from "../core/errors.js";
-import type { PutOptions } from "./store.js";
+import type { PutOptions } from "./ports.js";
 
 /**
  * Hashes and counts bytes as they stream past, enforcing the size limit before the bytes are

@@ -4,7 +4,8 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 import { DigestMeter } from "./digest-meter.js";
 import { assertSafeKey } from "./keys.js";
-import type { BlobStore, ByteRange, PutOptions, PutResult, SweepResult } from "./store.js";
+import type { BlobStore, PutOptions, PutResult, SweepResult } from "./ports.js";
+import type { ByteRange } from "../core/byte-range.js";
 
 /**
  * Blobs as files under one root. Writes go to tmp/ and are renamed into place after the

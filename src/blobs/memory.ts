@@ -1,7 +1,8 @@
 import { Readable } from "node:stream";
 import { DigestMeter } from "./digest-meter.js";
 import { assertSafeKey } from "./keys.js";
-import type { BlobStore, ByteRange, PutOptions, PutResult } from "./store.js";
+import type { BlobStore, PutOptions, PutResult } from "./ports.js";
+import type { ByteRange } from "../core/byte-range.js";
 
 /** For unit tests only: holds objects in a Map. Same all-or-nothing rule as the real stores. */
 export class MemoryBlobStore implements BlobStore {

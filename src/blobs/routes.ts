@@ -3,7 +3,7 @@ import { z } from "zod";
 import { AppError } from "../core/errors.js";
 import { streamedBody } from "../http/body-limits.js";
 import { actorOf } from "../http/context.js";
-import { digestSchema, nameSchema } from "../http/names.js";
+import { digestSchema, nameSchema } from "../core/names.js";
 import { parseRange } from "../http/range.js";
 import type { RouteSpec } from "../http/routes.js";
 import { parseInput } from "../http/validate.js";

@@ -16,7 +16,8 @@ import type { Readable } from "node:stream";
 import type { S3Config } from "../config.js";
 import { DigestMeter } from "./digest-meter.js";
 import { assertSafeKey } from "./keys.js";
-import type { BlobStore, ByteRange, PutOptions, PutResult, SweepResult } from "./store.js";
+import type { BlobStore, PutOptions, PutResult, SweepResult } from "./ports.js";
+import type { ByteRange } from "../core/byte-range.js";
 
 /** 8 MiB parts: above S3's 5 MiB minimum, and 10 000 parts still reach 80 GiB. */
 const PART_SIZE = 8 * 1024 * 1024;

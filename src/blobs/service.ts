@@ -4,11 +4,11 @@ import { recordAudit } from "../audit/store.js";
 import type { Database } from "../db/schema.js";
 import { AppError, GoneError, NotFoundError, PayloadTooLargeError } from "../core/errors.js";
 import type { Actor } from "../core/actor.js";
-import type { RangeRequest } from "../http/range.js";
+import type { RangeRequest } from "../core/byte-range.js";
 import { digestStream } from "./digest-meter.js";
 import { blobKey } from "./keys.js";
 import { BlobLinkStore } from "./link-store.js";
-import type { BlobStore } from "./store.js";
+import type { BlobStore } from "./ports.js";
 
 export interface BlobServiceDeps {
   db: Kysely<Database>;

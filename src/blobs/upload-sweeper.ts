@@ -1,6 +1,6 @@
 import type { BackgroundTask } from "../background.js";
 import type { Logger } from "../logger.js";
-import type { BlobStore } from "./store.js";
+import type { BlobStore } from "./ports.js";
 
 export interface UploadSweeperOptions {
   /** Uploads unfinished for longer than this are abandoned. */

@@ -1,7 +1,7 @@
 import type { Request, Response } from "express";
 import { z } from "zod";
 import { actorOf, principalOf, stateOf } from "../http/context.js";
-import { isName, nameSchema } from "../http/names.js";
+import { isName, nameSchema } from "../core/names.js";
 import { pageQuerySchema } from "../http/pagination.js";
 import type { RouteSpec } from "../http/routes.js";
 import { rfc3339Schema } from "../http/time.js";

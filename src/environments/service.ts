@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import { recordAudit } from "../audit/store.js";
 import { requireDeployAccess } from "../auth/environment-guard.js";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../core/principal.js";
 import type { Database } from "../db/schema.js";
 import { ConflictError, NotFoundError, UnprocessableError } from "../core/errors.js";
 import type { Actor } from "../core/actor.js";

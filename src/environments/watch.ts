@@ -5,7 +5,7 @@ import { z } from "zod";
 import { expiryOf } from "../auth/token-resolver.js";
 import { principalOf } from "../http/context.js";
 import type { RouteSpec } from "../http/routes.js";
-import { nameSchema } from "../http/names.js";
+import { nameSchema } from "../core/names.js";
 import { parseInput } from "../http/validate.js";
 import type { WatchHub, WatchSink } from "./watch-hub.js";
 import type { WatchStreams } from "./watch-streams.js";

@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import { blobKey } from "../blobs/keys.js";
-import type { BlobStore } from "../blobs/store.js";
+import type { BlobStore } from "../blobs/ports.js";
 import type { Database } from "../db/schema.js";
 import { GcStore, type ProjectTally, type VersionKey } from "./store.js";
 import type { GcOptions } from "./settings.js";

@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import { recordAudit } from "../audit/store.js";
-import type { BlobStore } from "../blobs/store.js";
+import type { BlobStore } from "../blobs/ports.js";
 import type { Database } from "../db/schema.js";
 import { isUniqueViolation } from "../db/errors.js";
 import { ConflictError, UnprocessableError, type FieldError } from "../core/errors.js";

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
-import { canSeeEnvironment, canSeeProject, hasScope, type Principal, type Scope } from "../auth/principal.js";
-import type { TokenResolver } from "../auth/token-resolver.js";
+import { canSeeEnvironment, canSeeProject, hasScope, type Principal, type Scope } from "../core/principal.js";
+import type { TokenLookup } from "./token-lookup.js";
 import { ForbiddenError, NotFoundError, UnauthorizedError } from "../core/errors.js";
 import { stateOf } from "./context.js";
 
@@ -15,7 +15,7 @@ export function bearerSecret(header: string | string[] | undefined): string | un
  * 401 unless the request carries a known, unexpired, unrevoked bearer token. `beforeRefusal`
  * runs before a 401 (the rate limiter charges the client address there and may answer 429).
  */
-export function authenticate(resolver: Pick<TokenResolver, "resolve"> & Partial<Pick<TokenResolver, "peek">>, options: { beforeRefusal?: (req: Request) => void } = {}): RequestHandler {
+export function authenticate(resolver: Pick<TokenLookup, "resolve"> & Partial<Pick<TokenLookup, "peek">>, options: { beforeRefusal?: (req: Request) => void } = {}): RequestHandler {
   return (req, res, next) => {
     const secret = bearerSecret(req.headers.authorization);
     if (secret === undefined) {

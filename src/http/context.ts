@@ -1,5 +1,5 @@
 import type { Request, Response } from "express";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../core/principal.js";
 import type { Actor } from "../core/actor.js";
 import type { Logger } from "../logger.js";
 

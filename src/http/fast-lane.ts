@@ -1,5 +1,5 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
-import type { TokenResolver } from "../auth/token-resolver.js";
+import type { TokenLookup } from "./token-lookup.js";
 import type { Logger } from "../logger.js";
 import { bearerSecret, refusal } from "./auth.js";
 import type { RequestRecorder } from "./metrics.js";
@@ -57,7 +57,7 @@ export interface FastLaneDeps {
   /** Mounted under this prefix (`/v1`), like the router's copy of the routes. */
   prefix: string;
   specs: RouteSpec[];
-  tokens: Pick<TokenResolver, "peek">;
+  tokens: Pick<TokenLookup, "peek">;
   rateLimit: Pick<RateLimit, "take">;
   recorder: RequestRecorder;
   logger: Logger;

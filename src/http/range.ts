@@ -1,6 +1,7 @@
-import type { ByteRange } from "../blobs/store.js";
+import type { ByteRange, RangeRequest } from "../core/byte-range.js";
 
-export type RangeRequest = { kind: "none" } | { kind: "range"; range: ByteRange } | { kind: "unsatisfiable" };
+export type { RangeRequest };
+
 
 /**
  * One `bytes=` range (`a-b`, `a-`, `-n`). Several ranges or a malformed header are answered

@@ -1,6 +1,6 @@
 import type { Request, RequestHandler } from "express";
 import { RateLimitedError } from "../core/errors.js";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../core/principal.js";
 import { stateOf } from "./context.js";
 
 export interface RateLimitConfig {

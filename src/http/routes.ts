@@ -1,5 +1,5 @@
 import type { RequestHandler, Router } from "express";
-import type { Scope } from "../auth/principal.js";
+import type { Scope } from "../core/principal.js";
 import { authorize } from "./auth.js";
 import { stateOf } from "./context.js";
 import { bodyReader, type BodyKind, type BodyLimits } from "./body-limits.js";

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Router, type Request } from "express";
-import type { TokenResolver } from "../auth/token-resolver.js";
+import type { TokenLookup } from "./token-lookup.js";
 import { DEFAULT_READYZ_TIMEOUT_MS } from "../config.js";
 import { withDatabaseBudget } from "../db/budgets.js";
 import { bearerSecret } from "./auth.js";
@@ -35,7 +35,7 @@ interface CheckResult {
 export function serviceRouter(deps: {
   metrics: Metrics;
   readiness: ReadinessCheck[];
-  tokens?: Pick<TokenResolver, "peek" | "resolve">;
+  tokens?: Pick<TokenLookup, "peek" | "resolve">;
   readyzTimeoutMs?: number;
 }): Router {
   const readyzMs = deps.readyzTimeoutMs ?? DEFAULT_READYZ_TIMEOUT_MS;
@@ -86,7 +86,7 @@ async function runCheck(r: ReadinessCheck, timeoutMs: number): Promise<CheckResu
   }
 }
 
-async function isAdmin(req: Request, tokens: Pick<TokenResolver, "peek" | "resolve"> | undefined, timeoutMs: number): Promise<boolean> {
+async function isAdmin(req: Request, tokens: Pick<TokenLookup, "peek" | "resolve"> | undefined, timeoutMs: number): Promise<boolean> {
   const secret = bearerSecret(req.headers.authorization);
   if (!tokens || secret === undefined) return false;
   let principal = tokens.peek(secret);

@@ -1,7 +1,7 @@
 import { randomFillSync } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "../logger.js";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../core/principal.js";
 import type { RequestState } from "./context.js";
 
 /** A client's trace id is kept only when it is safe to echo in a header and a log line. */

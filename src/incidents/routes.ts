@@ -1,13 +1,13 @@
 import { z } from "zod";
 import { NotFoundError } from "../core/errors.js";
 import { actorOf, principalOf } from "../http/context.js";
-import { nameSchema } from "../http/names.js";
+import { nameSchema } from "../core/names.js";
 import { pageQuerySchema } from "../http/pagination.js";
 import type { RouteSpec } from "../http/routes.js";
 import { parseInput } from "../http/validate.js";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../core/principal.js";
 import type { EnvironmentService } from "../environments/service.js";
-import { terminalUnsafeProblem } from "../http/terminal-text.js";
+import { terminalUnsafeProblem } from "../core/terminal-text.js";
 import { renderRunbook } from "./runbook.js";
 import type { IncidentService } from "./service.js";
 

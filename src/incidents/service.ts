@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
 import { ArtifactStore } from "../artifacts/store.js";
 import { recordAudit } from "../audit/store.js";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../core/principal.js";
 import type { Database } from "../db/schema.js";
 import type { AppliedChange } from "../environments/change.js";
 import { ConflictError, ForbiddenError, NotFoundError } from "../core/errors.js";

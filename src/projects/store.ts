@@ -1,18 +1,18 @@
-import type { Kysely, Selectable } from "kysely";
-import type { Database, ProjectsTable } from "../db/schema.js";
+import type { Kysely } from "kysely";
+import type { Tx } from "../core/transaction.js";
+import type { Database } from "../db/schema.js";
+import { queryOf } from "../db/transactions.js";
+import type { ProjectRecord, ProjectStore } from "./ports.js";
 
-export type ProjectRow = Selectable<ProjectsTable>;
-
-export class ProjectStore {
+export class KyselyProjectStore implements ProjectStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  find(name: string): Promise<ProjectRow | undefined> {
-    return this.db.selectFrom("projects").selectAll().where("name", "=", name).executeTakeFirst();
+  find(name: string, tx?: Tx): Promise<ProjectRecord | undefined> {
+    return queryOf(this.db, tx).selectFrom("projects").selectAll().where("name", "=", name).executeTakeFirst();
   }
 
-  /** Inserts unless present; returns the row and whether this call created it. */
-  async insertIfAbsent(db: Kysely<Database>, name: string, description: string | null): Promise<ProjectRow | undefined> {
-    return db
+  insertIfAbsent(tx: Tx, name: string, description: string | null): Promise<ProjectRecord | undefined> {
+    return queryOf(this.db, tx)
       .insertInto("projects")
       .values({ name, description })
       .onConflict((oc) => oc.column("name").doNothing())
@@ -20,8 +20,7 @@ export class ProjectStore {
       .executeTakeFirst();
   }
 
-  /** Newest first; `names` restricts to the projects a token may see ("*" for all). */
-  list(options: { names: "*" | string[]; before?: number; limit: number }): Promise<ProjectRow[]> {
+  list(options: { names: "*" | readonly string[]; before?: number; limit: number }): Promise<ProjectRecord[]> {
     let q = this.db.selectFrom("projects").selectAll().orderBy("seq", "desc").limit(options.limit);
     if (options.names !== "*") {
       if (options.names.length === 0) return Promise.resolve([]);

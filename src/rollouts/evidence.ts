@@ -21,7 +21,7 @@ import type { Kysely } from "kysely";
 import { presentAuditEntry } from "../audit/service.js";
 import { recordAudit } from "../audit/store.js";
 import { reportKey, reportPrefix } from "../blobs/keys.js";
-import type { BlobStore } from "../blobs/store.js";
+import type { BlobStore } from "../blobs/ports.js";
 import { sha256Hex } from "../core/canonical-json.js";
 import type { Database } from "../db/schema.js";
 import { AppError, NotFoundError } from "../core/errors.js";

@@ -24,7 +24,7 @@
  * Whether the registry advances by itself is the rollout's `auto` flag, not the policy's.
  */
 import { z } from "zod";
-import { NAME_PATTERN } from "../http/names.js";
+import { NAME_PATTERN } from "../core/names.js";
 import { UnprocessableError, type FieldError } from "../core/errors.js";
 import { isValidPercent } from "./assignment.js";
 

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
 import { z } from "zod";
 import { recordAudit } from "../audit/store.js";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../core/principal.js";
 import type { Database } from "../db/schema.js";
 import { ConflictError, UnprocessableError } from "../core/errors.js";
 import type { Actor } from "../core/actor.js";

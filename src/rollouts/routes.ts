@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { canSeeEnvironment } from "../auth/principal.js";
+import { canSeeEnvironment } from "../core/principal.js";
 import type { EnvironmentView } from "../environments/service.js";
 import { actorOf, principalOf } from "../http/context.js";
-import { nameSchema } from "../http/names.js";
+import { nameSchema } from "../core/names.js";
 import { pageQuerySchema } from "../http/pagination.js";
 import type { RouteSpec } from "../http/routes.js";
 import { rfc3339Schema } from "../http/time.js";

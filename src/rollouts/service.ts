@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import { recordAudit } from "../audit/store.js";
-import type { Principal } from "../auth/principal.js";
-import type { BlobStore } from "../blobs/store.js";
+import type { Principal } from "../core/principal.js";
+import type { BlobStore } from "../blobs/ports.js";
 import { isDatabaseUnavailable } from "../db/errors.js";
 import type { Database } from "../db/schema.js";
 import { applyEnvironmentChange } from "../environments/change.js";

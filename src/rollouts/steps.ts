@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
 import { recordAudit } from "../audit/store.js";
 import { requireDeployAccess } from "../auth/environment-guard.js";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../core/principal.js";
 import type { Database } from "../db/schema.js";
 import { applyEnvironmentChange } from "../environments/change.js";
 import { ConflictError, LockedError, NotFoundError, UnprocessableError } from "../core/errors.js";

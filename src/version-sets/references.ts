@@ -1,7 +1,7 @@
 import { parseArtifactRef } from "../artifacts/service.js";
 import type { ArtifactRef } from "../artifacts/store.js";
 import { ARTIFACT_KINDS, isArtifactKind, type ArtifactKind } from "../artifacts/kinds/index.js";
-import { NAME_PATTERN } from "../http/names.js";
+import { NAME_PATTERN } from "../core/names.js";
 
 /** A component reference `<kind>/<name>@<ref>` as written in a create request, parsed. */
 export interface ComponentReference {

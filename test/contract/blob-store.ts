@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BlobStore } from "../../src/blobs/store.js";
+import type { BlobStore } from "../../src/blobs/ports.js";
 import { DigestMismatchError, PayloadTooLargeError } from "../../src/core/errors.js";
 
 const digestOf = (data: Uint8Array) => `sha256:${createHash("sha256").update(data).digest("hex")}`;

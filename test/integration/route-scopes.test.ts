@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SCOPES } from "../../src/auth/principal.js";
+import { SCOPES } from "../../src/core/principal.js";
 import { OPENAPI_PATH } from "../../src/http/service-routes.js";
 import type { RouteSpec } from "../../src/http/routes.js";
 import { sha256Digest } from "../support/builders.js";

@@ -8,7 +8,7 @@ import { createApp, type AppDeps, type PinsetApp } from "../../src/app.js";
 import { ensureAdminToken } from "../../src/auth/bootstrap-admin.js";
 import { FsBlobStore } from "../../src/blobs/fs.js";
 import { createS3Client, S3BlobStore } from "../../src/blobs/s3.js";
-import type { BlobStore } from "../../src/blobs/store.js";
+import type { BlobStore } from "../../src/blobs/ports.js";
 import { HTTP_DEFAULTS, type Config } from "../../src/config.js";
 import { DEFAULT_DATABASE_BUDGETS, type DatabaseBudgets } from "../../src/db/budgets.js";
 import { connectPostgres } from "../../src/db/connect.js";

@@ -3,7 +3,7 @@ import { errorLine } from "../../src/cli/errors.js";
 import { colours } from "../../src/cli/render/colour.js";
 import { PinsetApiError } from "../../src/client/errors.js";
 import { escapeControl, escapeDeep, safeJson, sanitizeOutput } from "../../src/cli/render/safe-text.js";
-import { terminalUnsafeProblem } from "../../src/http/terminal-text.js";
+import { terminalUnsafeProblem } from "../../src/core/terminal-text.js";
 
 /** What the issue saw printed by `pinset diff`: retitle the window, erase the line, move up. */
 const ATTACK = "x\u001b]0;owned\u0007\u001b[2K\u001b[1Ay";

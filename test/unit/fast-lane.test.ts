@@ -6,7 +6,7 @@
 import http, { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Principal } from "../../src/auth/principal.js";
+import type { Principal } from "../../src/core/principal.js";
 import { fastLane, type FastResponse } from "../../src/http/fast-lane.js";
 import { createMetrics, RequestRecorder } from "../../src/http/metrics.js";
 import { createRateLimit } from "../../src/http/rate-limit.js";

@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Principal } from "../../src/auth/principal.js";
+import type { Principal } from "../../src/core/principal.js";
 import { createMetrics } from "../../src/http/metrics.js";
 import { serviceRouter, type ReadinessCheck } from "../../src/http/service-routes.js";
 

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { terminalUnsafeProblem } from "../../http/terminal-text.js";
+import { terminalUnsafeProblem } from "../../core/terminal-text.js";
 
 /** A zod refinement for identifiers printed to people (index paths, tool permissions). */
 export function refuseTerminalUnsafe(value: string, ctx: z.RefinementCtx): void {

@@ -12,7 +12,7 @@
  * Everything malformed is reported at once; nothing is coerced (a numeric string is an error).
  */
 import { z } from "zod";
-import { NAME_PATTERN } from "../../http/names.js";
+import { NAME_PATTERN } from "../../core/names.js";
 import type { MetricName } from "../metrics.js";
 import type { MetricValue } from "./samples.js";
 

@@ -1,10 +1,7 @@
+import type { ByteRange } from "../core/byte-range.js";
 import type { Readable } from "node:stream";
 
 /** An inclusive byte range, as in HTTP `Range: bytes=start-end`. */
-export interface ByteRange {
-  start: number;
-  end: number;
-}
 
 export interface PutOptions {
   /** Expected digest (`sha256:<hex>`). When given, bytes that hash differently are never committed. */
