@@ -1,0 +1,211 @@
+import type { Worker } from "node:worker_threads";
+import { siblingModule, startModuleWorker } from "../schemas/worker-script.js";
+import type { EmbeddedNotifier } from "./pglite-listener.js";
+import { EMBEDDED_DATABASE_GONE_CODE, SERIALIZED_ERROR_FIELDS, type PgliteWorkerData, type SerializedDatabaseError, type WorkerMessage, type WorkerRequest } from "./pglite-worker-protocol.js";
+
+/** A statement the embedded database refused, rebuilt on this thread with Postgres' fields (`code` 23505, …). */
+export class EmbeddedDatabaseError extends Error {
+  declare readonly code?: string;
+  declare readonly detail?: string;
+  declare readonly constraint?: string;
+  declare readonly table?: string;
+
+  constructor(serialized: SerializedDatabaseError) {
+    super(serialized.message);
+    this.name = serialized.name === "Error" ? "DatabaseError" : serialized.name;
+    for (const field of SERIALIZED_ERROR_FIELDS) if (serialized[field] !== undefined) Object.defineProperty(this, field, { value: serialized[field], enumerable: true });
+  }
+}
+
+/** The worker thread died (crash, out of memory) or the handle was closed: no statement can run any more. */
+export class EmbeddedDatabaseGoneError extends Error {
+  readonly code = EMBEDDED_DATABASE_GONE_CODE;
+
+  constructor(readonly reason: "crashed" | "closed", detail: string) {
+    super(reason === "crashed" ? `The embedded database's worker thread stopped (${detail}); restart Pinset` : `The embedded database is closed (${detail})`);
+    this.name = "EmbeddedDatabaseGoneError";
+  }
+}
+
+interface Pending {
+  resolve(message: WorkerMessage): void;
+  reject(error: Error): void;
+}
+
+export interface QueryAnswer {
+  rows: unknown[];
+  affectedRows?: number;
+}
+
+/**
+ * The HTTP thread's end of the embedded database (PGlite in a worker thread, pglite-worker.ts).
+ *
+ * Invariants:
+ * - PGlite has one session, so the client hands it out to one holder at a time
+ *   (`acquireSession`): the kysely driver holds it for a statement or a whole transaction, and
+ *   LISTEN/UNLISTEN take it too, so they never run inside someone's open transaction;
+ * - every request gets exactly one answer: the worker's, or — when the worker dies or the
+ *   handle is closed — an EmbeddedDatabaseGoneError, at once, never a hang; requests made after
+ *   that fail the same way;
+ * - the worker keeps the process alive only while a request is out (like a socket with a query
+ *   in flight), so a forgotten handle does not hold the process open.
+ */
+export class PgliteWorkerClient implements EmbeddedNotifier {
+  private readonly pending = new Map<number, Pending>();
+  private readonly channels = new Map<string, { callbacks: Set<(payload: string) => void>; listening: Promise<void> }>();
+  private readonly lostListeners = new Set<(err: Error) => void>();
+  private readonly sessionQueue: Array<() => void> = [];
+  private sessionHeld = false;
+  private nextId = 1;
+  private gone: EmbeddedDatabaseGoneError | undefined;
+  private closing = false;
+
+  private constructor(readonly worker: Worker) {
+    worker.on("message", (message: WorkerMessage) => this.onMessage(message));
+    worker.on("error", (err: Error) => this.die(err.message));
+    worker.on("exit", (code) => this.die(`exit code ${code}`));
+  }
+
+  /** Starts the worker and waits until PGlite is open in it (or failed to open: that error). */
+  static async start(data: PgliteWorkerData = {}): Promise<PgliteWorkerClient> {
+    const worker = startModuleWorker(siblingModule(import.meta.url, "pglite-worker"), { workerData: data });
+    await new Promise<void>((resolve, reject) => {
+      const fail = (err: Error) => {
+        worker.off("message", first);
+        void worker.terminate();
+        reject(err);
+      };
+      const first = (message: WorkerMessage) => {
+        worker.off("error", fail);
+        worker.off("exit", exited);
+        if (message.type === "ready") resolve();
+        else fail(message.type === "start-failed" ? new EmbeddedDatabaseError(message.error) : new Error(`unexpected first message from the embedded database: ${message.type}`));
+      };
+      const exited = (code: number) => fail(new EmbeddedDatabaseGoneError("crashed", `exit code ${code} before it was ready`));
+      worker.once("message", first);
+      worker.once("error", fail);
+      worker.once("exit", exited);
+    });
+    worker.unref();
+    return new PgliteWorkerClient(worker);
+  }
+
+  /** Runs one statement on the session; the caller must hold it (acquireSession). */
+  async query(sql: string, params: readonly unknown[]): Promise<QueryAnswer> {
+    const answer = await this.request({ type: "query", sql, params });
+    if (answer.type !== "result") throw new Error(`unexpected answer to a query: ${answer.type}`);
+    return answer.affectedRows !== undefined ? { rows: answer.rows, affectedRows: answer.affectedRows } : { rows: answer.rows };
+  }
+
+  /** Waits for the session; call the returned function (once) to hand it to the next in line. */
+  acquireSession(): Promise<() => void> {
+    return new Promise((resolve) => {
+      const grant = () => {
+        let released = false;
+        resolve(() => {
+          if (released) return;
+          released = true;
+          const next = this.sessionQueue.shift();
+          if (next) next();
+          else this.sessionHeld = false;
+        });
+      };
+      if (this.sessionHeld) this.sessionQueue.push(grant);
+      else {
+        this.sessionHeld = true;
+        grant();
+      }
+    });
+  }
+
+  async listen(channel: string, callback: (payload: string) => void): Promise<() => Promise<void>> {
+    let entry = this.channels.get(channel);
+    if (!entry) {
+      entry = { callbacks: new Set(), listening: this.withSession(() => this.request({ type: "listen", channel })).then(() => {}) };
+      this.channels.set(channel, entry);
+      entry.listening.catch(() => this.channels.delete(channel));
+    }
+    const { callbacks, listening } = entry;
+    callbacks.add(callback);
+    await listening;
+    return async () => {
+      callbacks.delete(callback);
+      if (callbacks.size > 0 || this.channels.get(channel) !== entry) return;
+      this.channels.delete(channel);
+      if (!this.gone) await this.withSession(() => this.request({ type: "unlisten", channel }));
+    };
+  }
+
+  /** Told once when the worker dies (not when the handle is closed). */
+  onLost(listener: (err: Error) => void): () => void {
+    this.lostListeners.add(listener);
+    return () => this.lostListeners.delete(listener);
+  }
+
+  /**
+   * Closes PGlite in the worker (after every statement already sent; a checkpoint is written)
+   * and ends the thread. Statements asked for later fail with EmbeddedDatabaseGoneError.
+   */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (!this.gone) {
+      const closed = this.request({ type: "close" }).catch(() => {});
+      this.gone = new EmbeddedDatabaseGoneError("closed", "the handle was closed");
+      await closed;
+    }
+    await this.worker.terminate();
+  }
+
+  private async withSession<T>(work: () => Promise<T>): Promise<T> {
+    const release = await this.acquireSession();
+    try {
+      return await work();
+    } finally {
+      release();
+    }
+  }
+
+  private request(body: DistributiveOmit<WorkerRequest, "id">): Promise<WorkerMessage> {
+    if (this.gone) return Promise.reject(this.gone);
+    const id = this.nextId++;
+    return new Promise<WorkerMessage>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      if (this.pending.size === 1) this.worker.ref();
+      this.worker.postMessage({ ...body, id } as WorkerRequest);
+    });
+  }
+
+  private onMessage(message: WorkerMessage): void {
+    if (message.type === "notification") {
+      for (const callback of this.channels.get(message.channel)?.callbacks ?? []) callback(message.payload);
+      return;
+    }
+    if (message.type === "ready" || message.type === "start-failed") return;
+    const pending = this.pending.get(message.id);
+    if (!pending) return;
+    this.settled(message.id);
+    if (message.type === "error") pending.reject(new EmbeddedDatabaseError(message.error));
+    else pending.resolve(message);
+  }
+
+  private settled(id: number): void {
+    this.pending.delete(id);
+    if (this.pending.size === 0) this.worker.unref();
+  }
+
+  private die(detail: string): void {
+    if (this.closing && this.pending.size === 0) return;
+    const alreadyGone = this.gone;
+    const err = alreadyGone ?? new EmbeddedDatabaseGoneError("crashed", detail);
+    this.gone = err;
+    for (const [id, pending] of this.pending) {
+      this.settled(id);
+      pending.reject(err);
+    }
+    if (alreadyGone) return;
+    for (const listener of this.lostListeners) listener(err);
+  }
+}
+
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
