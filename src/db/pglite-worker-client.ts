@@ -27,6 +27,9 @@ export class EmbeddedDatabaseGoneError extends Error {
   }
 }
 
+/** How long close waits for statements already asked for. */
+const CLOSE_WAIT_MS = 5_000;
+
 interface Pending {
   resolve(message: WorkerMessage): void;
   reject(error: Error): void;
@@ -58,7 +61,7 @@ export class PgliteWorkerClient implements EmbeddedNotifier {
   private sessionHeld = false;
   private nextId = 1;
   private gone: EmbeddedDatabaseGoneError | undefined;
-  private closing = false;
+  private closed: Promise<void> | undefined;
 
   private constructor(readonly worker: Worker) {
     worker.on("message", (message: WorkerMessage) => this.onMessage(message));
@@ -143,18 +146,28 @@ export class PgliteWorkerClient implements EmbeddedNotifier {
   }
 
   /**
-   * Closes PGlite in the worker (after every statement already sent; a checkpoint is written)
-   * and ends the thread. Statements asked for later fail with EmbeddedDatabaseGoneError.
+   * Closes PGlite in the worker and ends the thread. Whoever holds or waits for the session
+   * already finishes first (up to `CLOSE_WAIT_MS`: a transaction left open must not keep the
+   * process from stopping); PGlite's close writes a checkpoint. Statements asked for after that
+   * fail with EmbeddedDatabaseGoneError.
    */
-  async close(): Promise<void> {
-    if (this.closing) return;
-    this.closing = true;
-    if (!this.gone) {
-      const closed = this.request({ type: "close" }).catch(() => {});
-      this.gone = new EmbeddedDatabaseGoneError("closed", "the handle was closed");
-      await closed;
-    }
-    await this.worker.terminate();
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      const turn = this.acquireSession();
+      let timer: NodeJS.Timeout | undefined;
+      const release = await Promise.race([turn, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), CLOSE_WAIT_MS)))]);
+      clearTimeout(timer);
+      // Too late for an orderly turn: when it comes, pass it on at once (to statements that then fail as closed).
+      if (!release) void turn.then((late) => late());
+      if (!this.gone) {
+        const done = this.request({ type: "close" }).catch(() => {});
+        this.gone = new EmbeddedDatabaseGoneError("closed", "the handle was closed");
+        await done;
+      }
+      release?.();
+      await this.worker.terminate();
+    })();
+    return this.closed;
   }
 
   private async withSession<T>(work: () => Promise<T>): Promise<T> {
@@ -195,7 +208,7 @@ export class PgliteWorkerClient implements EmbeddedNotifier {
   }
 
   private die(detail: string): void {
-    if (this.closing && this.pending.size === 0) return;
+    if (this.closed && this.pending.size === 0) return;
     const alreadyGone = this.gone;
     const err = alreadyGone ?? new EmbeddedDatabaseGoneError("crashed", detail);
     this.gone = err;
