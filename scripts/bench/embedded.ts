@@ -127,12 +127,13 @@ async function burstWithProbe(registry: Registry, seconds: number) {
   for (let i = 0; i < 20; i++) await probeOnce(agent, url);
   const filler = "x".repeat(20_000);
   let running = true;
-  const burst = autocannon({
+  // autocannon answers a thenable, not a Promise.
+  const burst = Promise.resolve(autocannon({
     url: registry.url,
     connections: CONNECTIONS,
     duration: seconds,
     requests: [{ method: "POST", path: `/v1/projects/${PROJECT}/artifacts/config/burst`, headers: json, setupRequest: (r) => ({ ...r, body: JSON.stringify({ content: { values: { n: ++counter, filler } } }) }) }],
-  }).finally(() => (running = false));
+  })).finally(() => (running = false));
   const samples: number[] = [];
   // The burst's connections open and send first; the probe measures the steady burst, not its start.
   await new Promise((resolve) => setTimeout(resolve, 500));
