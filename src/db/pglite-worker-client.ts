@@ -1,6 +1,7 @@
 import type { Worker } from "node:worker_threads";
 import { siblingModule, startModuleWorker } from "../schemas/worker-script.js";
 import type { EmbeddedNotifier } from "./pglite-listener.js";
+import { SessionLock } from "./session-lock.js";
 import { EMBEDDED_DATABASE_GONE_CODE, SERIALIZED_ERROR_FIELDS, type PgliteWorkerData, type SerializedDatabaseError, type WorkerMessage, type WorkerRequest } from "./pglite-worker-protocol.js";
 
 /** A statement the embedded database refused, rebuilt on this thread with Postgres' fields (`code` 23505, …). */
@@ -45,8 +46,9 @@ export interface QueryAnswer {
  *
  * Invariants:
  * - PGlite has one session, so the client hands it out to one holder at a time
- *   (`acquireSession`): the kysely driver holds it for a statement or a whole transaction, and
- *   LISTEN/UNLISTEN take it too, so they never run inside someone's open transaction;
+ *   (`acquireSession`, session-lock.ts): the kysely driver holds it for a statement or a whole
+ *   transaction, and LISTEN/UNLISTEN take it too, so they never run inside someone's open
+ *   transaction;
  * - every request gets exactly one answer: the worker's, or — when the worker dies or the
  *   handle is closed — an EmbeddedDatabaseGoneError, at once, never a hang; requests made after
  *   that fail the same way;
@@ -57,8 +59,7 @@ export class PgliteWorkerClient implements EmbeddedNotifier {
   private readonly pending = new Map<number, Pending>();
   private readonly channels = new Map<string, { callbacks: Set<(payload: string) => void>; listening: Promise<void> }>();
   private readonly lostListeners = new Set<(err: Error) => void>();
-  private readonly sessionQueue: Array<() => void> = [];
-  private sessionHeld = false;
+  private readonly session = new SessionLock();
   private nextId = 1;
   private gone: EmbeddedDatabaseGoneError | undefined;
   private closed: Promise<void> | undefined;
@@ -100,25 +101,9 @@ export class PgliteWorkerClient implements EmbeddedNotifier {
     return answer.affectedRows !== undefined ? { rows: answer.rows, affectedRows: answer.affectedRows } : { rows: answer.rows };
   }
 
-  /** Waits for the session; call the returned function (once) to hand it to the next in line. */
-  acquireSession(): Promise<() => void> {
-    return new Promise((resolve) => {
-      const grant = () => {
-        let released = false;
-        resolve(() => {
-          if (released) return;
-          released = true;
-          const next = this.sessionQueue.shift();
-          if (next) next();
-          else this.sessionHeld = false;
-        });
-      };
-      if (this.sessionHeld) this.sessionQueue.push(grant);
-      else {
-        this.sessionHeld = true;
-        grant();
-      }
-    });
+  /** Waits for the session (see SessionLock for `urgent` and `timeoutMs`); call the returned function once to pass it on. */
+  acquireSession(options: { urgent?: boolean; timeoutMs?: number } = {}): Promise<() => void> {
+    return this.session.acquire(options);
   }
 
   async listen(channel: string, callback: (payload: string) => void): Promise<() => Promise<void>> {

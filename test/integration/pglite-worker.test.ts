@@ -7,6 +7,7 @@
  */
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DATABASE_TIMEOUT_CODE, DatabaseTimeoutError, withDatabaseBudget } from "../../src/db/budgets.js";
 import { connectPgliteWorker } from "../../src/db/connect.js";
 import { isDatabaseUnavailable } from "../../src/db/errors.js";
 import { EMBEDDED_DATABASE_GONE_CODE } from "../../src/db/pglite-worker-protocol.js";
@@ -107,6 +108,44 @@ describe("the registry on PGlite in a worker thread", () => {
     expect(resolved.headers.get("x-pinset-version-set")).toBe(warm.headers.get("x-pinset-version-set"));
     expect({ healthAnsweredFirst, resolveAnsweredFirst }).toEqual({ healthAnsweredFirst: true, resolveAnsweredFirst: true });
     expect(await heavy).toBe(857_143);
+  }, 60_000);
+});
+
+describe("withDatabaseBudget on the PGlite worker (a caller that holds a better answer than waiting)", () => {
+  let handle: Awaited<ReturnType<typeof connectPgliteWorker>>;
+  beforeAll(async () => {
+    handle = await connectPgliteWorker({});
+  }, 60_000);
+  afterAll(async () => handle?.close());
+
+  it("stops waiting after its cap with DatabaseTimeoutError (unavailable), and the session works afterwards", async () => {
+    const heavy = HEAVY.execute(handle.db);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = performance.now();
+    const capped = await withDatabaseBudget(200, () => sql`select 1`.execute(handle.db)).catch((err: unknown) => err);
+    const waited = performance.now() - started;
+    expect(capped).toBeInstanceOf(DatabaseTimeoutError);
+    expect(capped).toMatchObject({ code: DATABASE_TIMEOUT_CODE, phase: "acquire" });
+    expect(isDatabaseUnavailable(capped)).toBe(true);
+    // Checked against the heavy statement rather than a clock figure: it gave up before that ended.
+    let heavyDone = false;
+    void heavy.then(() => (heavyDone = true));
+    await Promise.resolve();
+    expect(heavyDone).toBe(false);
+    expect(waited).toBeGreaterThanOrEqual(150);
+    await heavy;
+    expect((await sql<{ n: number }>`select 2 as n`.execute(handle.db)).rows[0]!.n).toBe(2);
+  }, 60_000);
+
+  it("goes ahead of statements already waiting for the session", async () => {
+    const order: string[] = [];
+    const heavy = HEAVY.execute(handle.db).then(() => order.push("heavy"));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const ordinary = sql`select 'ordinary'`.execute(handle.db).then(() => order.push("ordinary"));
+    await new Promise((resolve) => setImmediate(resolve));
+    const urgent = withDatabaseBudget(60_000, () => sql`select 'urgent'`.execute(handle.db)).then(() => order.push("urgent"));
+    await Promise.all([heavy, ordinary, urgent]);
+    expect(order).toEqual(["heavy", "urgent", "ordinary"]);
   }, 60_000);
 });
 
