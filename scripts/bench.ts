@@ -5,6 +5,7 @@
  *   npm run bench [-- --quick] [-- --only hot,cold,propagation,blob,publish,subject,publish-contention,schema-stall,hang,history,gates,gc,startup] [-- --json out.json]
  *   npm run bench -- --only gates [--seed 7]     the canary gate's own bench: no server, no database
  *   npm run bench -- --only gc                   a gc dry run over 100 000 versions and 1 000 000 blob rows
+ *   npm run bench -- --only embedded             the embedded registry (PGlite in its worker vs on the HTTP thread)
  *
  * Needs Postgres on 127.0.0.1:5432 (user postgres, trust; PINSET_BENCH_DATABASE_URL overrides):
  * the bench creates a database, runs two registry processes on it (A takes the deploys, B holds
@@ -25,6 +26,7 @@ import { benchPublishContention } from "./bench/publish-contention.js";
 import { benchSchemaStall } from "./bench/schema-stall.js";
 import { historyAtBench, type HistoryAtResult } from "./bench/history-at.js";
 import { benchStartup } from "./bench/startup.js";
+import { benchEmbedded } from "./bench/embedded.js";
 import { extraRows } from "./bench/extra-benches.js";
 import { ms } from "./bench/stats.js";
 import { renderTable, type Row } from "./bench/table.js";
@@ -32,7 +34,7 @@ import { runBlobUploadBench } from "./bench-blob-upload.js";
 import { DEFAULT_GATE_BENCH, runGateBench } from "./bench/gates/report.js";
 import { dbHangRows } from "./bench-db-hang.js";
 
-const PARTS = ["hot", "cold", "propagation", "blob", "publish", "subject", "publish-contention", "schema-stall", "hang", "history", "gates", "gc", "startup"] as const;
+const PARTS = ["hot", "cold", "propagation", "blob", "publish", "subject", "publish-contention", "schema-stall", "hang", "history", "gates", "gc", "startup", "embedded"] as const;
 type Part = (typeof PARTS)[number];
 
 const { values } = parseArgs({
@@ -64,8 +66,8 @@ const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 const rows: Row[] = [];
 const results: Record<string, unknown> = {};
 
-/** The gate bench alone touches no database. */
-const needsPostgres = [...only].some((part) => part !== "gates");
+/** The gate bench and the embedded registry touch no Postgres server. */
+const needsPostgres = [...only].some((part) => part !== "gates" && part !== "embedded");
 
 async function machine(): Promise<string> {
   let postgres = "PostgreSQL not used";
@@ -287,6 +289,11 @@ async function main(): Promise<void> {
     const rounds = Number(values.rounds ?? (quick ? 5 : 7));
     if (!Number.isSafeInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got "${values.rounds}"`);
     rows.push(...(await benchStartup({ adminUrl, rounds, log, results })));
+  }
+  if (only.has("embedded")) {
+    const embedded = await benchEmbedded({ quick, log });
+    results.embedded = embedded.result;
+    rows.push(...embedded.rows);
   }
   if (only.has("gates")) {
     const seed = Number(values.seed);

@@ -23,6 +23,17 @@ declare module "autocannon" {
     pipelining?: number;
     workers?: number;
     headers?: Record<string, string>;
+    /** Seconds before a request counts as timed out (default 10). */
+    timeout?: number;
+    /** A sequence each connection sends in turn, over and over; setupRequest may rewrite one before it goes. */
+    requests?: Request[];
+  }
+  interface Request {
+    method?: string;
+    path?: string;
+    body?: string;
+    headers?: Record<string, string>;
+    setupRequest?: (request: Request) => Request;
   }
   function autocannon(options: Options): Promise<Result>;
   export default autocannon;

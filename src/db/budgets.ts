@@ -65,7 +65,9 @@ const scope = new AsyncLocalStorage<number>();
  * that hold a better answer than waiting (the last bundle, a cached token, "not ready") use it
  * to stop waiting sooner. Nested caps take the smaller. The cap is relative (per statement), so
  * shared work started here that outlives the caller (a watch topic's refresh) only gets shorter
- * budgets, never a deadline already past. On PGlite (in-process, nothing to hang) it has no effect.
+ * budgets, never a deadline already past. On PGlite in its worker thread the cap bounds the wait
+ * for the single session (such a caller goes ahead of ordinary ones) and for each answer
+ * (pglite-worker-dialect.ts); on PGlite in this thread it has no effect.
  */
 export function withDatabaseBudget<T>(ms: number | undefined, work: () => Promise<T>): Promise<T> {
   if (ms === undefined) return work();

@@ -6,6 +6,9 @@ import pg from "pg";
 import type { AnswerWatch } from "./answer-watch.js";
 import { BudgetedPool } from "./budgeted-pool.js";
 import type { DatabaseBudgets } from "./budgets.js";
+import type { EmbeddedNotifier } from "./pglite-listener.js";
+import { PgliteWorkerClient } from "./pglite-worker-client.js";
+import { PgliteWorkerDialect } from "./pglite-worker-dialect.js";
 import type { Database } from "./schema.js";
 
 export type DatabaseKind = "postgres" | "pglite";
@@ -13,8 +16,10 @@ export type DatabaseKind = "postgres" | "pglite";
 export interface DatabaseHandle {
   db: Kysely<Database>;
   kind: DatabaseKind;
-  /** The PGlite instance in embedded mode (for LISTEN within the process, dumps in tests). */
+  /** The PGlite instance when embedded on this thread (dumps, checkpoints in tests and tooling). */
   pglite?: PGlite;
+  /** Embedded mode (either thread): where the change feed LISTENs. */
+  embedded?: EmbeddedNotifier;
   /** The pg pool in server mode. */
   pool?: pg.Pool;
   /** Server mode with time budgets: whether the database answers (metrics, the change feed's check). */
@@ -64,5 +69,17 @@ export async function connectPglite(options: { dir?: string }): Promise<Database
   const pglite = options.dir ? new PGlite(options.dir) : new PGlite();
   await pglite.waitReady;
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
-  return { db, kind: "pglite", pglite, close: () => db.destroy() };
+  return { db, kind: "pglite", pglite, embedded: pglite, close: () => db.destroy() };
+}
+
+/**
+ * Embedded Postgres in `dir` (or in memory) running in a worker thread, so its statements never
+ * block this thread's event loop (pglite-worker-client.ts). The registry's embedded mode runs
+ * this; tests and tooling that want no thread may keep connectPglite.
+ */
+export async function connectPgliteWorker(options: { dir?: string }): Promise<DatabaseHandle & { worker: PgliteWorkerClient }> {
+  if (options.dir) await mkdir(path.dirname(options.dir), { recursive: true });
+  const worker = await PgliteWorkerClient.start(options.dir ? { dir: options.dir } : {});
+  const db = new Kysely<Database>({ dialect: new PgliteWorkerDialect(worker) });
+  return { db, kind: "pglite", embedded: worker, worker, close: () => db.destroy() };
 }

@@ -1,4 +1,5 @@
 import { DATABASE_TIMEOUT_CODE } from "./budgets.js";
+import { EMBEDDED_DATABASE_GONE_CODE } from "./pglite-worker-protocol.js";
 
 /** 57014 query_canceled: the server's `statement_timeout` fired (or an operator cancelled the query). */
 const STATEMENT_CANCELED = "57014";
@@ -20,6 +21,7 @@ const UNAVAILABLE_NODE_CODES = new Set([
   "EHOSTUNREACH",
   "ENETUNREACH",
   DATABASE_TIMEOUT_CODE,
+  EMBEDDED_DATABASE_GONE_CODE,
 ]);
 /**
  * What pg and pg-pool say without a code: a connection that died ("Connection terminated

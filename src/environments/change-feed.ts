@@ -142,12 +142,12 @@ export const FEED_CHANNELS = [ENVIRONMENT_CHANNEL, TOKEN_REVOKED_CHANNEL];
 
 /** The feed for a database: a dedicated LISTEN connection on Postgres, in-process on PGlite. */
 export function createChangeFeed(
-  handle: Pick<DatabaseHandle, "pglite" | "pool" | "answers">,
+  handle: Pick<DatabaseHandle, "embedded" | "pool" | "answers">,
   options: { logger: Logger } & Pick<PgListenerOptions, "pingIntervalMs" | "initialBackoffMs" | "maxBackoffMs">,
 ): ChangeFeed {
   let source: NotificationSource;
-  if (handle.pglite) {
-    source = new PgliteListener({ pglite: handle.pglite, channels: FEED_CHANNELS });
+  if (handle.embedded) {
+    source = new PgliteListener({ notifier: handle.embedded, channels: FEED_CHANNELS });
   } else if (handle.pool) {
     source = new PgListener({
       client: handle.pool.options,

@@ -4,34 +4,20 @@
  * everything it imports with the project's tsconfig into a scratch directory and runs a compile,
  * a time-out and a comparison there with plain node (no tsx, no vitest transform).
  */
-import { spawnSync } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { compileForNode } from "../support/compile-dist.js";
 import { REPO_ROOT } from "../support/spawn-server.js";
 import { runNode } from "../e2e/cli-support.js";
 
 describe("schema workers compiled to JavaScript", () => {
-  let dir: string | undefined;
-  afterAll(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  let compiled: Awaited<ReturnType<typeof compileForNode>> | undefined;
+  afterAll(async () => compiled?.remove());
 
   it("compile, time out and compare in a worker started from the compiled module", async () => {
-    // Under node_modules so the compiled files resolve ajv like dist/ would.
-    dir = await mkdtemp(path.join(REPO_ROOT, "node_modules", ".pinset-worker-dist-"));
-    const tsconfig = path.join(dir, "tsconfig.json");
-    await writeFile(tsconfig, JSON.stringify({
-      extends: path.join(REPO_ROOT, "tsconfig.json"),
-      compilerOptions: { rootDir: path.join(REPO_ROOT, "src"), outDir: path.join(dir, "out"), declaration: false, sourceMap: false, noEmitOnError: true },
-      include: [],
-      files: [path.join(REPO_ROOT, "src/schemas/schema-workers.ts")],
-    }));
-    const tsc = spawnSync(process.execPath, [path.join(REPO_ROOT, "node_modules/typescript/bin/tsc"), "-p", tsconfig], { encoding: "utf8" });
-    expect(tsc.status, `${tsc.stdout}${tsc.stderr}`).toBe(0);
+    compiled = await compileForNode("worker-dist", ["src/schemas/schema-workers.ts"]);
 
     const script = `
-      const { SchemaWorkers } = await import(${JSON.stringify(path.join(dir, "out/schemas/schema-workers.js"))});
+      const { SchemaWorkers } = await import(${JSON.stringify(compiled.out("src/schemas/schema-workers.ts"))});
       const logger = { child() { return logger; }, warn() {}, info() {} };
       const workers = new SchemaWorkers({ timeoutMs: 1000, workers: 1 }, logger);
       const bad = await workers.compile([{ path: "content.schema", schema: { type: 12 } }]);

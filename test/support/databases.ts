@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { DEFAULT_DATABASE_BUDGETS, type DatabaseBudgets } from "../../src/db/budgets.js";
-import { connectPglite, connectPostgres, type DatabaseHandle } from "../../src/db/connect.js";
+import { connectPglite, connectPgliteWorker, connectPostgres, type DatabaseHandle } from "../../src/db/connect.js";
 import { migrateToLatest } from "../../src/db/migrate.js";
 
-export type DatabaseBackend = "pglite" | "postgres";
+/** `pglite-worker`: PGlite in a worker thread, as the registry's embedded mode runs it (db/connect.ts). */
+export type DatabaseBackend = "pglite" | "pglite-worker" | "postgres";
 
 /** The real-Postgres suite runs when CI (or you) set PINSET_TEST_DATABASE_URL. */
 export const POSTGRES_URL = process.env.PINSET_TEST_DATABASE_URL;
@@ -42,8 +43,10 @@ export async function createTestDatabase(
   backend: DatabaseBackend,
   options: { budgets?: Readonly<DatabaseBudgets> } = {},
 ): Promise<{ handle: DatabaseHandle; url?: string; drop(): Promise<void> }> {
-  if (backend === "pglite") {
-    const handle = await connectPglite({});
+  if (backend !== "postgres") {
+    // PINSET_TEST_PGLITE=worker runs a "pglite" suite against the worker thread too.
+    const worker = backend === "pglite-worker" || process.env.PINSET_TEST_PGLITE === "worker";
+    const handle = worker ? await connectPgliteWorker({}) : await connectPglite({});
     await migrateToLatest(handle.db);
     return { handle, drop: () => handle.close() };
   }

@@ -72,7 +72,7 @@ export interface TestApp {
  * the instance shares `t`'s connection. Closing it leaves `t`'s database alone.
  */
 async function sharedDatabase(t: TestApp, budgets: Readonly<DatabaseBudgets>): Promise<TestApp["db"]> {
-  if (t.backend.database === "pglite") return { handle: t.db.handle, drop: async () => {} };
+  if (t.backend.database !== "postgres") return { handle: t.db.handle, drop: async () => {} };
   if (!t.databaseUrl) throw new Error("the shared test app has no database url");
   const handle = connectPostgres({ url: t.databaseUrl, budgets });
   return { handle, url: t.databaseUrl, drop: () => handle.close() };

@@ -1,0 +1,166 @@
+import {
+  CompiledQuery,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  type Kysely,
+  type QueryResult,
+  type TransactionSettings,
+} from "kysely";
+import { budgetCap, DatabaseTimeoutError } from "./budgets.js";
+import type { PgliteWorkerClient } from "./pglite-worker-client.js";
+import { SessionWaitTimeout } from "./session-lock.js";
+
+/**
+ * kysely over the embedded database's worker thread (pglite-worker-client.ts): Postgres SQL,
+ * one connection — PGlite's single session. A connection holds the session from acquire to
+ * release, so a transaction's statements run back to back and every other statement (and
+ * LISTEN) waits for its end, as on the in-thread PGlite dialect. Time budgets: only
+ * withDatabaseBudget's caps apply (see acquireConnection); the request-path budgets of
+ * Postgres mode (budgets.ts) do not, as they never did on PGlite.
+ */
+export class PgliteWorkerDialect implements Dialect {
+  constructor(private readonly client: PgliteWorkerClient) {}
+
+  createAdapter() {
+    return new PostgresAdapter();
+  }
+
+  createDriver(): Driver {
+    return new PgliteWorkerDriver(this.client);
+  }
+
+  createQueryCompiler() {
+    return new PostgresQueryCompiler();
+  }
+
+  createIntrospector(db: Kysely<unknown>) {
+    return new PostgresIntrospector(db);
+  }
+}
+
+const READ = /^\s*(select|values|table|show|explain)\b/i;
+const COMMIT = /^\s*(commit|end)\s*;?\s*$/i;
+
+class PgliteWorkerConnection implements DatabaseConnection {
+  inTransaction = false;
+  /** The last statement sent: the session is passed on only once the worker has answered it. */
+  private inflight: Promise<unknown> | undefined;
+
+  constructor(
+    private readonly client: PgliteWorkerClient,
+    private readonly releaseSession: () => void,
+    /** withDatabaseBudget's cap: each statement's answer is awaited this long at most. */
+    private readonly capMs: number | undefined,
+  ) {}
+
+  async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+    const answer = this.client.query(compiled.sql, compiled.parameters);
+    this.inflight = answer.catch(() => {});
+    const { rows, affectedRows } = this.capMs === undefined ? await answer : await this.within(answer, this.capMs, compiled.sql);
+    // As kysely-pglite-dialect reports it: a count only when rows were affected.
+    return affectedRows ? { rows: rows as R[], numAffectedRows: BigInt(affectedRows) } : { rows: rows as R[] };
+  }
+
+  async *streamQuery<R>(compiled: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
+    if (!Number.isInteger(chunkSize) || chunkSize <= 0) throw new Error("chunkSize must be a positive integer");
+    const { rows } = await this.executeQuery<R>(compiled);
+    for (let i = 0; i < rows.length; i += chunkSize) yield { rows: rows.slice(i, i + chunkSize) };
+  }
+
+  /**
+   * Gives the session back once the worker has answered everything sent on it: a statement the
+   * caller stopped waiting for is still running there, and a transaction's rollback must have
+   * run before anyone else's statement does.
+   */
+  release(): void {
+    const inflight = this.inflight;
+    if (inflight) void inflight.then(this.releaseSession);
+    else this.releaseSession();
+  }
+
+  /**
+   * The answer, or DatabaseTimeoutError after `capMs` (the statement itself runs on: PGlite
+   * cannot be interrupted, and its `statement_timeout` never fires in WebAssembly).
+   */
+  private within<T>(answer: Promise<T>, capMs: number, statement: string): Promise<T> {
+    const outcome = COMMIT.test(statement) || (!this.inTransaction && !READ.test(statement)) ? "unknown" : "none";
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new DatabaseTimeoutError("statement", capMs, outcome)), capMs);
+    });
+    return Promise.race([answer, timedOut]).finally(() => clearTimeout(timer));
+  }
+}
+
+const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+class PgliteWorkerDriver implements Driver {
+  constructor(private readonly client: PgliteWorkerClient) {}
+
+  async init(): Promise<void> {}
+
+  /**
+   * Under withDatabaseBudget (a caller with a better answer than waiting) the turn at the
+   * session is urgent and bounded by the cap, as the pool's wait is on Postgres; otherwise it
+   * waits as long as it takes, as PGlite always did.
+   */
+  async acquireConnection(): Promise<DatabaseConnection> {
+    const cap = budgetCap();
+    if (cap === undefined) return new PgliteWorkerConnection(this.client, await this.client.acquireSession(), undefined);
+    const release = await this.client.acquireSession({ urgent: true, timeoutMs: cap }).catch((err: unknown) => {
+      throw err instanceof SessionWaitTimeout ? new DatabaseTimeoutError("acquire", cap) : err;
+    });
+    return new PgliteWorkerConnection(this.client, release, cap);
+  }
+
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    let statement = "begin";
+    if (settings.isolationLevel || settings.accessMode) {
+      statement = "start transaction";
+      if (settings.isolationLevel) statement += ` isolation level ${settings.isolationLevel}`;
+      if (settings.accessMode) statement += ` ${settings.accessMode}`;
+    }
+    await connection.executeQuery(CompiledQuery.raw(statement));
+    (connection as PgliteWorkerConnection).inTransaction = true;
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await connection.executeQuery(CompiledQuery.raw("commit"));
+    } finally {
+      (connection as PgliteWorkerConnection).inTransaction = false;
+    }
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await connection.executeQuery(CompiledQuery.raw("rollback"));
+    } finally {
+      (connection as PgliteWorkerConnection).inTransaction = false;
+    }
+  }
+
+  async savepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(`savepoint ${quoteIdent(name)}`));
+  }
+
+  async rollbackToSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(`rollback to savepoint ${quoteIdent(name)}`));
+  }
+
+  async releaseSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(`release savepoint ${quoteIdent(name)}`));
+  }
+
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    (connection as PgliteWorkerConnection).release();
+  }
+
+  async destroy(): Promise<void> {
+    await this.client.close();
+  }
+}

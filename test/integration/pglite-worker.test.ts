@@ -1,0 +1,180 @@
+/**
+ * Issue 20: the embedded registry runs PGlite in a worker thread (db/pglite-worker*.ts). The
+ * registry's representative paths against that handle — deploy, resolve, rollback, a unique
+ * violation answered 409, a rolled-back transaction, a NOTIFY reaching the change feed — then
+ * what the thread is for: while the worker runs a heavy statement, this thread still answers.
+ * Run any "pglite" suite on the worker too with PINSET_TEST_PGLITE=worker.
+ */
+import { sql } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DATABASE_TIMEOUT_CODE, DatabaseTimeoutError, withDatabaseBudget } from "../../src/db/budgets.js";
+import { connectPgliteWorker } from "../../src/db/connect.js";
+import { isDatabaseUnavailable } from "../../src/db/errors.js";
+import { EMBEDDED_DATABASE_GONE_CODE } from "../../src/db/pglite-worker-protocol.js";
+import { deployedEnv, envPath, makeSets } from "../support/rollouts.js";
+import { startTestApp, type Backend, type TestApp } from "../support/test-app.js";
+
+const WORKER: Backend = { name: "pglite-worker+fs", database: "pglite-worker", blobs: "fs" };
+
+/** A single statement that keeps PGlite busy for about a second or more on this machine. */
+const HEAVY = sql<{ n: number }>`select count(*)::int as n from generate_series(1, 6000000) as g(i) where i % 7 = 3`;
+
+describe("the registry on PGlite in a worker thread", () => {
+  let t: TestApp;
+  let sets: string[];
+  const resolvePath = envPath("demo", "prod", "/resolve");
+
+  beforeAll(async () => {
+    t = await startTestApp(WORKER);
+    expect((await t.request("PUT", "/v1/projects/demo")).status).toBe(201);
+    sets = await makeSets(t, "demo", 3);
+    await deployedEnv(t, "demo", "prod", sets[0]!);
+  }, 120_000);
+  afterAll(async () => t?.close());
+
+  it("runs on the worker's handle, not an in-thread PGlite", () => {
+    expect(t.db.handle.pglite).toBeUndefined();
+    expect(t.db.handle.embedded).toBeDefined();
+  });
+
+  it("deploys, resolves and rolls back; each change reaches the change feed", async () => {
+    const heard: number[] = [];
+    const off = t.feed!.subscribe({ onChange: (c) => c.environment === "prod" && heard.push(c.revision) });
+    try {
+      expect((await t.request("GET", resolvePath)).headers.get("x-pinset-version-set")).toBe(sets[0]);
+      const deployed = await t.request("POST", envPath("demo", "prod", "/deploy"), { body: { version_set: sets[1] } });
+      expect(deployed.status, await deployed.clone().text()).toBe(200);
+      const { revision } = (await deployed.json()) as { revision: number };
+      expect((await t.request("GET", resolvePath)).headers.get("x-pinset-version-set")).toBe(sets[1]);
+
+      const rolledBack = await t.request("POST", envPath("demo", "prod", "/rollback"), { body: {} });
+      expect(rolledBack.status, await rolledBack.clone().text()).toBe(200);
+      expect(await rolledBack.json()).toMatchObject({ active: sets[0], revision: revision + 1 });
+      expect((await t.request("GET", resolvePath)).headers.get("x-pinset-version-set")).toBe(sets[0]);
+      // NOTIFY is sent at commit; the worker posts it before the statement's answer.
+      expect(heard).toEqual([revision, revision + 1]);
+    } finally {
+      off();
+    }
+  });
+
+  it("a unique violation in the worker keeps its Postgres code: a second collection answers 409 gc_running", async () => {
+    await sql`insert into gc_runs (id, project, dry_run, state, trigger, actor) values ('gc_0000000000000000000000aa', null, true, 'running', 'api', 'test')`.execute(t.db.handle.db);
+    try {
+      const refused = await t.request("POST", "/v1/admin/gc", { body: { dry_run: true } });
+      expect(await refused.json()).toMatchObject({ status: 409, code: "gc_running" });
+      const direct = await sql`insert into gc_runs (id, project, dry_run, state, trigger, actor) values ('gc_0000000000000000000000bb', null, true, 'running', 'api', 'test')`
+        .execute(t.db.handle.db)
+        .catch((err: unknown) => err as { code?: string; constraint?: string; name?: string });
+      expect(direct).toMatchObject({ code: "23505", constraint: expect.any(String) });
+    } finally {
+      await sql`delete from gc_runs where id = 'gc_0000000000000000000000aa'`.execute(t.db.handle.db);
+    }
+  });
+
+  it("a failed transaction is rolled back, and statements outside it wait for its end", async () => {
+    const db = t.db.handle.db;
+    let outsideRan = false;
+    const failed = db.transaction().execute(async (trx) => {
+      await sql`insert into projects (name) values ('tx-rolled-back')`.execute(trx);
+      // A statement outside the transaction, asked for now, must not run inside it.
+      void sql`select 1`.execute(db).then(() => (outsideRan = true));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(outsideRan).toBe(false);
+      throw new Error("abandon");
+    });
+    await expect(failed).rejects.toThrow("abandon");
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from projects where name = 'tx-rolled-back'`.execute(db);
+    expect(rows[0]!.n).toBe(0);
+    await expect.poll(() => outsideRan).toBe(true);
+  });
+
+  it("while the worker runs a heavy statement, /healthz and a resolve from memory answer before it finishes", async () => {
+    const warm = await t.request("GET", resolvePath);
+    expect(warm.status).toBe(200);
+    let heavyDone = false;
+    const heavy = HEAVY.execute(t.db.handle.db).then((r) => {
+      heavyDone = true;
+      return r.rows[0]!.n;
+    });
+    // Let the statement reach the worker before asking.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const health = await t.request("GET", "/healthz", { token: null });
+    const healthAnsweredFirst = !heavyDone;
+    const resolved = await t.request("GET", resolvePath);
+    const resolveAnsweredFirst = !heavyDone;
+    expect(health.status).toBe(200);
+    expect(resolved.status).toBe(200);
+    expect(resolved.headers.get("x-pinset-version-set")).toBe(warm.headers.get("x-pinset-version-set"));
+    expect({ healthAnsweredFirst, resolveAnsweredFirst }).toEqual({ healthAnsweredFirst: true, resolveAnsweredFirst: true });
+    expect(await heavy).toBe(857_143);
+  }, 60_000);
+});
+
+describe("withDatabaseBudget on the PGlite worker (a caller that holds a better answer than waiting)", () => {
+  let handle: Awaited<ReturnType<typeof connectPgliteWorker>>;
+  beforeAll(async () => {
+    handle = await connectPgliteWorker({});
+  }, 60_000);
+  afterAll(async () => handle?.close());
+
+  it("stops waiting after its cap with DatabaseTimeoutError (unavailable), and the session works afterwards", async () => {
+    const heavy = HEAVY.execute(handle.db);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = performance.now();
+    const capped = await withDatabaseBudget(200, () => sql`select 1`.execute(handle.db)).catch((err: unknown) => err);
+    const waited = performance.now() - started;
+    expect(capped).toBeInstanceOf(DatabaseTimeoutError);
+    expect(capped).toMatchObject({ code: DATABASE_TIMEOUT_CODE, phase: "acquire" });
+    expect(isDatabaseUnavailable(capped)).toBe(true);
+    // Checked against the heavy statement rather than a clock figure: it gave up before that ended.
+    let heavyDone = false;
+    void heavy.then(() => (heavyDone = true));
+    await Promise.resolve();
+    expect(heavyDone).toBe(false);
+    expect(waited).toBeGreaterThanOrEqual(150);
+    await heavy;
+    expect((await sql<{ n: number }>`select 2 as n`.execute(handle.db)).rows[0]!.n).toBe(2);
+  }, 60_000);
+
+  it("goes ahead of statements already waiting for the session", async () => {
+    const order: string[] = [];
+    const heavy = HEAVY.execute(handle.db).then(() => order.push("heavy"));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const ordinary = sql`select 'ordinary'`.execute(handle.db).then(() => order.push("ordinary"));
+    await new Promise((resolve) => setImmediate(resolve));
+    const urgent = withDatabaseBudget(60_000, () => sql`select 'urgent'`.execute(handle.db)).then(() => order.push("urgent"));
+    await Promise.all([heavy, ordinary, urgent]);
+    expect(order).toEqual(["heavy", "urgent", "ordinary"]);
+  }, 60_000);
+});
+
+describe("a PGlite worker that dies or is closed", () => {
+  it("fails the pending statement and every later one with a clear error, and tells the change feed", async () => {
+    const handle = await connectPgliteWorker({});
+    let lost: Error | undefined;
+    handle.worker.onLost((err) => (lost = err));
+    const pending = HEAVY.execute(handle.db).catch((err: unknown) => err as Error);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await handle.worker.worker.terminate();
+    const err = await pending;
+    expect(err).toMatchObject({ code: EMBEDDED_DATABASE_GONE_CODE, message: expect.stringMatching(/worker thread stopped/) });
+    expect(isDatabaseUnavailable(err)).toBe(true);
+    expect(lost).toBe(err);
+    await expect(sql`select 1`.execute(handle.db)).rejects.toMatchObject({ code: EMBEDDED_DATABASE_GONE_CODE });
+    await handle.close();
+  }, 60_000);
+
+  it("close ends the thread after the statements already sent; later ones fail as closed", async () => {
+    const handle = await connectPgliteWorker({});
+    let exited: number | undefined;
+    handle.worker.worker.once("exit", (code) => (exited = code));
+    const sent = sql<{ n: number }>`select 41 + 1 as n`.execute(handle.db);
+    // kysely takes the connection a few promise turns after execute(): then it is asked for.
+    await new Promise((resolve) => setImmediate(resolve));
+    await handle.close();
+    expect((await sent).rows[0]!.n).toBe(42);
+    await expect.poll(() => exited).toBeDefined();
+    await expect(handle.worker.query("select 1", [])).rejects.toMatchObject({ code: EMBEDDED_DATABASE_GONE_CODE, message: expect.stringMatching(/closed/) });
+  }, 60_000);
+});
