@@ -181,11 +181,9 @@ export class EnvironmentResolver {
   private async currentActive(key: EnvironmentKey): Promise<string> {
     let state = this.deps.cache.active(key.project, key.environment);
     if (!state) {
-      const ticket = this.deps.cache.ticket();
-      const row = await this.deps.store.findActive(key);
+      const row = await this.deps.cache.readActive(key.project, key.environment, () => this.deps.store.findActive(key));
       if (!row) throw await this.deps.notFound(key);
       state = row;
-      this.deps.cache.storeActive(key.project, key.environment, ticket, row);
     }
     if (state.active === null) throw new NotFoundError(`${label(key)} has no active version set yet: deploy one first`);
     return state.active;
