@@ -6,7 +6,8 @@
  *
  * The rollout runs at 10 %; every request asks for a new subject (`u-<n>`), so the assignment
  * hash runs for each and both sides' bundles are served. Rounds alternate between the two URLs
- * (so drift of the shared machine hits both); the median round counts. While the subject
+ * (so drift of the shared machine hits both); the median round counts. Both are answered by
+ * the fast lane (http/fast-lane.ts) once the caches are warm; target: ratio ≥ 0.70. While the subject
  * rounds run, the rollout and environment reads are counted: with the caches warm they are
  * the TTL re-reads only (one each per second per environment), not one per request.
  */

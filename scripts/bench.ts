@@ -93,6 +93,15 @@ async function openFilesLimit(): Promise<string> {
   return /Max open files\s+(\d+)/.exec(limits)?.[1] ?? "unknown";
 }
 
+/** What the stale reads were, when there were any: statuses other than 200, answers marked stale. */
+function staleCauses(r: PropagationResult): string {
+  if (r.staleReads === 0) return "";
+  const statuses = Object.entries(r.staleCauses.statuses).map(([status, n]) => `${n}× ${status === "-1" ? "no answer" : status}`);
+  const marked = r.staleCauses.markedStale > 0 ? [`${r.staleCauses.markedStale} marked x-pinset-stale`] : [];
+  const older = r.staleReads - r.staleCauses.markedStale - Object.values(r.staleCauses.statuses).reduce((a, b) => a + b, 0);
+  return ` (${[...statuses, ...marked, ...(older > 0 ? [`${older} an older set`] : [])].join(", ")})`;
+}
+
 function propagationRows(r: PropagationResult, floor: { p50: number; p99: number }, targetMs: number): Row[] {
   const label = `${r.watchers.toLocaleString("en")} watchers on B (${r.processes} client process${r.processes > 1 ? "es" : ""}), ${r.deploys} deploys on A`;
   return [
@@ -111,7 +120,7 @@ function propagationRows(r: PropagationResult, floor: { p50: number; p99: number
     },
     {
       measure: `stale reads: resolve on B right after its watcher saw revision N (${r.checkedDeploys} more deploys)`,
-      pinset: `${r.staleReads} of ${r.checks} resolves`,
+      pinset: `${r.staleReads} of ${r.checks} resolves${staleCauses(r)}`,
       baseline: `${r.missing} events missed, ${r.outOfOrder} out of order`,
       target: "0",
       pass: r.staleReads === 0 && r.checks > 0,

@@ -23,6 +23,8 @@ export interface PropagationResult {
   /** Resolves on B right after a watcher on B saw a change, and how many answered an older set. */
   checks: number;
   staleReads: number;
+  /** Why: answers other than 200 (by status), and 200s marked `x-pinset-stale` (the database did not answer in time). */
+  staleCauses: { statuses: Record<string, number>; markedStale: number };
   /** B's resident memory before the watchers connected and with them all connected. */
   rssBeforeMiB: number;
   rssWithWatchersMiB: number;
@@ -154,7 +156,9 @@ export async function benchPropagation(
         }
       }
     }
-    const staleReads = checks.filter((c) => c.status !== 200 || (revisionOfSet.get(c.resolved ?? "") ?? -1) < c.revision).length;
+    const stale = checks.filter((c) => c.status !== 200 || (revisionOfSet.get(c.resolved ?? "") ?? -1) < c.revision);
+    const staleCauses = { statuses: {} as Record<string, number>, markedStale: stale.filter((c) => c.status === 200 && c.stale).length };
+    for (const c of stale) if (c.status !== 200) staleCauses.statuses[c.status] = (staleCauses.statuses[c.status] ?? 0) + 1;
     return {
       watchers: options.watchers,
       processes: options.processes,
@@ -167,7 +171,8 @@ export async function benchPropagation(
       outOfOrder,
       dropped,
       checks: checks.length,
-      staleReads,
+      staleReads: stale.length,
+      staleCauses,
       rssBeforeMiB,
       rssWithWatchersMiB,
       connectSeconds,

@@ -21,7 +21,7 @@ export interface StartMessage {
 export type ChildMessage =
   | { type: "ready"; connected: number }
   | { type: "complete"; revision: number }
-  | { type: "check"; revision: number; active: string; resolved: string | null; status: number }
+  | { type: "check"; revision: number; active: string; resolved: string | null; status: number; stale: boolean }
   | { type: "arrivals"; arrivals: Record<number, number[]>; outOfOrder: number; dropped: number }
   | { type: "failed"; message: string };
 
@@ -45,9 +45,11 @@ function record(revision: number, at: number): void {
 function check(config: StartMessage, agent: http.Agent, revision: number, active: string): void {
   const req = http.get(config.resolveUrl, { agent, headers: { authorization: `Bearer ${config.token}` } }, (res) => {
     res.resume();
-    res.on("end", () => send({ type: "check", revision, active, resolved: (res.headers["x-pinset-version-set"] as string | undefined) ?? null, status: res.statusCode ?? 0 }));
+    res.on("end", () =>
+      send({ type: "check", revision, active, resolved: (res.headers["x-pinset-version-set"] as string | undefined) ?? null, status: res.statusCode ?? 0, stale: res.headers["x-pinset-stale"] === "true" }),
+    );
   });
-  req.on("error", () => send({ type: "check", revision, active, resolved: null, status: -1 }));
+  req.on("error", () => send({ type: "check", revision, active, resolved: null, status: -1, stale: false }));
 }
 
 /** Opens one watcher; resolves when its first event (the state at connect) has arrived. */

@@ -35,6 +35,8 @@ interface Held {
   state: ActiveState;
   /** Kept through every invalidation: the last answer, for outages. */
   bundle: CachedBundle;
+  /** The read of `state` in flight, joined by concurrent misses while its ticket is current. */
+  reading: { ticket: number; promise: Promise<ActiveState | undefined> };
 }
 
 /** `ttlMs`: how long a mapping is trusted while no change feed is live. */
@@ -78,6 +80,29 @@ export class ResolveCache {
   /** Take before reading the database; pass to `storeActive`. */
   ticket(): number {
     return this.entries.ticket();
+  }
+
+  /**
+   * The active state read from the database by `read` and stored (undefined: no such
+   * environment), one read for concurrent misses of an environment the cache knows: the burst
+   * of resolves that follows every change (each watcher that saw it) costs one query, not one
+   * each. A read that began before an invalidation is not joined: its answer may predate it.
+   */
+  readActive(project: string, env: string, read: () => Promise<ActiveState | undefined>): Promise<ActiveState | undefined> {
+    const entry = this.entries.get(project, env);
+    if (entry?.reading && this.entries.current(entry, entry.reading.ticket)) return entry.reading.promise;
+    const ticket = this.ticket();
+    const promise = read()
+      .then((state) => {
+        if (state) this.storeActive(project, env, ticket, state);
+        return state;
+      })
+      .finally(() => {
+        if (entry?.reading?.promise === promise) delete entry.reading;
+      });
+    // An environment not known yet gets no entry here (unknown names must not grow the cache).
+    if (entry) entry.reading = { ticket, promise };
+    return promise;
   }
 
   storeActive(project: string, env: string, ticket: number, state: ActiveState): void {

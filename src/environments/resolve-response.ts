@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import type { FastResponse } from "../http/fast-lane.js";
+import type { FastResponse } from "../http/fast-answer.js";
 import type { ResolveAnswer } from "./resolver.js";
 
 /** `if-none-match` holds `*` or a list of (possibly weak) entity tags. */

@@ -42,6 +42,11 @@ const label = (key: EnvironmentKey) => `Environment ${key.environment} of projec
  */
 export class EnvironmentResolver {
   private unavailableUntil = 0;
+  /**
+   * `hotForSubject`'s answers, one object per bundle and side (a bundle's bytes belong to one
+   * set), so that the fast lane's prepared responses, kept per answer, are built once.
+   */
+  private readonly subjectAnswers = new WeakMap<Buffer, Partial<Record<"stable" | "candidate", ResolveAnswer>>>();
 
   constructor(
     private readonly deps: {
@@ -94,6 +99,33 @@ export class EnvironmentResolver {
    */
   hot(key: EnvironmentKey): ResolveAnswer | undefined {
     return this.deps.cache.hot(key.project, key.environment);
+  }
+
+  /**
+   * The answer `resolve` gives `subject` now, when memory holds all of it, synchronously: the
+   * environment's trusted hot answer, the rollout cache's trusted rollout (or its absence) and,
+   * for a subject the rollout sends elsewhere, that set's bundle in the version sets' cache.
+   * Undefined whenever `resolve` would read or wait for anything, or answer stale: then it does.
+   */
+  hotForSubject(key: EnvironmentKey, subject: string): ResolveAnswer | undefined {
+    if (this.unavailableUntil > 0 && Date.now() < this.unavailableUntil) return undefined;
+    const hot = this.deps.cache.hot(key.project, key.environment);
+    if (!hot) return undefined;
+    const { rollouts, versionSets } = this.deps;
+    if (!rollouts?.assign) return hot;
+    const assigned = rollouts.peekAssign?.(key.project, key.environment, subject);
+    if (assigned === null) return hot;
+    if (assigned === undefined) return undefined;
+    const body = versionSets.peekBundleBytes?.(key.project, assigned.versionSet);
+    if (!body) return undefined;
+    let sides = this.subjectAnswers.get(body);
+    if (!sides) this.subjectAnswers.set(body, (sides = {}));
+    let answer = sides[assigned.assignment];
+    if (answer?.versionSet !== assigned.versionSet) {
+      answer = { versionSet: assigned.versionSet, etag: `"${assigned.versionSet}"`, body, assignment: assigned.assignment, stale: false };
+      sides[assigned.assignment] = answer;
+    }
+    return answer;
   }
 
   /** The change feed is listening again, so the database answers: stop answering stale. */
@@ -150,11 +182,9 @@ export class EnvironmentResolver {
   private async currentActive(key: EnvironmentKey): Promise<string> {
     let state = this.deps.cache.active(key.project, key.environment);
     if (!state) {
-      const ticket = this.deps.cache.ticket();
-      const row = await this.deps.store.findActive(key);
+      const row = await this.deps.cache.readActive(key.project, key.environment, () => this.deps.store.findActive(key));
       if (!row) throw await this.deps.notFound(key);
       state = row;
-      this.deps.cache.storeActive(key.project, key.environment, ticket, row);
     }
     if (state.active === null) throw new NotFoundError(`${label(key)} has no active version set yet: deploy one first`);
     return state.active;

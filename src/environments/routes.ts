@@ -1,3 +1,4 @@
+import { parse as parseQueryString } from "node:querystring";
 import type { Request, Response } from "express";
 import { z } from "zod";
 import { actorOf, principalOf, stateOf } from "../http/context.js";
@@ -31,13 +32,30 @@ const deployBody = z.strictObject({
 });
 const rollbackBody = z.strictObject({ to: versionSetIdSchema.optional(), expected_revision: revision.optional(), reason: reason.optional() });
 
+const SUBJECT_MAX_LENGTH = 512;
+
 const resolveQuery = z
   .object({
     at: rfc3339Schema.optional(),
-    subject: z.string().min(1).max(512).optional(),
+    subject: z.string().min(1).max(SUBJECT_MAX_LENGTH).optional(),
   })
   // A past rollout's assignment is not kept, so "what did this subject get then" has no answer.
   .refine((q) => q.at === undefined || q.subject === undefined, { message: "at and subject cannot be combined", path: ["subject"] });
+
+/**
+ * The subject of a query string that holds `subject` and nothing else, read as the router reads
+ * it (express' query parser is node:querystring) and valid by resolveQuery's rules; undefined for
+ * any other query, which the router then answers (its 400, or a parameter it ignores).
+ */
+function subjectOnly(query: string): string | undefined {
+  const parsed = parseQueryString(query);
+  let subject: unknown;
+  for (const name in parsed) {
+    if (name !== "subject" || subject !== undefined) return undefined;
+    subject = parsed[name];
+  }
+  return typeof subject === "string" && subject.length >= 1 && subject.length <= SUBJECT_MAX_LENGTH ? subject : undefined;
+}
 
 function sendResolved(req: Request, res: Response, answer: ResolveAnswer): void {
   const response = resolveResponse(answer, matchesEtag(req, answer.etag));
@@ -169,11 +187,17 @@ export function environmentRoutes(deps: { environments: EnvironmentService; proj
       scope: "read",
       // Sent by the fast lane when memory holds it and nothing else needs deciding; the handler
       // answers everything else (and the same hit, when the lane left the request to the router).
-      fast: (params, req) => {
+      fast: (params, req, query) => {
         const { project, env } = params;
         if (!isName(project) || !isName(env)) return undefined;
-        const hot = environments.hotAnswer({ project, environment: env });
-        return hot && prepared.of(hot, req);
+        const key = { project, environment: env };
+        if (query === undefined) {
+          const hot = environments.hotAnswer(key);
+          return hot && prepared.of(hot, req);
+        }
+        const subject = subjectOnly(query);
+        const answer = subject === undefined ? undefined : environments.hotSubjectAnswer(key, subject);
+        return answer && prepared.of(answer, req);
       },
       // Not async: the common answer (no query, bundle in memory) is sent without a promise.
       handler(req, res) {

@@ -24,6 +24,8 @@ export interface VersionSetReader {
    * is that JSON already encoded, shared by every answer.
    */
   bundleBytes(project: string, id: string): Promise<{ json: string; bytes?: Buffer; etag: string }>;
+  /** `bundleBytes`' encoded bytes when the bundle cache already holds them, without waiting: the fast lane's read. */
+  peekBundleBytes?(project: string, id: string): Buffer | undefined;
 }
 
 /**
@@ -33,6 +35,11 @@ export interface VersionSetReader {
 export interface RolloutHooks {
   rolloutOf(project: string, environment: string): Promise<object | null>;
   assign?(project: string, environment: string, subject: string): Promise<{ versionSet: string; assignment: "stable" | "candidate" } | undefined>;
+  /**
+   * `assign` from memory alone, without waiting: null when the rollout cache trusts that there
+   * is no rollout, undefined when it does not know (then `assign` reads the database).
+   */
+  peekAssign?(project: string, environment: string, subject: string): { versionSet: string; assignment: "stable" | "candidate" } | null | undefined;
   /**
    * Refuses a deploy or rollback (409) while a rollout is running or paused. Called in the
    * switch's transaction after applyEnvironmentChange locked the row, so a rollout starting
@@ -292,6 +299,11 @@ export class EnvironmentService {
   /** The current answer when memory holds it (see resolver.ts `hot`); undefined: call `resolve`. */
   hotAnswer(key: EnvironmentKey): ResolveAnswer | undefined {
     return this.resolver.hot(key);
+  }
+
+  /** `resolve?subject=` when memory holds every part of the answer (see resolver.ts `hotForSubject`). */
+  hotSubjectAnswer(key: EnvironmentKey, subject: string): ResolveAnswer | undefined {
+    return this.resolver.hotForSubject(key, subject);
   }
 
   /** See resolver.ts: from memory when possible, the last bundle (stale) while the database is down. */

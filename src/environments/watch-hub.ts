@@ -5,19 +5,10 @@ import type { EnvironmentChangeNotice } from "./change-feed.js";
 import type { PastState } from "./past-states.js";
 import type { EnvironmentView } from "./service.js";
 import { HEARTBEAT, markStale, sseEvent } from "./sse.js";
-import { keepRecent, newTopic, pushRecent, recentCovers, replayFrames, stateFrame, type Topic } from "./watch-topic.js";
+import { keepRecent, newTopic, pushRecent, recentCovers, replayFrames, stateFrame, type Topic, type WatchSink } from "./watch-topic.js";
 import type { EnvironmentKey } from "../core/environment-key.js";
 
-/** One watcher's stream: the whole per-watcher state the hub keeps is this object. */
-export interface WatchSink {
-  write(chunk: string): void;
-  /** Bytes written but not yet taken by the client (user-space buffer). */
-  readonly buffered: number;
-  /** Graceful end (shutdown). */
-  end(): void;
-  /** Abrupt end (a client too slow to keep up). */
-  destroy(): void;
-}
+export type { WatchSink } from "./watch-topic.js";
 
 /** What the hub reads (EnvironmentService satisfies it). */
 export interface WatchSource {
@@ -43,6 +34,8 @@ export interface WatchHubOptions {
    * database before starting from that state, marked stale. Undefined: the read budget.
    */
   staleAfterMs?: number;
+  /** Watchers written to in one go; a larger fan-out yields to the event loop between batches. */
+  fanOutBatch?: number;
 }
 
 export interface OpenedWatch {
@@ -73,6 +66,7 @@ export class WatchHub {
   private readonly maxBuffered: number;
   private readonly replayLimit: number;
   private readonly recentSize: number;
+  private readonly fanOutBatch: number;
 
   constructor(private readonly options: WatchHubOptions) {
     this.log = options.logger.child({ module: "watch" });
@@ -80,6 +74,7 @@ export class WatchHub {
     this.maxBuffered = options.maxBufferedBytes ?? 256 * 1024;
     this.replayLimit = options.replayLimit ?? 1_000;
     this.recentSize = options.recentSize ?? 64;
+    this.fanOutBatch = options.fanOutBatch ?? 1_000;
   }
 
   watcherCount(): number {
@@ -290,14 +285,49 @@ export class WatchHub {
     this.broadcast(topic, frame);
   }
 
+  /**
+   * Writes `frame` to every watcher of the topic. A fan-out larger than one batch yields to the
+   * event loop between batches, so requests (resolves, deploys) are answered while thousands of
+   * watchers are written to; the frames published meanwhile queue behind it, each for the
+   * watchers attached when it was published (a later one started from a newer state). So every
+   * watcher gets every frame once, in revision order.
+   */
   private broadcast(topic: Topic, frame: string): void {
-    for (const sink of topic.watchers) {
-      if (sink.buffered > this.maxBuffered) {
-        this.drop(topic, sink);
-        continue;
-      }
-      sink.write(frame);
+    if (!topic.fanOut && topic.watchers.size <= this.fanOutBatch) {
+      for (const sink of topic.watchers) this.send(topic, sink, frame);
+      return;
     }
+    const job = { frame, sinks: [...topic.watchers], next: 0 };
+    if (topic.fanOut) {
+      topic.fanOut.push(job);
+      return;
+    }
+    topic.fanOut = [job];
+    this.continueFanOut(topic);
+  }
+
+  private continueFanOut(topic: Topic): void {
+    const queue = topic.fanOut!;
+    let budget = this.fanOutBatch;
+    while (queue.length > 0) {
+      const job = queue[0]!;
+      for (; job.next < job.sinks.length && budget > 0; budget--) {
+        const sink = job.sinks[job.next++]!;
+        // Gone since (closed, dropped, shut down): nothing more for it.
+        if (topic.watchers.has(sink)) this.send(topic, sink, job.frame);
+      }
+      if (job.next < job.sinks.length) {
+        setImmediate(() => this.continueFanOut(topic));
+        return;
+      }
+      queue.shift();
+    }
+    topic.fanOut = undefined;
+  }
+
+  private send(topic: Topic, sink: WatchSink, frame: string): void {
+    if (sink.buffered > this.maxBuffered) this.drop(topic, sink);
+    else sink.write(frame);
   }
 
   private drop(topic: Topic, sink: WatchSink): void {

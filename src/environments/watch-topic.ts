@@ -1,6 +1,23 @@
 import { sseEvent } from "./sse.js";
-import type { WatchSink } from "./watch-hub.js";
 import type { EnvironmentKey } from "../core/environment-key.js";
+
+/** One watcher's stream: the whole per-watcher state the hub keeps is this object. */
+export interface WatchSink {
+  write(chunk: string): void;
+  /** Bytes written but not yet taken by the client (user-space buffer). */
+  readonly buffered: number;
+  /** Graceful end (shutdown). */
+  end(): void;
+  /** Abrupt end (a client too slow to keep up). */
+  destroy(): void;
+}
+
+/** A frame on its way to the watchers attached when it was published; `next` indexes `sinks`. */
+export interface FanOut {
+  readonly frame: string;
+  readonly sinks: readonly WatchSink[];
+  next: number;
+}
 
 /**
  * Everything this instance's watchers of one environment share: the current state (JSON and
@@ -23,6 +40,8 @@ export interface Topic {
   again: boolean;
   /** A watcher got this state marked stale: send it again, fresh, once the database answers. */
   servedStale: boolean;
+  /** Frames still being written, oldest first, while a large fan-out yields between batches. */
+  fanOut?: FanOut[];
 }
 
 export function newTopic(key: EnvironmentKey): Topic {

@@ -7,7 +7,8 @@ import { principalOf } from "../http/context.js";
 import type { RouteSpec } from "../http/routes.js";
 import { nameSchema } from "../core/names.js";
 import { parseInput } from "../http/validate.js";
-import type { WatchHub, WatchSink } from "./watch-hub.js";
+import type { WatchHub } from "./watch-hub.js";
+import type { WatchSink } from "./watch-topic.js";
 import type { WatchStreams } from "./watch-streams.js";
 
 const envParams = z.object({ project: nameSchema, env: nameSchema });
@@ -23,22 +24,52 @@ function lastEventIdOf(req: Request): number | undefined {
 }
 
 /**
+ * The last frame written and its bytes as one HTTP/1.1 chunk (`<size hex>\r\n<frame>\r\n`).
+ * The hub writes one frame to every watcher in a row (watch-hub.ts), so it is encoded once per
+ * broadcast instead of once per watcher.
+ */
+let lastFrame = "";
+let lastChunk = Buffer.alloc(0);
+
+function chunkOf(frame: string): Buffer {
+  if (frame !== lastFrame) {
+    const bytes = Buffer.from(frame, "utf8");
+    lastChunk = Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`, "latin1"), bytes, CRLF]);
+    lastFrame = frame;
+  }
+  return lastChunk;
+}
+
+const CRLF = Buffer.from("\r\n", "latin1");
+
+/**
  * One watcher's stream. `buffered` reads the socket the response already owns when the stream
  * starts (it then writes straight into it, so the socket holds all that is unsent): express
  * responses rarely share a hidden class, so a property read on each in the hub's loop over
  * thousands of them is a slow megamorphic lookup (measured: 2 µs a watcher), while their
  * sockets share one. A response still queued behind another on its connection has no socket
  * yet and is measured as before.
+ *
+ * Frames go to that socket as ready chunks of the response's chunked body: one `write` of one
+ * shared buffer per watcher. Through `res.write` each watcher cost a byte count and an encoding
+ * of the frame, four socket writes and a cork released only after the hub's whole loop, so no
+ * watcher got a byte before the last was queued (docs/performance.md, propagation). This holds
+ * only while the response owns the socket, its head is out and its body is chunked; otherwise
+ * (HTTP/1.0, a response queued behind another) frames go through `res.write`.
  */
 class ResponseSink implements WatchSink {
   private readonly socket: Socket | null;
+  private readonly direct: boolean;
 
   constructor(private readonly res: Response) {
     this.socket = res.socket;
+    this.direct = this.socket !== null && res.headersSent && res.chunkedEncoding && res.writableLength === this.socket.writableLength;
   }
 
   write(chunk: string): void {
-    this.res.write(chunk);
+    if (!this.direct) this.res.write(chunk);
+    // A socket the client already half-closed ends with the response's 'close' (then detached).
+    else if (this.socket!.writable) this.socket!.write(chunkOf(chunk));
   }
 
   get buffered(): number {

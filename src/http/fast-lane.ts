@@ -2,28 +2,12 @@ import type { IncomingMessage, RequestListener, ServerResponse } from "node:http
 import type { TokenLookup } from "./token-lookup.js";
 import type { Logger } from "../logger.js";
 import { bearerSecret, refusal } from "./auth.js";
+import type { FastAnswer, FastResponse } from "./fast-answer.js";
 import type { RequestRecorder } from "./metrics.js";
 import type { RateLimit } from "./rate-limit.js";
 import { requestLevel, writeRequestLine } from "./request-log.js";
 import type { RouteSpec } from "./routes.js";
 import { acceptedTraceId, type TraceIds } from "./trace-id.js";
-
-/**
- * A complete answer from memory. `headers` is flat (`name, value, name, value…`) and holds
- * everything but `x-trace-id` (the lane adds it), including `content-length` when there is a
- * body: the lane writes the head in one call.
- */
-export interface FastResponse {
-  readonly status: 200 | 304;
-  readonly headers: readonly string[];
-  readonly body?: Buffer;
-}
-
-/**
- * A route's answer when memory holds it, or undefined: then the router answers the request
- * as it answers every other. `params` are the path's parameters exactly as sent (no `%`).
- */
-export type FastAnswer = (params: Readonly<Record<string, string>>, req: IncomingMessage) => FastResponse | undefined;
 
 interface LaneRoute {
   pattern: RegExp;
@@ -34,9 +18,9 @@ interface LaneRoute {
 }
 
 /**
- * The route's path as one regular expression over the raw URL, with express' defaults: case
- * insensitive, an optional trailing slash. No query string: a request with one is the router's.
- * A parameter never contains `%`: an encoded name is left to the router, which decodes it.
+ * The route's path as one regular expression over the raw URL's path (before `?`), with
+ * express' defaults: case insensitive, an optional trailing slash. A parameter never contains
+ * `%`: an encoded name is left to the router, which decodes it.
  */
 function compile(template: string): { pattern: RegExp; paramNames: string[] } {
   const paramNames: string[] = [];
@@ -53,6 +37,9 @@ function compile(template: string): { pattern: RegExp; paramNames: string[] } {
   return { pattern: new RegExp(`^${source}/?$`, "i"), paramNames };
 }
 
+/** Characters after which parseurl stops taking the fast path and splits the URL its own way. */
+const UNUSUAL_QUERY = /[\t\n\f\r #\u00a0\ufeff]/;
+
 export interface FastLaneDeps {
   /** Mounted under this prefix (`/v1`), like the router's copy of the routes. */
   prefix: string;
@@ -67,9 +54,10 @@ export interface FastLaneDeps {
 /**
  * The node request listener in front of express for the routes that declare a `fast` answer
  * (resolve). It answers only a request the router would answer with exactly that response:
- * a GET without a body or query, a token the token cache already holds, a caller who may see
- * the project and environment and holds the scope, a rate limit that admits it, and an answer
- * in memory. Anything else — a refusal, a miss, HEAD, an encoded name, a token to look up —
+ * a GET without a body, a query string the route reads itself (or none), a token the token
+ * cache already holds, a caller who may see the project and environment and holds the scope,
+ * a rate limit that admits it, and an answer in memory. Anything else — a refusal, a miss,
+ * HEAD, an encoded name, a query the route does not read, a token to look up —
  * goes to the express app untouched, which decides it the way it decides every request. So the
  * lane changes how fast the common answer is sent, never what is answered.
  *
@@ -97,8 +85,13 @@ export function fastLane(deps: FastLaneDeps, router: RequestListener): RequestLi
   const answer = (req: IncomingMessage, res: ServerResponse): boolean => {
     if (req.method !== "GET" || req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined) return false;
     const url = req.url ?? "";
+    const mark = url.indexOf("?");
+    const path = mark === -1 ? url : url.slice(0, mark);
+    const query = mark === -1 ? undefined : url.slice(mark + 1);
+    // The router's URL parser (parseurl) reads such a URL another way (a fragment, spaces): its call.
+    if (query !== undefined && UNUSUAL_QUERY.test(query)) return false;
     for (const route of routes) {
-      const match = route.pattern.exec(url);
+      const match = route.pattern.exec(path);
       if (!match) continue;
       const started = performance.now();
       const secret = bearerSecret(req.headers.authorization);
@@ -107,7 +100,7 @@ export function fastLane(deps: FastLaneDeps, router: RequestListener): RequestLi
       const params: Record<string, string> = {};
       for (let i = 0; i < route.paramNames.length; i++) params[route.paramNames[i]!] = match[i + 1]!;
       if (refusal(principal, params, route.spec.scope)) return false;
-      const response = route.spec.fast(params, req);
+      const response = route.spec.fast(params, req, query);
       // Charged last: a request the router answers instead is charged there, once.
       if (!response || deps.rateLimit.take(principal) > 0) return false;
       const traceId = acceptedTraceId(req) ?? deps.traceIds();

@@ -3,7 +3,7 @@ import type { Scope } from "../core/principal.js";
 import { authorize } from "./auth.js";
 import { stateOf } from "./context.js";
 import { bodyReader, type BodyKind, type BodyLimits } from "./body-limits.js";
-import type { FastAnswer } from "./fast-lane.js";
+import type { FastAnswer } from "./fast-answer.js";
 
 export type HttpMethod = "get" | "head" | "post" | "put" | "patch" | "delete";
 

@@ -124,9 +124,18 @@ export class RolloutService {
       if (last === undefined) throw err;
       live = last;
     }
-    if (!live) return undefined;
+    return live ? this.sideOf(live, subject) : undefined;
+  }
+
+  private sideOf(live: CachedRollout, subject: string): { versionSet: string; assignment: Assignment } {
     const assignment = assignSubject({ rolloutId: live.id, subject, percent: live.percent, allow: live.allow });
     return { versionSet: assignment === "candidate" ? live.candidate : live.stable, assignment };
+  }
+
+  /** `assign` from the rollout cache alone: null when it trusts there is no rollout, undefined when it must read. */
+  peekAssign(project: string, environment: string, subject: string): { versionSet: string; assignment: Assignment } | null | undefined {
+    const live = this.cache.peek(project, environment);
+    return live && this.sideOf(live, subject);
   }
 
   async decision(key: EnvironmentKey): Promise<Decision> {

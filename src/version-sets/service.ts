@@ -75,6 +75,9 @@ interface CachedBundle {
 }
 
 const DEFAULT_BUNDLE_CACHE_ENTRIES = 1000;
+
+/** Project names cannot contain "/", so the key is unambiguous. */
+const bundleKey = (project: string, id: string) => `${project}/${id}`;
 /** Artifact reads in flight per request: bounds the memory a 256-slot set of large contents takes. */
 const READ_CONCURRENCY = 8;
 
@@ -229,6 +232,11 @@ export class VersionSetService {
     return { json, bytes, etag };
   }
 
+  /** `bundleBytes`' bytes when the bundle cache holds them (undefined: call `bundleBytes`). */
+  peekBundleBytes(project: string, id: string): Buffer | undefined {
+    return this.bundles.get(bundleKey(project, id))?.bytes;
+  }
+
   /**
    * Slot-by-slot comparison of two sets of the project (404 naming every unknown one). The
    * contents come from the bundle cache, so diffing against a deployed set reads nothing new.
@@ -247,8 +255,7 @@ export class VersionSetService {
   }
 
   private cachedBundle(project: string, id: string): Promise<CachedBundle> {
-    // Project names cannot contain "/", so the key is unambiguous.
-    return this.bundles.getOrLoad(`${project}/${id}`, () => this.buildBundle(project, id));
+    return this.bundles.getOrLoad(bundleKey(project, id), () => this.buildBundle(project, id));
   }
 
   private async buildBundle(project: string, id: string): Promise<CachedBundle> {

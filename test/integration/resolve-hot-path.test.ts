@@ -5,8 +5,9 @@
  */
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { assignSubject } from "../../src/rollouts/assignment.js";
 import { createToken } from "../support/tokens.js";
-import { deployedEnv, envPath, makeSets } from "../support/rollouts.js";
+import { deployedEnv, envPath, makeSets, startRollout } from "../support/rollouts.js";
 import { backends, startTestApp, type TestApp } from "../support/test-app.js";
 
 interface LogLine {
@@ -35,14 +36,19 @@ function getWithBody(url: string, body: string, headers: Record<string, string>)
   });
 }
 
+/** Resolves once the change feed announced a change of `environment` (the next one from now). */
+function feedNotices(t: TestApp, environment: string): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const off = t.feed!.subscribe({ onChange: (c) => c.environment === environment && (off(), resolve()) });
+  });
+}
+
 /** Creates project `hot` with two sets and deploys the first to prod, its notification received. */
 async function prepare(t: TestApp): Promise<string[]> {
   expect((await t.request("PUT", "/v1/projects/hot")).status).toBe(201);
   const sets = await makeSets(t, "hot", 2, "hot");
   // The deploy's own notification must have arrived before the first resolve fills the cache.
-  const notified = new Promise<void>((resolve) => {
-    const off = t.feed!.subscribe({ onChange: (c) => c.environment === "prod" && (off(), resolve()) });
-  });
+  const notified = feedNotices(t, "prod");
   await deployedEnv(t, "hot", "prod", sets[0]!);
   await notified;
   return sets;
@@ -176,5 +182,96 @@ describe.each(backends())("resolve's hot path with rate limits on $name", (backe
     expect(refused.status).toBe(429);
     expect(refused.headers.get("content-type")).toMatch(/application\/problem\+json/);
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+  });
+});
+
+describe.each(backends())("resolve?subject= on the hot path on $name", (backend) => {
+  let t: TestApp;
+  let rolloutId: string;
+  const resolvePath = envPath("hot", "prod", "/resolve");
+  const linesOf = (traceId: string) => t.logs.lines.map((l) => JSON.parse(l) as LogLine).filter((l) => l.trace_id === traceId);
+  /**
+   * The lane answers `?subject=` alone; an extra parameter (which the router ignores) takes the
+   * router. The lane also needs the token in the token cache, which holds it for 1 s: it is
+   * re-read through the router just before, so that a slow machine does not send the request to
+   * the router for that reason.
+   */
+  const viaLane = async (query: string, headers: Record<string, string> = {}) => {
+    t.pinset.services.tokens.invalidate();
+    await (await t.request("GET", `${resolvePath}?unused=1`)).arrayBuffer();
+    return t.request("GET", `${resolvePath}?${query}`, { headers });
+  };
+  const viaRouter = (query: string, headers: Record<string, string> = {}) => t.request("GET", `${resolvePath}?${query}&unused=1`, { headers });
+  const subjectOn = (side: "candidate" | "stable") => {
+    for (let i = 0; ; i++) if (assignSubject({ rolloutId, subject: `user-${i}`, percent: 50 }) === side) return `user-${i}`;
+  };
+
+  beforeAll(async () => {
+    t = await startTestApp(backend);
+    const sets = await prepare(t);
+    // Memory is trusted only once the rollout's own notification has arrived (as for deploy).
+    const notified = feedNotices(t, "prod");
+    rolloutId = (await startRollout(t, "hot", "prod", { candidate: sets[1], percent: 50, allow: ["vip"] })).id;
+    await notified;
+    // The router fills what the lane reads: the environment, the rollout, both sides' bundles.
+    await t.request("GET", resolvePath);
+    for (const side of ["candidate", "stable"] as const) expect((await viaRouter(`subject=${subjectOn(side)}`)).status).toBe(200);
+  });
+  afterAll(async () => t?.close());
+
+  it("sends the router's response from memory for subjects on either side, the allowlist and any spelling querystring decodes, 200 and 304 alike", async () => {
+    const queries = [`subject=${subjectOn("candidate")}`, `subject=${subjectOn("stable")}`, "subject=vip", "subject=caf%C3%A9+au+lait", "subject=%FF", `subject=${"x".repeat(512)}`];
+    const sides = new Set<string | null>();
+    for (const [i, query] of queries.entries()) {
+      const lane = await viaLane(query, { "x-trace-id": `subject-lane-${i}` });
+      const router = await viaRouter(query, { "x-trace-id": `subject-router-${i}` });
+      expect(lane.status, query).toBe(200);
+      expect(stableHeaders(lane), query).toEqual(stableHeaders(router));
+      expect(await lane.text(), query).toBe(await router.text());
+      sides.add(lane.headers.get("x-pinset-assignment"));
+
+      const etag = lane.headers.get("etag")!;
+      const laneNotModified = await viaLane(query, { "if-none-match": etag, "x-trace-id": `subject-lane-304-${i}` });
+      const routerNotModified = await viaRouter(query, { "if-none-match": etag });
+      expect(laneNotModified.status, query).toBe(304);
+      expect(stableHeaders(laneNotModified), query).toEqual(stableHeaders(routerNotModified));
+    }
+    expect([...sides].sort()).toEqual(["candidate", "stable"]);
+    await new Promise((r) => setTimeout(r, 50));
+    // The router's answers have their info line; the lane's, answered from memory, only debug.
+    for (const [i] of queries.entries()) {
+      expect(linesOf(`subject-router-${i}`)).toHaveLength(1);
+      expect(linesOf(`subject-lane-${i}`), `lane ${queries[i]}`).toEqual([]);
+      expect(linesOf(`subject-lane-304-${i}`), `lane 304 ${queries[i]}`).toEqual([]);
+    }
+  });
+
+  it.each([
+    ["an empty subject", "subject="],
+    ["a subject without a value", "subject"],
+    ["a subject over 512 characters", `subject=${"x".repeat(513)}`],
+    ["a repeated subject", "subject=a&subject=b"],
+    ["a subject with at", "subject=a&at=2026-01-01T00:00:00Z"],
+  ])("leaves %s to the router, which refuses it with 400 problem+json", async (_what, query) => {
+    const res = await viaLane(query, { "x-trace-id": `subject-bad-${query.length}` });
+    expect(res.status).toBe(400);
+    expect(res.headers.get("content-type")).toMatch(/application\/problem\+json/);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(linesOf(`subject-bad-${query.length}`)).toEqual([expect.objectContaining({ level: WARN, res: { status: 400 } })]);
+  });
+
+  it("follows the end of the rollout at once: every subject gets the stable set, unassigned, like the router says", async () => {
+    const subject = subjectOn("candidate");
+    expect((await viaLane(`subject=${subject}`)).headers.get("x-pinset-assignment")).toBe("candidate");
+    const notified = feedNotices(t, "prod");
+    expect((await t.request("POST", envPath("hot", "prod", "/rollout/abort"))).status).toBe(200);
+    await notified;
+    const router = await viaRouter(`subject=${subject}`);
+    expect(router.headers.get("x-pinset-assignment")).toBeNull();
+    const lane = await viaLane(`subject=${subject}`, { "x-trace-id": "subject-after-abort" });
+    expect(stableHeaders(lane)).toEqual(stableHeaders(router));
+    expect(await lane.text()).toBe(await router.text());
+    await new Promise((r) => setTimeout(r, 50));
+    expect(linesOf("subject-after-abort")).toEqual([]);
   });
 });

@@ -7,7 +7,8 @@ import http, { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Principal } from "../../src/core/principal.js";
-import { fastLane, type FastResponse } from "../../src/http/fast-lane.js";
+import type { FastResponse } from "../../src/http/fast-answer.js";
+import { fastLane } from "../../src/http/fast-lane.js";
 import { createMetrics, RequestRecorder } from "../../src/http/metrics.js";
 import { createRateLimit } from "../../src/http/rate-limit.js";
 import type { RouteSpec } from "../../src/http/routes.js";
@@ -33,7 +34,7 @@ interface Lane {
   logs: LogCapture;
   metrics: ReturnType<typeof createMetrics>;
   routerSaw: string[];
-  answers: Array<{ params: Record<string, string> }>;
+  answers: Array<{ params: Record<string, string>; query?: string | undefined }>;
   server: Server;
 }
 
@@ -48,8 +49,10 @@ async function startLane(options: { answer?: () => FastResponse | undefined; rps
     path: "/projects/:project/environments/:env/resolve",
     scope: "read",
     handler: () => undefined,
-    fast: (params) => {
-      answers.push({ params: { ...params } });
+    // Like resolve: reads `subject=` and no other query (the lane hands it the raw string).
+    fast: (params, _req, query) => {
+      answers.push({ params: { ...params }, query });
+      if (query !== undefined && !query.startsWith("subject=")) return undefined;
       return (options.answer ?? (() => OK))();
     },
   };
@@ -123,6 +126,14 @@ describe("fast lane", () => {
     expect(lane.routerSaw).toEqual([]);
   });
 
+  it("hands the route the raw query string after `?` and sends what it answers", async () => {
+    for (const path of [`${PATH}?subject=u%2D1+x`, `${PATH}/?subject=`]) {
+      expect((await call(lane, path)).body, path).toBe(BODY.toString());
+    }
+    expect(lane.answers.map((a) => a.query)).toEqual(["subject=u%2D1+x", "subject="]);
+    expect(lane.routerSaw).toEqual([]);
+  });
+
   it("echoes a safe client trace id and replaces an unsafe one", async () => {
     expect((await call(lane, PATH, { headers: { "x-trace-id": "client-trace.1" } })).headers["x-trace-id"]).toBe("client-trace.1");
     expect((await call(lane, PATH, { headers: { "x-trace-id": "bad id with spaces" } })).headers["x-trace-id"]).toMatch(/^[0-9a-f]{32}$/);
@@ -131,8 +142,9 @@ describe("fast lane", () => {
   it.each([
     ["HEAD", { method: "HEAD" }, PATH],
     ["another method", { method: "POST" }, PATH],
-    ["a query string", {}, `${PATH}?at=2026-01-01T00:00:00Z`],
+    ["a query string the route does not read", {}, `${PATH}?at=2026-01-01T00:00:00Z`],
     ["an empty query string", {}, `${PATH}?`],
+    ["a query parseurl reads its own way (a fragment)", {}, `${PATH}?subject=a#b`],
     ["a %-encoded name (the router decodes it)", {}, "/v1/projects/sh%6fp/environments/prod/resolve"],
     ["a body", { body: "{}", headers: { "content-type": "application/json" } }, PATH],
     ["another path", {}, "/v1/projects/shop/environments/prod/history"],

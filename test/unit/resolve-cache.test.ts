@@ -47,6 +47,38 @@ describe("resolve cache", () => {
     expect(cache.active("p", "prod")).toEqual({ active: "vs_c", revision: 3 });
   });
 
+  it("reads the active state once for concurrent misses, but never joins a read that began before an invalidation", async () => {
+    const { cache } = clockedCache();
+    cache.setFeedLive(true);
+    cache.storeActive("p", "prod", cache.ticket(), { active: "vs_a", revision: 1 });
+    cache.invalidate("p", "prod");
+    const reads: Array<(state: { active: string; revision: number }) => void> = [];
+    const read = () => new Promise<{ active: string; revision: number }>((resolve) => reads.push(resolve));
+    const burst = [cache.readActive("p", "prod", read), cache.readActive("p", "prod", read), cache.readActive("p", "prod", read)];
+    expect(reads).toHaveLength(1);
+    // A change announced while that read is in flight: later misses read again.
+    cache.invalidate("p", "prod");
+    const after = cache.readActive("p", "prod", read);
+    expect(reads).toHaveLength(2);
+    reads[0]!({ active: "vs_b", revision: 2 });
+    expect(await Promise.all(burst)).toEqual(Array(3).fill({ active: "vs_b", revision: 2 }));
+    expect(cache.active("p", "prod")).toBeUndefined();
+    reads[1]!({ active: "vs_c", revision: 3 });
+    expect(await after).toEqual({ active: "vs_c", revision: 3 });
+    expect(cache.active("p", "prod")).toEqual({ active: "vs_c", revision: 3 });
+    // Done: the next miss reads again.
+    cache.invalidate("p", "prod");
+    void cache.readActive("p", "prod", read);
+    expect(reads).toHaveLength(3);
+  });
+
+  it("keeps no entry for an environment it does not know while reading it", async () => {
+    const { cache } = clockedCache();
+    expect(await Promise.all([cache.readActive("p", "nope", async () => undefined), cache.readActive("p", "nope", async () => undefined)])).toEqual([undefined, undefined]);
+    expect(cache.lastKnown("p", "nope")).toBeUndefined();
+    expect(cache.active("p", "nope")).toBeUndefined();
+  });
+
   it("keys by project and environment", () => {
     const { cache } = clockedCache();
     cache.storeActive("p", "prod", cache.ticket(), { active: "vs_a", revision: 1 });

@@ -46,8 +46,15 @@ function fakeSink(buffered = 0) {
 const ids = (frames: string[]) => frames.filter((f) => f.startsWith("id:")).map((f) => /^id: (\d+)\nevent: (\w+)/.exec(f)!.slice(1).join(":"));
 const settle = () => new Promise((r) => setTimeout(r, 0));
 
-function hub(source: WatchSource, options: { live?: () => boolean; heartbeatMs?: number; recentSize?: number } = {}) {
-  return new WatchHub({ source, feedLive: options.live ?? (() => true), logger, ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}), ...(options.recentSize ? { recentSize: options.recentSize } : {}) });
+function hub(source: WatchSource, options: { live?: () => boolean; heartbeatMs?: number; recentSize?: number; fanOutBatch?: number } = {}) {
+  return new WatchHub({
+    source,
+    feedLive: options.live ?? (() => true),
+    logger,
+    ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
+    ...(options.recentSize ? { recentSize: options.recentSize } : {}),
+    ...(options.fanOutBatch ? { fanOutBatch: options.fanOutBatch } : {}),
+  });
 }
 
 describe("watch hub", () => {
@@ -213,6 +220,42 @@ describe("watch hub", () => {
     expect(h.watcherCount()).toBe(0);
     vi.advanceTimersByTime(3_000);
     expect(sink.frames.filter((f) => f === ": hb\n\n")).toHaveLength(3);
+  });
+
+  it("fans a change out in batches that yield to the event loop, every watcher getting every revision once and in order", async () => {
+    const source = fakeSource();
+    const h = hub(source, { fanOutBatch: 4 });
+    const sinks = Array.from({ length: 10 }, () => fakeSink());
+    for (const sink of sinks) (await h.open(KEY)).attach(sink);
+    h.onChange({ ...KEY, revision: 2, state: view(2) });
+    // One batch now; the rest after the event loop had its turn.
+    expect(sinks.filter((s) => s.frames.length === 2)).toHaveLength(4);
+    // Published while the first fan-out is under way: it queues behind it, for the watchers of then.
+    h.onChange({ ...KEY, revision: 3, state: view(3) });
+    const joined = fakeSink();
+    (await h.open(KEY)).attach(joined);
+    h.onChange({ ...KEY, revision: 4, state: view(4) });
+    await new Promise((r) => setImmediate(r));
+    await settle();
+    await settle();
+    for (const sink of sinks) expect(ids(sink.frames)).toEqual(["1:state", "2:change", "3:change", "4:change"]);
+    // Joined after revision 3 was published: starts from its state, then 4 only.
+    expect(ids(joined.frames)).toEqual(["3:state", "4:change"]);
+    expect(h.watcherCount()).toBe(11);
+  });
+
+  it("writes nothing more to a watcher that leaves during a fan-out", async () => {
+    const source = fakeSource();
+    const h = hub(source, { fanOutBatch: 2 });
+    const sinks = Array.from({ length: 6 }, () => fakeSink());
+    const detaches = [];
+    for (const sink of sinks) detaches.push((await h.open(KEY)).attach(sink));
+    h.onChange({ ...KEY, revision: 2, state: view(2) });
+    detaches[5]!();
+    await settle();
+    await settle();
+    expect(sinks.slice(0, 5).every((s) => ids(s.frames).join() === "1:state,2:change")).toBe(true);
+    expect(ids(sinks[5]!.frames)).toEqual(["1:state"]);
   });
 
   it("ends every stream on closeAll (shutdown)", async () => {
