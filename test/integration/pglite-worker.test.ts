@@ -29,7 +29,7 @@ describe("the registry on PGlite in a worker thread", () => {
     expect((await t.request("PUT", "/v1/projects/demo")).status).toBe(201);
     sets = await makeSets(t, "demo", 3);
     await deployedEnv(t, "demo", "prod", sets[0]!);
-  }, 120_000);
+  }, 180_000);
   afterAll(async () => t?.close());
 
   it("runs on the worker's handle, not an in-thread PGlite", () => {
@@ -108,14 +108,14 @@ describe("the registry on PGlite in a worker thread", () => {
     expect(resolved.headers.get("x-pinset-version-set")).toBe(warm.headers.get("x-pinset-version-set"));
     expect({ healthAnsweredFirst, resolveAnsweredFirst }).toEqual({ healthAnsweredFirst: true, resolveAnsweredFirst: true });
     expect(await heavy).toBe(857_143);
-  }, 60_000);
+  }, 180_000);
 });
 
 describe("withDatabaseBudget on the PGlite worker (a caller that holds a better answer than waiting)", () => {
   let handle: Awaited<ReturnType<typeof connectPgliteWorker>>;
   beforeAll(async () => {
     handle = await connectPgliteWorker({});
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => handle?.close());
 
   it("stops waiting after its cap with DatabaseTimeoutError (unavailable), and the session works afterwards", async () => {
@@ -135,7 +135,7 @@ describe("withDatabaseBudget on the PGlite worker (a caller that holds a better 
     expect(waited).toBeGreaterThanOrEqual(150);
     await heavy;
     expect((await sql<{ n: number }>`select 2 as n`.execute(handle.db)).rows[0]!.n).toBe(2);
-  }, 60_000);
+  }, 180_000);
 
   it("goes ahead of statements already waiting for the session", async () => {
     const order: string[] = [];
@@ -146,7 +146,7 @@ describe("withDatabaseBudget on the PGlite worker (a caller that holds a better 
     const urgent = withDatabaseBudget(60_000, () => sql`select 'urgent'`.execute(handle.db)).then(() => order.push("urgent"));
     await Promise.all([heavy, ordinary, urgent]);
     expect(order).toEqual(["heavy", "urgent", "ordinary"]);
-  }, 60_000);
+  }, 180_000);
 });
 
 describe("a PGlite worker that dies or is closed", () => {
@@ -163,7 +163,7 @@ describe("a PGlite worker that dies or is closed", () => {
     expect(lost).toBe(err);
     await expect(sql`select 1`.execute(handle.db)).rejects.toMatchObject({ code: EMBEDDED_DATABASE_GONE_CODE });
     await handle.close();
-  }, 60_000);
+  }, 180_000);
 
   it("close ends the thread after the statements already sent; later ones fail as closed", async () => {
     const handle = await connectPgliteWorker({});
@@ -176,5 +176,5 @@ describe("a PGlite worker that dies or is closed", () => {
     expect((await sent).rows[0]!.n).toBe(42);
     await expect.poll(() => exited).toBeDefined();
     await expect(handle.worker.query("select 1", [])).rejects.toMatchObject({ code: EMBEDDED_DATABASE_GONE_CODE, message: expect.stringMatching(/closed/) });
-  }, 60_000);
+  }, 180_000);
 });
