@@ -1,5 +1,5 @@
 import type { Worker } from "node:worker_threads";
-import { siblingModule, startModuleWorker } from "../schemas/worker-script.js";
+import { siblingModule, startModuleWorker } from "../core/module-worker.js";
 import type { EmbeddedNotifier } from "./pglite-listener.js";
 import { SessionLock } from "./session-lock.js";
 import { EMBEDDED_DATABASE_GONE_CODE, SERIALIZED_ERROR_FIELDS, type PgliteWorkerData, type SerializedDatabaseError, type WorkerMessage, type WorkerRequest } from "./pglite-worker-protocol.js";

@@ -7,7 +7,7 @@ import { checkSchemaLimits } from "./limits.js";
 import type { SchemaJobOutcome } from "./metrics.js";
 import { DEFAULT_SCHEMA_SETTINGS, type SchemaSettings } from "./settings.js";
 import type { SchemaJob } from "./schema-worker.js";
-import { siblingModule, startModuleWorker } from "./worker-script.js";
+import { siblingModule, startModuleWorker } from "../core/module-worker.js";
 import { PoolBusyError, PoolCrashError, PoolTimeoutError, WorkerPool } from "./worker-pool.js";
 
 /** The kinds whose differ walks JSON Schemas: they run in a worker too. */

@@ -20,7 +20,7 @@ export interface WorkerPoolOptions {
   size: number;
   maxQueue: number;
   timeoutMs: number;
-  /** Starts one worker running the script (see worker-script.ts). */
+  /** Starts one worker running the script (see core/module-worker.ts). */
   spawn: () => Worker;
   /** Told when a worker is terminated or dies, for the log. */
   onWorkerLost?: (reason: "timeout" | "crash", detail: string) => void;
