@@ -70,5 +70,13 @@ export interface VersionSetOutbox {
  * none is retired by garbage collection (else 410 naming them). VersionSetService implements it.
  */
 export interface SetLiveness {
-  assertLive(tx: Tx, project: string, sets: readonly string[]): Promise<void>;
+  assertSetsLive(tx: Tx, project: string, sets: readonly string[]): Promise<void>;
+}
+
+/**
+ * Whether a set exists, read in the caller's transaction (on PGlite a read outside an open
+ * transaction would wait for it to end). VersionSetService implements it.
+ */
+export interface SetExistence {
+  versionSetExists(tx: Tx, project: string, id: string): Promise<boolean>;
 }

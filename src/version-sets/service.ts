@@ -14,6 +14,7 @@ import type {
   CodeRef,
   PinnableArtifacts,
   PinnedComponent,
+  SetExistence,
   SetLiveness,
   VersionSetAudit,
   VersionSetOutbox,
@@ -133,7 +134,7 @@ export interface VersionSetServiceDeps {
   differ?: ContentDiffer;
 }
 
-export class VersionSetService implements SetLiveness {
+export class VersionSetService implements SetLiveness, SetExistence {
   private readonly store: VersionSetStore;
   private readonly bundles: LruCache<CachedBundle>;
 
@@ -251,9 +252,13 @@ export class VersionSetService implements SetLiveness {
     return this.bundleBytes(project, id);
   }
 
-  async assertLive(tx: Tx, project: string, sets: readonly string[]): Promise<void> {
+  async assertSetsLive(tx: Tx, project: string, sets: readonly string[]): Promise<void> {
     const retired = await retiredPinsOf(tx, { sets: this.store, artifacts: this.deps.artifacts }, project, sets);
     if (retired.length > 0) throw retiredSetError(project, retired);
+  }
+
+  versionSetExists(tx: Tx, project: string, id: string): Promise<boolean> {
+    return this.store.exists(project, id, tx);
   }
 
   /**

@@ -105,17 +105,19 @@ describe("VersionSetService (memory stores)", () => {
     const s = await seeded();
     const live = (await s.versionSets.create(actor, "shop", { components: { llm: "model/chat@1" } })).set;
     const withDocs = (await s.versionSets.create(actor, "shop", { components: { llm: "model/chat@2", docs: "index/docs@1" } })).set;
-    await s.tables.run((tx) => s.versionSets.assertLive(tx, "shop", [live.id, withDocs.id]));
+    await s.tables.run((tx) => s.versionSets.assertSetsLive(tx, "shop", [live.id, withDocs.id]));
     s.artifactStore.markRetired({ project: "shop", kind: "index", name: "docs", version: 1 });
     s.versionSets.forgetBundles();
     await expect(s.versionSets.create(actor, "shop", { components: { docs: "index/docs@1" } })).rejects.toMatchObject({ status: 410 });
     await expect(s.versionSets.readBundle("shop", withDocs.id)).rejects.toMatchObject({ status: 410, message: expect.stringContaining("index/docs@1") });
-    await expect(s.tables.run((tx) => s.versionSets.assertLive(tx, "shop", [live.id, withDocs.id]))).rejects.toMatchObject({
+    await expect(s.tables.run((tx) => s.versionSets.assertSetsLive(tx, "shop", [live.id, withDocs.id]))).rejects.toMatchObject({
       status: 410,
       message: expect.stringContaining(`Version set ${withDocs.id} of project shop pins index/docs@1`),
     });
+    expect(await s.tables.run((tx) => s.versionSets.versionSetExists(tx, "shop", live.id))).toBe(true);
+    expect(await s.tables.run((tx) => s.versionSets.versionSetExists(tx, "other", live.id))).toBe(false);
     // Sets pinning only live versions, or no sets at all, pass.
-    await s.tables.run((tx) => s.versionSets.assertLive(tx, "shop", [live.id]));
-    await s.tables.run((tx) => s.versionSets.assertLive(tx, "shop", []));
+    await s.tables.run((tx) => s.versionSets.assertSetsLive(tx, "shop", [live.id]));
+    await s.tables.run((tx) => s.versionSets.assertSetsLive(tx, "shop", []));
   });
 });
