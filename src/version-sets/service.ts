@@ -1,4 +1,3 @@
-import type { ArtifactKind } from "../artifacts/kinds/index.js";
 import { describeRetired, retiredSetError, type RetiredPin } from "../artifacts/retired.js";
 import type { Actor } from "../core/actor.js";
 import { compareCodeUnits } from "../core/compare.js";
@@ -22,44 +21,12 @@ import type {
   VersionSetStore,
 } from "./ports.js";
 import { formatReference, parseComponentReference, type ComponentReference } from "./references.js";
-import { summarize } from "./summary.js";
+import { indexFiles, present, type BundleComponent, type BundleView, type VersionSetDiff, type VersionSetView } from "./views.js";
 
 export type { CodeRef, PinnedComponent } from "./ports.js";
 export type { ComponentDiff } from "./diff/index.js";
-
-export interface VersionSetDiff {
-  from: string;
-  to: string;
-  components: ComponentDiff[];
-}
-
-export interface VersionSetView {
-  id: string;
-  components: Record<string, PinnedComponent>;
-  code: CodeRef | null;
-  description: string | null;
-  summary: Record<string, string>;
-  created_at: string;
-}
-
-/** A file of an index component, with the path to download its bytes from. */
-export interface BundleFile {
-  path: string;
-  digest: string;
-  size: number;
-  /** `/v1/projects/{project}/blobs/{digest}`: relative to the registry's base URL. */
-  url: string;
-}
-
-export interface BundleComponent extends PinnedComponent {
-  content: unknown;
-  /** Index components only: every file of `content.files` with its download path. */
-  files?: BundleFile[];
-}
-
-export interface BundleView extends VersionSetView {
-  components: Record<string, BundleComponent>;
-}
+export type { BundleComponent, BundleFile, BundleView, VersionSetDiff, VersionSetView } from "./views.js";
+export { blobUrl } from "./views.js";
 
 export interface CreateVersionSetInput {
   /** slot → `<kind>/<name>@<ref>`; slot names and the slot count are checked by the route. */
@@ -79,28 +46,6 @@ interface CachedBundle {
 const DEFAULT_BUNDLE_CACHE_ENTRIES = 1000;
 /** Artifact reads in flight per request: bounds the memory a 256-slot set of large contents takes. */
 const READ_CONCURRENCY = 8;
-
-export function blobUrl(project: string, digest: string): string {
-  return `/v1/projects/${project}/blobs/${digest}`;
-}
-
-function present(row: VersionSetRecord): VersionSetView {
-  const components: Record<string, PinnedComponent> = {};
-  for (const slot of Object.keys(row.components).sort(compareCodeUnits)) {
-    const c = row.components[slot]!;
-    // Only kinds that passed parseComponentReference are ever stored.
-    components[slot] = { kind: c.kind as ArtifactKind, name: c.name, version: c.version, digest: c.digest };
-  }
-  const code = row.code ? { repo: row.code.repo, commit: row.code.commit } : null;
-  return {
-    id: row.id,
-    components,
-    code,
-    description: row.description,
-    summary: summarize(components, code),
-    created_at: row.created_at.toISOString(),
-  };
-}
 
 /** Runs `fn` over `items` with at most `limit` calls in flight, keeping the input order. */
 async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -306,10 +251,4 @@ export class VersionSetService implements SetLiveness, SetExistence {
     const json = JSON.stringify(view);
     return { view, json, bytes: Buffer.from(json, "utf8"), etag: `"${id}"` };
   }
-}
-
-/** The files of an index manifest (validated at publish) with their blob download paths. */
-function indexFiles(project: string, content: unknown): BundleFile[] {
-  const files = (content as { files?: Array<{ path: string; digest: string; size: number }> }).files ?? [];
-  return files.map((f) => ({ path: f.path, digest: f.digest, size: f.size, url: blobUrl(project, f.digest) }));
 }
