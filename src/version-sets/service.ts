@@ -1,57 +1,32 @@
-import type { Kysely } from "kysely";
-import type { ArtifactKind } from "../artifacts/kinds/index.js";
-import type { ArtifactService } from "../artifacts/service.js";
-import { recordAudit } from "../audit/store.js";
-import type { Database } from "../db/schema.js";
-import { isUniqueViolation } from "../db/errors.js";
-import { GoneError, NotFoundError, UnprocessableError, type FieldError } from "../core/errors.js";
 import { describeRetired, retiredSetError, type RetiredPin } from "../artifacts/retired.js";
 import type { Actor } from "../core/actor.js";
+import { compareCodeUnits } from "../core/compare.js";
+import { ConflictError, GoneError, NotFoundError, UnprocessableError, type FieldError } from "../core/errors.js";
 import { decodeCursor, toPage, type Page } from "../core/page.js";
+import type { Transactions, Tx } from "../core/transaction.js";
+import type { ProjectDirectory } from "../projects/ports.js";
 import { LruCache } from "./bundle-cache.js";
 import { diffComponentContent, diffSlotsWith, type ComponentDiff, type ContentDiffer } from "./diff/index.js";
 import { versionSetId } from "./identity.js";
-import { compareCodeUnits } from "../core/compare.js";
+import { retiredPinsOf } from "./liveness.js";
+import type {
+  CodeRef,
+  PinnableArtifacts,
+  PinnedComponent,
+  SetExistence,
+  SetLiveness,
+  VersionSetAudit,
+  VersionSetOutbox,
+  VersionSetRecord,
+  VersionSetStore,
+} from "./ports.js";
 import { formatReference, parseComponentReference, type ComponentReference } from "./references.js";
-import { VersionSetStore, type VersionSetRow } from "./store.js";
-import { summarize, type CodeRef, type PinnedComponent } from "./summary.js";
+import { indexFiles, present, type BundleComponent, type BundleView, type VersionSetDiff, type VersionSetView } from "./views.js";
 
-export type { CodeRef, PinnedComponent } from "./summary.js";
+export type { CodeRef, PinnedComponent } from "./ports.js";
 export type { ComponentDiff } from "./diff/index.js";
-
-export interface VersionSetDiff {
-  from: string;
-  to: string;
-  components: ComponentDiff[];
-}
-
-export interface VersionSetView {
-  id: string;
-  components: Record<string, PinnedComponent>;
-  code: CodeRef | null;
-  description: string | null;
-  summary: Record<string, string>;
-  created_at: string;
-}
-
-/** A file of an index component, with the path to download its bytes from. */
-export interface BundleFile {
-  path: string;
-  digest: string;
-  size: number;
-  /** `/v1/projects/{project}/blobs/{digest}`: relative to the registry's base URL. */
-  url: string;
-}
-
-export interface BundleComponent extends PinnedComponent {
-  content: unknown;
-  /** Index components only: every file of `content.files` with its download path. */
-  files?: BundleFile[];
-}
-
-export interface BundleView extends VersionSetView {
-  components: Record<string, BundleComponent>;
-}
+export type { BundleComponent, BundleFile, BundleView, VersionSetDiff, VersionSetView } from "./views.js";
+export { blobUrl } from "./views.js";
 
 export interface CreateVersionSetInput {
   /** slot → `<kind>/<name>@<ref>`; slot names and the slot count are checked by the route. */
@@ -59,12 +34,6 @@ export interface CreateVersionSetInput {
   code?: CodeRef;
   description?: string;
 }
-
-/**
- * Called inside the create transaction after the row and its audit entry are written, so
- * whatever it records (e.g. a `version_set.created` webhook outbox row) commits with the set.
- */
-export type VersionSetCreatedHook = (trx: Kysely<Database>, actor: Actor, project: string, set: VersionSetView) => Promise<void>;
 
 interface CachedBundle {
   view: BundleView;
@@ -80,28 +49,6 @@ const DEFAULT_BUNDLE_CACHE_ENTRIES = 1000;
 const bundleKey = (project: string, id: string) => `${project}/${id}`;
 /** Artifact reads in flight per request: bounds the memory a 256-slot set of large contents takes. */
 const READ_CONCURRENCY = 8;
-
-export function blobUrl(project: string, digest: string): string {
-  return `/v1/projects/${project}/blobs/${digest}`;
-}
-
-function present(row: VersionSetRow): VersionSetView {
-  const components: Record<string, PinnedComponent> = {};
-  for (const slot of Object.keys(row.components).sort(compareCodeUnits)) {
-    const c = row.components[slot]!;
-    // Only kinds that passed parseComponentReference are ever stored.
-    components[slot] = { kind: c.kind as ArtifactKind, name: c.name, version: c.version, digest: c.digest };
-  }
-  const code = row.code ? { repo: row.code.repo, commit: row.code.commit } : null;
-  return {
-    id: row.id,
-    components,
-    code,
-    description: row.description,
-    summary: summarize(components, code),
-    created_at: row.created_at.toISOString(),
-  };
-}
 
 /** Runs `fn` over `items` with at most `limit` calls in flight, keeping the input order. */
 async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -122,22 +69,25 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-export class VersionSetService {
-  readonly store: VersionSetStore;
+export interface VersionSetServiceDeps {
+  store: VersionSetStore;
+  artifacts: PinnableArtifacts;
+  projects: ProjectDirectory;
+  audit: VersionSetAudit;
+  /** Where the `version_set.created` webhook event goes, in the create transaction. */
+  outbox: VersionSetOutbox;
+  transactions: Transactions;
+  bundleCacheEntries?: number;
+  /** Computes changed slots' details; the app's sends schema comparisons to a worker thread. */
+  differ?: ContentDiffer;
+}
+
+export class VersionSetService implements SetLiveness, SetExistence {
+  private readonly store: VersionSetStore;
   private readonly bundles: LruCache<CachedBundle>;
 
-  constructor(
-    private readonly deps: {
-      db: Kysely<Database>;
-      artifacts: ArtifactService;
-      /** Hook for the `version_set.created` webhook event (see VersionSetCreatedHook). */
-      onCreated?: VersionSetCreatedHook;
-      bundleCacheEntries?: number;
-      /** Computes changed slots' details; the app's sends schema comparisons to a worker thread. */
-      differ?: ContentDiffer;
-    },
-  ) {
-    this.store = new VersionSetStore(deps.db);
+  constructor(private readonly deps: VersionSetServiceDeps) {
+    this.store = deps.store;
     this.bundles = new LruCache(deps.bundleCacheEntries ?? DEFAULT_BUNDLE_CACHE_ENTRIES);
   }
 
@@ -147,6 +97,7 @@ export class VersionSetService {
    * part of the id, so a re-create with another description returns the stored one unchanged.
    */
   async create(actor: Actor, project: string, input: CreateVersionSetInput): Promise<{ created: boolean; set: VersionSetView }> {
+    await this.deps.projects.require(project);
     const components = await this.pin(project, input.components);
     const code = input.code ? { repo: input.code.repo, commit: input.code.commit } : null;
     const id = versionSetId(components, code);
@@ -154,17 +105,16 @@ export class VersionSetService {
     const existing = await this.store.find(project, id);
     if (existing) return { created: false, set: present(existing) };
     try {
-      const set = await this.deps.db.transaction().execute(async (trx) => {
-        const row = await this.store.insert(trx, { project, id, components, code, description: input.description ?? null, createdBy: actor.name });
+      const set = await this.deps.transactions.run(async (tx) => {
+        const row = await this.store.insert(tx, { project, id, components, code, description: input.description ?? null, createdBy: actor.name });
         const view = present(row);
-        await recordAudit(trx, actor, { project, action: "version_set.create", target: `version_set/${id}`, after: { components, code, description: view.description } });
-        // The `version_set.created` webhook event hooks in here, inside the transaction.
-        if (this.deps.onCreated) await this.deps.onCreated(trx, actor, project, view);
+        await this.deps.audit.record(tx, actor, { project, action: "version_set.create", target: `version_set/${id}`, after: { components, code, description: view.description } });
+        await this.deps.outbox.enqueue(tx, { project, event: "version_set.created", data: view });
         return view;
       });
       return { created: true, set };
     } catch (err) {
-      if (!isUniqueViolation(err)) throw err;
+      if (!(err instanceof ConflictError)) throw err;
       // A concurrent create of the same pinned set committed first: its row is ours too.
       const winner = await this.store.find(project, id);
       if (!winner) throw err;
@@ -185,7 +135,7 @@ export class VersionSetService {
       else errors.push({ path: `components.${slot}`, message: result.message });
     }
     const rows = await mapLimited(parsed, READ_CONCURRENCY, ({ reference }) =>
-      this.deps.artifacts.store.find({ project, kind: reference.kind, name: reference.name }, reference.ref),
+      this.deps.artifacts.find({ project, kind: reference.kind, name: reference.name }, reference.ref),
     );
     const pinned: Record<string, PinnedComponent> = {};
     const retired: RetiredPin[] = [];
@@ -205,18 +155,26 @@ export class VersionSetService {
     return pinned;
   }
 
+  /** The set, or undefined; for callers that established the project already (no project check). */
   async find(project: string, id: string): Promise<VersionSetView | undefined> {
     const row = await this.store.find(project, id);
     return row ? present(row) : undefined;
   }
 
+  /** The set (404 for an unknown project or set). */
   async get(project: string, id: string): Promise<VersionSetView> {
+    await this.deps.projects.require(project);
+    return this.load(project, id);
+  }
+
+  private async load(project: string, id: string): Promise<VersionSetView> {
     const set = await this.find(project, id);
     if (!set) throw new NotFoundError(`Version set ${id} not found in project ${project}`);
     return set;
   }
 
   async list(project: string, page: { limit: number; cursor?: string }): Promise<Page<VersionSetView>> {
+    await this.deps.projects.require(project);
     const rows = await this.store.list(project, { before: decodeCursor(page.cursor), limit: page.limit + 1 });
     return toPage(rows, page.limit, (r) => r.seq, present);
   }
@@ -226,7 +184,11 @@ export class VersionSetService {
     return (await this.cachedBundle(project, id)).view;
   }
 
-  /** The bundle serialized once, with its etag `"<id>"`: resolve serves these bytes as they are. */
+  /**
+   * The bundle serialized once, with its etag `"<id>"`: resolve serves these bytes as they are.
+   * No project check: resolve reached the set through its environment (the hot path reads
+   * nothing else); `readBundle` is the same for a client naming the project.
+   */
   async bundleBytes(project: string, id: string): Promise<{ json: string; bytes: Buffer; etag: string }> {
     const { json, bytes, etag } = await this.cachedBundle(project, id);
     return { json, bytes, etag };
@@ -237,11 +199,27 @@ export class VersionSetService {
     return this.bundles.get(bundleKey(project, id))?.bytes;
   }
 
+  /** `GET …/version-sets/{id}/bundle`: bundleBytes, 404 for an unknown project. */
+  async readBundle(project: string, id: string): Promise<{ json: string; bytes: Buffer; etag: string }> {
+    await this.deps.projects.require(project);
+    return this.bundleBytes(project, id);
+  }
+
+  async assertSetsLive(tx: Tx, project: string, sets: readonly string[]): Promise<void> {
+    const retired = await retiredPinsOf(tx, { sets: this.store, artifacts: this.deps.artifacts }, project, sets);
+    if (retired.length > 0) throw retiredSetError(project, retired);
+  }
+
+  versionSetExists(tx: Tx, project: string, id: string): Promise<boolean> {
+    return this.store.exists(project, id, tx);
+  }
+
   /**
    * Slot-by-slot comparison of two sets of the project (404 naming every unknown one). The
    * contents come from the bundle cache, so diffing against a deployed set reads nothing new.
    */
   async diff(project: string, fromId: string, toId: string): Promise<VersionSetDiff> {
+    await this.deps.projects.require(project);
     const known = new Set((await this.store.findMany(project, [fromId, toId])).map((r) => r.id));
     const missing = [...new Set([fromId, toId])].filter((id) => !known.has(id));
     if (missing.length > 0) throw new NotFoundError(`Version set(s) ${missing.join(", ")} not found in project ${project}`);
@@ -259,12 +237,12 @@ export class VersionSetService {
   }
 
   private async buildBundle(project: string, id: string): Promise<CachedBundle> {
-    const set = await this.get(project, id);
+    const set = await this.load(project, id);
     const slots = Object.keys(set.components);
     const retired: RetiredPin[] = [];
     const built = await mapLimited(slots, READ_CONCURRENCY, async (slot): Promise<BundleComponent> => {
       const pinned = set.components[slot]!;
-      const row = await this.deps.artifacts.store.findByDigest({ project, kind: pinned.kind, name: pinned.name }, pinned.digest);
+      const row = await this.deps.artifacts.findByDigest({ project, kind: pinned.kind, name: pinned.name }, pinned.digest);
       // Artifacts are immutable and never deleted, so a pinned version always exists.
       if (!row) throw new Error(`version set ${id} pins ${pinned.kind}/${pinned.name}@${pinned.digest}, which is missing`);
       if (row.retired_at) retired.push({ set: id, kind: row.kind, name: row.name, version: row.version });
@@ -280,10 +258,4 @@ export class VersionSetService {
     const json = JSON.stringify(view);
     return { view, json, bytes: Buffer.from(json, "utf8"), etag: `"${id}"` };
   }
-}
-
-/** The files of an index manifest (validated at publish) with their blob download paths. */
-function indexFiles(project: string, content: unknown): BundleFile[] {
-  const files = (content as { files?: Array<{ path: string; digest: string; size: number }> }).files ?? [];
-  return files.map((f) => ({ path: f.path, digest: f.digest, size: f.size, url: blobUrl(project, f.digest) }));
 }
