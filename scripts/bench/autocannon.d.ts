@@ -15,6 +15,17 @@ declare module "autocannon" {
     timeouts: number;
     non2xx: number;
     duration: number;
+    statusCodeStats?: Record<string, { count: number }>;
+  }
+  interface RequestParams {
+    method?: string;
+    path?: string;
+    headers?: Record<string, string>;
+    body?: string;
+  }
+  interface RequestSpec extends RequestParams {
+    /** Called before each request is sent: returns the request as it should go out. */
+    setupRequest?: (req: RequestParams) => RequestParams;
   }
   interface Options {
     url: string;
@@ -23,6 +34,7 @@ declare module "autocannon" {
     pipelining?: number;
     workers?: number;
     headers?: Record<string, string>;
+    requests?: RequestSpec[];
   }
   function autocannon(options: Options): Promise<Result>;
   export default autocannon;
