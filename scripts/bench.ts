@@ -127,13 +127,21 @@ function propagationRows(r: PropagationResult, floor: { p50: number; p99: number
 }
 
 function routeRows(r: RoutesResult): Row[] {
-  return r.routes.map((route) => ({
-    measure: `${route.name} (Postgres, ${r.connections} connections; load ${route.load.toFixed(1)})`,
-    pinset: `${route.pinset.rps.toFixed(0)} req/s, p50/p99 ${ms(route.pinset.p50)}/${ms(route.pinset.p99)} (ratio ${route.ratio.toFixed(2)})`,
-    baseline: `node:http + pg, same SQL: ${route.bare.rps.toFixed(0)} req/s, ${ms(route.bare.p50)}/${ms(route.bare.p99)}`,
-    target: `ratio ≥ ${route.target.toFixed(2)}`,
-    pass: route.ratio >= route.target,
-  }));
+  return r.routes.flatMap((route) => [
+    {
+      measure: `${route.name} (Postgres, ${r.connections} connections; load ${route.load.toFixed(1)})`,
+      pinset: `${route.pinset.rps.toFixed(0)} req/s, p50/p99 ${ms(route.pinset.p50)}/${ms(route.pinset.p99)} (ratio ${route.ratio.toFixed(2)})`,
+      baseline: `node:http + pg, same SQL: ${route.bare.rps.toFixed(0)} req/s, ${ms(route.bare.p50)}/${ms(route.bare.p99)}`,
+      target: `ratio ≥ ${route.target.toFixed(2)}`,
+      pass: route.ratio >= route.target,
+    },
+    {
+      measure: "  server CPU per request (user + system; ratio bare ÷ registry)",
+      pinset: `${route.pinset.cpuUs.toFixed(0)} µs (ratio ${route.cpuRatio.toFixed(2)})`,
+      baseline: `${route.bare.cpuUs.toFixed(0)} µs`,
+      target: "",
+    },
+  ]);
 }
 
 /** Whether `watch` exists yet: an event stream answers 200 with text/event-stream. */

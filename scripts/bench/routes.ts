@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os, { tmpdir } from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
@@ -22,6 +22,8 @@ export interface RouteFigures {
   rps: number;
   p50: number;
   p99: number;
+  /** CPU time (user + system) the server process spent per request: unlike req/s, not diluted by other tenants' load. */
+  cpuUs: number;
 }
 
 export interface RouteResult {
@@ -29,6 +31,8 @@ export interface RouteResult {
   pinset: RouteFigures;
   bare: RouteFigures;
   ratio: number;
+  /** Bare CPU per request ÷ the registry's (1 = as cheap as the bare server). */
+  cpuRatio: number;
   target: number;
   /** The 1-minute load average at the median registry round. */
   load: number;
@@ -51,6 +55,7 @@ export interface RoutesSeed {
 interface Side {
   name: "pinset" | "bare";
   url: string;
+  pid: number;
   /** What the side's writes are published under (distinct per side: same growth, no collisions). */
   writeName: string;
 }
@@ -126,7 +131,15 @@ export async function seedRoutes(url: string): Promise<RoutesSeed> {
   return { setA, setB, environment };
 }
 
-async function startBareRoutes(databaseUrl: string): Promise<{ url: string; stop(): Promise<void> }> {
+/** User + system CPU of a process so far, in microseconds (from /proc; clock ticks of 10 ms). */
+async function cpuMicros(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // Fields 14 and 15 of proc(5), counted from the state field (3): utime and stime.
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+async function startBareRoutes(databaseUrl: string): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const port = await freePort();
   const child = spawn(process.execPath, ["--import", "tsx", "scripts/bench/bare-routes-server.ts"], {
     cwd: REPO_ROOT,
@@ -139,6 +152,7 @@ async function startBareRoutes(databaseUrl: string): Promise<{ url: string; stop
   });
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
     async stop() {
       if (child.exitCode !== null) return;
       child.kill("SIGTERM");
@@ -150,6 +164,7 @@ async function startBareRoutes(databaseUrl: string): Promise<{ url: string; stop
 async function load(side: Side, route: RouteCase, seed: RoutesSeed, unique: () => string, seconds: number, connections: number): Promise<RouteFigures> {
   const { method, path: pathname, body } = route.request(side, seed, unique);
   const headers: Record<string, string> = { authorization: `Bearer ${ROUTES_TOKEN}`, ...(body ? { "content-type": "application/json" } : {}) };
+  const cpuBefore = await cpuMicros(side.pid);
   const result = await autocannon({
     url: `${side.url}${pathname}`,
     connections,
@@ -160,7 +175,8 @@ async function load(side: Side, route: RouteCase, seed: RoutesSeed, unique: () =
   if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0 || wrong.length > 0) {
     throw new Error(`${side.name} ${route.name}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx, statuses ${JSON.stringify(result.statusCodeStats)}`);
   }
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+  const cpuUs = (await cpuMicros(side.pid)) - cpuBefore;
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuUs: cpuUs / Math.max(1, result.requests.total) };
 }
 
 export async function benchRoutes(adminUrl: string, options: { seconds: number; rounds: number; connections: number; log(line: string): void }): Promise<RoutesResult> {
@@ -176,7 +192,16 @@ export async function benchRoutes(adminUrl: string, options: { seconds: number; 
   let registry: SpawnedServer | undefined;
   let bare: Awaited<ReturnType<typeof startBareRoutes>> | undefined;
   try {
-    registry = await spawnServer({ DATABASE_URL: databaseUrl, PINSET_DATA_DIR: dir, PINSET_ADMIN_TOKEN: ROUTES_TOKEN, PINSET_RATE_LIMIT_RPS: "0", LOG_LEVEL: "info" });
+    // PINSET_BENCH_CPU_PROF=<dir>: the registry writes a V8 CPU profile there when it stops (for finding the waste).
+    const profile = process.env.PINSET_BENCH_CPU_PROF;
+    registry = await spawnServer({
+      DATABASE_URL: databaseUrl,
+      PINSET_DATA_DIR: dir,
+      PINSET_ADMIN_TOKEN: ROUTES_TOKEN,
+      PINSET_RATE_LIMIT_RPS: "0",
+      LOG_LEVEL: "info",
+      ...(profile ? { NODE_OPTIONS: `--import ${path.join(REPO_ROOT, "scripts/bench/cpu-profile.mjs")}`, PINSET_BENCH_CPU_PROF_DIR: profile } : {}),
+    });
     options.log("routes: seeding artifacts, two sets and 60 deploys");
     const seed = await seedRoutes(registry.url);
     bare = await startBareRoutes(databaseUrl);
@@ -184,8 +209,8 @@ export async function benchRoutes(adminUrl: string, options: { seconds: number; 
     let counter = 0;
     const unique = () => `${run}-${counter++}`;
     const sides: Side[] = [
-      { name: "bare", url: bare.url, writeName: "pub-bare" },
-      { name: "pinset", url: registry.url, writeName: "pub-pinset" },
+      { name: "bare", url: bare.url, pid: bare.pid, writeName: "pub-bare" },
+      { name: "pinset", url: registry.url, pid: registry.child.pid!, writeName: "pub-pinset" },
     ];
     const routes: RouteResult[] = [];
     for (const route of ROUTE_CASES) {
@@ -198,11 +223,11 @@ export async function benchRoutes(adminUrl: string, options: { seconds: number; 
           if (side.name === "pinset") loads.push(os.loadavg()[0]!);
         }
       }
-      const pick = (r: RouteFigures[]): RouteFigures => ({ rps: median(r.map((x) => x.rps)), p50: median(r.map((x) => x.p50)), p99: median(r.map((x) => x.p99)) });
+      const pick = (r: RouteFigures[]): RouteFigures => ({ rps: median(r.map((x) => x.rps)), p50: median(r.map((x) => x.p50)), p99: median(r.map((x) => x.p99)), cpuUs: median(r.map((x) => x.cpuUs)) });
       const pinset = pick(rounds.pinset);
       const baseline = pick(rounds.bare);
-      routes.push({ name: route.name, pinset, bare: baseline, ratio: pinset.rps / baseline.rps, target: route.target, load: median(loads) });
-      options.log(`routes: ${route.name}: ${pinset.rps.toFixed(0)} vs ${baseline.rps.toFixed(0)} req/s (load ${median(loads).toFixed(1)})`);
+      routes.push({ name: route.name, pinset, bare: baseline, ratio: pinset.rps / baseline.rps, cpuRatio: baseline.cpuUs / pinset.cpuUs, target: route.target, load: median(loads) });
+      options.log(`routes: ${route.name}: ${pinset.rps.toFixed(0)} vs ${baseline.rps.toFixed(0)} req/s, CPU ${pinset.cpuUs.toFixed(0)} vs ${baseline.cpuUs.toFixed(0)} µs/request (load ${median(loads).toFixed(1)})`);
     }
     return { routes, rounds: options.rounds, seconds: options.seconds, connections: options.connections };
   } finally {
