@@ -4,8 +4,8 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os, { tmpdir } from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
-import pg from "pg";
 import { freePort, REPO_ROOT, spawnServer, type SpawnedServer } from "../../test/support/spawn-server.js";
+import { createBenchDatabase } from "./cluster.js";
 import { median } from "./stats.js";
 
 /**
@@ -180,14 +180,8 @@ async function load(side: Side, route: RouteCase, seed: RoutesSeed, unique: () =
 }
 
 export async function benchRoutes(adminUrl: string, options: { seconds: number; rounds: number; connections: number; log(line: string): void }): Promise<RoutesResult> {
-  const name = `pinset_bench_routes_${randomBytes(5).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const databaseUrl = url.toString();
+  const database = await createBenchDatabase(adminUrl, "pinset_bench_routes");
+  const databaseUrl = database.url;
   const dir = await mkdtemp(path.join(tmpdir(), "pinset-bench-routes-"));
   let registry: SpawnedServer | undefined;
   let bare: Awaited<ReturnType<typeof startBareRoutes>> | undefined;
@@ -232,10 +226,7 @@ export async function benchRoutes(adminUrl: string, options: { seconds: number; 
     return { routes, rounds: options.rounds, seconds: options.seconds, connections: options.connections };
   } finally {
     await Promise.all([registry?.stop(), bare?.stop()]);
-    const c = new pg.Client({ connectionString: adminUrl });
-    await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await c.end();
+    await database.drop();
     await rm(dir, { recursive: true, force: true });
   }
 }
