@@ -2,7 +2,8 @@
  * `npm run bench`: the registry's performance figures, each beside a baseline measured in the
  * same run on the same machine, with pass/fail against the targets of issue 6.
  *
- *   npm run bench [-- --quick] [-- --only hot,cold,propagation,blob,publish,subject,publish-contention,schema-stall,hang,history,gates,gc,startup] [-- --json out.json]
+ *   npm run bench [-- --quick] [-- --only hot,cold,propagation,blob,publish,subject,publish-contention,schema-stall,hang,history,routes,gates,gc,startup,embedded] [-- --json out.json]
+ *   npm run bench -- --only routes             non-hot routes vs a bare node:http + pg server running the same SQL
  *   npm run bench -- --only gates [--seed 7]     the canary gate's own bench: no server, no database
  *   npm run bench -- --only gc                   a gc dry run over 100 000 versions and 1 000 000 blob rows
  *   npm run bench -- --only embedded             the embedded registry (PGlite in its worker vs on the HTTP thread)
@@ -27,6 +28,7 @@ import { benchSchemaStall } from "./bench/schema-stall.js";
 import { historyAtBench, type HistoryAtResult } from "./bench/history-at.js";
 import { benchStartup } from "./bench/startup.js";
 import { benchEmbedded } from "./bench/embedded.js";
+import { benchRoutes, type RoutesResult } from "./bench/routes.js";
 import { extraRows } from "./bench/extra-benches.js";
 import { ms } from "./bench/stats.js";
 import { renderTable, type Row } from "./bench/table.js";
@@ -34,7 +36,7 @@ import { runBlobUploadBench } from "./bench-blob-upload.js";
 import { DEFAULT_GATE_BENCH, runGateBench } from "./bench/gates/report.js";
 import { dbHangRows } from "./bench-db-hang.js";
 
-const PARTS = ["hot", "cold", "propagation", "blob", "publish", "subject", "publish-contention", "schema-stall", "hang", "history", "gates", "gc", "startup", "embedded"] as const;
+const PARTS = ["hot", "cold", "propagation", "blob", "publish", "subject", "publish-contention", "schema-stall", "hang", "history", "routes", "gates", "gc", "startup", "embedded"] as const;
 type Part = (typeof PARTS)[number];
 
 const { values } = parseArgs({
@@ -60,6 +62,7 @@ const plan = {
   blobMiB: quick ? 256 : 1024,
   publish: quick ? { mib: 128, files: 50 } : { mib: 1024, files: 200 },
   contention: quick ? 1_000 : 10_000,
+  routes: quick ? { seconds: 3, rounds: 1, connections: 10 } : { seconds: 5, rounds: 3, connections: 10 },
 };
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
@@ -132,6 +135,24 @@ function propagationRows(r: PropagationResult, floor: { p50: number; p99: number
       target: "",
     },
   ];
+}
+
+function routeRows(r: RoutesResult): Row[] {
+  return r.routes.flatMap((route) => [
+    {
+      measure: `${route.name} (Postgres, ${r.connections} connections; load ${route.load.toFixed(1)})`,
+      pinset: `${route.pinset.rps.toFixed(0)} req/s, p50/p99 ${ms(route.pinset.p50)}/${ms(route.pinset.p99)} (ratio ${route.ratio.toFixed(2)})`,
+      baseline: `node:http + pg, same SQL: ${route.bare.rps.toFixed(0)} req/s, ${ms(route.bare.p50)}/${ms(route.bare.p99)}`,
+      target: `ratio ≥ ${route.target.toFixed(2)}`,
+      pass: route.ratio >= route.target,
+    },
+    {
+      measure: "  server CPU per request (user + system; ratio bare ÷ registry)",
+      pinset: `${route.pinset.cpuUs.toFixed(0)} µs (ratio ${route.cpuRatio.toFixed(2)})`,
+      baseline: `${route.bare.cpuUs.toFixed(0)} µs`,
+      target: "",
+    },
+  ]);
 }
 
 /** Whether `watch` exists yet: an event stream answers 200 with text/event-stream. */
@@ -288,6 +309,12 @@ async function main(): Promise<void> {
       target: "≥ 0.8",
       pass: small.indexedMs / big.indexedMs >= 0.8,
     });
+  }
+  if (only.has("routes")) {
+    log(`non-hot routes: ${plan.routes.rounds} round(s) of ${plan.routes.seconds} s per route, registry and bare server interleaved`);
+    const routes = await benchRoutes(adminUrl, { ...plan.routes, log });
+    results.routes = routes;
+    rows.push(...routeRows(routes));
   }
   if (only.has("gc")) {
     const gc = await benchGc(adminUrl, log);

@@ -42,6 +42,7 @@ import { openFilesLimit } from "./environments/open-files.js";
 import { registerWatchLimitMetrics, watchCapacity, WatchStreams } from "./environments/watch-streams.js";
 import { authenticate } from "./http/auth.js";
 import { fastLane } from "./http/fast-lane.js";
+import { sendJson } from "./http/json-response.js";
 import { createMetrics, RequestRecorder, type Metrics } from "./http/metrics.js";
 import { notFoundHandler, problemHandler } from "./http/problem.js";
 import { createRateLimit } from "./http/rate-limit.js";
@@ -254,6 +255,8 @@ export function createApp(deps: AppDeps) {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
+  // Every route's res.json: one encoding, one write (json-response.ts).
+  app.response.json = sendJson as typeof app.response.json;
   app.use(requestContext({ logger, recorder, traceIds }));
   app.use(
     serviceRouter({

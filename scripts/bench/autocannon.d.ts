@@ -15,6 +15,17 @@ declare module "autocannon" {
     timeouts: number;
     non2xx: number;
     duration: number;
+    statusCodeStats?: Record<string, { count: number }>;
+  }
+  interface RequestParams {
+    method?: string;
+    path?: string;
+    headers?: Record<string, string>;
+    body?: string;
+  }
+  interface RequestSpec extends RequestParams {
+    /** Called before each request is sent: returns the request as it should go out. */
+    setupRequest?: (req: RequestParams) => RequestParams;
   }
   interface Options {
     url: string;
@@ -26,14 +37,7 @@ declare module "autocannon" {
     /** Seconds before a request counts as timed out (default 10). */
     timeout?: number;
     /** A sequence each connection sends in turn, over and over; setupRequest may rewrite one before it goes. */
-    requests?: Request[];
-  }
-  interface Request {
-    method?: string;
-    path?: string;
-    body?: string;
-    headers?: Record<string, string>;
-    setupRequest?: (request: Request) => Request;
+    requests?: RequestSpec[];
   }
   function autocannon(options: Options): Promise<Result>;
   export default autocannon;

@@ -44,23 +44,34 @@ export async function api(server: SpawnedServer, method: string, pathname: strin
   return res;
 }
 
-export async function startCluster(adminUrl: string): Promise<Cluster> {
-  const name = `pinset_bench_${randomBytes(5).toString("hex")}`;
+/** A database of its own for one bench part: `<prefix>_<random>`, created now; `drop` ends its connections too. */
+export async function createBenchDatabase(adminUrl: string, prefix = "pinset_bench"): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${randomBytes(5).toString("hex")}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const databaseUrl = url.toString();
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export async function startCluster(adminUrl: string): Promise<Cluster> {
+  const database = await createBenchDatabase(adminUrl);
+  const databaseUrl = database.url;
   const dir = await mkdtemp(path.join(tmpdir(), "pinset-bench-"));
   const servers: SpawnedServer[] = [];
   const close = async () => {
     await Promise.all(servers.map((s) => s.stop()));
-    const c = new pg.Client({ connectionString: adminUrl });
-    await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await c.end();
+    await database.drop();
     await rm(dir, { recursive: true, force: true });
   };
   try {

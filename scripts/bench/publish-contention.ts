@@ -1,10 +1,8 @@
-import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import pg from "pg";
 import { spawnServer, type SpawnedServer } from "../../test/support/spawn-server.js";
-import { TOKEN } from "./cluster.js";
+import { createBenchDatabase, TOKEN } from "./cluster.js";
 
 /**
  * Publishes from 8 concurrent writers against one registry process on Postgres: all to ONE
@@ -63,17 +61,11 @@ async function phase(server: SpawnedServer, options: { total: number; writers: n
 
 export async function benchPublishContention(adminUrl: string, options: { total: number; writers?: number; log(line: string): void }): Promise<ContentionResult> {
   const writers = options.writers ?? 8;
-  const name = `pinset_bench_${randomBytes(5).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
+  const database = await createBenchDatabase(adminUrl);
   const dir = await mkdtemp(path.join(tmpdir(), "pinset-bench-"));
   let server: SpawnedServer | undefined;
   try {
-    server = await spawnServer({ DATABASE_URL: url.toString(), PINSET_DATA_DIR: dir, PINSET_ADMIN_TOKEN: TOKEN, PINSET_RATE_LIMIT_RPS: "0", LOG_LEVEL: "warn" });
+    server = await spawnServer({ DATABASE_URL: database.url, PINSET_DATA_DIR: dir, PINSET_ADMIN_TOKEN: TOKEN, PINSET_RATE_LIMIT_RPS: "0", LOG_LEVEL: "warn" });
     const created = await fetch(`${server.url}/v1/projects/bench`, { method: "PUT", headers: { authorization: `Bearer ${TOKEN}` } });
     if (created.status !== 201) throw new Error(`creating the project answered ${created.status}`);
     // Warm-up (connections, JIT), not measured.
@@ -88,10 +80,7 @@ export async function benchPublishContention(adminUrl: string, options: { total:
     return { writers, oneName: { ...strip(one), consecutive }, eightNames: strip(eight) };
   } finally {
     await server?.stop();
-    const c = new pg.Client({ connectionString: adminUrl });
-    await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await c.end();
+    await database.drop();
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -59,6 +59,8 @@ function describe(phase: TimeoutPhase, budgetMs: number, outcome: TimeoutOutcome
 }
 
 const scope = new AsyncLocalStorage<number>();
+/** withDatabaseBudget calls whose work has not settled yet. */
+let active = 0;
 
 /**
  * Runs `work` with every statement's budget (and connection wait) capped at `ms`: the callers
@@ -68,11 +70,32 @@ const scope = new AsyncLocalStorage<number>();
  * budgets, never a deadline already past. On PGlite in its worker thread the cap bounds the wait
  * for the single session (such a caller goes ahead of ordinary ones) and for each answer
  * (pglite-worker-dialect.ts); on PGlite in this thread it has no effect.
+ *
+ * The scope is switched off again when the last capped work settles. On Node 20 an enabled
+ * AsyncLocalStorage runs a hook at every promise the process creates — about three times the
+ * cost of a bare promise, on every request (kysely, pg and express create hundreds per request),
+ * while a cap is in force only around the rare calls that hold a fallback (a stale token's
+ * re-check, a resolve or watch refresh that may answer from memory). A cap is only ever read by
+ * statements that work started and awaits (no promise is left un-awaited), so none is lost.
  */
 export function withDatabaseBudget<T>(ms: number | undefined, work: () => Promise<T>): Promise<T> {
   if (ms === undefined) return work();
   const outer = scope.getStore();
-  return scope.run(outer === undefined ? ms : Math.min(outer, ms), work);
+  active++;
+  let running: Promise<T>;
+  try {
+    running = scope.run(outer === undefined ? ms : Math.min(outer, ms), work);
+  } catch (err) {
+    leave();
+    throw err;
+  }
+  return running.finally(leave);
+}
+
+function leave(): void {
+  active--;
+  // disable(): getStore() answers undefined and the promise hook is removed, until the next run().
+  if (active === 0) scope.disable();
 }
 
 /** The cap of the current withDatabaseBudget scope, if any. */

@@ -55,11 +55,22 @@ export function writeRequestLine(logger: Logger, level: Level, line: RequestLine
 }
 
 /**
+ * The logger request lines are written with: the root's, without its redaction. A request line
+ * holds only the fields writeRequestLine builds (trace id, method, url, address, status, time),
+ * never a header or a body, so none of the root's redact paths (`*.token`, `*.authorization`,
+ * …) can match in it — yet redacting walks and copies every line, one per request.
+ */
+export function requestLineLogger(logger: Logger): Logger {
+  return logger.child({}, { redact: [] });
+}
+
+/**
  * The line of a request express answered. Nothing is built for a line whose level is off. A
  * request the client abandoned is logged at `info` ("request aborted"): clients go away all the
  * time (restarts, their own time-outs), and no anonymous client may trigger error-level lines.
  */
-export function requestLogger(logger: Logger): (req: Request, res: Response, status: number, ms: number) => void {
+export function requestLogger(root: Logger): (req: Request, res: Response, status: number, ms: number) => void {
+  const logger = requestLineLogger(root);
   return (req, res, status, ms) => {
     const state = stateOf(res);
     const finished = res.writableFinished;

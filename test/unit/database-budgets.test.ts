@@ -3,7 +3,7 @@ import type pg from "pg";
 import { describe, expect, it } from "vitest";
 import { AnswerWatch } from "../../src/db/answer-watch.js";
 import { BudgetedPool } from "../../src/db/budgeted-pool.js";
-import { DatabaseTimeoutError, withDatabaseBudget } from "../../src/db/budgets.js";
+import { budgetCap, DatabaseTimeoutError, withDatabaseBudget } from "../../src/db/budgets.js";
 import { isDatabaseTimeout, isDatabaseUnavailable } from "../../src/db/errors.js";
 
 /**
@@ -256,5 +256,39 @@ describe("isDatabaseTimeout", () => {
       expect(isDatabaseUnavailable(err)).toBe(true);
     }
     expect(isDatabaseTimeout(Object.assign(new Error("x"), { code: "23505" }))).toBe(false);
+  });
+});
+
+describe("withDatabaseBudget's scope", () => {
+  /** An enabled AsyncLocalStorage's promise hook marks every new promise with its bookkeeping symbols. */
+  const tracked = () => Object.getOwnPropertySymbols(Promise.resolve()).length > 0;
+
+  it("is switched off when the last capped work settles, so later promises pay no hook", async () => {
+    expect(tracked()).toBe(false);
+    let inside = false;
+    await withDatabaseBudget(50, async () => {
+      await null;
+      inside = tracked();
+    });
+    expect(inside).toBe(true);
+    expect(tracked()).toBe(false);
+    expect(budgetCap()).toBeUndefined();
+  });
+
+  it("keeps each overlapping call's cap until its own work settles", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const caps: Array<number | undefined> = [];
+    const long = withDatabaseBudget(80, async () => {
+      await gate;
+      caps.push(budgetCap());
+      await withDatabaseBudget(200, async () => void caps.push(budgetCap()));
+    });
+    await withDatabaseBudget(30, async () => void caps.push(budgetCap()));
+    // The short call has settled; the long one is still waiting and must keep its cap.
+    release();
+    await long;
+    expect(caps).toEqual([30, 80, 80]);
+    expect(tracked()).toBe(false);
   });
 });
