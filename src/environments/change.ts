@@ -6,8 +6,9 @@ import type { Actor } from "../core/actor.js";
 import { enqueueEvent } from "../webhooks/outbox.js";
 import { presentEnvironment, type EnvironmentView } from "./present.js";
 
-/** The channel every environment change is announced on (NOTIFY, delivered at commit). */
-export const ENVIRONMENT_CHANNEL = "pinset_environment_changed";
+import { ENVIRONMENT_CHANNEL } from "./channel.js";
+
+export { ENVIRONMENT_CHANNEL } from "./channel.js";
 
 /** Postgres refuses NOTIFY payloads of 8000 bytes or more; a margin keeps clear of it. */
 const NOTIFY_PAYLOAD_LIMIT = 7900;

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
 import type { EnvironmentView } from "./service.js";
-import type { EnvironmentRow, HistoryRow } from "./store.js";
+import type { EnvironmentRecord as EnvironmentRow, HistoryRecord as HistoryRow } from "./ports.js";
 
 /**
  * The environment JSON as of past revisions, rebuilt from `environment_history` for the watch

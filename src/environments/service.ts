@@ -13,7 +13,10 @@ import { statesAfter, type PastState } from "./past-states.js";
 import { presentEnvironment, type EnvironmentView } from "./present.js";
 import { ResolveCache } from "./resolve-cache.js";
 import { EnvironmentResolver, type ResolveAnswer, type ResolveOptions } from "./resolver.js";
-import { EnvironmentStore, type EnvironmentRow, type HistoryRow } from "./store.js";
+import type { EnvironmentRecord as EnvironmentRow, HistoryRecord as HistoryRow } from "./ports.js";
+import { KyselyEnvironmentStore } from "./store.js";
+import { findRollbackTarget } from "./rollback-target.js";
+import { asTx } from "../db/transactions.js";
 import { type EnvironmentKey } from "../core/environment-key.js";
 
 /** What environments need from version sets (VersionSetService satisfies it). */
@@ -111,7 +114,7 @@ export function presentHistory(row: HistoryRow): HistoryEntryView {
 const label = (key: EnvironmentKey) => `Environment ${key.environment} of project ${key.project}`;
 
 export class EnvironmentService {
-  readonly store: EnvironmentStore;
+  readonly store: KyselyEnvironmentStore;
   readonly resolveCache: ResolveCache;
   private readonly resolver: EnvironmentResolver;
 
@@ -126,7 +129,7 @@ export class EnvironmentService {
       staleAfterMs?: number;
     },
   ) {
-    this.store = new EnvironmentStore(deps.db);
+    this.store = new KyselyEnvironmentStore(deps.db);
     this.resolveCache = deps.resolveCache ?? new ResolveCache();
     this.resolver = new EnvironmentResolver({
       store: this.store,
@@ -151,7 +154,7 @@ export class EnvironmentService {
       const result = await this.ensureRow(trx, actor, key, input, guardProtection);
       if (input.fallback === undefined) return result;
       await setFallback(trx, actor, key, { fallback: input.fallback, principal: input.principal });
-      return { created: result.created, row: (await this.store.find(key, trx))! };
+      return { created: result.created, row: (await this.store.find(key, asTx(trx)))! };
     });
     return { created: row.created, environment: await this.present(row.row) };
   }
@@ -190,7 +193,7 @@ export class EnvironmentService {
     guardProtection: () => void,
   ): Promise<{ created: boolean; row: EnvironmentRow }> {
     return (async () => {
-      const inserted = await this.store.insertIfAbsent(trx, key, input.protected ?? false);
+      const inserted = await this.store.insertIfAbsent(asTx(trx), key, input.protected ?? false);
       if (inserted) {
         if (inserted.protected) guardProtection();
         await recordAudit(trx, actor, {
@@ -202,7 +205,7 @@ export class EnvironmentService {
         return { created: true, row: inserted };
       }
       if (input.protected !== undefined) {
-        const updated = await this.store.setProtected(trx, key, input.protected);
+        const updated = await this.store.setProtected(asTx(trx), key, input.protected);
         if (updated) {
           guardProtection();
           await recordAudit(trx, actor, {
@@ -215,7 +218,7 @@ export class EnvironmentService {
           return { created: false, row: updated };
         }
       }
-      return { created: false, row: (await this.store.find(key, trx))! };
+      return { created: false, row: (await this.store.find(key, asTx(trx)))! };
     })();
   }
 
@@ -259,7 +262,7 @@ export class EnvironmentService {
     const to = input.to;
     return this.switch(actor, key, "rollback", async (trx, current) => {
       if (to !== undefined) return to;
-      const target = await this.store.rollbackTarget(trx, key, current);
+      const target = await findRollbackTarget(this.store, key, current, asTx(trx));
       if (target === undefined) {
         throw new ConflictError(`${label(key)} has no earlier version set to roll back to; deploy one or pass "to"`);
       }
@@ -281,7 +284,7 @@ export class EnvironmentService {
     const environment = await this.get(key);
     const rows = await this.store.history(key, { limit: 200 });
     const last = rows.find((r) => r.version_set !== r.previous);
-    const target = environment.active === null ? undefined : await this.store.rollbackTarget(this.deps.db, key, environment.active);
+    const target = environment.active === null ? undefined : await findRollbackTarget(this.store, key, environment.active);
     return {
       environment,
       liveSince: last ? { at: last.at.toISOString(), actor: last.actor, action: last.action } : null,

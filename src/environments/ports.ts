@@ -1,0 +1,124 @@
+import type { EnvironmentKey } from "../core/environment-key.js";
+import type { Tx } from "../core/transaction.js";
+
+export type { AuditRecorder as EnvironmentAudit } from "../audit/ports.js";
+export type { ProjectDirectory } from "../projects/ports.js";
+
+/** One row of the environments table. */
+export interface EnvironmentRecord {
+  /** Insertion order: the list's newest-first order and its cursor. */
+  seq: number;
+  project: string;
+  name: string;
+  active: string | null;
+  revision: number;
+  protected: boolean;
+  frozen: boolean;
+  /** The set `degrade` switches to (null: none named). */
+  fallback: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** One entry of an environment's history: every revision writes one. */
+export interface HistoryRecord {
+  project: string;
+  environment: string;
+  revision: number;
+  action: string;
+  /** The active set after the change, and the one before it. */
+  version_set: string | null;
+  previous: string | null;
+  actor: string;
+  actor_token_id: string | null;
+  reason: string | null;
+  trace_id: string | null;
+  /** What the step recorded beyond the pointer (parsed JSON, or null). */
+  detail: unknown;
+  at: Date;
+}
+
+/** The environment as locked by a change (SELECT … FOR UPDATE), before it is applied. */
+export interface LockedEnvironment {
+  name: string;
+  active: string | null;
+  revision: number;
+  frozen: boolean;
+  protected: boolean;
+  fallback: string | null;
+}
+
+/** A new revision: the pointer (and frozen flag) it sets, and what its history entry records. */
+export interface NewRevision {
+  revision: number;
+  active: string | null;
+  previous: string | null;
+  /** Undefined: unchanged. */
+  frozen?: boolean;
+  action: string;
+  actor: string;
+  actor_token_id: string | null;
+  reason: string | null;
+  trace_id: string | null;
+  /** Stored as JSON; undefined stores null. */
+  detail?: unknown;
+}
+
+/**
+ * The environments and environment_history tables. The pointer, revision and history are
+ * written only through `writeRevision`, under the row lock `lockEnvironment` took in the same
+ * transaction (change.ts is the one caller).
+ */
+export interface EnvironmentStore {
+  find(key: EnvironmentKey, tx?: Tx): Promise<EnvironmentRecord | undefined>;
+  /** The resolve hot path's only read: the active set and revision. */
+  findActive(key: EnvironmentKey): Promise<{ active: string | null; revision: number } | undefined>;
+  environmentExists(key: EnvironmentKey, tx?: Tx): Promise<boolean>;
+  /** Newest first; `names` restricts to the environments a token may see ("*" for all). */
+  list(project: string, options: { names: "*" | readonly string[]; before?: number; limit: number }): Promise<EnvironmentRecord[]>;
+
+  /** Inserts unless the environment exists: the new row, or undefined when it existed. */
+  insertIfAbsent(tx: Tx, key: EnvironmentKey, isProtected: boolean): Promise<EnvironmentRecord | undefined>;
+  /** Sets the flag; returns the row only when the value actually changed. */
+  setProtected(tx: Tx, key: EnvironmentKey, isProtected: boolean): Promise<EnvironmentRecord | undefined>;
+  setFallback(tx: Tx, key: EnvironmentKey, fallback: string | null): Promise<void>;
+
+  /**
+   * Locks the environment row for the rest of the transaction (undefined: no such environment).
+   * Every change, rollout step and observation takes this lock first, so they are serialized
+   * per environment, on any instance.
+   */
+  lockEnvironment(tx: Tx, key: EnvironmentKey): Promise<LockedEnvironment | undefined>;
+  /**
+   * Applies a revision to the locked row (pointer, revision, `updated_at` = now) and appends its
+   * history entry, whose `at` is that very `updated_at` (a watch replay rebuilds the
+   * environment's `updated_at` from it). Returns the row after the change.
+   */
+  writeRevision(tx: Tx, key: EnvironmentKey, change: NewRevision): Promise<EnvironmentRecord>;
+  /** Announces a committed change to every instance (NOTIFY on the change channel, delivered at commit). */
+  announce(tx: Tx, payload: string): Promise<void>;
+
+  /** Newest first; `before` is a revision (the cursor). */
+  history(key: EnvironmentKey, options: { before?: number; limit: number }, tx?: Tx): Promise<HistoryRecord[]>;
+  /** Up to `limit` entries after revision `after`, oldest first (watch replays). */
+  historyAfter(key: EnvironmentKey, after: number, limit: number): Promise<HistoryRecord[]>;
+  /** The newest entry at or before revision `atOrBefore` whose action is one of `actions`. */
+  lastOf(key: EnvironmentKey, atOrBefore: number, actions: readonly string[]): Promise<HistoryRecord | undefined>;
+  /**
+   * The entry in force at `at`: the newest one written no later than `at`, compared at
+   * millisecond precision (the precision of the `at` values the API shows), so asking for an
+   * entry's own `at` returns that entry; revision breaks a tie.
+   */
+  entryAt(key: EnvironmentKey, at: Date): Promise<HistoryRecord | undefined>;
+  /** The percent a rollout set at each of its steps (its start and advances), oldest first. */
+  percentChanges(rollout: RolloutOfEnvironment, tx?: Tx): Promise<Array<{ at: Date; percent: number }>>;
+  /** The environment's history entries written by one rollout (detail.rollout = its id), oldest first. */
+  historyOf(rollout: RolloutOfEnvironment, tx?: Tx): Promise<HistoryRecord[]>;
+}
+
+/** Names a rollout by the environment it runs in. */
+export interface RolloutOfEnvironment {
+  project: string;
+  environment: string;
+  id: string;
+}
