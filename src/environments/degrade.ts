@@ -12,7 +12,8 @@ import type { Principal } from "../core/principal.js";
 import type { Database } from "../db/schema.js";
 import { ConflictError, NotFoundError, UnprocessableError } from "../core/errors.js";
 import type { Actor } from "../core/actor.js";
-import { applyEnvironmentChange, type AppliedChange } from "./change.js";
+import type { AppliedChange } from "./change.js";
+import { applyEnvironmentChange } from "./legacy-change.js";
 import type { EnvironmentKey } from "../core/environment-key.js";
 
 /** Aborts the running or paused rollout inside the caller's transaction (RolloutService); `after` runs once it committed. */

@@ -1,4 +1,5 @@
 import type { EnvironmentKey } from "../core/environment-key.js";
+import type { Actor } from "../core/actor.js";
 import type { Tx } from "../core/transaction.js";
 
 export type { AuditRecorder as EnvironmentAudit } from "../audit/ports.js";
@@ -121,4 +122,74 @@ export interface RolloutOfEnvironment {
   project: string;
   environment: string;
   id: string;
+}
+
+export interface EnvironmentChange {
+  project: string;
+  environment: string;
+  /** deploy | rollback | rollout_start | advance | pause | resume | abort | promote | freeze | unfreeze | … */
+  action: string;
+  /**
+   * The new active set; `undefined` keeps the current one (e.g. a rollout step). A function
+   * chooses it from the locked row after the frozen and revision checks passed (a rollback's
+   * target depends on the state it replaces); it runs in the same transaction and may throw.
+   */
+  active?: string | null | ((current: LockedEnvironment) => Promise<string | null>);
+  /**
+   * Who may make this change, judged on the locked row before anything else (so a concurrent
+   * `protected: true` cannot slip between check and write): deploy and rollback pass
+   * `requireDeployAccess` here. Throws to refuse.
+   */
+  authorize?: (current: LockedEnvironment) => void;
+  /** Compare-and-swap: the change applies only when the environment is at this revision (undefined: any). */
+  expectedRevision?: number;
+  /** Refuse the change with 423 while the environment is frozen. */
+  refuseWhenFrozen?: boolean;
+  frozen?: boolean;
+  /**
+   * The environment's `rollout` field once this change commits, when the caller knows it
+   * (deploy and rollback: null, since they are refused while a rollout runs or is paused). The
+   * notification then carries the whole environment JSON (`state`), so the other instances'
+   * watchers get the change without reading it back.
+   */
+  rolloutAfter?: object | null;
+  reason?: string | null;
+  /** The history entry's detail; a function is called after `active` chose the set (a deploy's acknowledged incident). */
+  detail?: unknown;
+  /**
+   * Sets this change makes reachable besides the new active one (a rollout's candidate): like
+   * the new active set, they must not pin a version retired by garbage collection (410).
+   */
+  pins?: string[];
+}
+
+export interface AppliedChange {
+  project: string;
+  environment: string;
+  revision: number;
+  active: string | null;
+  previous: string | null;
+  action: string;
+}
+
+/**
+ * The one way an environment changes (change.ts `EnvironmentChanger`): rollouts make their steps
+ * with it, inside their own transaction, so the step's rows commit with the revision.
+ */
+export interface EnvironmentChanges {
+  apply(tx: Tx, actor: Actor, change: EnvironmentChange): Promise<AppliedChange>;
+}
+
+/**
+ * From the artifacts domain: inside a transaction that makes sets reachable, refuses (410) a
+ * set pinning a version retired by garbage collection, and keeps one from being retired until
+ * the transaction ends (artifacts/retired.ts).
+ */
+export interface LiveSetsGuard {
+  assertSetsLive(tx: Tx, project: string, sets: string[]): Promise<void>;
+}
+
+/** From the webhooks domain: the `environment.changed` deliveries, written in the change's transaction. */
+export interface EnvironmentEventOutbox {
+  enqueue(tx: Tx, input: { project: string; event: "environment.changed"; data: unknown }): Promise<unknown>;
 }

@@ -7,7 +7,8 @@ import { ConflictError, NotFoundError, UnprocessableError } from "../core/errors
 import type { Actor } from "../core/actor.js";
 import { decodeCursor, toPage, type Page } from "../core/page.js";
 import type { ProjectService } from "../projects/service.js";
-import { applyEnvironmentChange, type AppliedChange } from "./change.js";
+import type { AppliedChange } from "./change.js";
+import { applyEnvironmentChange } from "./legacy-change.js";
 import { degrade, setFallback, type AbortLive, type DegradeResult, type OnDegraded } from "./degrade.js";
 import { statesAfter, type PastState } from "./past-states.js";
 import { presentEnvironment, type EnvironmentView } from "./present.js";
