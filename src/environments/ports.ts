@@ -193,3 +193,63 @@ export interface LiveSetsGuard {
 export interface EnvironmentEventOutbox {
   enqueue(tx: Tx, input: { project: string; event: "environment.changed"; data: unknown }): Promise<unknown>;
 }
+
+/** What environments need from version sets (VersionSetService satisfies it). */
+export interface VersionSetReader {
+  find(project: string, id: string): Promise<{ id: string } | undefined>;
+  /**
+   * The bundle serialized once and cached by set id (sets are immutable); `bytes`, when given,
+   * is that JSON already encoded, shared by every answer.
+   */
+  bundleBytes(project: string, id: string): Promise<{ json: string; bytes?: Buffer; etag: string }>;
+}
+
+/**
+ * Whether a version set exists, read in the caller's transaction (naming a fallback holds the
+ * environment's row lock; on PGlite a read outside the transaction would wait for it to end).
+ */
+export interface VersionSetExistence {
+  versionSetExists(tx: Tx, project: string, id: string): Promise<boolean>;
+}
+
+/**
+ * Filled in by the rollouts engine. `rolloutOf` gives the `rollout` field of an environment;
+ * `assign` picks the set for a subject during a rollout (undefined: no rollout, serve stable).
+ */
+export interface RolloutHooks {
+  rolloutOf(project: string, environment: string): Promise<object | null>;
+  assign?(project: string, environment: string, subject: string): Promise<{ versionSet: string; assignment: "stable" | "candidate" } | undefined>;
+  /**
+   * Refuses a deploy or rollback (409) while a rollout is running or paused. Called in the
+   * switch's transaction after the change locked the row, so a rollout starting concurrently
+   * either committed before (and is seen) or waits for this transaction.
+   */
+  assertSwitchAllowed?(tx: Tx, key: EnvironmentKey, action: "deploy" | "rollback"): Promise<void>;
+  /** Degrade aborts a running or paused rollout in its own transaction; `after` runs once it committed. */
+  abortLive?(tx: Tx, actor: Actor, key: EnvironmentKey, reason: string | null): Promise<{ id: string; after: () => Promise<void> } | undefined>;
+}
+
+/** The fields of a rollout that never change after it starts (a watch replay rebuilds past rollout JSON from them). */
+export interface RolloutFixedFields {
+  id: string;
+  environment: string;
+  stable: string;
+  candidate: string;
+  allow: string[];
+  auto: boolean;
+  created_at: Date;
+}
+
+/** From the rollouts domain: the fixed fields of some rollouts of a project (unknown ids are left out). */
+export interface PastRolloutReader {
+  fixedOf(project: string, ids: string[]): Promise<RolloutFixedFields[]>;
+}
+
+/** Set by the incidents domain at composition; every hook runs in the change's transaction. */
+export interface EnvironmentIncidentHooks {
+  /** While an incident is open: 409 incident_open unless acknowledged; returns the acknowledged incident. */
+  guard(tx: Tx, actor: Actor, key: EnvironmentKey, change: { what: string; target: string | null; acknowledge?: string | undefined }): Promise<string | null>;
+  onRolledBack(tx: Tx, actor: Actor, key: EnvironmentKey, applied: AppliedChange): Promise<void>;
+  /** Opens or links an incident for a degrade. */
+  onDegraded(tx: Tx, actor: Actor, key: EnvironmentKey, change: { applied: AppliedChange; rollout: string | null; reason: string | null }): Promise<{ incident: string } | void>;
+}
