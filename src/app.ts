@@ -256,7 +256,7 @@ export function createApp(deps: AppDeps) {
   mountRoutes(v1, tokenRoutes(tokenService), routes, bodies);
   mountRoutes(v1, auditRoutes({ audit, projects }), routes, bodies);
   mountRoutes(v1, versionSetRoutes({ versionSets, projects }), routes, bodies);
-  mountRoutes(v1, environmentRoutes({ environments, projects, watchHub, watchStreams }), routes, bodies);
+  mountRoutes(v1, environmentRoutes({ environments, watchHub, watchStreams }), routes, bodies);
   mountRoutes(v1, rolloutRoutes({ rollouts, gates, environments }), routes, bodies);
   mountRoutes(v1, gcRoutes({ gc, projects }), routes, bodies);
   mountRoutes(v1, webhookRoutes({ webhooks, projects, allowPrivate: allowPrivateWebhooks }), routes, bodies);

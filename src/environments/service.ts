@@ -226,7 +226,10 @@ export class EnvironmentService {
     return statesAfter({ store: this.store, rollouts: this.deps.pastRollouts }, await this.require(key), after, limit);
   }
 
-  async list(project: string, visible: "*" | string[], page: { limit: number; cursor?: string }): Promise<Page<EnvironmentView>> {
+  /** The project's environments the caller may see: all for admin or a token naming none, else those it names. */
+  async list(principal: Principal, project: string, page: { limit: number; cursor?: string }): Promise<Page<EnvironmentView>> {
+    await this.deps.projects.require(project);
+    const visible = principal.scopes.has("admin") || !principal.environments ? "*" : [...principal.environments];
     const rows = await this.store.list(project, { names: visible, before: decodeCursor(page.cursor), limit: page.limit + 1 });
     const { items, next_cursor } = toPage(rows, page.limit, (r) => r.seq, (r) => r);
     return { items: await Promise.all(items.map((row) => this.present(row))), next_cursor };

@@ -14,7 +14,7 @@ export const actor: Actor = { name: "ci", tokenId: null, traceId: "trace-1", cli
 /**
  * An EnvironmentService over the memory fakes. `store` counts the calls made to it and fails
  * them all while `database.down` (as pg does when the server is gone); `sets` are the version
- * sets that exist, `retired` those a change must refuse (410), `events` the webhook events
+ * sets that exist, `retired` those a change must refuse (410), `events()` the webhook events
  * enqueued, `pastRollouts` what the rollouts domain knows of past rollouts.
  */
 export function fakeEnvironments(options: { rollouts?: RolloutHooks; cacheTtlMs?: number } = {}) {
@@ -37,7 +37,8 @@ export function fakeEnvironments(options: { rollouts?: RolloutHooks; cacheTtlMs?
   }) as EnvironmentStore;
   const sets = new Set<string>();
   const retired = new Set<string>();
-  const events: Array<{ project: string; event: string; data: unknown }> = [];
+  // Kept in a table, so a rolled-back transaction's events go with it (like the outbox rows).
+  const events = () => tables.table<Array<{ project: string; event: string; data: unknown }>>("webhook_events", () => []);
   const pastRollouts: RolloutFixedFields[] = [];
   const bundles: string[] = [];
   const clock = { now: 0 };
@@ -50,7 +51,7 @@ export function fakeEnvironments(options: { rollouts?: RolloutHooks; cacheTtlMs?
         if (gone.length > 0) throw Object.assign(new Error(`Version set ${gone.join(", ")} of project ${project} is retired`), { status: 410 });
       },
     },
-    events: { enqueue: async (_tx, input) => void events.push(structuredClone(input)) },
+    events: { enqueue: async (_tx, input) => void events().push(structuredClone(input)) },
   });
   const environments = new EnvironmentService({
     store,
