@@ -10,7 +10,12 @@ export interface ProjectRecord {
   created_at: Date;
 }
 
-/** The projects table. */
+/**
+ * The projects table. A project, once created, is never updated or deleted (nothing else in
+ * the schema allows it: every project-scoped table references it). ProjectService relies on
+ * that to keep found rows in memory without invalidation; a method that changes or removes a
+ * project must come with an invalidation through the change feed.
+ */
 export interface ProjectStore {
   find(name: string, tx?: Tx): Promise<ProjectRecord | undefined>;
   /** Inserts unless a project of that name exists: the new row, or undefined when it existed. */

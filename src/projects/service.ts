@@ -19,10 +19,23 @@ export interface ProjectServiceDeps {
   store: ProjectStore;
   audit: ProjectAudit;
   transactions: Transactions;
+  /** Most project rows kept in memory (default 10 000); the oldest-filled goes first. */
+  cacheSize?: number;
 }
 
+/**
+ * Every project-scoped request asks `require` first. Project rows never change once created
+ * (ProjectStore's comment), so a found row is kept without any invalidation or TTL: it is as
+ * true on every instance as on the one that read it. A miss is never kept: the project may be
+ * created a moment later, on any instance.
+ */
 export class ProjectService implements ProjectDirectory {
-  constructor(private readonly deps: ProjectServiceDeps) {}
+  private readonly known = new Map<string, ProjectRecord>();
+  private readonly cacheSize: number;
+
+  constructor(private readonly deps: ProjectServiceDeps) {
+    this.cacheSize = deps.cacheSize ?? 10_000;
+  }
 
   /** Idempotent create: an existing project is returned unchanged (its description is kept). */
   async ensure(actor: Actor, name: string, description: string | null): Promise<{ created: boolean; project: ProjectView }> {
@@ -40,9 +53,17 @@ export class ProjectService implements ProjectDirectory {
 
   /** The project row, or 404. Every project-scoped service calls this first. */
   async require(name: string): Promise<ProjectRecord> {
+    const cached = this.known.get(name);
+    if (cached) return cached;
     const row = await this.deps.store.find(name);
     if (!row) throw new NotFoundError(`Project ${name} not found`);
+    this.remember(row);
     return row;
+  }
+
+  private remember(row: ProjectRecord): void {
+    if (this.known.size >= this.cacheSize) this.known.delete(this.known.keys().next().value!);
+    this.known.set(row.name, Object.freeze({ ...row }));
   }
 
   async list(principal: Principal, page: { limit: number; cursor?: string }): Promise<Page<ProjectView>> {

@@ -49,6 +49,26 @@ describe("ProjectService (memory stores)", () => {
     await expect(service.require("ghost")).rejects.toMatchObject({ status: 404, code: "not_found" });
   });
 
+  it("asks the store once per project it has found, and every time for one it has not", async () => {
+    const { tables, audit, store } = build();
+    let finds = 0;
+    const counting = { ...store, insertIfAbsent: store.insertIfAbsent.bind(store), list: store.list.bind(store), find: (name: string) => (finds++, store.find(name)) };
+    const service = new ProjectService({ store: counting, audit, transactions: tables, cacheSize: 2 });
+    await expect(service.require("later")).rejects.toBeInstanceOf(NotFoundError);
+    await service.ensure(actor, "later", null);
+    finds = 0;
+    await service.require("later");
+    await service.require("later");
+    expect(finds).toBe(1);
+    for (const name of ["x", "y"]) {
+      await service.ensure(actor, name, null);
+      await service.require(name);
+    }
+    finds = 0;
+    await service.require("later");
+    expect(finds).toBe(1);
+  });
+
   it("lists only the projects a token may see, newest first, in pages", async () => {
     const { service } = build();
     for (const name of ["a", "b", "c"]) await service.ensure(actor, name, null);
