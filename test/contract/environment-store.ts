@@ -166,6 +166,35 @@ export function environmentStoreContract(backend: StoreBackend<EnvironmentStoreF
       expect(await store.findActive(key)).toEqual({ active: VS1, revision: 1 });
     });
 
+    // Row locks cannot be faked: on Postgres the second transaction really waits for the lock;
+    // PGlite (one connection) and the memory fake run transactions one at a time, so there the
+    // test only shows the order a serialized run gives.
+    it("serializes changes on the row lock: the second sees the first's revision", async () => {
+      const key = { project: "p", environment: "locked" };
+      await create(key);
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const order: string[] = [];
+      const first = run(async (tx) => {
+        const locked = await store.lockEnvironment(tx, key);
+        order.push("first locked");
+        await held;
+        await store.writeRevision(tx, key, revision(locked!.revision + 1, { active: VS1 }));
+        order.push("first wrote");
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const second = run(async (tx) => {
+        const locked = await store.lockEnvironment(tx, key);
+        order.push(`second locked at ${locked!.revision}`);
+        await store.writeRevision(tx, key, revision(locked!.revision + 1, { active: VS2, previous: locked!.active }));
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      release();
+      await Promise.all([first, second]);
+      expect(order).toEqual(["first locked", "first wrote", "second locked at 1"]);
+      expect(await store.findActive(key)).toEqual({ active: VS2, revision: 2 });
+    });
+
     describe("history reads", () => {
       const key = { project: "p", environment: "hist" };
       const other = { project: "p", environment: "hist-other" };
