@@ -33,9 +33,12 @@ import type { Tx } from "./core/transaction.js";
 import { DEFAULT_DATABASE_BUDGETS } from "./db/budgets.js";
 import type { ChangeFeed } from "./environments/change-feed.js";
 import { wirePropagation } from "./environments/propagation.js";
+import { EnvironmentChanger } from "./environments/change.js";
 import { environmentRoutes } from "./environments/routes.js";
 import { ResolveCache } from "./environments/resolve-cache.js";
 import { EnvironmentService } from "./environments/service.js";
+import { KyselyEnvironmentStore } from "./environments/store.js";
+import { RolloutStore } from "./rollouts/store.js";
 import { registerWatchMetrics } from "./environments/watch.js";
 import { WatchHub, type WatchHubOptions } from "./environments/watch-hub.js";
 import { openFilesLimit } from "./environments/open-files.js";
@@ -177,13 +180,42 @@ export function createApp(deps: AppDeps) {
   const resolveCache = new ResolveCache();
   const rollouts = new RolloutService({ db, blobStore, versionSets, resolveCache, logger });
   const gates = new GateService({ db, rollouts });
-  const environments = new EnvironmentService({ db, projects, versionSets, resolveCache, rollouts, staleAfterMs });
+  // Environments: the adapters below hand the Tx to domains whose functions still take a Kysely
+  // transaction (artifacts, webhooks, version sets, rollouts, incidents); each goes once its
+  // owner takes a Tx.
+  const environmentStore = new KyselyEnvironmentStore(db);
+  const environmentChanges = new EnvironmentChanger({
+    store: environmentStore,
+    sets: versionSets,
+    events: { enqueue: (tx, input) => enqueueEvent(queryOf(db, tx), input) },
+  });
+  const environments = new EnvironmentService({
+    store: environmentStore,
+    changes: environmentChanges,
+    transactions,
+    audit: auditStore,
+    projects,
+    versionSets,
+    pastRollouts: new RolloutStore(db),
+    resolveCache,
+    rollouts: {
+      rolloutOf: (project, environment) => rollouts.rolloutOf(project, environment),
+      assign: (project, environment, subject) => rollouts.assign(project, environment, subject),
+      peekAssign: (project, environment, subject) => rollouts.peekAssign(project, environment, subject),
+      assertSwitchAllowed: (tx, key, action) => rollouts.assertSwitchAllowed(queryOf(db, tx), key, action),
+      abortLive: (tx, actor, key, reason) => rollouts.abortLive(queryOf(db, tx), actor, key, reason),
+    },
+    staleAfterMs,
+  });
   // Incidents hook into the steps that open, mitigate or are refused by them (in their transactions).
   const incidents = new IncidentService({ db, projects });
   rollouts.steps.incidents = incidents;
   rollouts.evidence.incidentOf = (project, rollout) => incidents.ofRollout(project, rollout);
-  environments.incidents = incidents;
-  environments.onDegraded = incidents.onDegraded;
+  environments.incidents = {
+    guard: (tx, actor, key, change) => incidents.guard(queryOf(db, tx), actor, key, change),
+    onRolledBack: (tx, actor, key, applied) => incidents.onRolledBack(queryOf(db, tx), actor, key, applied),
+    onDegraded: (tx, actor, key, change) => incidents.onDegraded(queryOf(db, tx), actor, key, change),
+  };
   const tokenStore = new TokenStore(db);
   const tokens = new TokenResolver(tokenStore, { staleAfterMs });
   const watchLimits = deps.config.watchLimits ?? { perToken: 0, perAddress: 0 };
@@ -244,7 +276,7 @@ export function createApp(deps: AppDeps) {
   mountRoutes(v1, tokenRoutes(tokenService), routes, bodies);
   mountRoutes(v1, auditRoutes({ audit, projects }), routes, bodies);
   mountRoutes(v1, versionSetRoutes({ versionSets }), routes, bodies);
-  mountRoutes(v1, environmentRoutes({ environments, projects, watchHub, watchStreams }), routes, bodies);
+  mountRoutes(v1, environmentRoutes({ environments, watchHub, watchStreams }), routes, bodies);
   mountRoutes(v1, rolloutRoutes({ rollouts, gates, environments }), routes, bodies);
   mountRoutes(v1, gcRoutes({ gc, projects }), routes, bodies);
   mountRoutes(v1, webhookRoutes({ webhooks, projects, allowPrivate: allowPrivateWebhooks }), routes, bodies);
@@ -283,7 +315,7 @@ export function createApp(deps: AppDeps) {
   const gcSchedule = new GcSchedule(gc, { intervalMs: deps.config.gc?.intervalMs ?? 0, logger });
   const background = combineBackground([deliveryWorker, schemas, uploadSweeper, scheduleLoop, analysisLoop, gcSchedule]);
 
-  return { app, listener, routes, metrics, background, services: { projects, blobs, artifacts, schemas, uploadSweeper, versionSets, environments, watchHub, watchStreams, rollouts, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker, scheduleLoop, analysis, analysisLoop, rolloutMetrics, gc, gcSchedule } };
+  return { app, listener, routes, metrics, background, services: { projects, blobs, environmentStore, artifacts, schemas, uploadSweeper, versionSets, environments, watchHub, watchStreams, rollouts, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker, scheduleLoop, analysis, analysisLoop, rolloutMetrics, gc, gcSchedule } };
 }
 
 export type PinsetApp = ReturnType<typeof createApp>;

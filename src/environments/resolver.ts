@@ -2,8 +2,7 @@ import { withDatabaseBudget } from "../db/budgets.js";
 import { isDatabaseUnavailable } from "../db/errors.js";
 import { NotFoundError } from "../core/errors.js";
 import { cachedBundle, type ResolveCache } from "./resolve-cache.js";
-import type { RolloutHooks, VersionSetReader } from "./service.js";
-import type { EnvironmentStore } from "./store.js";
+import type { EnvironmentStore, RolloutHooks, VersionSetReader } from "./ports.js";
 import type { EnvironmentKey } from "../core/environment-key.js";
 
 /**

@@ -7,7 +7,6 @@ import { pageQuerySchema } from "../http/pagination.js";
 import type { RouteSpec } from "../http/routes.js";
 import { rfc3339Schema } from "../http/time.js";
 import { parseInput } from "../http/validate.js";
-import type { ProjectService } from "../projects/service.js";
 import { versionSetIdSchema } from "../version-sets/identity.js";
 import type { EnvironmentService, ResolveAnswer } from "./service.js";
 import type { EnvironmentKey } from "../core/environment-key.js";
@@ -89,8 +88,8 @@ async function resolveFromStore(req: Request, res: Response, key: EnvironmentKey
  * protected environment, deploy, rollback and setting or lifting `protected` also need admin
  * or a deploy token that names the environment (requireDeployAccess, in the service).
  */
-export function environmentRoutes(deps: { environments: EnvironmentService; projects: ProjectService; watchHub: WatchHub; watchStreams: WatchStreams }): RouteSpec[] {
-  const { environments, projects } = deps;
+export function environmentRoutes(deps: { environments: EnvironmentService; watchHub: WatchHub; watchStreams: WatchStreams }): RouteSpec[] {
+  const { environments } = deps;
   const base = "/projects/:project/environments/:env";
   const prepared = new PreparedResolveResponses();
   return [
@@ -101,10 +100,7 @@ export function environmentRoutes(deps: { environments: EnvironmentService; proj
       async handler(req, res) {
         const { project } = parseInput(projectParams, req.params, "params");
         const page = parseInput(pageQuerySchema, req.query, "query");
-        await projects.require(project);
-        const principal = principalOf(res);
-        const visible = principal.scopes.has("admin") || !principal.environments ? "*" : [...principal.environments];
-        res.json(await environments.list(project, visible, page));
+        res.json(await environments.list(principalOf(res), project, page));
       },
     },
     {
@@ -114,7 +110,6 @@ export function environmentRoutes(deps: { environments: EnvironmentService; proj
       async handler(req, res) {
         const { project, env } = parseInput(envParams, req.params, "params");
         const body = parseInput(upsertBody, req.body ?? {}, "body");
-        await projects.require(project);
         const result = await environments.ensure(actorOf(req, res), { project, environment: env }, { ...body, principal: principalOf(res) });
         res.status(result.created ? 201 : 200).json(result.environment);
       },

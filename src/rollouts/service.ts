@@ -4,7 +4,7 @@ import type { Principal } from "../core/principal.js";
 import type { BlobStore } from "../blobs/ports.js";
 import { isDatabaseUnavailable } from "../db/errors.js";
 import type { Database } from "../db/schema.js";
-import { applyEnvironmentChange } from "../environments/change.js";
+import { applyEnvironmentChange } from "../environments/legacy-change.js";
 import { ConflictError, NotFoundError, UnprocessableError } from "../core/errors.js";
 import type { Actor } from "../core/actor.js";
 import type { Logger } from "../logger.js";

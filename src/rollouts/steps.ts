@@ -4,7 +4,7 @@ import { recordAudit } from "../audit/store.js";
 import { requireDeployAccess } from "../auth/environment-guard.js";
 import type { Principal } from "../core/principal.js";
 import type { Database } from "../db/schema.js";
-import { applyEnvironmentChange } from "../environments/change.js";
+import { applyEnvironmentChange } from "../environments/legacy-change.js";
 import { ConflictError, LockedError, NotFoundError, UnprocessableError } from "../core/errors.js";
 import type { Actor } from "../core/actor.js";
 import { enqueueEvent } from "../webhooks/outbox.js";

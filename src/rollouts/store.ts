@@ -355,6 +355,17 @@ export class RolloutStore {
       .execute();
   }
 
+  /** The fields a rollout keeps from its start, for some rollouts of a project (the environments' watch replay: PastRolloutReader). */
+  fixedOf(project: string, ids: string[]): Promise<Array<Pick<RolloutRow, "id" | "environment" | "stable" | "candidate" | "allow" | "auto" | "created_at">>> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db
+      .selectFrom("rollouts")
+      .select(["id", "environment", "stable", "candidate", "allow", "auto", "created_at"])
+      .where("project", "=", project)
+      .where("id", "in", ids)
+      .execute();
+  }
+
   /** The audit entries of one rollout: its steps, and the freeze its stop caused (oldest first). */
   auditOf(project: string, target: string, rolloutId: string): Promise<Array<Selectable<Database["audit_log"]>>> {
     return this.db
