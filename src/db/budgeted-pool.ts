@@ -170,7 +170,7 @@ class BudgetedClient implements PostgresPoolClient {
       );
       this.endProbe();
       watch.timedOut("acquire", started);
-      throw new DatabaseTimeoutError("acquire", until - started);
+      throw new DatabaseTimeoutError("acquire", Math.round(until - started));
     }
     if (performance.now() >= deadline) {
       // The wait for the connection used the whole budget: nothing is sent, the connection is fine.
