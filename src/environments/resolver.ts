@@ -102,18 +102,19 @@ export class EnvironmentResolver {
 
   /**
    * The answer `resolve` gives `subject` now, when memory holds all of it, synchronously: the
-   * environment's trusted hot answer, the rollout cache's trusted rollout (or its absence) and,
-   * for a subject the rollout sends elsewhere, that set's bundle in the version sets' cache.
-   * Undefined whenever `resolve` would read or wait for anything, or answer stale: then it does.
+   * environment's trusted active set, the rollout cache's trusted rollout (or its absence), and
+   * the bundle answered: the active set's held by the resolve cache (no rollout), or the
+   * assigned set's in the version sets' cache (a rollout: the resolve cache holds no bundle
+   * then when only subjects ask). Undefined whenever `resolve` would read or wait for anything,
+   * or answer stale: then it does.
    */
   hotForSubject(key: EnvironmentKey, subject: string): ResolveAnswer | undefined {
     if (this.unavailableUntil > 0 && Date.now() < this.unavailableUntil) return undefined;
-    const hot = this.deps.cache.hot(key.project, key.environment);
-    if (!hot) return undefined;
+    const state = this.deps.cache.active(key.project, key.environment);
+    if (!state || state.active === null) return undefined;
     const { rollouts, versionSets } = this.deps;
-    if (!rollouts?.assign) return hot;
-    const assigned = rollouts.peekAssign?.(key.project, key.environment, subject);
-    if (assigned === null) return hot;
+    const assigned = rollouts?.assign ? rollouts.peekAssign?.(key.project, key.environment, subject) : null;
+    if (assigned === null) return this.deps.cache.bundle(key.project, key.environment, state.active);
     if (assigned === undefined) return undefined;
     const body = versionSets.peekBundleBytes?.(key.project, assigned.versionSet);
     if (!body) return undefined;

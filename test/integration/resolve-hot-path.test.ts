@@ -198,7 +198,8 @@ describe.each(backends())("resolve?subject= on the hot path on $name", (backend)
    */
   const viaLane = async (query: string, headers: Record<string, string> = {}) => {
     t.pinset.services.tokens.invalidate();
-    await (await t.request("GET", `${resolvePath}?unused=1`)).arrayBuffer();
+    // Another route: a plain resolve would also fill the resolve cache's bundle.
+    await (await t.request("GET", "/v1/projects/hot")).arrayBuffer();
     return t.request("GET", `${resolvePath}?${query}`, { headers });
   };
   const viaRouter = (query: string, headers: Record<string, string> = {}) => t.request("GET", `${resolvePath}?${query}&unused=1`, { headers });
@@ -213,8 +214,8 @@ describe.each(backends())("resolve?subject= on the hot path on $name", (backend)
     const notified = feedNotices(t, "prod");
     rolloutId = (await startRollout(t, "hot", "prod", { candidate: sets[1], percent: 50, allow: ["vip"] })).id;
     await notified;
-    // The router fills what the lane reads: the environment, the rollout, both sides' bundles.
-    await t.request("GET", resolvePath);
+    // The router fills what the lane reads: the environment, the rollout, both sides' bundles —
+    // from subject requests alone (runtimes in a rollout may never ask without one).
     for (const side of ["candidate", "stable"] as const) expect((await viaRouter(`subject=${subjectOn(side)}`)).status).toBe(200);
   });
   afterAll(async () => t?.close());
