@@ -26,7 +26,7 @@ import { DEFAULT_STALE_AFTER_MS, type Config } from "./config.js";
 import type { AnswerWatch } from "./db/answer-watch.js";
 import { registerDatabaseMetrics } from "./db/metrics.js";
 import type { Database } from "./db/schema.js";
-import { KyselyTransactions } from "./db/transactions.js";
+import { asTx, KyselyTransactions } from "./db/transactions.js";
 import type { ChangeFeed } from "./environments/change-feed.js";
 import { wirePropagation } from "./environments/propagation.js";
 import { environmentRoutes } from "./environments/routes.js";
@@ -67,11 +67,11 @@ import { RolloutService } from "./rollouts/service.js";
 import { versionSetRoutes } from "./version-sets/routes.js";
 import { VersionSetService } from "./version-sets/service.js";
 import { DeliveryWorker, type DeliveryWorkerOptions } from "./webhooks/delivery-worker.js";
-import { enqueueEvent } from "./webhooks/outbox.js";
-import { SqlDeliveryQueue } from "./webhooks/queue.js";
+import { KyselyDeliveryQueue } from "./webhooks/delivery-store.js";
 import { webhookRoutes } from "./webhooks/routes.js";
 import { httpSender } from "./webhooks/send.js";
 import { WebhookService } from "./webhooks/service.js";
+import { KyselyWebhookStore } from "./webhooks/store.js";
 
 export interface AppDeps {
   db: Kysely<Database>;
@@ -131,6 +131,8 @@ export function createApp(deps: AppDeps) {
 
   const transactions = new KyselyTransactions(db);
   const auditStore = new KyselyAuditStore(db);
+  // The outbox port: every domain that announces a change writes its rows in its own transaction.
+  const webhookStore = new KyselyWebhookStore(db);
   const projects = new ProjectService({ store: new KyselyProjectStore(db), audit: auditStore, transactions });
   const blobs = new BlobService({
     db,
@@ -145,7 +147,7 @@ export function createApp(deps: AppDeps) {
     db,
     artifacts,
     differ: schemas.diff,
-    onCreated: async (trx, _actor, project, set) => void (await enqueueEvent(trx, { project, event: "version_set.created", data: set })),
+    onCreated: async (trx, _actor, project, set) => void (await webhookStore.enqueue(asTx(trx), { project, event: "version_set.created", data: set })),
   });
   // Shared: a rollout step (e.g. promote) changes what the environments' resolve cache holds.
   const resolveCache = new ResolveCache();
@@ -174,9 +176,9 @@ export function createApp(deps: AppDeps) {
   registerWatchMetrics(metrics.registry, watchHub);
   registerWatchLimitMetrics(metrics.registry, watchStreams);
   if (feed) wirePropagation({ feed, resolveCache, hub: watchHub, environments, rollouts: rollouts.cache, tokens, streams: watchStreams, logger });
-  const webhooks = new WebhookService(db);
   const allowPrivateWebhooks = deps.config.webhooks?.allowPrivate ?? false;
-  const deliveryWorker = new DeliveryWorker(new SqlDeliveryQueue(db), {
+  const webhooks = new WebhookService({ store: webhookStore, audit: auditStore, transactions, projects, allowPrivate: allowPrivateWebhooks });
+  const deliveryWorker = new DeliveryWorker(new KyselyDeliveryQueue(db), {
     logger,
     send: httpSender({ allowPrivate: allowPrivateWebhooks }),
     ...(deps.webhookDelivery ? { options: deps.webhookDelivery } : {}),
@@ -221,7 +223,7 @@ export function createApp(deps: AppDeps) {
   mountRoutes(v1, environmentRoutes({ environments, projects, watchHub, watchStreams }), routes, bodies);
   mountRoutes(v1, rolloutRoutes({ rollouts, gates, environments }), routes, bodies);
   mountRoutes(v1, gcRoutes({ gc, projects }), routes, bodies);
-  mountRoutes(v1, webhookRoutes({ webhooks, projects, allowPrivate: allowPrivateWebhooks }), routes, bodies);
+  mountRoutes(v1, webhookRoutes({ webhooks }), routes, bodies);
   mountRoutes(v1, analysisRoutes({ analysis }), routes, bodies);
   mountRoutes(v1, incidentRoutes({ incidents, environments }), routes, bodies);
 

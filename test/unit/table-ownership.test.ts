@@ -73,10 +73,6 @@ const KNOWN: string[] = [
   "src/rollouts/store.ts: reads environments (owned by environments)",
   "src/rollouts/store.ts: reads projects (owned by projects)",
   "src/rollouts/store.ts: reads version_sets (owned by version-sets)",
-  "src/webhooks/outbox.ts: SQL outside a store (webhook_outbox)",
-  "src/webhooks/outbox.ts: SQL outside a store (webhooks)",
-  "src/webhooks/queue.ts: SQL outside a store (webhook_attempts)",
-  "src/webhooks/queue.ts: SQL outside a store (webhook_outbox)",
 ];
 
 const BUILDER = /\b(?:selectFrom|insertInto|updateTable|deleteFrom|innerJoin|leftJoin|rightJoin|fullJoin|mergeInto)\(\s*["'`]([a-z_]+)/g;
