@@ -14,7 +14,7 @@ import { KyselyAuditStore } from "./audit/store.js";
 import { tokenRoutes } from "./auth/routes.js";
 import { TokenService } from "./auth/service.js";
 import { TokenResolver } from "./auth/token-resolver.js";
-import { TokenStore } from "./auth/token-store.js";
+import { KyselyTokenStore } from "./auth/token-store.js";
 import { blobRoutes } from "./blobs/routes.js";
 import { combineBackground } from "./background.js";
 import type { ConsoleBundle } from "./console/bundle.js";
@@ -160,7 +160,7 @@ export function createApp(deps: AppDeps) {
   rollouts.evidence.incidentOf = (project, rollout) => incidents.ofRollout(project, rollout);
   environments.incidents = incidents;
   environments.onDegraded = incidents.onDegraded;
-  const tokenStore = new TokenStore(db);
+  const tokenStore = new KyselyTokenStore(db);
   const tokens = new TokenResolver(tokenStore, { staleAfterMs });
   const watchLimits = deps.config.watchLimits ?? { perToken: 0, perAddress: 0 };
   const watchStreams = new WatchStreams({
@@ -168,7 +168,7 @@ export function createApp(deps: AppDeps) {
     total: deps.watch?.maxTotal ?? watchCapacity(openFilesLimit()),
     unusable: (ids) => tokenStore.unusable(ids),
   });
-  const tokenService = new TokenService({ db, resolver: tokens, onRevoked: (id) => watchStreams.closeToken(id) });
+  const tokenService = new TokenService({ store: tokenStore, audit: auditStore, transactions, resolver: tokens, onRevoked: (id) => watchStreams.closeToken(id) });
   const audit = new AuditService(auditStore);
   const feed = deps.changeFeed;
   const { maxTotal: _maxTotal, ...hubTuning } = deps.watch ?? {};

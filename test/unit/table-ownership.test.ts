@@ -38,7 +38,6 @@ const KNOWN: string[] = [
   "src/analysis/store.ts: reads rollouts (owned by rollouts)",
   "src/artifacts/retired.ts: SQL outside a store (artifacts)",
   "src/artifacts/retired.ts: reads version_sets (owned by version-sets)",
-  "src/auth/bootstrap-admin.ts: SQL outside a store (tokens)",
   "src/blobs/link-store.ts: reads artifact_blobs (owned by artifacts)",
   "src/blobs/link-store.ts: reads artifacts (owned by artifacts)",
   "src/blobs/service.ts: SQL outside a store (blobs)",
