@@ -8,6 +8,7 @@ import { AnalysisService, type AnalysisServiceDeps } from "./analysis/service.js
 import { ArtifactCatalog } from "./artifacts/catalog.js";
 import { artifactRoutes } from "./artifacts/routes.js";
 import { ArtifactService } from "./artifacts/service.js";
+import { KyselyArtifactStore } from "./artifacts/store.js";
 import { auditRoutes } from "./audit/routes.js";
 import { AuditService } from "./audit/service.js";
 import { KyselyAuditStore } from "./audit/store.js";
@@ -19,6 +20,7 @@ import { blobRoutes } from "./blobs/routes.js";
 import { combineBackground } from "./background.js";
 import type { ConsoleBundle } from "./console/bundle.js";
 import { consoleRouter } from "./console/routes.js";
+import { KyselyBlobLinkStore } from "./blobs/link-store.js";
 import { BlobService } from "./blobs/service.js";
 import type { BlobStore } from "./blobs/ports.js";
 import { UploadSweeper, type UploadSweeperOptions } from "./blobs/upload-sweeper.js";
@@ -26,7 +28,8 @@ import { DEFAULT_STALE_AFTER_MS, type Config } from "./config.js";
 import type { AnswerWatch } from "./db/answer-watch.js";
 import { registerDatabaseMetrics } from "./db/metrics.js";
 import type { Database } from "./db/schema.js";
-import { asTx, KyselyTransactions } from "./db/transactions.js";
+import { KyselyTransactions } from "./db/transactions.js";
+import { DEFAULT_DATABASE_BUDGETS } from "./db/budgets.js";
 import type { ChangeFeed } from "./environments/change-feed.js";
 import { wirePropagation } from "./environments/propagation.js";
 import { environmentRoutes } from "./environments/routes.js";
@@ -66,6 +69,7 @@ import { ScheduleLoop } from "./rollouts/schedule-loop.js";
 import { RolloutService } from "./rollouts/service.js";
 import { versionSetRoutes } from "./version-sets/routes.js";
 import { VersionSetService } from "./version-sets/service.js";
+import { KyselyVersionSetStore } from "./version-sets/store.js";
 import { DeliveryWorker, type DeliveryWorkerOptions } from "./webhooks/delivery-worker.js";
 import { KyselyDeliveryQueue } from "./webhooks/delivery-store.js";
 import { webhookRoutes } from "./webhooks/routes.js";
@@ -134,20 +138,39 @@ export function createApp(deps: AppDeps) {
   // The outbox port: every domain that announces a change writes its rows in its own transaction.
   const webhookStore = new KyselyWebhookStore(db);
   const projects = new ProjectService({ store: new KyselyProjectStore(db), audit: auditStore, transactions });
+  const outbox = webhookStore;
+  const artifactStore = new KyselyArtifactStore(db);
   const blobs = new BlobService({
-    db,
     store: blobStore,
+    links: new KyselyBlobLinkStore(db),
+    projects,
+    audit: auditStore,
+    transactions,
+    retired: artifactStore,
     maxBlobBytes: deps.config.limits.maxBlobBytes,
     onBytesIn: (n) => metrics.blobBytesIn.inc(n),
   });
   const onSchemaJob = registerSchemaMetrics(metrics.registry, () => schemas.stats());
   const schemas = new SchemaWorkers(deps.config.schemas ?? {}, logger, onSchemaJob);
-  const artifacts = new ArtifactService({ db, links: blobs.links, schemas, writeBudgetMs: deps.config.database?.writeMs, reviveBlobs: (d) => blobs.revive(d) });
+  const artifacts = new ArtifactService({
+    store: artifactStore,
+    projects,
+    blobs: new KyselyBlobLinkStore(db),
+    audit: auditStore,
+    outbox,
+    transactions,
+    schemas,
+    writeBudgetMs: deps.config.database?.writeMs ?? DEFAULT_DATABASE_BUDGETS.writeMs,
+    reviveBlobs: (d) => blobs.revive(d),
+  });
   const versionSets = new VersionSetService({
-    db,
-    artifacts,
+    store: new KyselyVersionSetStore(db),
+    artifacts: artifactStore,
+    projects,
+    audit: auditStore,
+    outbox,
+    transactions,
     differ: schemas.diff,
-    onCreated: async (trx, _actor, project, set) => void (await webhookStore.enqueue(asTx(trx), { project, event: "version_set.created", data: set })),
   });
   // Shared: a rollout step (e.g. promote) changes what the environments' resolve cache holds.
   const resolveCache = new ResolveCache();
@@ -215,11 +238,11 @@ export function createApp(deps: AppDeps) {
   const v1 = Router();
   v1.use(...guard);
   mountRoutes(v1, projectRoutes(projects), routes, bodies);
-  mountRoutes(v1, blobRoutes({ blobs, projects, onBytesOut: (n) => metrics.blobBytesOut.inc(n) }), routes, bodies);
-  mountRoutes(v1, artifactRoutes({ artifacts, projects, catalog: new ArtifactCatalog(db) }), routes, bodies);
+  mountRoutes(v1, blobRoutes({ blobs, onBytesOut: (n) => metrics.blobBytesOut.inc(n) }), routes, bodies);
+  mountRoutes(v1, artifactRoutes({ artifacts, catalog: new ArtifactCatalog({ store: artifactStore, projects }) }), routes, bodies);
   mountRoutes(v1, tokenRoutes(tokenService), routes, bodies);
   mountRoutes(v1, auditRoutes({ audit, projects }), routes, bodies);
-  mountRoutes(v1, versionSetRoutes({ versionSets, projects }), routes, bodies);
+  mountRoutes(v1, versionSetRoutes({ versionSets }), routes, bodies);
   mountRoutes(v1, environmentRoutes({ environments, projects, watchHub, watchStreams }), routes, bodies);
   mountRoutes(v1, rolloutRoutes({ rollouts, gates, environments }), routes, bodies);
   mountRoutes(v1, gcRoutes({ gc, projects }), routes, bodies);

@@ -1,10 +1,9 @@
-import type { Kysely } from "kysely";
-import type { Database } from "../db/schema.js";
 import { ValidationError } from "../core/errors.js";
 import { NAME_PATTERN } from "../core/names.js";
 import type { Page } from "../core/page.js";
+import type { ProjectDirectory } from "../projects/ports.js";
 import { ARTIFACT_KINDS } from "./kinds/index.js";
-import { listLatestArtifacts, type CatalogRow } from "./catalog-store.js";
+import type { ArtifactStore, CatalogRecord } from "./ports.js";
 import type { ArtifactSummary } from "./service.js";
 
 /**
@@ -42,7 +41,7 @@ function decodePosition(cursor: string | undefined): Position | undefined {
   throw new ValidationError("The cursor is not one this server issued", [{ path: "query.cursor", message: "invalid cursor" }]);
 }
 
-function present(row: CatalogRow): ArtifactSummary {
+function present(row: CatalogRecord): ArtifactSummary {
   return {
     kind: row.kind,
     name: row.name,
@@ -55,14 +54,17 @@ function present(row: CatalogRow): ArtifactSummary {
 }
 
 export class ArtifactCatalog {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(private readonly deps: { store: Pick<ArtifactStore, "listLatest">; projects: ProjectDirectory }) {}
 
   async list(project: string, options: CatalogOptions): Promise<Page<ArtifactSummary>> {
-    const rows = await listLatestArtifacts(this.db, {
+    await this.deps.projects.require(project);
+    // The cursor is checked before the store is asked (a forged one is a 400, not a query).
+    const after = decodePosition(options.cursor);
+    const rows = await this.deps.store.listLatest({
       project,
       kind: options.kind,
       prefix: options.prefix,
-      after: decodePosition(options.cursor),
+      after,
       limit: options.limit + 1,
     });
     const items = rows.slice(0, options.limit);

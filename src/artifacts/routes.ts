@@ -5,7 +5,6 @@ import { nameSchema } from "../core/names.js";
 import { pageQuerySchema } from "../http/pagination.js";
 import type { RouteSpec } from "../http/routes.js";
 import { parseInput } from "../http/validate.js";
-import type { ProjectService } from "../projects/service.js";
 import type { ArtifactCatalog } from "./catalog.js";
 import { ARTIFACT_KINDS } from "./kinds/index.js";
 import { parseArtifactRef, type ArtifactService } from "./service.js";
@@ -48,8 +47,8 @@ function immutable(): RouteSpec["handler"] {
   };
 }
 
-export function artifactRoutes(deps: { artifacts: ArtifactService; projects: ProjectService; catalog: ArtifactCatalog }): RouteSpec[] {
-  const { artifacts, projects, catalog } = deps;
+export function artifactRoutes(deps: { artifacts: ArtifactService; catalog: ArtifactCatalog }): RouteSpec[] {
+  const { artifacts, catalog } = deps;
   return [
     {
       method: "get",
@@ -58,7 +57,6 @@ export function artifactRoutes(deps: { artifacts: ArtifactService; projects: Pro
       async handler(req, res) {
         const { project } = parseInput(z.object({ project: nameSchema }), req.params, "params");
         const query = parseInput(catalogQuery, req.query, "query");
-        await projects.require(project);
         res.json(await catalog.list(project, query));
       },
     },
@@ -70,7 +68,6 @@ export function artifactRoutes(deps: { artifacts: ArtifactService; projects: Pro
       async handler(req, res) {
         const key = parseInput(artifactParams, req.params, "params");
         const body = parseInput(publishBody, req.body, "body");
-        await projects.require(key.project);
         const result = await artifacts.publish(actorOf(req, res), key, { content: body.content, annotations: body.annotations ?? {} });
         res.status(result.created ? 201 : 200).json(result.artifact);
       },
@@ -82,7 +79,6 @@ export function artifactRoutes(deps: { artifacts: ArtifactService; projects: Pro
       async handler(req, res) {
         const key = parseInput(artifactParams, req.params, "params");
         const page = parseInput(pageQuerySchema, req.query, "query");
-        await projects.require(key.project);
         res.json(await artifacts.list(key, page));
       },
     },
@@ -92,7 +88,6 @@ export function artifactRoutes(deps: { artifacts: ArtifactService; projects: Pro
       scope: "read",
       async handler(req, res) {
         const { ref, ...key } = parseInput(versionParams, req.params, "params");
-        await projects.require(key.project);
         res.json(await artifacts.get(key, ref));
       },
     },

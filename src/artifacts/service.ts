@@ -1,17 +1,21 @@
-import type { Kysely } from "kysely";
-import { recordAudit } from "../audit/store.js";
-import type { BlobLinkStore } from "../blobs/link-store.js";
-import { CanonicalJsonError, digestOf } from "../core/canonical-json.js";
-import type { Database } from "../db/schema.js";
-import { DEFAULT_DATABASE_BUDGETS } from "../db/budgets.js";
-import { isUniqueViolation } from "../db/errors.js";
-import { AppError, NotFoundError, UnprocessableError, type FieldError } from "../core/errors.js";
 import type { Actor } from "../core/actor.js";
-import { decodeCursor, toPage } from "../core/page.js";
+import { CanonicalJsonError, digestOf } from "../core/canonical-json.js";
+import { AppError, ConflictError, NotFoundError, UnprocessableError, type FieldError } from "../core/errors.js";
+import { decodeCursor, toPage, type Page } from "../core/page.js";
+import type { Transactions } from "../core/transaction.js";
+import type { ProjectDirectory } from "../projects/ports.js";
 import type { SchemaWorkers } from "../schemas/schema-workers.js";
 import { KIND_VALIDATORS, type ArtifactKind } from "./kinds/index.js";
-import { enqueueEvent } from "../webhooks/outbox.js";
-import { ArtifactStore, isLockTimeout, type ArtifactKey, type ArtifactRef, type ArtifactRow } from "./store.js";
+import {
+  PublishQueueTimeout,
+  type ArtifactAudit,
+  type ArtifactKey,
+  type ArtifactOutbox,
+  type ArtifactRecord,
+  type ArtifactRef,
+  type ArtifactStore,
+  type PublishBlobs,
+} from "./ports.js";
 
 export interface ArtifactSummary {
   kind: string;
@@ -29,7 +33,7 @@ export interface ArtifactView extends ArtifactSummary {
   content: unknown;
 }
 
-function summary(row: Pick<ArtifactRow, "kind" | "name" | "version" | "digest" | "size" | "created_at" | "annotations"> & { retired_at?: Date | null }): ArtifactSummary {
+export function summary(row: Pick<ArtifactRecord, "kind" | "name" | "version" | "digest" | "size" | "created_at" | "annotations"> & { retired_at?: Date | null }): ArtifactSummary {
   return {
     kind: row.kind,
     name: row.name,
@@ -42,7 +46,7 @@ function summary(row: Pick<ArtifactRow, "kind" | "name" | "version" | "digest" |
   };
 }
 
-export function presentArtifact(row: ArtifactRow): ArtifactView {
+export function presentArtifact(row: ArtifactRecord): ArtifactView {
   return { ...summary(row), content: JSON.parse(row.content) };
 }
 
@@ -82,30 +86,39 @@ function collectedBlobs(project: string, files: Array<{ path: string; digest: st
   return new UnprocessableError(`${gone.size} blob(s) of project ${project} were collected while this publish ran; upload them again`, errors);
 }
 
+export interface ArtifactServiceDeps {
+  store: ArtifactStore;
+  projects: ProjectDirectory;
+  blobs: PublishBlobs;
+  audit: ArtifactAudit;
+  outbox: ArtifactOutbox;
+  transactions: Transactions;
+  schemas: Pick<SchemaWorkers, "limitErrors" | "compile">;
+  /** The write budget of one statement (config `database.writeMs`, else the budgets' default). */
+  writeBudgetMs: number;
+  /** Takes blobs a collection has claimed back when their bytes are still stored (BlobService.revive). */
+  reviveBlobs?: (digests: string[]) => Promise<void>;
+}
+
 export class ArtifactService {
-  readonly store: ArtifactStore;
+  private readonly store: ArtifactStore;
   private readonly queueWaitMs: number;
 
-  constructor(
-    private readonly deps: {
-      db: Kysely<Database>;
-      links: BlobLinkStore;
-      schemas: Pick<SchemaWorkers, "limitErrors" | "compile">;
-      /** The write budget of one statement (config `database.writeMs`); default 5 s. */
-      writeBudgetMs?: number;
-      /** Takes blobs a collection has claimed back when their bytes are still stored (BlobService.revive). */
-      reviveBlobs?: (digests: string[]) => Promise<void>;
-    },
-  ) {
-    this.store = new ArtifactStore(deps.db);
-    this.queueWaitMs = publishQueueWaitMs(deps.writeBudgetMs ?? DEFAULT_DATABASE_BUDGETS.writeMs);
+  constructor(private readonly deps: ArtifactServiceDeps) {
+    this.store = deps.store;
+    this.queueWaitMs = publishQueueWaitMs(deps.writeBudgetMs);
   }
 
   /**
    * Validates, canonicalises and stores a new version — or returns the existing version with the
    * same canonical content (`created: false`), also when an identical publish races this one.
    */
-  async publish(actor: Actor, key: ArtifactKey & { kind: ArtifactKind }, input: { content: unknown; annotations: Record<string, string> }) {
+  async publish(
+    actor: Actor,
+    key: ArtifactKey & { kind: ArtifactKind },
+    input: { content: unknown; annotations: Record<string, string> },
+  ): Promise<{ created: boolean; artifact: ArtifactSummary }> {
+    await this.deps.projects.require(key.project);
     const check = KIND_VALIDATORS[key.kind].validate(input.content);
     const schemas = check.schemas ?? [];
     // Limits are checked inline (bounded work) so an oversized schema is refused at once.
@@ -130,12 +143,13 @@ export class ArtifactService {
     let revived = false;
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await this.deps.db.transaction().execute(async (trx) => {
-          await this.store.lockName(trx, key, this.queueWaitMs);
+        const { store, audit, outbox } = this.deps;
+        const result = await this.deps.transactions.run(async (tx) => {
+          await store.lockName(tx, key, this.queueWaitMs);
           // Under the lock: a publisher of the same content that went first has committed by now.
-          const existing = await this.store.findByDigest(key, canonical.digest, trx);
+          const existing = await store.findByDigest(key, canonical.digest, tx);
           if (existing) return { created: false, row: existing };
-          const inserted = await this.store.insertNextVersion(trx, {
+          const inserted = await store.insertNextVersion(tx, {
             ...key,
             digest: canonical.digest,
             size: canonical.size,
@@ -145,18 +159,18 @@ export class ArtifactService {
           });
           if (digests.length > 0) {
             // The rows stay share-locked until commit, so a collection cannot claim them in between.
-            const unavailable = await this.deps.links.hold(trx, digests);
+            const unavailable = await this.deps.blobs.hold(tx, digests);
             if (unavailable.length > 0) throw new BlobsClaimed(unavailable);
-            await this.store.insertBlobReferences(trx, inserted, digests);
+            await store.insertBlobReferences(tx, inserted, digests);
           }
-          await recordAudit(trx, actor, {
+          await audit.record(tx, actor, {
             project: key.project,
             action: "artifact.publish",
             target: `${key.kind}/${key.name}@${inserted.version}`,
             after: { version: inserted.version, digest: inserted.digest },
           });
           // Only a new version is an event; the outbox row commits with it.
-          await enqueueEvent(trx, { project: key.project, event: "artifact.published", data: summary(inserted) });
+          await outbox.enqueue(tx, { project: key.project, event: "artifact.published", data: summary(inserted) });
           return { created: true, row: inserted };
         });
         return { created: result.created, artifact: summary(result.row) };
@@ -168,16 +182,16 @@ export class ArtifactService {
           revived = true;
           continue;
         }
-        if (isLockTimeout(err)) throw publishQueueTimeout(key, this.queueWaitMs);
+        if (err instanceof PublishQueueTimeout) throw publishQueueTimeout(key, this.queueWaitMs);
         // Only a writer that does not take the lock (an older instance during a rolling
         // upgrade) can still collide; the next round sees its row.
-        if (!isUniqueViolation(err) || attempt >= UNLOCKED_COLLISION_ATTEMPTS) throw err;
+        if (!(err instanceof ConflictError) || attempt >= UNLOCKED_COLLISION_ATTEMPTS) throw err;
       }
     }
   }
 
   private async requireLinkedBlobs(project: string, files: Array<{ path: string; digest: string; size: number }>) {
-    const linked = await this.deps.links.linkedAmong(project, files.map((f) => f.digest));
+    const linked = await this.deps.blobs.linkedAmong(project, files.map((f) => f.digest));
     const errors: FieldError[] = [];
     files.forEach((file, i) => {
       const size = linked.get(file.digest);
@@ -190,13 +204,15 @@ export class ArtifactService {
   }
 
   async get(key: ArtifactKey, ref: ArtifactRef): Promise<ArtifactView> {
+    await this.deps.projects.require(key.project);
     const row = await this.store.find(key, ref);
     if (!row) throw new NotFoundError(`Artifact ${key.kind}/${key.name}@${describeRef(ref)} not found`);
     return presentArtifact(row);
   }
 
-  async list(key: ArtifactKey, page: { limit: number; cursor?: string }) {
-    const rows = await this.store.list(key, { before: decodeCursor(page.cursor), limit: page.limit + 1 });
+  async list(key: ArtifactKey, page: { limit: number; cursor?: string }): Promise<Page<ArtifactSummary>> {
+    await this.deps.projects.require(key.project);
+    const rows = await this.store.listVersions(key, { before: decodeCursor(page.cursor), limit: page.limit + 1 });
     if (rows.length === 0 && page.cursor === undefined) throw new NotFoundError(`Artifact ${key.kind}/${key.name} not found`);
     return toPage(rows, page.limit, (r) => r.version, summary);
   }

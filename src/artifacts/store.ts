@@ -1,29 +1,39 @@
-import { sql, type Kysely, type Selectable } from "kysely";
-import type { ArtifactsTable, Database } from "../db/schema.js";
-
-export type ArtifactRow = Selectable<ArtifactsTable>;
+import { sql, type Kysely } from "kysely";
+import { ConflictError } from "../core/errors.js";
+import type { Tx } from "../core/transaction.js";
+import { isUniqueViolation } from "../db/errors.js";
+import type { Database } from "../db/schema.js";
+import { queryOf } from "../db/transactions.js";
+import {
+  PublishQueueTimeout,
+  type ArtifactKey,
+  type ArtifactRecord,
+  type ArtifactRef,
+  type ArtifactStore,
+  type ArtifactVersionKey,
+  type ArtifactVersionRecord,
+  type CatalogQuery,
+  type CatalogRecord,
+  type HeldVersion,
+  type NewArtifactVersion,
+} from "./ports.js";
 
 /** The advisory-lock class of "version numbering of one artifact name" (an arbitrary int4). */
 const PUBLISH_LOCK_CLASS = 7_400_001;
 
-/** Waiting for lockName took longer than its lock_timeout. */
-export function isLockTimeout(err: unknown): boolean {
+/** 55P03 lock_not_available: a wait ran past `lock_timeout`. */
+function isLockTimeout(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === "55P03";
 }
 
-export interface ArtifactKey {
-  project: string;
-  kind: string;
-  name: string;
-}
+/** Rows per statement when a version references many blobs (bind parameters are limited). */
+const CHUNK = 1000;
 
-export type ArtifactRef = { by: "latest" } | { by: "version"; version: number } | { by: "digest"; digest: string };
-
-export class ArtifactStore {
+export class KyselyArtifactStore implements ArtifactStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  findByDigest(key: ArtifactKey, digest: string, db: Kysely<Database> = this.db): Promise<ArtifactRow | undefined> {
-    return db
+  findByDigest(key: ArtifactKey, digest: string, tx?: Tx): Promise<ArtifactRecord | undefined> {
+    return queryOf(this.db, tx)
       .selectFrom("artifacts")
       .selectAll()
       .where("project", "=", key.project)
@@ -33,8 +43,8 @@ export class ArtifactStore {
       .executeTakeFirst();
   }
 
-  find(key: ArtifactKey, ref: ArtifactRef): Promise<ArtifactRow | undefined> {
-    let q = this.db
+  find(key: ArtifactKey, ref: ArtifactRef, tx?: Tx): Promise<ArtifactRecord | undefined> {
+    let q = queryOf(this.db, tx)
       .selectFrom("artifacts")
       .selectAll()
       .where("project", "=", key.project)
@@ -46,8 +56,7 @@ export class ArtifactStore {
     return q.executeTakeFirst();
   }
 
-  /** Versions newest first, without content; `before` is a version number (the cursor). */
-  list(key: ArtifactKey, options: { before?: number; limit: number }) {
+  listVersions(key: ArtifactKey, options: { before?: number; limit: number }): Promise<ArtifactVersionRecord[]> {
     let q = this.db
       .selectFrom("artifacts")
       .select(["kind", "name", "version", "digest", "size", "annotations", "created_at", "created_by", "retired_at"])
@@ -61,28 +70,61 @@ export class ArtifactStore {
   }
 
   /**
-   * Serialises version numbering for one name until the transaction ends: a transaction-scoped
-   * advisory lock keyed by the name (two-key form, in a class of its own, so it never meets the
-   * migrator's single-key lock; a hash collision only makes two names queue together). A
-   * publisher waits here for the one before it to commit instead of racing it to the same number;
-   * waiting longer than `lockTimeoutMs` fails with SQLSTATE 55P03 (see isLockTimeout).
+   * "Latest" is "no higher version of the same name" (an anti-join on the primary key) rather
+   * than `DISTINCT ON … ORDER BY kind, name, version DESC`: the rows then come in the primary
+   * key's own order, so a page walks the index from the cursor and stops after `limit` names.
+   * Measured on Postgres 15 with 20 000 names × 5 versions in one project (load ~30): a first
+   * page in 2–5 ms (min), where DISTINCT ON took 14 ms with parallel workers and 0.7 s without
+   * them (a sequential scan and a sort of every version) — and PGlite has no parallel workers.
    */
-  async lockName(db: Kysely<Database>, key: ArtifactKey, lockTimeoutMs: number): Promise<void> {
-    // SET cannot take a bind parameter; the value is an integer we produced.
-    await sql.raw(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(lockTimeoutMs))}`).execute(db);
-    const id = `${key.project}/${key.kind}/${key.name}`;
-    await sql`select pg_advisory_xact_lock(${PUBLISH_LOCK_CLASS}, hashtext(${id}))`.execute(db);
+  listLatest(query: CatalogQuery): Promise<CatalogRecord[]> {
+    let q = this.db
+      .selectFrom("artifacts as a")
+      .select(["a.kind", "a.name", "a.version", "a.digest", "a.size", "a.annotations", "a.created_at"])
+      .where("a.project", "=", query.project)
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom("artifacts as b")
+              .select(sql<number>`1`.as("newer"))
+              .whereRef("b.project", "=", "a.project")
+              .whereRef("b.kind", "=", "a.kind")
+              .whereRef("b.name", "=", "a.name")
+              .whereRef("b.version", ">", "a.version"),
+          ),
+        ),
+      )
+      .orderBy("a.kind")
+      .orderBy("a.name")
+      .limit(query.limit);
+    if (query.kind !== undefined) q = q.where("a.kind", "=", query.kind);
+    if (query.prefix !== undefined) q = q.where(sql<boolean>`starts_with(a.name, ${query.prefix})`);
+    if (query.after !== undefined) q = q.where(sql<boolean>`(a.kind, a.name) > (${query.after.kind}, ${query.after.name})`);
+    return q.execute();
   }
 
   /**
-   * Inserts the next version. Callers hold lockName for the name, so no concurrent publisher of
-   * this version of the code picks the same number; the (project, kind, name, version) key
-   * still guards against anything that does not take the lock.
+   * A transaction-scoped advisory lock keyed by the name (two-key form, in a class of its own,
+   * so it never meets the migrator's single-key lock; a hash collision only makes two names
+   * queue together). A publisher waits here for the one before it to commit instead of racing
+   * it to the same number.
    */
-  async insertNextVersion(
-    db: Kysely<Database>,
-    row: ArtifactKey & { digest: string; size: number; content: string; annotations: Record<string, string>; createdBy: string },
-  ): Promise<ArtifactRow> {
+  async lockName(tx: Tx, key: ArtifactKey, lockTimeoutMs: number): Promise<void> {
+    const db = queryOf(this.db, tx);
+    // SET cannot take a bind parameter; the value is an integer we produced.
+    await sql.raw(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(lockTimeoutMs))}`).execute(db);
+    const id = `${key.project}/${key.kind}/${key.name}`;
+    try {
+      await sql`select pg_advisory_xact_lock(${PUBLISH_LOCK_CLASS}, hashtext(${id}))`.execute(db);
+    } catch (err) {
+      if (isLockTimeout(err)) throw new PublishQueueTimeout(lockTimeoutMs);
+      throw err;
+    }
+  }
+
+  async insertNextVersion(tx: Tx, row: NewArtifactVersion): Promise<ArtifactRecord> {
+    const db = queryOf(this.db, tx);
     const next = await db
       .selectFrom("artifacts")
       .select(sql<number>`coalesce(max(version), 0) + 1`.as("next"))
@@ -90,31 +132,76 @@ export class ArtifactStore {
       .where("kind", "=", row.kind)
       .where("name", "=", row.name)
       .executeTakeFirstOrThrow();
-    return db
-      .insertInto("artifacts")
-      .values({
-        project: row.project,
-        kind: row.kind,
-        name: row.name,
-        version: Number(next.next),
-        digest: row.digest,
-        size: row.size,
-        content: row.content,
-        annotations: JSON.stringify(row.annotations),
-        created_by: row.createdBy,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    try {
+      return await db
+        .insertInto("artifacts")
+        .values({
+          project: row.project,
+          kind: row.kind,
+          name: row.name,
+          version: Number(next.next),
+          digest: row.digest,
+          size: row.size,
+          content: row.content,
+          annotations: JSON.stringify(row.annotations),
+          created_by: row.createdBy,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError(`${row.kind}/${row.name} of project ${row.project} changed while this version was numbered`);
+      throw err;
+    }
   }
 
-  /** The blobs a new version references (index files): what keeps their bytes alive (src/gc). */
-  async insertBlobReferences(db: Kysely<Database>, row: ArtifactKey & { version: number }, digests: string[]): Promise<void> {
-    for (let i = 0; i < digests.length; i += 1000) {
+  async insertBlobReferences(tx: Tx, version: ArtifactVersionKey, digests: string[]): Promise<void> {
+    const db = queryOf(this.db, tx);
+    for (let i = 0; i < digests.length; i += CHUNK) {
       await db
         .insertInto("artifact_blobs")
-        .values(digests.slice(i, i + 1000).map((digest) => ({ project: row.project, kind: row.kind, name: row.name, version: row.version, digest })))
+        .values(digests.slice(i, i + CHUNK).map((digest) => ({ project: version.project, kind: version.kind, name: version.name, version: version.version, digest })))
         .onConflict((oc) => oc.doNothing())
         .execute();
     }
+  }
+
+  async blobReferences(version: ArtifactVersionKey, tx?: Tx): Promise<string[]> {
+    const rows = await queryOf(this.db, tx)
+      .selectFrom("artifact_blobs")
+      .select("digest")
+      .where("project", "=", version.project)
+      .where("kind", "=", version.kind)
+      .where("name", "=", version.name)
+      .where("version", "=", version.version)
+      .orderBy("digest")
+      .execute();
+    return rows.map((r) => r.digest);
+  }
+
+  retiredReference(project: string, digest: string): Promise<ArtifactVersionKey | undefined> {
+    return this.db
+      .selectFrom("artifact_blobs as ab")
+      .innerJoin("artifacts as a", (j) =>
+        j.onRef("a.project", "=", "ab.project").onRef("a.kind", "=", "ab.kind").onRef("a.name", "=", "ab.name").onRef("a.version", "=", "ab.version"),
+      )
+      .select(["a.project", "a.kind", "a.name", "a.version"])
+      .where("ab.project", "=", project)
+      .where("ab.digest", "=", digest)
+      .where("a.retired_at", "is not", null)
+      .orderBy("a.version", "desc")
+      .limit(1)
+      .executeTakeFirst();
+  }
+
+  /** Locks in (kind, name, version) order, the order a collection takes its update locks in. */
+  async holdVersions(tx: Tx, project: string, versions: ReadonlyArray<{ kind: string; name: string; version: number }>): Promise<HeldVersion[]> {
+    if (versions.length === 0) return [];
+    const tuples = sql.join(versions.map((v) => sql`(${v.kind}, ${v.name}, ${v.version}::int)`));
+    const rows = await sql<HeldVersion>`
+      select kind, name, version, retired_at is not null as retired from artifacts
+      where project = ${project} and (kind, name, version) in (${tuples})
+      order by kind, name, version
+      for share`.execute(queryOf(this.db, tx));
+    return rows.rows;
   }
 }

@@ -7,7 +7,6 @@ import { digestSchema, nameSchema } from "../core/names.js";
 import { parseRange } from "../http/range.js";
 import type { RouteSpec } from "../http/routes.js";
 import { parseInput } from "../http/validate.js";
-import type { ProjectService } from "../projects/service.js";
 import type { BlobService } from "./service.js";
 
 const blobParams = z.object({ project: nameSchema, digest: digestSchema });
@@ -22,8 +21,8 @@ function blobHeaders(digest: string, size: number) {
   };
 }
 
-export function blobRoutes(deps: { blobs: BlobService; projects: ProjectService; onBytesOut?: (n: number) => void }): RouteSpec[] {
-  const { blobs, projects } = deps;
+export function blobRoutes(deps: { blobs: BlobService; onBytesOut?: (n: number) => void }): RouteSpec[] {
+  const { blobs } = deps;
   return [
     {
       method: "put",
@@ -32,7 +31,6 @@ export function blobRoutes(deps: { blobs: BlobService; projects: ProjectService;
       body: "stream",
       async handler(req, res) {
         const { project, digest } = parseInput(blobParams, req.params, "params");
-        await projects.require(project);
         const length = req.headers["content-length"];
         const result = await blobs.upload(actorOf(req, res), {
           project,
@@ -51,7 +49,6 @@ export function blobRoutes(deps: { blobs: BlobService; projects: ProjectService;
       scope: "read",
       async handler(req, res) {
         const { project, digest } = parseInput(blobParams, req.params, "params");
-        await projects.require(project);
         const { size } = await blobs.head(project, digest);
         res.set(blobHeaders(digest, size)).status(200).end();
       },
@@ -62,12 +59,14 @@ export function blobRoutes(deps: { blobs: BlobService; projects: ProjectService;
       scope: "read",
       async handler(req, res) {
         const { project, digest } = parseInput(blobParams, req.params, "params");
-        await projects.require(project);
-        if (req.headers["if-none-match"] === `"${digest}"`) {
+        const opened = await blobs.open(project, digest, {
+          range: (size) => parseRange(req.headers.range, size),
+          clientHasIt: req.headers["if-none-match"] === `"${digest}"`,
+        });
+        if (opened.notModified) {
           res.status(304).end();
           return;
         }
-        const opened = await blobs.open(project, digest, (size) => parseRange(req.headers.range, size));
         if (opened.request.kind === "unsatisfiable") {
           res.setHeader("content-range", `bytes */${opened.size}`);
           throw new AppError({ code: "bad_request", status: 416, title: "Range not satisfiable", detail: `The blob has ${opened.size} bytes` });

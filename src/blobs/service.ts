@@ -1,27 +1,32 @@
 import type { Readable } from "node:stream";
-import type { Kysely } from "kysely";
-import { recordAudit } from "../audit/store.js";
-import type { Database } from "../db/schema.js";
-import { AppError, GoneError, NotFoundError, PayloadTooLargeError } from "../core/errors.js";
 import type { Actor } from "../core/actor.js";
 import type { RangeRequest } from "../core/byte-range.js";
+import { AppError, GoneError, NotFoundError, PayloadTooLargeError } from "../core/errors.js";
+import type { Transactions } from "../core/transaction.js";
+import type { ProjectDirectory } from "../projects/ports.js";
 import { digestStream } from "./digest-meter.js";
 import { blobKey } from "./keys.js";
-import { BlobLinkStore } from "./link-store.js";
-import type { BlobStore } from "./ports.js";
+import type { BlobAudit, BlobLinkStore, BlobStore, RetiredBlobReferences } from "./ports.js";
 
 export interface BlobServiceDeps {
-  db: Kysely<Database>;
+  /** The bytes. */
   store: BlobStore;
+  /** The rows about them. */
+  links: BlobLinkStore;
+  projects: ProjectDirectory;
+  audit: BlobAudit;
+  transactions: Transactions;
+  /** Why a blob is gone, when an artifact version that referenced it was retired (410). */
+  retired: RetiredBlobReferences;
   maxBlobBytes: number;
   onBytesIn?: (n: number) => void;
 }
 
 export class BlobService {
-  readonly links: BlobLinkStore;
+  private readonly links: BlobLinkStore;
 
   constructor(private readonly deps: BlobServiceDeps) {
-    this.links = new BlobLinkStore(deps.db);
+    this.links = deps.links;
   }
 
   /**
@@ -36,6 +41,7 @@ export class BlobService {
    */
   async upload(actor: Actor, options: { project: string; digest: string; body: AsyncIterable<Uint8Array>; declaredLength?: number }) {
     const { project, digest, body } = options;
+    await this.deps.projects.require(project);
     const { maxBlobBytes } = this.deps;
     if (options.declaredLength !== undefined && options.declaredLength > maxBlobBytes) {
       throw new PayloadTooLargeError(`The blob is ${options.declaredLength} bytes; the limit is ${maxBlobBytes}`);
@@ -49,10 +55,10 @@ export class BlobService {
     if (!trusted) await this.links.unclaim(digest);
     const { size } = trusted ? await digestStream(body, putOptions) : await this.deps.store.put(blobKey(digest), body, putOptions);
 
-    const created = await this.deps.db.transaction().execute(async (trx) => {
-      await this.links.recordBlob(trx, digest, size);
-      const linked = await this.links.link(trx, project, digest);
-      if (linked) await recordAudit(trx, actor, { project, action: "blob.upload", target: `blob/${digest}`, after: { digest, size } });
+    const created = await this.deps.transactions.run(async (tx) => {
+      await this.links.recordBlob(tx, digest, size);
+      const linked = await this.links.link(tx, project, digest);
+      if (linked) await this.deps.audit.record(tx, actor, { project, action: "blob.upload", target: `blob/${digest}`, after: { digest, size } });
       return linked;
     });
     return { created, digest, size };
@@ -66,18 +72,24 @@ export class BlobService {
    */
   async revive(digests: string[]): Promise<void> {
     for (const digest of new Set(digests)) {
-      await this.deps.db.transaction().execute(async (trx) => {
-        if (!(await this.links.lockClaimed(trx, digest))) return;
+      await this.deps.transactions.run(async (tx) => {
+        if (!(await this.links.lockClaimed(tx, digest))) return;
         if (!(await this.deps.store.head(blobKey(digest)))) return;
-        await trx.updateTable("blobs").set({ gc_claimed_at: null, touched_at: new Date() }).where("digest", "=", digest).execute();
+        await this.links.clearClaim(tx, digest);
       });
     }
   }
 
+  /** The blob's size (404 for an unknown project or blob, 410 for one a retired version referenced). */
   async head(project: string, digest: string): Promise<{ size: number }> {
+    await this.deps.projects.require(project);
+    return this.sizeOf(project, digest);
+  }
+
+  private async sizeOf(project: string, digest: string): Promise<{ size: number }> {
     const linked = await this.links.findLinked(project, digest);
-    if (linked) return { size: Number(linked.size) };
-    const retired = await this.links.retiredReference(project, digest);
+    if (linked) return linked;
+    const retired = await this.deps.retired.retiredReference(project, digest);
     if (retired) {
       throw new GoneError(
         `Blob ${digest} was collected: it belongs to ${retired.kind}/${retired.name}@${retired.version}, which was retired by garbage collection (outside the retention settings)`,
@@ -86,17 +98,28 @@ export class BlobService {
     throw new NotFoundError(`Blob ${digest} not found in project ${project}`);
   }
 
-  async open(project: string, digest: string, range: (size: number) => RangeRequest): Promise<{ size: number; request: RangeRequest; stream?: Readable }> {
-    const { size } = await this.head(project, digest);
-    const request = range(size);
-    if (request.kind === "unsatisfiable") return { size, request };
+  /**
+   * The blob's bytes, or the range `range` picks once the size is known. `clientHasIt`: the
+   * request's etag is this digest, so the bytes cannot have changed and nothing of the blob is
+   * read (only the project checked): `notModified`.
+   */
+  async open(
+    project: string,
+    digest: string,
+    options: { range: (size: number) => RangeRequest; clientHasIt?: boolean },
+  ): Promise<{ notModified: true } | { notModified: false; size: number; request: RangeRequest; stream?: Readable }> {
+    await this.deps.projects.require(project);
+    if (options.clientHasIt) return { notModified: true };
+    const { size } = await this.sizeOf(project, digest);
+    const request = options.range(size);
+    if (request.kind === "unsatisfiable") return { notModified: false, size, request };
     const stream = await this.deps.store.get(blobKey(digest), request.kind === "range" ? request.range : undefined);
     if (!stream) {
       // Collected between the row read and the byte read: answer as if the row had gone first.
-      await this.head(project, digest);
+      await this.sizeOf(project, digest);
       // A row without bytes means the store lost data behind our back: say so, loudly.
       throw new AppError({ code: "internal", status: 500, title: "Blob missing from storage", detail: `Blob ${digest} is recorded but its bytes are missing from the blob store` });
     }
-    return { size, request, stream };
+    return { notModified: false, size, request, stream };
   }
 }

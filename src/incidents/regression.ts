@@ -5,7 +5,7 @@
  * ids, or — when the incident has none — at least one case added relative to the evalset's
  * previous version.
  */
-import type { ArtifactStore } from "../artifacts/store.js";
+import type { ArtifactStore } from "../artifacts/ports.js";
 import { ConflictError, UnprocessableError } from "../core/errors.js";
 import { parseComponentReference } from "../version-sets/references.js";
 import { casesById, diffEvalset } from "../version-sets/diff/evalset.js";

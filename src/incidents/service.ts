@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
-import { ArtifactStore } from "../artifacts/store.js";
+import { KyselyArtifactStore } from "../artifacts/store.js";
 import { recordAudit } from "../audit/store.js";
 import type { Principal } from "../core/principal.js";
 import type { Database } from "../db/schema.js";
@@ -133,7 +133,7 @@ export class IncidentService {
           );
         }
         // In the transaction: PGlite has one connection, and a read outside it would wait forever.
-        regressionSet = await checkRegressionSet(new ArtifactStore(trx), row, input.regressionSet);
+        regressionSet = await checkRegressionSet(new KyselyArtifactStore(trx), row, input.regressionSet);
         resolution = { regression_set: regressionSet, summary: input.summary ?? null };
       }
       const closed = await this.store.close(trx, row, { closedBy: actor.name, regressionSet, resolution });

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { canonicalJson, sha256Hex } from "../core/canonical-json.js";
-import type { CodeRef, PinnedComponent } from "./summary.js";
+import type { CodeRef, PinnedComponent } from "./ports.js";
 
 export const VERSION_SET_ID_PATTERN = /^vs_[0-9a-f]{24}$/;
 

@@ -1,5 +1,5 @@
+import type { ArtifactRef } from "../artifacts/ports.js";
 import { parseArtifactRef } from "../artifacts/service.js";
-import type { ArtifactRef } from "../artifacts/store.js";
 import { ARTIFACT_KINDS, isArtifactKind, type ArtifactKind } from "../artifacts/kinds/index.js";
 import { NAME_PATTERN } from "../core/names.js";
 

@@ -4,7 +4,6 @@ import { nameSchema } from "../core/names.js";
 import { pageQuerySchema } from "../http/pagination.js";
 import type { RouteSpec } from "../http/routes.js";
 import { parseInput } from "../http/validate.js";
-import type { ProjectService } from "../projects/service.js";
 import { versionSetIdSchema } from "./identity.js";
 import { MAX_REFERENCE_LENGTH } from "./references.js";
 import type { VersionSetService } from "./service.js";
@@ -32,8 +31,8 @@ const createBody = z.strictObject({
   description: z.string().max(1024, "at most 1024 characters").optional(),
 });
 
-export function versionSetRoutes(deps: { versionSets: VersionSetService; projects: ProjectService }): RouteSpec[] {
-  const { versionSets, projects } = deps;
+export function versionSetRoutes(deps: { versionSets: VersionSetService }): RouteSpec[] {
+  const { versionSets } = deps;
   return [
     {
       method: "post",
@@ -43,7 +42,6 @@ export function versionSetRoutes(deps: { versionSets: VersionSetService; project
       async handler(req, res) {
         const { project } = parseInput(projectParams, req.params, "params");
         const body = parseInput(createBody, req.body, "body");
-        await projects.require(project);
         const result = await versionSets.create(actorOf(req, res), project, {
           components: body.components,
           ...(body.code ? { code: body.code } : {}),
@@ -59,7 +57,6 @@ export function versionSetRoutes(deps: { versionSets: VersionSetService; project
       async handler(req, res) {
         const { project } = parseInput(projectParams, req.params, "params");
         const page = parseInput(pageQuerySchema, req.query, "query");
-        await projects.require(project);
         res.json(await versionSets.list(project, page));
       },
     },
@@ -69,7 +66,6 @@ export function versionSetRoutes(deps: { versionSets: VersionSetService; project
       scope: "read",
       async handler(req, res) {
         const { project, id } = parseInput(setParams, req.params, "params");
-        await projects.require(project);
         res.json(await versionSets.get(project, id));
       },
     },
@@ -79,9 +75,8 @@ export function versionSetRoutes(deps: { versionSets: VersionSetService; project
       scope: "read",
       async handler(req, res) {
         const { project, id } = parseInput(setParams, req.params, "params");
-        await projects.require(project);
         // The cached serialization: the same bytes every time, never re-stringified.
-        const { json, etag } = await versionSets.bundleBytes(project, id);
+        const { json, etag } = await versionSets.readBundle(project, id);
         res.status(200).set({ "content-type": "application/json; charset=utf-8", etag }).send(json);
       },
     },
@@ -92,7 +87,6 @@ export function versionSetRoutes(deps: { versionSets: VersionSetService; project
       async handler(req, res) {
         const { project } = parseInput(projectParams, req.params, "params");
         const { from, to } = parseInput(diffQuery, req.query, "query");
-        await projects.require(project);
         res.json(await versionSets.diff(project, from, to));
       },
     },

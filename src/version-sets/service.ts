@@ -1,22 +1,29 @@
-import type { Kysely } from "kysely";
 import type { ArtifactKind } from "../artifacts/kinds/index.js";
-import type { ArtifactService } from "../artifacts/service.js";
-import { recordAudit } from "../audit/store.js";
-import type { Database } from "../db/schema.js";
-import { isUniqueViolation } from "../db/errors.js";
-import { GoneError, NotFoundError, UnprocessableError, type FieldError } from "../core/errors.js";
 import { describeRetired, retiredSetError, type RetiredPin } from "../artifacts/retired.js";
 import type { Actor } from "../core/actor.js";
+import { compareCodeUnits } from "../core/compare.js";
+import { ConflictError, GoneError, NotFoundError, UnprocessableError, type FieldError } from "../core/errors.js";
 import { decodeCursor, toPage, type Page } from "../core/page.js";
+import type { Transactions, Tx } from "../core/transaction.js";
+import type { ProjectDirectory } from "../projects/ports.js";
 import { LruCache } from "./bundle-cache.js";
 import { diffComponentContent, diffSlotsWith, type ComponentDiff, type ContentDiffer } from "./diff/index.js";
 import { versionSetId } from "./identity.js";
-import { compareCodeUnits } from "../core/compare.js";
+import { retiredPinsOf } from "./liveness.js";
+import type {
+  CodeRef,
+  PinnableArtifacts,
+  PinnedComponent,
+  SetLiveness,
+  VersionSetAudit,
+  VersionSetOutbox,
+  VersionSetRecord,
+  VersionSetStore,
+} from "./ports.js";
 import { formatReference, parseComponentReference, type ComponentReference } from "./references.js";
-import { VersionSetStore, type VersionSetRow } from "./store.js";
-import { summarize, type CodeRef, type PinnedComponent } from "./summary.js";
+import { summarize } from "./summary.js";
 
-export type { CodeRef, PinnedComponent } from "./summary.js";
+export type { CodeRef, PinnedComponent } from "./ports.js";
 export type { ComponentDiff } from "./diff/index.js";
 
 export interface VersionSetDiff {
@@ -60,12 +67,6 @@ export interface CreateVersionSetInput {
   description?: string;
 }
 
-/**
- * Called inside the create transaction after the row and its audit entry are written, so
- * whatever it records (e.g. a `version_set.created` webhook outbox row) commits with the set.
- */
-export type VersionSetCreatedHook = (trx: Kysely<Database>, actor: Actor, project: string, set: VersionSetView) => Promise<void>;
-
 interface CachedBundle {
   view: BundleView;
   json: string;
@@ -82,7 +83,7 @@ export function blobUrl(project: string, digest: string): string {
   return `/v1/projects/${project}/blobs/${digest}`;
 }
 
-function present(row: VersionSetRow): VersionSetView {
+function present(row: VersionSetRecord): VersionSetView {
   const components: Record<string, PinnedComponent> = {};
   for (const slot of Object.keys(row.components).sort(compareCodeUnits)) {
     const c = row.components[slot]!;
@@ -119,22 +120,25 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-export class VersionSetService {
-  readonly store: VersionSetStore;
+export interface VersionSetServiceDeps {
+  store: VersionSetStore;
+  artifacts: PinnableArtifacts;
+  projects: ProjectDirectory;
+  audit: VersionSetAudit;
+  /** Where the `version_set.created` webhook event goes, in the create transaction. */
+  outbox: VersionSetOutbox;
+  transactions: Transactions;
+  bundleCacheEntries?: number;
+  /** Computes changed slots' details; the app's sends schema comparisons to a worker thread. */
+  differ?: ContentDiffer;
+}
+
+export class VersionSetService implements SetLiveness {
+  private readonly store: VersionSetStore;
   private readonly bundles: LruCache<CachedBundle>;
 
-  constructor(
-    private readonly deps: {
-      db: Kysely<Database>;
-      artifacts: ArtifactService;
-      /** Hook for the `version_set.created` webhook event (see VersionSetCreatedHook). */
-      onCreated?: VersionSetCreatedHook;
-      bundleCacheEntries?: number;
-      /** Computes changed slots' details; the app's sends schema comparisons to a worker thread. */
-      differ?: ContentDiffer;
-    },
-  ) {
-    this.store = new VersionSetStore(deps.db);
+  constructor(private readonly deps: VersionSetServiceDeps) {
+    this.store = deps.store;
     this.bundles = new LruCache(deps.bundleCacheEntries ?? DEFAULT_BUNDLE_CACHE_ENTRIES);
   }
 
@@ -144,6 +148,7 @@ export class VersionSetService {
    * part of the id, so a re-create with another description returns the stored one unchanged.
    */
   async create(actor: Actor, project: string, input: CreateVersionSetInput): Promise<{ created: boolean; set: VersionSetView }> {
+    await this.deps.projects.require(project);
     const components = await this.pin(project, input.components);
     const code = input.code ? { repo: input.code.repo, commit: input.code.commit } : null;
     const id = versionSetId(components, code);
@@ -151,17 +156,16 @@ export class VersionSetService {
     const existing = await this.store.find(project, id);
     if (existing) return { created: false, set: present(existing) };
     try {
-      const set = await this.deps.db.transaction().execute(async (trx) => {
-        const row = await this.store.insert(trx, { project, id, components, code, description: input.description ?? null, createdBy: actor.name });
+      const set = await this.deps.transactions.run(async (tx) => {
+        const row = await this.store.insert(tx, { project, id, components, code, description: input.description ?? null, createdBy: actor.name });
         const view = present(row);
-        await recordAudit(trx, actor, { project, action: "version_set.create", target: `version_set/${id}`, after: { components, code, description: view.description } });
-        // The `version_set.created` webhook event hooks in here, inside the transaction.
-        if (this.deps.onCreated) await this.deps.onCreated(trx, actor, project, view);
+        await this.deps.audit.record(tx, actor, { project, action: "version_set.create", target: `version_set/${id}`, after: { components, code, description: view.description } });
+        await this.deps.outbox.enqueue(tx, { project, event: "version_set.created", data: view });
         return view;
       });
       return { created: true, set };
     } catch (err) {
-      if (!isUniqueViolation(err)) throw err;
+      if (!(err instanceof ConflictError)) throw err;
       // A concurrent create of the same pinned set committed first: its row is ours too.
       const winner = await this.store.find(project, id);
       if (!winner) throw err;
@@ -182,7 +186,7 @@ export class VersionSetService {
       else errors.push({ path: `components.${slot}`, message: result.message });
     }
     const rows = await mapLimited(parsed, READ_CONCURRENCY, ({ reference }) =>
-      this.deps.artifacts.store.find({ project, kind: reference.kind, name: reference.name }, reference.ref),
+      this.deps.artifacts.find({ project, kind: reference.kind, name: reference.name }, reference.ref),
     );
     const pinned: Record<string, PinnedComponent> = {};
     const retired: RetiredPin[] = [];
@@ -202,18 +206,26 @@ export class VersionSetService {
     return pinned;
   }
 
+  /** The set, or undefined; for callers that established the project already (no project check). */
   async find(project: string, id: string): Promise<VersionSetView | undefined> {
     const row = await this.store.find(project, id);
     return row ? present(row) : undefined;
   }
 
+  /** The set (404 for an unknown project or set). */
   async get(project: string, id: string): Promise<VersionSetView> {
+    await this.deps.projects.require(project);
+    return this.load(project, id);
+  }
+
+  private async load(project: string, id: string): Promise<VersionSetView> {
     const set = await this.find(project, id);
     if (!set) throw new NotFoundError(`Version set ${id} not found in project ${project}`);
     return set;
   }
 
   async list(project: string, page: { limit: number; cursor?: string }): Promise<Page<VersionSetView>> {
+    await this.deps.projects.require(project);
     const rows = await this.store.list(project, { before: decodeCursor(page.cursor), limit: page.limit + 1 });
     return toPage(rows, page.limit, (r) => r.seq, present);
   }
@@ -223,10 +235,25 @@ export class VersionSetService {
     return (await this.cachedBundle(project, id)).view;
   }
 
-  /** The bundle serialized once, with its etag `"<id>"`: resolve serves these bytes as they are. */
+  /**
+   * The bundle serialized once, with its etag `"<id>"`: resolve serves these bytes as they are.
+   * No project check: resolve reached the set through its environment (the hot path reads
+   * nothing else); `readBundle` is the same for a client naming the project.
+   */
   async bundleBytes(project: string, id: string): Promise<{ json: string; bytes: Buffer; etag: string }> {
     const { json, bytes, etag } = await this.cachedBundle(project, id);
     return { json, bytes, etag };
+  }
+
+  /** `GET …/version-sets/{id}/bundle`: bundleBytes, 404 for an unknown project. */
+  async readBundle(project: string, id: string): Promise<{ json: string; bytes: Buffer; etag: string }> {
+    await this.deps.projects.require(project);
+    return this.bundleBytes(project, id);
+  }
+
+  async assertLive(tx: Tx, project: string, sets: readonly string[]): Promise<void> {
+    const retired = await retiredPinsOf(tx, { sets: this.store, artifacts: this.deps.artifacts }, project, sets);
+    if (retired.length > 0) throw retiredSetError(project, retired);
   }
 
   /**
@@ -234,6 +261,7 @@ export class VersionSetService {
    * contents come from the bundle cache, so diffing against a deployed set reads nothing new.
    */
   async diff(project: string, fromId: string, toId: string): Promise<VersionSetDiff> {
+    await this.deps.projects.require(project);
     const known = new Set((await this.store.findMany(project, [fromId, toId])).map((r) => r.id));
     const missing = [...new Set([fromId, toId])].filter((id) => !known.has(id));
     if (missing.length > 0) throw new NotFoundError(`Version set(s) ${missing.join(", ")} not found in project ${project}`);
@@ -252,12 +280,12 @@ export class VersionSetService {
   }
 
   private async buildBundle(project: string, id: string): Promise<CachedBundle> {
-    const set = await this.get(project, id);
+    const set = await this.load(project, id);
     const slots = Object.keys(set.components);
     const retired: RetiredPin[] = [];
     const built = await mapLimited(slots, READ_CONCURRENCY, async (slot): Promise<BundleComponent> => {
       const pinned = set.components[slot]!;
-      const row = await this.deps.artifacts.store.findByDigest({ project, kind: pinned.kind, name: pinned.name }, pinned.digest);
+      const row = await this.deps.artifacts.findByDigest({ project, kind: pinned.kind, name: pinned.name }, pinned.digest);
       // Artifacts are immutable and never deleted, so a pinned version always exists.
       if (!row) throw new Error(`version set ${id} pins ${pinned.kind}/${pinned.name}@${pinned.digest}, which is missing`);
       if (row.retired_at) retired.push({ set: id, kind: row.kind, name: row.name, version: row.version });

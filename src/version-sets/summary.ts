@@ -1,17 +1,8 @@
-import { ARTIFACT_KINDS, type ArtifactKind } from "../artifacts/kinds/index.js";
+import { ARTIFACT_KINDS } from "../artifacts/kinds/index.js";
 import { compareCodeUnits } from "../core/compare.js";
+import type { CodeRef, PinnedComponent } from "./ports.js";
 
-export interface PinnedComponent {
-  kind: ArtifactKind;
-  name: string;
-  version: number;
-  digest: string;
-}
-
-export interface CodeRef {
-  repo: string;
-  commit: string;
-}
+export type { CodeRef, PinnedComponent } from "./ports.js";
 
 /** Commit hashes are shortened like `git log --oneline` would, a little longer to stay unique. */
 const SHORT_COMMIT = 12;

@@ -13,7 +13,7 @@
 import type { ArtifactKind } from "../../artifacts/kinds/types.js";
 import { diffConfig } from "./config.js";
 import { compareCodeUnits } from "../../core/compare.js";
-import type { PinnedComponent } from "../summary.js";
+import type { PinnedComponent } from "../ports.js";
 import { diffContract } from "./contract.js";
 import { diffEvalset } from "./evalset.js";
 import { diffIndex } from "./index-files.js";
