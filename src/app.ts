@@ -28,7 +28,7 @@ import { DEFAULT_STALE_AFTER_MS, type Config } from "./config.js";
 import type { AnswerWatch } from "./db/answer-watch.js";
 import { registerDatabaseMetrics } from "./db/metrics.js";
 import type { Database } from "./db/schema.js";
-import { KyselyTransactions } from "./db/transactions.js";
+import { asTx, KyselyTransactions } from "./db/transactions.js";
 import { DEFAULT_DATABASE_BUDGETS } from "./db/budgets.js";
 import type { ChangeFeed } from "./environments/change-feed.js";
 import { wirePropagation } from "./environments/propagation.js";
@@ -64,6 +64,9 @@ import { KyselyProjectStore } from "./projects/store.js";
 import { GateService } from "./rollouts/gate-service.js";
 import { incidentRoutes } from "./incidents/routes.js";
 import { IncidentService } from "./incidents/service.js";
+import { KyselyIncidentStore } from "./incidents/store.js";
+import { KyselyEnvironmentIncidentFacts } from "./environments/incident-facts-store.js";
+import { KyselyRolloutIncidentFacts } from "./rollouts/incident-facts-store.js";
 import { rolloutRoutes } from "./rollouts/routes.js";
 import { ScheduleLoop } from "./rollouts/schedule-loop.js";
 import { RolloutService } from "./rollouts/service.js";
@@ -178,11 +181,27 @@ export function createApp(deps: AppDeps) {
   const gates = new GateService({ db, rollouts });
   const environments = new EnvironmentService({ db, projects, versionSets, resolveCache, rollouts, staleAfterMs });
   // Incidents hook into the steps that open, mitigate or are refused by them (in their transactions).
-  const incidents = new IncidentService({ db, projects });
-  rollouts.steps.incidents = incidents;
+  const incidents = new IncidentService({
+    store: new KyselyIncidentStore(db),
+    projects,
+    environments: new KyselyEnvironmentIncidentFacts(db),
+    rollouts: new KyselyRolloutIncidentFacts(db),
+    artifacts: artifactStore,
+    audit: auditStore,
+    outbox,
+    transactions,
+  });
+  // Until the rollouts and environments hook interfaces take a Tx: their Kysely transaction is the same object.
+  rollouts.steps.incidents = {
+    onRolloutAborted: (trx, actor, key, info) => incidents.onRolloutAborted(asTx(trx), actor, key, info),
+    guard: (trx, actor, key, change) => incidents.guard(asTx(trx), actor, key, change),
+  };
   rollouts.evidence.incidentOf = (project, rollout) => incidents.ofRollout(project, rollout);
-  environments.incidents = incidents;
-  environments.onDegraded = incidents.onDegraded;
+  environments.incidents = {
+    guard: (trx, actor, key, change) => incidents.guard(asTx(trx), actor, key, change),
+    onRolledBack: (trx, actor, key, applied) => incidents.onRolledBack(asTx(trx), actor, key, applied),
+  };
+  environments.onDegraded = (trx, actor, key, change) => incidents.onDegraded(asTx(trx), actor, key, change);
   const tokenStore = new KyselyTokenStore(db);
   const tokens = new TokenResolver(tokenStore, { staleAfterMs });
   const watchLimits = deps.config.watchLimits ?? { perToken: 0, perAddress: 0 };
