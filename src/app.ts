@@ -54,7 +54,8 @@ import { registerGcMetrics } from "./gc/metrics.js";
 import { gcRoutes } from "./gc/routes.js";
 import { GcSchedule } from "./gc/schedule.js";
 import { GcService } from "./gc/service.js";
-import { GcStore } from "./gc/store.js";
+import { KyselyCollectionStore } from "./gc/collection-store.js";
+import { KyselyGcStore } from "./gc/store.js";
 import type { GcOptions } from "./gc/settings.js";
 import { projectRoutes } from "./projects/routes.js";
 import { registerSchemaMetrics } from "./schemas/metrics.js";
@@ -225,15 +226,19 @@ export function createApp(deps: AppDeps) {
     send: httpSender({ allowPrivate: allowPrivateWebhooks }),
     ...(deps.webhookDelivery ? { options: deps.webhookDelivery } : {}),
   });
-  // pinset_blob_store_bytes sums every blob link: on the collector's handle, without the request-path budgets.
-  const gcStore = new GcStore(deps.gc?.db ?? db);
+  // The collection's statements (and pinset_blob_store_bytes, which sums every blob link) run on the gc handle, without the request-path budgets.
+  const gcDb = deps.gc?.db ?? db;
+  const collectionStore = new KyselyCollectionStore(gcDb);
   const gc: GcService = new GcService({
-    db,
-    ...(deps.gc?.db ? { gcDb: deps.gc.db } : {}),
+    store: new KyselyGcStore(db),
+    projects,
+    audit: auditStore,
+    transactions,
+    collection: { store: collectionStore, transactions: new KyselyTransactions(gcDb), webhooks: new KyselyWebhookStore(gcDb) },
     blobStore,
     logger,
     options: { ...(deps.config.gc ? { webhookRetentionDays: deps.config.gc.webhookRetentionDays } : {}), ...deps.gc?.options },
-    metrics: registerGcMetrics(metrics.registry, () => gcStore.bytesByProject()),
+    metrics: registerGcMetrics(metrics.registry, () => collectionStore.bytesByProject()),
     ...(deps.gc?.hook ? { hook: deps.gc.hook } : {}),
     onRetired: () => versionSets.forgetBundles(),
   });
@@ -264,7 +269,7 @@ export function createApp(deps: AppDeps) {
   mountRoutes(v1, versionSetRoutes({ versionSets }), routes, bodies);
   mountRoutes(v1, environmentRoutes({ environments, projects, watchHub, watchStreams }), routes, bodies);
   mountRoutes(v1, rolloutRoutes({ rollouts, gates, environments }), routes, bodies);
-  mountRoutes(v1, gcRoutes({ gc, projects }), routes, bodies);
+  mountRoutes(v1, gcRoutes({ gc }), routes, bodies);
   mountRoutes(v1, webhookRoutes({ webhooks }), routes, bodies);
   mountRoutes(v1, analysisRoutes({ analysis }), routes, bodies);
   mountRoutes(v1, incidentRoutes({ incidents, environments }), routes, bodies);
