@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
+import { attemptRow } from "./payload.js";
 import type { AttemptRecord, ClaimedDelivery, DeliveryOutcome, DeliveryQueue } from "./ports.js";
 
 /** The outbox as the delivery worker leases it, on Postgres or PGlite. */
@@ -69,17 +70,7 @@ export class KyselyDeliveryQueue implements DeliveryQueue {
       if (!updated) return false;
       await trx
         .insertInto("webhook_attempts")
-        .values({
-          id: `att_${randomBytes(12).toString("hex")}`,
-          delivery_id: delivery.id,
-          webhook_id: delivery.webhookId,
-          event: delivery.event,
-          attempt: delivery.attempt,
-          status_code: attempt.statusCode,
-          error: attempt.error,
-          duration_ms: Math.max(0, Math.round(attempt.durationMs)),
-          at: attempt.at,
-        })
+        .values(attemptRow(delivery, attempt))
         .execute();
       return true;
     });

@@ -14,7 +14,7 @@ import type {
   WebhookRecord,
   WebhookStore,
 } from "./ports.js";
-import { newDeliveryId, outboxBody } from "./payload.js";
+import { attemptRow, newDeliveryId, outboxBody } from "./payload.js";
 
 interface OutboxRow {
   seq: number;
@@ -147,18 +147,7 @@ export class MemoryWebhookStore implements WebhookStore, EventOutbox, DeliveryQu
     row.claim = null;
     if (outcome.state === "pending") row.next_attempt_at = outcome.nextAttemptAt;
     else row.finished_at = attempt.at;
-    t.attempts.push({
-      seq: ++t.seq,
-      id: `att_${randomBytes(12).toString("hex")}`,
-      delivery_id: delivery.id,
-      webhook_id: delivery.webhookId,
-      event: delivery.event,
-      attempt: delivery.attempt,
-      status_code: attempt.statusCode,
-      error: attempt.error,
-      duration_ms: Math.max(0, Math.round(attempt.durationMs)),
-      at: attempt.at,
-    });
+    t.attempts.push({ seq: ++t.seq, ...attemptRow(delivery, attempt) });
     return true;
   }
 
