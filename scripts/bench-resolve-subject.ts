@@ -23,6 +23,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { createApp } from "../src/app.js";
 import { ensureAdminToken } from "../src/auth/bootstrap-admin.js";
+import { KyselyTokenStore } from "../src/auth/token-store.js";
 import { FsBlobStore } from "../src/blobs/fs.js";
 import { connectPglite } from "../src/db/connect.js";
 import { migrateToLatest } from "../src/db/migrate.js";
@@ -72,7 +73,7 @@ export async function runResolveSubjectBench(options: { quick?: boolean; seconds
   const dir = await mkdtemp(path.join(tmpdir(), "pinset-bench-subject-"));
   const database = await connectPglite({});
   await migrateToLatest(database.db);
-  await ensureAdminToken({ db: database.db, adminToken: TOKEN, dataDir: dir });
+  await ensureAdminToken({ tokens: new KyselyTokenStore(database.db), adminToken: TOKEN, dataDir: dir });
   const pinset = createApp({
     db: database.db,
     blobStore: new FsBlobStore(path.join(dir, "blobs")),

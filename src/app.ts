@@ -15,7 +15,7 @@ import { KyselyAuditStore } from "./audit/store.js";
 import { tokenRoutes } from "./auth/routes.js";
 import { TokenService } from "./auth/service.js";
 import { TokenResolver } from "./auth/token-resolver.js";
-import { TokenStore } from "./auth/token-store.js";
+import { KyselyTokenStore } from "./auth/token-store.js";
 import { blobRoutes } from "./blobs/routes.js";
 import { combineBackground } from "./background.js";
 import type { ConsoleBundle } from "./console/bundle.js";
@@ -28,8 +28,7 @@ import { DEFAULT_STALE_AFTER_MS, type Config } from "./config.js";
 import type { AnswerWatch } from "./db/answer-watch.js";
 import { registerDatabaseMetrics } from "./db/metrics.js";
 import type { Database } from "./db/schema.js";
-import { KyselyTransactions, queryOf } from "./db/transactions.js";
-import type { Tx } from "./core/transaction.js";
+import { asTx, KyselyTransactions, queryOf } from "./db/transactions.js";
 import { DEFAULT_DATABASE_BUDGETS } from "./db/budgets.js";
 import type { ChangeFeed } from "./environments/change-feed.js";
 import { wirePropagation } from "./environments/propagation.js";
@@ -59,7 +58,8 @@ import { registerGcMetrics } from "./gc/metrics.js";
 import { gcRoutes } from "./gc/routes.js";
 import { GcSchedule } from "./gc/schedule.js";
 import { GcService } from "./gc/service.js";
-import { GcStore } from "./gc/store.js";
+import { KyselyCollectionStore } from "./gc/collection-store.js";
+import { KyselyGcStore } from "./gc/store.js";
 import type { GcOptions } from "./gc/settings.js";
 import { projectRoutes } from "./projects/routes.js";
 import { registerSchemaMetrics } from "./schemas/metrics.js";
@@ -69,6 +69,9 @@ import { KyselyProjectStore } from "./projects/store.js";
 import { GateService } from "./rollouts/gate-service.js";
 import { incidentRoutes } from "./incidents/routes.js";
 import { IncidentService } from "./incidents/service.js";
+import { KyselyIncidentStore } from "./incidents/store.js";
+import { KyselyEnvironmentIncidentFacts } from "./environments/incident-facts-store.js";
+import { KyselyRolloutIncidentFacts } from "./rollouts/incident-facts-store.js";
 import { rolloutRoutes } from "./rollouts/routes.js";
 import { ScheduleLoop } from "./rollouts/schedule-loop.js";
 import { RolloutService } from "./rollouts/service.js";
@@ -76,11 +79,11 @@ import { versionSetRoutes } from "./version-sets/routes.js";
 import { VersionSetService } from "./version-sets/service.js";
 import { KyselyVersionSetStore } from "./version-sets/store.js";
 import { DeliveryWorker, type DeliveryWorkerOptions } from "./webhooks/delivery-worker.js";
-import { enqueueEvent } from "./webhooks/outbox.js";
-import { SqlDeliveryQueue } from "./webhooks/queue.js";
+import { KyselyDeliveryQueue } from "./webhooks/delivery-store.js";
 import { webhookRoutes } from "./webhooks/routes.js";
 import { httpSender } from "./webhooks/send.js";
 import { WebhookService } from "./webhooks/service.js";
+import { KyselyWebhookStore } from "./webhooks/store.js";
 
 export interface AppDeps {
   db: Kysely<Database>;
@@ -140,9 +143,10 @@ export function createApp(deps: AppDeps) {
 
   const transactions = new KyselyTransactions(db);
   const auditStore = new KyselyAuditStore(db);
+  // The outbox port: every domain that announces a change writes its rows in its own transaction.
+  const webhookStore = new KyselyWebhookStore(db);
   const projects = new ProjectService({ store: new KyselyProjectStore(db), audit: auditStore, transactions });
-  // Publishing's outbox rows, in the caller's transaction (until webhooks has a port of its own).
-  const outbox = { enqueue: (tx: Tx, event: Parameters<typeof enqueueEvent>[1]) => enqueueEvent(queryOf(db, tx), event) };
+  const outbox = webhookStore;
   const artifactStore = new KyselyArtifactStore(db);
   const blobs = new BlobService({
     store: blobStore,
@@ -187,7 +191,7 @@ export function createApp(deps: AppDeps) {
   const environmentChanges = new EnvironmentChanger({
     store: environmentStore,
     sets: versionSets,
-    events: { enqueue: (tx, input) => enqueueEvent(queryOf(db, tx), input) },
+    events: webhookStore,
   });
   const environments = new EnvironmentService({
     store: environmentStore,
@@ -208,15 +212,28 @@ export function createApp(deps: AppDeps) {
     staleAfterMs,
   });
   // Incidents hook into the steps that open, mitigate or are refused by them (in their transactions).
-  const incidents = new IncidentService({ db, projects });
-  rollouts.steps.incidents = incidents;
+  const incidents = new IncidentService({
+    store: new KyselyIncidentStore(db),
+    projects,
+    environments: new KyselyEnvironmentIncidentFacts(db),
+    rollouts: new KyselyRolloutIncidentFacts(db),
+    artifacts: artifactStore,
+    audit: auditStore,
+    outbox,
+    transactions,
+  });
+  // Until the rollouts and environments hook interfaces take a Tx: their Kysely transaction is the same object.
+  rollouts.steps.incidents = {
+    onRolloutAborted: (trx, actor, key, info) => incidents.onRolloutAborted(asTx(trx), actor, key, info),
+    guard: (trx, actor, key, change) => incidents.guard(asTx(trx), actor, key, change),
+  };
   rollouts.evidence.incidentOf = (project, rollout) => incidents.ofRollout(project, rollout);
   environments.incidents = {
-    guard: (tx, actor, key, change) => incidents.guard(queryOf(db, tx), actor, key, change),
-    onRolledBack: (tx, actor, key, applied) => incidents.onRolledBack(queryOf(db, tx), actor, key, applied),
-    onDegraded: (tx, actor, key, change) => incidents.onDegraded(queryOf(db, tx), actor, key, change),
+    guard: (tx, actor, key, change) => incidents.guard(tx, actor, key, change),
+    onRolledBack: (tx, actor, key, applied) => incidents.onRolledBack(tx, actor, key, applied),
+    onDegraded: (tx, actor, key, change) => incidents.onDegraded(tx, actor, key, change),
   };
-  const tokenStore = new TokenStore(db);
+  const tokenStore = new KyselyTokenStore(db);
   const tokens = new TokenResolver(tokenStore, { staleAfterMs });
   const watchLimits = deps.config.watchLimits ?? { perToken: 0, perAddress: 0 };
   const watchStreams = new WatchStreams({
@@ -224,7 +241,7 @@ export function createApp(deps: AppDeps) {
     total: deps.watch?.maxTotal ?? watchCapacity(openFilesLimit()),
     unusable: (ids) => tokenStore.unusable(ids),
   });
-  const tokenService = new TokenService({ db, resolver: tokens, onRevoked: (id) => watchStreams.closeToken(id) });
+  const tokenService = new TokenService({ store: tokenStore, audit: auditStore, transactions, resolver: tokens, onRevoked: (id) => watchStreams.closeToken(id) });
   const audit = new AuditService(auditStore);
   const feed = deps.changeFeed;
   const { maxTotal: _maxTotal, ...hubTuning } = deps.watch ?? {};
@@ -232,22 +249,26 @@ export function createApp(deps: AppDeps) {
   registerWatchMetrics(metrics.registry, watchHub);
   registerWatchLimitMetrics(metrics.registry, watchStreams);
   if (feed) wirePropagation({ feed, resolveCache, hub: watchHub, environments, rollouts: rollouts.cache, tokens, streams: watchStreams, logger });
-  const webhooks = new WebhookService(db);
   const allowPrivateWebhooks = deps.config.webhooks?.allowPrivate ?? false;
-  const deliveryWorker = new DeliveryWorker(new SqlDeliveryQueue(db), {
+  const webhooks = new WebhookService({ store: webhookStore, audit: auditStore, transactions, projects, allowPrivate: allowPrivateWebhooks });
+  const deliveryWorker = new DeliveryWorker(new KyselyDeliveryQueue(db), {
     logger,
     send: httpSender({ allowPrivate: allowPrivateWebhooks }),
     ...(deps.webhookDelivery ? { options: deps.webhookDelivery } : {}),
   });
-  // pinset_blob_store_bytes sums every blob link: on the collector's handle, without the request-path budgets.
-  const gcStore = new GcStore(deps.gc?.db ?? db);
+  // The collection's statements (and pinset_blob_store_bytes, which sums every blob link) run on the gc handle, without the request-path budgets.
+  const gcDb = deps.gc?.db ?? db;
+  const collectionStore = new KyselyCollectionStore(gcDb);
   const gc: GcService = new GcService({
-    db,
-    ...(deps.gc?.db ? { gcDb: deps.gc.db } : {}),
+    store: new KyselyGcStore(db),
+    projects,
+    audit: auditStore,
+    transactions,
+    collection: { store: collectionStore, transactions: new KyselyTransactions(gcDb), webhooks: new KyselyWebhookStore(gcDb) },
     blobStore,
     logger,
     options: { ...(deps.config.gc ? { webhookRetentionDays: deps.config.gc.webhookRetentionDays } : {}), ...deps.gc?.options },
-    metrics: registerGcMetrics(metrics.registry, () => gcStore.bytesByProject()),
+    metrics: registerGcMetrics(metrics.registry, () => collectionStore.bytesByProject()),
     ...(deps.gc?.hook ? { hook: deps.gc.hook } : {}),
     onRetired: () => versionSets.forgetBundles(),
   });
@@ -278,8 +299,8 @@ export function createApp(deps: AppDeps) {
   mountRoutes(v1, versionSetRoutes({ versionSets }), routes, bodies);
   mountRoutes(v1, environmentRoutes({ environments, watchHub, watchStreams }), routes, bodies);
   mountRoutes(v1, rolloutRoutes({ rollouts, gates, environments }), routes, bodies);
-  mountRoutes(v1, gcRoutes({ gc, projects }), routes, bodies);
-  mountRoutes(v1, webhookRoutes({ webhooks, projects, allowPrivate: allowPrivateWebhooks }), routes, bodies);
+  mountRoutes(v1, gcRoutes({ gc }), routes, bodies);
+  mountRoutes(v1, webhookRoutes({ webhooks }), routes, bodies);
   mountRoutes(v1, analysisRoutes({ analysis }), routes, bodies);
   mountRoutes(v1, incidentRoutes({ incidents, environments }), routes, bodies);
 

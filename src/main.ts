@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   const server = await listen(config, logger, () => listener);
   say(config.databaseUrl ? `connecting to Postgres at ${describePostgres(config.databaseUrl).shown} …` : `starting the embedded database in ${config.dataDir}/db …`);
 
-  const [{ createApp }, { ensureAdminToken }, { createBlobStore }, { openDatabase }, { createChangeFeed }, { closeHttpServer }, { defaultConsoleDir, loadConsoleBundle }, { connectPostgres }] = await Promise.all([
+  const [{ createApp }, { ensureAdminToken }, { createBlobStore }, { openDatabase }, { createChangeFeed }, { closeHttpServer }, { defaultConsoleDir, loadConsoleBundle }, { connectPostgres }, { KyselyTokenStore }] = await Promise.all([
     import("./app.js"),
     import("./auth/bootstrap-admin.js"),
     import("./blobs/create.js"),
@@ -53,11 +53,12 @@ async function main(): Promise<void> {
     import("./http/server.js"),
     import("./console/bundle.js"),
     import("./db/connect.js"),
+    import("./auth/token-store.js"),
   ]);
   const database = await openDatabase(config);
   const blobStore = await createBlobStore(config);
   await blobStore.check();
-  const admin = await ensureAdminToken({ db: database.db, dataDir: config.dataDir, ...(config.adminToken ? { adminToken: config.adminToken } : {}) });
+  const admin = await ensureAdminToken({ tokens: new KyselyTokenStore(database.db), dataDir: config.dataDir, ...(config.adminToken ? { adminToken: config.adminToken } : {}) });
   if (admin.source === "generated") generatedToken = { secret: admin.secret, file: admin.file, shown: false };
 
   // Listening before the first request, so caches trust the feed from the start.

@@ -8,6 +8,7 @@
  * (connectPglite), as every embedded registry ran before issue 20 — the same-run baseline. The
  * application around it is the same as main.ts builds (change feed, fs blobs, LOG_LEVEL info).
  */
+import { KyselyTokenStore } from "../../src/auth/token-store.js";
 import path from "node:path";
 import { createApp } from "../../src/app.js";
 import { ensureAdminToken } from "../../src/auth/bootstrap-admin.js";
@@ -34,7 +35,7 @@ async function openInThread(dir: string): Promise<DatabaseHandle> {
 
 const database = mode === "worker" ? await openDatabase({ dataDir, databaseUrl: undefined }) : await openInThread(dataDir);
 const logger = createLogger({ level: "info", destination: process.stderr });
-await ensureAdminToken({ db: database.db, adminToken, dataDir });
+await ensureAdminToken({ tokens: new KyselyTokenStore(database.db), adminToken, dataDir });
 const changeFeed = createChangeFeed(database, { logger });
 changeFeed.start();
 await changeFeed.whenLive();

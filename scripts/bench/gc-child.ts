@@ -1,14 +1,14 @@
 /**
  * One measured step of the gc bench in a process of its own, so its peak RSS is its own:
  * `tsx scripts/bench/gc-child.ts <dry-run|count> <database-url>` prints {"ms", "maxRssMiB", …}.
- * `dry-run` is what `POST /v1/admin/gc {"dry_run": true}` runs (GcStore.preview); `bytes` is the
- * read behind pinset_blob_store_bytes (GcStore.bytesByProject); `count` is
+ * `dry-run` is what `POST /v1/admin/gc {"dry_run": true}` runs (KyselyCollectionStore.preview); `bytes` is the
+ * read behind pinset_blob_store_bytes (KyselyCollectionStore.bytesByProject); `count` is
  * the baseline: a bare count(*) over the same tables, on the same kind of connection.
  */
 import { sql } from "kysely";
 import { connectPostgres } from "../../src/db/connect.js";
 import { DEFAULT_GRACE_MS } from "../../src/gc/settings.js";
-import { GcStore } from "../../src/gc/store.js";
+import { KyselyCollectionStore } from "../../src/gc/collection-store.js";
 
 const [mode, url] = process.argv.slice(2);
 if ((mode !== "dry-run" && mode !== "count" && mode !== "bytes") || !url) throw new Error("usage: gc-child <dry-run|count|bytes> <database-url>");
@@ -17,9 +17,9 @@ await sql`select 1`.execute(handle.db);
 const started = performance.now();
 let detail: unknown;
 if (mode === "dry-run") {
-  detail = (await new GcStore(handle.db).preview({ graceMs: DEFAULT_GRACE_MS })).total;
+  detail = (await new KyselyCollectionStore(handle.db).preview({ graceMs: DEFAULT_GRACE_MS })).total;
 } else if (mode === "bytes") {
-  detail = (await new GcStore(handle.db).bytesByProject()).length;
+  detail = (await new KyselyCollectionStore(handle.db).bytesByProject()).length;
 } else {
   const counts = await sql<{ blobs: string; links: string; refs: string; versions: string }>`
     select (select count(*) from blobs) as blobs, (select count(*) from blob_links) as links,

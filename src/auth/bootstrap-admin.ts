@@ -1,7 +1,6 @@
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { Kysely } from "kysely";
-import type { Database } from "../db/schema.js";
+import type { NewToken, TokenStore } from "./ports.js";
 import { generateTokenSecret, hashTokenSecret } from "./secrets.js";
 
 export const BOOTSTRAP_TOKEN_ID = "tok_bootstrap_admin";
@@ -18,46 +17,28 @@ export type BootstrapResult =
  * `<dataDir>/admin-token` with mode 0600.
  */
 export async function ensureAdminToken(options: {
-  db: Kysely<Database>;
+  tokens: Pick<TokenStore, "upsertSecret" | "insertIfAbsent">;
   adminToken?: string;
   dataDir: string;
 }): Promise<BootstrapResult> {
-  const { db } = options;
+  const { tokens } = options;
   const file = path.join(options.dataDir, "admin-token");
+  const token = (name: string, secret: string): NewToken => ({
+    id: BOOTSTRAP_TOKEN_ID,
+    name,
+    secretHash: hashTokenSecret(secret),
+    scopes: ["admin"],
+    projects: ["*"],
+    environments: null,
+    expiresAt: null,
+    createdBy: "bootstrap",
+  });
   if (options.adminToken) {
-    await db
-      .insertInto("tokens")
-      .values({
-        id: BOOTSTRAP_TOKEN_ID,
-        name: "admin (PINSET_ADMIN_TOKEN)",
-        secret_hash: hashTokenSecret(options.adminToken),
-        scopes: ["admin"],
-        projects: ["*"],
-        environments: null,
-        created_by: "bootstrap",
-      })
-      .onConflict((oc) =>
-        oc.column("id").doUpdateSet({ secret_hash: hashTokenSecret(options.adminToken!), revoked_at: null, name: "admin (PINSET_ADMIN_TOKEN)" }),
-      )
-      .execute();
+    await tokens.upsertSecret(token("admin (PINSET_ADMIN_TOKEN)", options.adminToken));
     return { source: "environment" };
   }
   const secret = generateTokenSecret();
-  const inserted = await db
-    .insertInto("tokens")
-    .values({
-      id: BOOTSTRAP_TOKEN_ID,
-      name: "admin (generated)",
-      secret_hash: hashTokenSecret(secret),
-      scopes: ["admin"],
-      projects: ["*"],
-      environments: null,
-      created_by: "bootstrap",
-    })
-    .onConflict((oc) => oc.column("id").doNothing())
-    .returning("id")
-    .executeTakeFirst();
-  if (!inserted) return { source: "existing", file };
+  if (!(await tokens.insertIfAbsent(token("admin (generated)", secret)))) return { source: "existing", file };
   await mkdir(options.dataDir, { recursive: true });
   await writeFile(file, `${secret}\n`, { mode: 0o600 });
   await chmod(file, 0o600);

@@ -1,22 +1,16 @@
 import { randomBytes } from "node:crypto";
-import { sql, type Kysely } from "kysely";
-import { recordAudit } from "../audit/store.js";
-import type { Database } from "../db/schema.js";
+import type { AuditRecorder } from "../audit/ports.js";
 import { ConflictError, NotFoundError, UnprocessableError, type FieldError } from "../core/errors.js";
 import type { Actor } from "../core/actor.js";
 import { decodeCursor, toPage, type Page } from "../core/page.js";
+import type { Transactions } from "../core/transaction.js";
 import { BOOTSTRAP_TOKEN_ID } from "./bootstrap-admin.js";
 import type { Scope } from "../core/principal.js";
 import { generateTokenSecret, hashTokenSecret } from "./secrets.js";
 import type { TokenResolver } from "./token-resolver.js";
-import { TokenStore, type TokenRecord } from "./token-store.js";
+import type { TokenRecord, TokenStore } from "./ports.js";
 
-/**
- * Sent (at commit) when a token is revoked. Every instance's resolver caches lookups for at
- * most a second, which bounds how long a revoked token keeps working anywhere; an instance
- * that listens on this channel can drop its cache at once.
- */
-export const TOKEN_REVOKED_CHANNEL = "pinset_token_revoked";
+export { TOKEN_REVOKED_CHANNEL } from "./ports.js";
 
 export interface TokenView {
   id: string;
@@ -58,20 +52,18 @@ function auditView(view: TokenView) {
   return { id, name, scopes, projects, environments, expires_at, revoked_at };
 }
 
-export class TokenService {
-  private readonly store: TokenStore;
+export interface TokenServiceDeps {
+  store: TokenStore;
+  audit: AuditRecorder;
+  transactions: Transactions;
+  resolver: Pick<TokenResolver, "invalidate">;
+  /** After the commit: the token's open watch streams on this instance end (others hear it on the change feed). */
+  onRevoked?: (tokenId: string) => void;
+  now?: () => number;
+}
 
-  constructor(
-    private readonly deps: {
-      db: Kysely<Database>;
-      resolver: Pick<TokenResolver, "invalidate">;
-      /** After the commit: the token's open watch streams on this instance end (others hear it on the change feed). */
-      onRevoked?: (tokenId: string) => void;
-      now?: () => number;
-    },
-  ) {
-    this.store = new TokenStore(deps.db);
-  }
+export class TokenService {
+  constructor(private readonly deps: TokenServiceDeps) {}
 
   /**
    * Creates a token and returns its secret — the only time anyone sees it; the table keeps
@@ -81,8 +73,9 @@ export class TokenService {
     const errors = this.semanticErrors(input);
     if (errors.length > 0) throw new UnprocessableError("The token cannot be created as asked", errors);
     const secret = generateTokenSecret();
-    const row = await this.deps.db.transaction().execute(async (trx) => {
-      const inserted = await this.store.insert(trx, {
+    const { store, audit } = this.deps;
+    const row = await this.deps.transactions.run(async (tx) => {
+      const inserted = await store.insert(tx, {
         id: `tok_${randomBytes(12).toString("hex")}`,
         name: input.name,
         secretHash: hashTokenSecret(secret),
@@ -92,7 +85,7 @@ export class TokenService {
         expiresAt: input.expiresAt ?? null,
         createdBy: actor.name,
       });
-      await recordAudit(trx, actor, { project: null, action: "token.create", target: `token/${inserted.id}`, after: auditView(present(inserted)) });
+      await audit.record(tx, actor, { project: null, action: "token.create", target: `token/${inserted.id}`, after: auditView(present(inserted)) });
       return inserted;
     });
     return { ...present(row), token: secret };
@@ -118,7 +111,7 @@ export class TokenService {
   }
 
   async list(page: { limit: number; cursor?: string }): Promise<Page<TokenView>> {
-    const rows = await this.store.list({ before: decodeCursor(page.cursor), limit: page.limit + 1 });
+    const rows = await this.deps.store.list({ before: decodeCursor(page.cursor), limit: page.limit + 1 });
     return toPage(rows, page.limit, (r) => r.seq, present);
   }
 
@@ -133,19 +126,19 @@ export class TokenService {
         "The bootstrap admin token cannot be revoked: it is re-established from PINSET_ADMIN_TOKEN at every start. Rotate it by restarting with a new PINSET_ADMIN_TOKEN",
       );
     }
-    const row = await this.deps.db.transaction().execute(async (trx) => {
-      const current = await this.store.findForUpdate(trx, id);
+    const { store, audit } = this.deps;
+    const row = await this.deps.transactions.run(async (tx) => {
+      const current = await store.findForUpdate(tx, id);
       if (!current) throw new NotFoundError(`Token ${id} not found`);
       if (current.revoked_at) return current;
-      const revoked = await this.store.revoke(trx, id);
-      await recordAudit(trx, actor, {
+      const revoked = await store.revoke(tx, id);
+      await audit.record(tx, actor, {
         project: null,
         action: "token.revoke",
         target: `token/${id}`,
         before: auditView(present(current)),
         after: auditView(present(revoked)),
       });
-      await sql`select pg_notify(${TOKEN_REVOKED_CHANNEL}, ${id})`.execute(trx);
       return revoked;
     });
     this.deps.resolver.invalidate();

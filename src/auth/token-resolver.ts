@@ -2,7 +2,7 @@ import { withDatabaseBudget } from "../db/budgets.js";
 import { isDatabaseUnavailable } from "../db/errors.js";
 import type { Principal, Scope } from "../core/principal.js";
 import { hashesEqual, hashTokenSecret } from "./secrets.js";
-import type { TokenRow, TokenStore } from "./token-store.js";
+import type { TokenRow, TokenStore } from "./ports.js";
 
 /**
  * Bearer secret → Principal, with a short cache so a busy runtime does not hit the database

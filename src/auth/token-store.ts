@@ -1,11 +1,10 @@
 import { sql, type Kysely } from "kysely";
-import type { Database, TokensTable } from "../db/schema.js";
-import type { Selectable } from "kysely";
-
-export type TokenRow = Selectable<TokensTable>;
-
-/** Everything about a token except its secret hash: what lists and audit rows may show. */
-export type TokenRecord = Omit<TokenRow, "secret_hash">;
+import { ConflictError } from "../core/errors.js";
+import type { Tx } from "../core/transaction.js";
+import { isUniqueViolation } from "../db/errors.js";
+import type { Database } from "../db/schema.js";
+import { queryOf } from "../db/transactions.js";
+import { TOKEN_REVOKED_CHANNEL, type NewToken, type TokenRecord, type TokenRow, type TokenStore } from "./ports.js";
 
 const PUBLIC_COLUMNS = [
   "seq",
@@ -20,18 +19,20 @@ const PUBLIC_COLUMNS = [
   "created_at",
 ] as const;
 
-export interface NewToken {
-  id: string;
-  name: string;
-  secretHash: string;
-  scopes: string[];
-  projects: string[];
-  environments: string[] | null;
-  expiresAt: Date | null;
-  createdBy: string;
+function values(token: NewToken) {
+  return {
+    id: token.id,
+    name: token.name,
+    secret_hash: token.secretHash,
+    scopes: token.scopes,
+    projects: token.projects,
+    environments: token.environments,
+    expires_at: token.expiresAt,
+    created_by: token.createdBy,
+  };
 }
 
-export class TokenStore {
+export class KyselyTokenStore implements TokenStore {
   constructor(private readonly db: Kysely<Database>) {}
 
   findBySecretHash(secretHash: string): Promise<TokenRow | undefined> {
@@ -42,31 +43,22 @@ export class TokenStore {
     return this.db.selectFrom("tokens").selectAll().where("id", "=", id).executeTakeFirst();
   }
 
-  async insert(db: Kysely<Database>, token: NewToken): Promise<TokenRecord> {
-    return db
-      .insertInto("tokens")
-      .values({
-        id: token.id,
-        name: token.name,
-        secret_hash: token.secretHash,
-        scopes: token.scopes,
-        projects: token.projects,
-        environments: token.environments,
-        expires_at: token.expiresAt,
-        created_by: token.createdBy,
-      })
-      .returning(PUBLIC_COLUMNS)
-      .executeTakeFirstOrThrow();
+  async insert(tx: Tx, token: NewToken): Promise<TokenRecord> {
+    try {
+      return await queryOf(this.db, tx).insertInto("tokens").values(values(token)).returning(PUBLIC_COLUMNS).executeTakeFirstOrThrow();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError(`Token ${token.id} (or its secret) exists already`);
+      throw err;
+    }
   }
 
-  /** Newest first; `before` is a `seq` (the cursor). Never selects the hash. */
+  /** Never selects the hash. */
   list(options: { before?: number; limit: number }): Promise<TokenRecord[]> {
     let q = this.db.selectFrom("tokens").select(PUBLIC_COLUMNS).orderBy("seq", "desc").limit(options.limit);
     if (options.before !== undefined) q = q.where("seq", "<", options.before);
     return q.execute();
   }
 
-  /** Of `ids`, those revoked or expired now (by the database's clock). */
   async unusable(ids: string[]): Promise<string[]> {
     if (ids.length === 0) return [];
     const rows = await this.db
@@ -78,17 +70,33 @@ export class TokenStore {
     return rows.map((r) => r.id);
   }
 
-  /** Locks the row so a concurrent revoke of the same token waits and then sees it revoked. */
-  findForUpdate(db: Kysely<Database>, id: string): Promise<TokenRecord | undefined> {
-    return db.selectFrom("tokens").select(PUBLIC_COLUMNS).where("id", "=", id).forUpdate().executeTakeFirst();
+  findForUpdate(tx: Tx, id: string): Promise<TokenRecord | undefined> {
+    return queryOf(this.db, tx).selectFrom("tokens").select(PUBLIC_COLUMNS).where("id", "=", id).forUpdate().executeTakeFirst();
   }
 
-  async revoke(db: Kysely<Database>, id: string): Promise<TokenRecord> {
-    return db
+  /** The notification is delivered at commit, so no instance drops its cache for a revoke that rolled back. */
+  async revoke(tx: Tx, id: string): Promise<TokenRecord> {
+    const trx = queryOf(this.db, tx);
+    const row = await trx
       .updateTable("tokens")
       .set({ revoked_at: sql<Date>`clock_timestamp()` })
       .where("id", "=", id)
       .returning(PUBLIC_COLUMNS)
       .executeTakeFirstOrThrow();
+    await sql`select pg_notify(${TOKEN_REVOKED_CHANNEL}, ${id})`.execute(trx);
+    return row;
+  }
+
+  async upsertSecret(token: NewToken): Promise<void> {
+    await this.db
+      .insertInto("tokens")
+      .values(values(token))
+      .onConflict((oc) => oc.column("id").doUpdateSet({ secret_hash: token.secretHash, revoked_at: null, name: token.name }))
+      .execute();
+  }
+
+  async insertIfAbsent(token: NewToken): Promise<boolean> {
+    const inserted = await this.db.insertInto("tokens").values(values(token)).onConflict((oc) => oc.column("id").doNothing()).returning("id").executeTakeFirst();
+    return inserted !== undefined;
   }
 }

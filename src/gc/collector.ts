@@ -1,8 +1,7 @@
-import type { Kysely } from "kysely";
 import { blobKey } from "../blobs/keys.js";
 import type { BlobStore } from "../blobs/ports.js";
-import type { Database } from "../db/schema.js";
-import { GcStore, type ProjectTally, type VersionKey } from "./store.js";
+import type { Transactions } from "../core/transaction.js";
+import type { CollectionStore, ProjectTally, VersionKey, WebhookHousekeeping } from "./ports.js";
 import type { GcOptions } from "./settings.js";
 
 /**
@@ -43,11 +42,14 @@ export interface GcReport {
  *    claimed or not (never a live blob without bytes), and the next run finishes the claimed ones.
  */
 export class Collector {
-  private readonly store: GcStore;
+  private readonly store: CollectionStore;
 
   constructor(
     private readonly deps: {
-      db: Kysely<Database>;
+      /** The mark and sweep statements, and transactions on the same (unbudgeted) handle. */
+      collection: CollectionStore;
+      transactions: Transactions;
+      webhooks: WebhookHousekeeping;
       blobStore: Pick<BlobStore, "delete">;
       options: GcOptions;
       hook?: GcHook;
@@ -57,7 +59,7 @@ export class Collector {
       onProgress?: () => Promise<void>;
     },
   ) {
-    this.store = new GcStore(deps.db);
+    this.store = deps.collection;
   }
 
   async run(input: { dryRun: boolean; project?: string }): Promise<GcReport> {
@@ -80,7 +82,7 @@ export class Collector {
     const retirable = await this.store.retirable(scope);
     await this.step("marked", { versions: retirable });
     for (const batch of byProjectBatches(retirable, this.deps.options.batchSize)) {
-      const retired = await this.deps.db.transaction().execute(async (trx) => {
+      const retired = await this.deps.transactions.run(async (trx) => {
         const done = await this.store.retire(trx, batch.project, batch.keys, graceMs);
         await this.step("retire_locked", { versions: done });
         return done;
@@ -97,7 +99,7 @@ export class Collector {
       const candidates = await this.store.deadDigests({ ...scope, after, limit: this.deps.options.batchSize });
       if (candidates.length === 0) break;
       after = candidates[candidates.length - 1]!;
-      const claimed = await this.deps.db.transaction().execute(async (trx) => {
+      const claimed = await this.deps.transactions.run(async (trx) => {
         const rows = await this.store.claim(trx, candidates, graceMs);
         await this.step("claim_locked", { digests: rows });
         return rows;
@@ -107,7 +109,7 @@ export class Collector {
       await this.deps.onProgress?.();
     }
 
-    const housekeeping = await this.store.pruneWebhooks(webhookRetentionDays);
+    const housekeeping = await this.deps.webhooks.prune(webhookRetentionDays);
     return {
       dry_run: false,
       project: input.project ?? null,
@@ -118,7 +120,7 @@ export class Collector {
   }
 
   private async sweep(claimed: string[], tally: (p: string) => ProjectTally, total: GcReport["total"]): Promise<void> {
-    const freed = await this.deps.db.transaction().execute(async (trx) => {
+    const freed = await this.deps.transactions.run(async (trx) => {
       const rows = await this.store.lockClaimed(trx, claimed);
       const digests = rows.map((r) => r.digest);
       await this.step("sweep_locked", { digests });

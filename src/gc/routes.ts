@@ -4,15 +4,14 @@ import { nameSchema } from "../core/names.js";
 import { pageQuerySchema } from "../http/pagination.js";
 import type { RouteSpec } from "../http/routes.js";
 import { parseInput } from "../http/validate.js";
-import type { ProjectService } from "../projects/service.js";
 import type { GcService } from "./service.js";
 import { retentionBody } from "./settings.js";
 
 const projectParams = z.object({ project: nameSchema });
 const gcBody = z.strictObject({ dry_run: z.boolean().optional(), project: nameSchema.optional() });
 
-export function gcRoutes(deps: { gc: GcService; projects: ProjectService }): RouteSpec[] {
-  const { gc, projects } = deps;
+export function gcRoutes(deps: { gc: GcService }): RouteSpec[] {
+  const { gc } = deps;
   return [
     {
       method: "get",
@@ -20,7 +19,6 @@ export function gcRoutes(deps: { gc: GcService; projects: ProjectService }): Rou
       scope: "read",
       async handler(req, res) {
         const { project } = parseInput(projectParams, req.params, "params");
-        await projects.require(project);
         res.json(await gc.retention(project));
       },
     },
@@ -31,7 +29,6 @@ export function gcRoutes(deps: { gc: GcService; projects: ProjectService }): Rou
       async handler(req, res) {
         const { project } = parseInput(projectParams, req.params, "params");
         const body = parseInput(retentionBody, req.body ?? {}, "body");
-        await projects.require(project);
         res.json(await gc.setRetention(actorOf(req, res), project, body));
       },
     },
@@ -41,7 +38,6 @@ export function gcRoutes(deps: { gc: GcService; projects: ProjectService }): Rou
       scope: "admin",
       async handler(req, res) {
         const body = parseInput(gcBody, req.body ?? {}, "body");
-        if (body.project !== undefined) await projects.require(body.project);
         const run = await gc.run({
           dryRun: body.dry_run ?? false,
           ...(body.project !== undefined ? { project: body.project } : {}),

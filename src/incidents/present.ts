@@ -1,5 +1,4 @@
-import type { IncidentNote } from "../db/schema.js";
-import type { IncidentRow } from "./store.js";
+import type { IncidentNote, IncidentRecord } from "./ports.js";
 
 /** The runbook's targets: stop the loss by detection + 7 min, evidence by detection + 10 min. */
 export const MITIGATE_WITHIN_MS = 7 * 60_000;
@@ -8,8 +7,8 @@ export const EVIDENCE_WITHIN_MS = 10 * 60_000;
 export interface IncidentView {
   id: string;
   environment: string;
-  state: IncidentRow["state"];
-  severity: IncidentRow["severity"];
+  state: IncidentRecord["state"];
+  severity: IncidentRecord["severity"];
   summary: string;
   opened_at: string;
   opened_by: string;
@@ -41,7 +40,7 @@ function met(doneAt: Date | null, target: Date, now: Date): boolean | null {
   return now.getTime() > target.getTime() ? false : null;
 }
 
-export function presentIncident(row: IncidentRow, evidence: Array<{ id: string; created_at: Date }>, now = new Date()): IncidentView {
+export function presentIncident(row: IncidentRecord, evidence: Array<{ id: string; created_at: Date }>, now = new Date()): IncidentView {
   const detected = row.detected_at;
   const mitigateBy = new Date(detected.getTime() + MITIGATE_WITHIN_MS);
   const evidenceBy = new Date(detected.getTime() + EVIDENCE_WITHIN_MS);

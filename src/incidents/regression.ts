@@ -9,7 +9,8 @@ import type { ArtifactStore } from "../artifacts/ports.js";
 import { ConflictError, UnprocessableError } from "../core/errors.js";
 import { parseComponentReference } from "../version-sets/references.js";
 import { casesById, diffEvalset } from "../version-sets/diff/evalset.js";
-import type { IncidentRow } from "./store.js";
+import type { Tx } from "../core/transaction.js";
+import type { IncidentRecord } from "./ports.js";
 
 const PATH = "body.regression_set";
 
@@ -21,14 +22,15 @@ function sourceTraceIds(content: unknown): string[] {
 const list = (ids: string[]) => (ids.length <= 5 ? ids.join(", ") : `${ids.slice(0, 5).join(", ")} and ${ids.length - 5} more`);
 
 /** The resolved reference (`evalset/<name>@<version>`), or 422 (does not resolve / not an evalset) or 409 regression_set_required. */
-export async function checkRegressionSet(artifacts: Pick<ArtifactStore, "find">, incident: IncidentRow, text: string): Promise<string> {
+/** `tx`: the closing transaction (PGlite has one connection: a read outside it would wait forever). */
+export async function checkRegressionSet(artifacts: Pick<ArtifactStore, "find">, incident: IncidentRecord, text: string, tx?: Tx): Promise<string> {
   const parsed = parseComponentReference(text);
   if (!parsed.ok) throw new UnprocessableError(`regression_set ${JSON.stringify(text)} is not an artifact reference`, [{ path: PATH, message: parsed.message }]);
   const { kind, name, ref } = parsed.reference;
   if (kind !== "evalset") {
     throw new UnprocessableError(`regression_set ${text} is a ${kind}, not an evalset`, [{ path: PATH, message: "must name an evalset version: evalset/<name>@<version>" }]);
   }
-  const row = await artifacts.find({ project: incident.project, kind, name }, ref);
+  const row = await artifacts.find({ project: incident.project, kind, name }, ref, tx);
   if (!row) throw new UnprocessableError(`regression_set ${text} does not resolve in project ${incident.project}`, [{ path: PATH, message: "no such evalset version in this project" }]);
   const resolved = `evalset/${name}@${row.version}`;
   if (row.created_at.getTime() <= incident.opened_at.getTime()) {
@@ -49,7 +51,7 @@ export async function checkRegressionSet(artifacts: Pick<ArtifactStore, "find">,
     }
     return resolved;
   }
-  const previous = row.version > 1 ? await artifacts.find({ project: incident.project, kind, name }, { by: "version", version: row.version - 1 }) : undefined;
+  const previous = row.version > 1 ? await artifacts.find({ project: incident.project, kind, name }, { by: "version", version: row.version - 1 }, tx) : undefined;
   const added = previous ? diffEvalset(JSON.parse(previous.content), content).added : [...casesById(content).keys()];
   if (added.length === 0) {
     throw new ConflictError(

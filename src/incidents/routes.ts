@@ -1,11 +1,9 @@
 import { z } from "zod";
-import { NotFoundError } from "../core/errors.js";
 import { actorOf, principalOf } from "../http/context.js";
 import { nameSchema } from "../core/names.js";
 import { pageQuerySchema } from "../http/pagination.js";
 import type { RouteSpec } from "../http/routes.js";
 import { parseInput } from "../http/validate.js";
-import type { Principal } from "../core/principal.js";
 import type { EnvironmentService } from "../environments/service.js";
 import { terminalUnsafeProblem } from "../core/terminal-text.js";
 import { renderRunbook } from "./runbook.js";
@@ -37,19 +35,10 @@ const closeBody = z.union([
 ], { error: 'must be {"regression_set": "evalset/<name>@<version>", "summary"} or, for an admin, {"waive": true, "reason"}' });
 
 /** A token limited to some environments sees only their incidents (others answer 404, like environments). */
-function visible(principal: Principal, environment: string): boolean {
-  return principal.scopes.has("admin") || !principal.environments || principal.environments.has(environment);
-}
-
 /** Scopes: reading needs `read`; opening, notes and closing `deploy` (a waiver admin, checked in the service). */
 export function incidentRoutes(deps: { incidents: IncidentService; environments: EnvironmentService }): RouteSpec[] {
   const { incidents, environments } = deps;
   const base = "/projects/:project/incidents";
-  const getVisible = async (principal: Principal, project: string, id: string) => {
-    const incident = await incidents.get(project, id);
-    if (!visible(principal, incident.environment)) throw new NotFoundError(`Incident ${id} not found in project ${project}`);
-    return incident;
-  };
   return [
     {
       method: "get",
@@ -83,9 +72,7 @@ export function incidentRoutes(deps: { incidents: IncidentService; environments:
       async handler(req, res) {
         const { project } = parseInput(projectParams, req.params, "params");
         const query = parseInput(listQuery, req.query, "query");
-        const page = await incidents.list(project, query);
-        const principal = principalOf(res);
-        res.json({ ...page, items: page.items.filter((i) => visible(principal, i.environment)) });
+        res.json(await incidents.list(principalOf(res), project, query));
       },
     },
     {
@@ -95,8 +82,7 @@ export function incidentRoutes(deps: { incidents: IncidentService; environments:
       async handler(req, res) {
         const { project } = parseInput(projectParams, req.params, "params");
         const body = parseInput(openBody, req.body, "body");
-        if (!visible(principalOf(res), body.environment)) throw new NotFoundError(`Environment ${body.environment} not found in project ${project}`);
-        res.status(201).json(await incidents.open(actorOf(req, res), project, body));
+        res.status(201).json(await incidents.open(actorOf(req, res), principalOf(res), project, body));
       },
     },
     {
@@ -105,7 +91,7 @@ export function incidentRoutes(deps: { incidents: IncidentService; environments:
       scope: "read",
       async handler(req, res) {
         const { project, id } = parseInput(incidentParams, req.params, "params");
-        res.json(await getVisible(principalOf(res), project, id));
+        res.json(await incidents.get(principalOf(res), project, id));
       },
     },
     {
@@ -115,8 +101,7 @@ export function incidentRoutes(deps: { incidents: IncidentService; environments:
       async handler(req, res) {
         const { project, id } = parseInput(incidentParams, req.params, "params");
         const body = parseInput(noteBody, req.body, "body");
-        await getVisible(principalOf(res), project, id);
-        res.status(201).json(await incidents.addNote(actorOf(req, res), project, id, body.text));
+        res.status(201).json(await incidents.addNote(actorOf(req, res), principalOf(res), project, id, body.text));
       },
     },
     {
@@ -126,7 +111,6 @@ export function incidentRoutes(deps: { incidents: IncidentService; environments:
       async handler(req, res) {
         const { project, id } = parseInput(incidentParams, req.params, "params");
         const body = parseInput(closeBody, req.body, "body");
-        await getVisible(principalOf(res), project, id);
         const input = "waive" in body
           ? { waive: true, reason: body.reason, ...(body.summary ? { summary: body.summary } : {}) }
           : { regressionSet: body.regression_set, ...(body.summary ? { summary: body.summary } : {}) };

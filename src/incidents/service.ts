@@ -1,18 +1,25 @@
 import { randomBytes } from "node:crypto";
-import type { Kysely } from "kysely";
-import { KyselyArtifactStore } from "../artifacts/store.js";
-import { recordAudit } from "../audit/store.js";
-import type { Principal } from "../core/principal.js";
-import type { Database } from "../db/schema.js";
-import type { AppliedChange } from "../environments/change.js";
+import type { ArtifactStore } from "../artifacts/ports.js";
+import { canSeeEnvironment, type Principal } from "../core/principal.js";
 import { ConflictError, ForbiddenError, NotFoundError } from "../core/errors.js";
 import type { Actor } from "../core/actor.js";
 import { decodeCursor, toPage, type Page } from "../core/page.js";
-import type { ProjectService } from "../projects/service.js";
-import { enqueueEvent } from "../webhooks/outbox.js";
+import type { Transactions, Tx } from "../core/transaction.js";
+import type {
+  IncidentAudit,
+  IncidentEnvironments,
+  IncidentKey,
+  IncidentOutbox,
+  IncidentRecord,
+  IncidentRollouts,
+  IncidentState,
+  IncidentStore,
+  Mitigation,
+  ProjectDirectory,
+  Severity,
+} from "./ports.js";
 import { presentIncident, type IncidentView } from "./present.js";
 import { checkRegressionSet } from "./regression.js";
-import { IncidentStore, type IncidentKey, type IncidentRow, type IncidentState, type Severity } from "./store.js";
 
 const SUMMARY_MAX = 2000;
 const label = (key: IncidentKey) => `environment ${key.environment} of project ${key.project}`;
@@ -39,14 +46,33 @@ export interface RolloutAbortInfo {
  * `acknowledge_incident`. Closing needs a regression set that learned from it (regression.ts),
  * or an admin's waiver.
  */
-export class IncidentService {
-  readonly store: IncidentStore;
+export interface IncidentServiceDeps {
+  store: IncidentStore;
+  projects: ProjectDirectory;
+  environments: IncidentEnvironments;
+  rollouts: IncidentRollouts;
+  /** Regression sets are evalset versions: read in the closing transaction. */
+  artifacts: Pick<ArtifactStore, "find">;
+  audit: IncidentAudit;
+  outbox: IncidentOutbox;
+  transactions: Transactions;
+}
 
-  constructor(private readonly deps: { db: Kysely<Database>; projects: Pick<ProjectService, "require"> }) {
-    this.store = new IncidentStore(deps.db);
+/** What an applied environment change tells the hooks (environments' AppliedChange has these). */
+interface Applied {
+  active: string | null;
+  revision: number;
+}
+
+export class IncidentService {
+  private readonly store: IncidentStore;
+
+  constructor(private readonly deps: IncidentServiceDeps) {
+    this.store = deps.store;
   }
 
-  async list(project: string, query: { state?: IncidentState; environment?: string; limit: number; cursor?: string }): Promise<Page<IncidentView>> {
+  /** Incidents of environments the caller may not see are left out of the page. */
+  async list(principal: Principal, project: string, query: { state?: IncidentState; environment?: string; limit: number; cursor?: string }): Promise<Page<IncidentView>> {
     await this.deps.projects.require(project);
     const rows = await this.store.list(project, {
       ...(query.state ? { state: query.state } : {}),
@@ -55,11 +81,15 @@ export class IncidentService {
       limit: query.limit + 1,
     });
     const page = toPage(rows, query.limit, (r) => r.seq, (r) => r);
-    return { items: await Promise.all(page.items.map((r) => this.present(r))), next_cursor: page.next_cursor };
+    const items = await Promise.all(page.items.map((r) => this.present(r)));
+    return { items: items.filter((i) => canSeeEnvironment(principal, i.environment)), next_cursor: page.next_cursor };
   }
 
-  async get(project: string, id: string): Promise<IncidentView> {
-    return this.present(await this.require(project, id));
+  /** 404 for an incident of an environment the caller may not see, as for one that does not exist. */
+  async get(principal: Principal, project: string, id: string): Promise<IncidentView> {
+    const incident = await this.present(await this.require(project, id));
+    if (!canSeeEnvironment(principal, incident.environment)) throw new NotFoundError(`Incident ${id} not found in project ${project}`);
+    return incident;
   }
 
   /** The environment's incident that is not closed, if any (for the runbook). */
@@ -73,13 +103,15 @@ export class IncidentService {
     return (await this.store.byRollout(project, rollout))?.id ?? null;
   }
 
-  async open(actor: Actor, project: string, input: { environment: string; severity: Severity; summary: string }): Promise<IncidentView> {
+  async open(actor: Actor, principal: Principal, project: string, input: { environment: string; severity: Severity; summary: string }): Promise<IncidentView> {
+    if (!canSeeEnvironment(principal, input.environment)) throw new NotFoundError(`Environment ${input.environment} not found in project ${project}`);
     await this.deps.projects.require(project);
     const key = { project, environment: input.environment };
-    const row = await this.deps.db.transaction().execute(async (trx) => {
-      const env = await trx.selectFrom("environments").select("active").where("project", "=", project).where("name", "=", input.environment).forUpdate().executeTakeFirst();
+    const { environments, rollouts } = this.deps;
+    const row = await this.deps.transactions.run(async (trx) => {
+      const env = await environments.lockActive(trx, key);
       if (!env) throw new NotFoundError(`Environment ${input.environment} not found in project ${project}`);
-      const live = await trx.selectFrom("rollouts").select("id").where("project", "=", project).where("environment", "=", input.environment).where("state", "in", ["running", "paused"]).executeTakeFirst();
+      const live = await rollouts.liveRollout(trx, key);
       const inserted = await this.store.insertIfNoneOpen(trx, key, {
         id: newIncidentId(),
         severity: input.severity,
@@ -87,7 +119,7 @@ export class IncidentService {
         openedBy: actor.name,
         rollout: live?.id ?? null,
         stable: env.active,
-        sampleTraceIds: live ? await this.store.candidateTraceIds(trx, project, live.id) : [],
+        sampleTraceIds: live ? await rollouts.candidateTraceIds(trx, project, live.id) : [],
       });
       if (!inserted) {
         const open = await this.store.openFor(trx, key);
@@ -99,12 +131,13 @@ export class IncidentService {
     return this.present(row);
   }
 
-  async addNote(actor: Actor, project: string, id: string, text: string): Promise<IncidentView> {
-    const row = await this.deps.db.transaction().execute(async (trx) => {
+  async addNote(actor: Actor, principal: Principal, project: string, id: string, text: string): Promise<IncidentView> {
+    await this.get(principal, project, id);
+    const row = await this.deps.transactions.run(async (trx) => {
       const row = await this.lock(trx, project, id);
       if (row.state === "closed") throw new ConflictError(`Incident ${id} is closed; notes go on open incidents`);
       const updated = await this.store.appendNote(trx, row, note(actor, text));
-      await recordAudit(trx, actor, { project, action: "incident.note", target: incidentTarget(row), after: { text } });
+      await this.deps.audit.record(trx, actor, { project, action: "incident.note", target: incidentTarget(row), after: { text } });
       return updated;
     });
     return this.present(row);
@@ -117,7 +150,8 @@ export class IncidentService {
     id: string,
     input: { regressionSet?: string; summary?: string; waive?: boolean; reason?: string },
   ): Promise<IncidentView> {
-    const row = await this.deps.db.transaction().execute(async (trx) => {
+    await this.get(principal, project, id);
+    const row = await this.deps.transactions.run(async (trx) => {
       const row = await this.lock(trx, project, id);
       if (row.state === "closed") throw new ConflictError(`Incident ${id} is already closed (${row.closed_at?.toISOString()})`);
       let regressionSet: string | null = null;
@@ -133,12 +167,12 @@ export class IncidentService {
           );
         }
         // In the transaction: PGlite has one connection, and a read outside it would wait forever.
-        regressionSet = await checkRegressionSet(new KyselyArtifactStore(trx), row, input.regressionSet);
+        regressionSet = await checkRegressionSet(this.deps.artifacts, row, input.regressionSet, trx);
         resolution = { regression_set: regressionSet, summary: input.summary ?? null };
       }
       const closed = await this.store.close(trx, row, { closedBy: actor.name, regressionSet, resolution });
-      await recordAudit(trx, actor, { project, action: "incident.close", target: incidentTarget(row), before: { state: row.state }, after: { state: "closed", ...resolution } });
-      await enqueueEvent(trx, { project, event: "incident.closed", data: { id, environment: row.environment, regression_set: regressionSet, waived: input.waive === true } });
+      await this.deps.audit.record(trx, actor, { project, action: "incident.close", target: incidentTarget(row), before: { state: row.state }, after: { state: "closed", ...resolution } });
+      await this.deps.outbox.enqueue(trx, { project, event: "incident.closed", data: { id, environment: row.environment, regression_set: regressionSet, waived: input.waive === true } });
       return closed;
     });
     return this.present(row);
@@ -151,7 +185,7 @@ export class IncidentService {
    * an incident — or links the open one — already mitigated by this abort; any other abort
    * mitigates an open incident of the environment.
    */
-  readonly onRolloutAborted = async (trx: Kysely<Database>, actor: Actor, key: IncidentKey, info: RolloutAbortInfo): Promise<void> => {
+  readonly onRolloutAborted = async (trx: Tx, actor: Actor, key: IncidentKey, info: RolloutAbortInfo): Promise<void> => {
     if (info.byDegrade) return;
     const red = info.decision !== undefined && (info.decision.action === "rollback" || info.decision.action === "stop");
     const mitigated = { action: info.action, revision: info.revision };
@@ -160,7 +194,7 @@ export class IncidentService {
       if (open) await this.mitigate(trx, actor, open, { mitigated, stable: info.rollout.stable, text: `mitigated: rollout ${info.rollout.id} aborted` });
       return;
     }
-    const traces = await this.store.candidateTraceIds(trx, key.project, info.rollout.id);
+    const traces = await this.deps.rollouts.candidateTraceIds(trx, key.project, info.rollout.id);
     await this.openOrLink(trx, actor, key, {
       severity: info.decision!.action === "stop" ? "sev1" : "sev2",
       summary: `Rollout ${info.rollout.id} of ${info.rollout.candidate} ${info.action === "freeze" ? "stopped (environment frozen)" : "rolled back"}: ${info.explanation}`,
@@ -173,8 +207,8 @@ export class IncidentService {
   };
 
   /** After a degrade: opens an incident (mitigated by the degrade) or links the open one. */
-  readonly onDegraded = async (trx: Kysely<Database>, actor: Actor, key: IncidentKey, change: { applied: AppliedChange; rollout: string | null; reason: string | null }): Promise<{ incident: string }> => {
-    const traces = change.rollout ? await this.store.candidateTraceIds(trx, key.project, change.rollout) : [];
+  readonly onDegraded = async (trx: Tx, actor: Actor, key: IncidentKey, change: { applied: Applied; rollout: string | null; reason: string | null }): Promise<{ incident: string }> => {
+    const traces = change.rollout ? await this.deps.rollouts.candidateTraceIds(trx, key.project, change.rollout) : [];
     const id = await this.openOrLink(trx, actor, key, {
       severity: "sev2",
       summary: `Degraded to ${change.applied.active}${change.reason ? `: ${change.reason}` : ""}`,
@@ -188,7 +222,7 @@ export class IncidentService {
   };
 
   /** After a rollback: it stops the loss of an open incident. */
-  readonly onRolledBack = async (trx: Kysely<Database>, actor: Actor, key: IncidentKey, applied: AppliedChange): Promise<void> => {
+  readonly onRolledBack = async (trx: Tx, actor: Actor, key: IncidentKey, applied: Applied): Promise<void> => {
     const open = await this.store.openFor(trx, key);
     if (open) await this.mitigate(trx, actor, open, { mitigated: { action: "rollback", revision: applied.revision }, stable: applied.active, text: `mitigated: rolled back to ${applied.active}` });
   };
@@ -199,7 +233,7 @@ export class IncidentService {
    * acknowledged incident (recorded as a note on it; the caller records it in history and audit).
    */
   readonly guard = async (
-    trx: Kysely<Database>,
+    trx: Tx,
     actor: Actor,
     key: IncidentKey,
     change: { what: string; target: string | null; acknowledge?: string | undefined },
@@ -221,10 +255,10 @@ export class IncidentService {
   // ------------------------------------------------------------ internals
 
   private async openOrLink(
-    trx: Kysely<Database>,
+    trx: Tx,
     actor: Actor,
     key: IncidentKey,
-    input: { severity: Severity; summary: string; rollout: string | null; stable: string | null; sampleTraceIds: string[]; mitigated: { action: string; revision: number }; text: string },
+    input: { severity: Severity; summary: string; rollout: string | null; stable: string | null; sampleTraceIds: string[]; mitigated: Mitigation; text: string },
   ): Promise<string> {
     const inserted = await this.store.insertIfNoneOpen(trx, key, {
       id: newIncidentId(),
@@ -239,7 +273,7 @@ export class IncidentService {
     });
     if (inserted) {
       await this.opened(trx, actor, inserted);
-      await enqueueEvent(trx, { project: key.project, event: "incident.mitigated", data: { id: inserted.id, environment: key.environment, mitigated_by: input.mitigated } });
+      await this.deps.outbox.enqueue(trx, { project: key.project, event: "incident.mitigated", data: { id: inserted.id, environment: key.environment, mitigated_by: input.mitigated } });
       return inserted.id;
     }
     const open = (await this.store.openFor(trx, key))!;
@@ -248,28 +282,28 @@ export class IncidentService {
     return open.id;
   }
 
-  private async mitigate(trx: Kysely<Database>, actor: Actor, row: IncidentRow, input: { mitigated: { action: string; revision: number }; stable: string | null; text: string }): Promise<void> {
+  private async mitigate(trx: Tx, actor: Actor, row: IncidentRecord, input: { mitigated: Mitigation; stable: string | null; text: string }): Promise<void> {
     const wasOpen = row.state === "open";
     const updated = await this.store.link(trx, row, { mitigated: input.mitigated, stable: input.stable });
     await this.store.appendNote(trx, updated, note(actor, input.text));
     if (!wasOpen) return;
-    await recordAudit(trx, actor, { project: row.project, action: "incident.mitigate", target: incidentTarget(row), before: { state: "open" }, after: { state: "mitigated", ...input.mitigated } });
-    await enqueueEvent(trx, { project: row.project, event: "incident.mitigated", data: { id: row.id, environment: row.environment, mitigated_by: input.mitigated } });
+    await this.deps.audit.record(trx, actor, { project: row.project, action: "incident.mitigate", target: incidentTarget(row), before: { state: "open" }, after: { state: "mitigated", ...input.mitigated } });
+    await this.deps.outbox.enqueue(trx, { project: row.project, event: "incident.mitigated", data: { id: row.id, environment: row.environment, mitigated_by: input.mitigated } });
   }
 
-  private async opened(trx: Kysely<Database>, actor: Actor, row: IncidentRow): Promise<void> {
+  private async opened(trx: Tx, actor: Actor, row: IncidentRecord): Promise<void> {
     const data = { id: row.id, environment: row.environment, severity: row.severity, summary: row.summary, state: row.state, rollout: row.rollout };
-    await recordAudit(trx, actor, { project: row.project, action: "incident.open", target: incidentTarget(row), after: data });
-    await enqueueEvent(trx, { project: row.project, event: "incident.opened", data });
+    await this.deps.audit.record(trx, actor, { project: row.project, action: "incident.open", target: incidentTarget(row), after: data });
+    await this.deps.outbox.enqueue(trx, { project: row.project, event: "incident.opened", data });
   }
 
-  private async lock(trx: Kysely<Database>, project: string, id: string): Promise<IncidentRow> {
-    const row = await trx.selectFrom("incidents").selectAll().where("project", "=", project).where("id", "=", id).forUpdate().executeTakeFirst();
+  private async lock(trx: Tx, project: string, id: string): Promise<IncidentRecord> {
+    const row = await this.store.findForUpdate(trx, project, id);
     if (!row) throw await this.notFound(project, id);
     return row;
   }
 
-  private async require(project: string, id: string): Promise<IncidentRow> {
+  private async require(project: string, id: string): Promise<IncidentRecord> {
     const row = await this.store.find(project, id);
     if (!row) throw await this.notFound(project, id);
     return row;
@@ -280,8 +314,8 @@ export class IncidentService {
     return new NotFoundError(`Incident ${id} not found in project ${project}`);
   }
 
-  private async present(row: IncidentRow): Promise<IncidentView> {
-    return presentIncident(row, row.rollout ? await this.store.evidence(row.project, row.rollout) : []);
+  private async present(row: IncidentRecord): Promise<IncidentView> {
+    return presentIncident(row, row.rollout ? await this.deps.rollouts.evidenceOf(row.project, row.rollout) : []);
   }
 }
 
@@ -293,6 +327,6 @@ export function newIncidentId(): string {
  * The audit target of everything about an incident: under its environment, so a token limited
  * to other environments does not see it and `?target=environment/prod*` includes it.
  */
-export function incidentTarget(row: Pick<IncidentRow, "environment" | "id">): string {
+export function incidentTarget(row: Pick<IncidentRecord, "environment" | "id">): string {
   return `environment/${row.environment}/incident/${row.id}`;
 }

@@ -1,7 +1,7 @@
 import type { Logger } from "../logger.js";
 import { DEFAULT_RETRY_SCHEDULE, type RetrySchedule } from "./backoff.js";
-import { onLocalEnqueue } from "./outbox.js";
-import type { ClaimedDelivery, DeliveryOutcome, DeliveryQueue } from "./queue.js";
+import { onLocalEnqueue } from "./local-kick.js";
+import type { ClaimedDelivery, DeliveryOutcome, DeliveryQueue } from "./ports.js";
 import { httpSender, type Sender, type SendResult } from "./send.js";
 
 export interface DeliveryWorkerOptions {

@@ -1,12 +1,9 @@
 import { z } from "zod";
-import { UnprocessableError } from "../core/errors.js";
 import { actorOf, principalOf } from "../http/context.js";
 import { nameSchema } from "../core/names.js";
 import { pageQuerySchema } from "../http/pagination.js";
 import type { RouteSpec } from "../http/routes.js";
 import { parseInput } from "../http/validate.js";
-import type { ProjectService } from "../projects/service.js";
-import { literalHostProblem } from "./address-policy.js";
 import { WEBHOOK_EVENTS } from "./events.js";
 import type { WebhookService } from "./service.js";
 
@@ -63,21 +60,8 @@ const webhookParams = z.object({ project: nameSchema, id: z.string().min(1).max(
  * delivery failed (status code, connection error): to anyone else that detail would be a probe
  * of what answers where on the registry's network.
  */
-/**
- * A URL whose host is a literal non-public address (or localhost) is refused at registration;
- * hosts given by name are checked after DNS, at every delivery (send.ts).
- */
-function requirePublicTarget(url: string): void {
-  const problem = literalHostProblem(new URL(url).hostname);
-  if (problem) {
-    throw new UnprocessableError("The webhook URL points at a non-public address", [
-      { path: "body.url", message: `host ${problem}; webhooks may only target public addresses unless PINSET_WEBHOOK_ALLOW_PRIVATE=true` },
-    ]);
-  }
-}
-
-export function webhookRoutes(deps: { webhooks: WebhookService; projects: ProjectService; allowPrivate: boolean }): RouteSpec[] {
-  const { webhooks, projects } = deps;
+export function webhookRoutes(deps: { webhooks: WebhookService }): RouteSpec[] {
+  const { webhooks } = deps;
   return [
     {
       method: "post",
@@ -86,8 +70,6 @@ export function webhookRoutes(deps: { webhooks: WebhookService; projects: Projec
       async handler(req, res) {
         const { project } = parseInput(projectParams, req.params, "params");
         const body = parseInput(createBody, req.body, "body");
-        await projects.require(project);
-        if (!deps.allowPrivate) requirePublicTarget(body.url);
         res.status(201).json(await webhooks.create(actorOf(req, res), project, body));
       },
     },
@@ -98,7 +80,6 @@ export function webhookRoutes(deps: { webhooks: WebhookService; projects: Projec
       async handler(req, res) {
         const { project } = parseInput(projectParams, req.params, "params");
         const page = parseInput(pageQuerySchema, req.query, "query");
-        await projects.require(project);
         res.json(await webhooks.list(project, page));
       },
     },
@@ -108,7 +89,6 @@ export function webhookRoutes(deps: { webhooks: WebhookService; projects: Projec
       scope: "admin",
       async handler(req, res) {
         const { project, id } = parseInput(webhookParams, req.params, "params");
-        await projects.require(project);
         await webhooks.delete(actorOf(req, res), project, id);
         res.status(204).end();
       },
@@ -120,7 +100,6 @@ export function webhookRoutes(deps: { webhooks: WebhookService; projects: Projec
       async handler(req, res) {
         const { project, id } = parseInput(webhookParams, req.params, "params");
         const page = parseInput(pageQuerySchema, req.query, "query");
-        await projects.require(project);
         const detailed = principalOf(res).scopes.has("admin");
         res.json(await webhooks.deliveries(project, id, page, { detailed }));
       },

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashTokenSecret } from "../../src/auth/secrets.js";
-import { TokenStore } from "../../src/auth/token-store.js";
+import { KyselyTokenStore } from "../../src/auth/token-store.js";
+import { asTx } from "../../src/db/transactions.js";
 import { canonicalJson } from "../../src/core/canonical-json.js";
 import { content, sha256Digest } from "../support/builders.js";
 import { backends, startTestApp, type TestApp } from "../support/test-app.js";
@@ -86,7 +87,7 @@ describe.each(backends())("version sets on $name", (backend) => {
     published.defaults1 = await publish("demo", "config", "defaults", content.config({ retries: 3, timeout_ms: 1000 }));
     published.defaults2 = await publish("demo", "config", "defaults", content.config({ retries: 5, region: "eu" }));
     published.foreign = await publish("other", "prompt", "foreign", content.prompt());
-    await new TokenStore(t.db.handle.db).insert(t.db.handle.db, {
+    await new KyselyTokenStore(t.db.handle.db).insert(asTx(t.db.handle.db), {
       id: "tok_test_read",
       name: "reader",
       secretHash: hashTokenSecret(READ_TOKEN),

@@ -4,18 +4,29 @@
  * It prints "HALTED <step>" when it reaches the step for the given time, then waits forever
  * (with the step's transaction open, when the step is inside one) until the test kills it.
  */
+import { KyselyAuditStore } from "../../src/audit/store.js";
 import { FsBlobStore } from "../../src/blobs/fs.js";
 import { connectPostgres } from "../../src/db/connect.js";
+import { KyselyTransactions } from "../../src/db/transactions.js";
+import { KyselyCollectionStore } from "../../src/gc/collection-store.js";
 import type { GcStep } from "../../src/gc/collector.js";
 import { GcService } from "../../src/gc/service.js";
+import { KyselyGcStore } from "../../src/gc/store.js";
+import { KyselyWebhookStore } from "../../src/webhooks/store.js";
 import { createLogger } from "../../src/logger.js";
+import { ProjectService } from "../../src/projects/service.js";
+import { KyselyProjectStore } from "../../src/projects/store.js";
 
 const [url, blobDir, step, occurrence] = process.argv.slice(2);
 if (!url || !blobDir || !step || !occurrence) throw new Error("usage: gc-child <database-url> <blob-dir> <step> <occurrence>");
 const handle = connectPostgres({ url, max: 2 });
 let seen = 0;
 const gc = new GcService({
-  db: handle.db,
+  store: new KyselyGcStore(handle.db),
+  projects: new ProjectService({ store: new KyselyProjectStore(handle.db), audit: new KyselyAuditStore(handle.db), transactions: new KyselyTransactions(handle.db) }),
+  audit: new KyselyAuditStore(handle.db),
+  transactions: new KyselyTransactions(handle.db),
+  collection: { store: new KyselyCollectionStore(handle.db), transactions: new KyselyTransactions(handle.db), webhooks: new KyselyWebhookStore(handle.db) },
   blobStore: new FsBlobStore(blobDir),
   logger: createLogger({ level: "warn" }),
   options: { batchSize: 2 },

@@ -6,6 +6,7 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import { createApp, type AppDeps, type PinsetApp } from "../../src/app.js";
 import { ensureAdminToken } from "../../src/auth/bootstrap-admin.js";
+import { KyselyTokenStore } from "../../src/auth/token-store.js";
 import { FsBlobStore } from "../../src/blobs/fs.js";
 import { createS3Client, S3BlobStore } from "../../src/blobs/s3.js";
 import type { BlobStore } from "../../src/blobs/ports.js";
@@ -139,7 +140,7 @@ export async function startTestApp(
   const blobStore: BlobStore = shared?.blobStore ?? (blobDir ? new FsBlobStore(blobDir) : new S3BlobStore(createS3Client(s3!.config), s3!.config.bucket));
   const logs = new LogCapture();
   const logger = createLogger({ level: "info", destination: logs });
-  if (!shared) await ensureAdminToken({ db: db.handle.db, adminToken: ADMIN_TOKEN, dataDir: tmp });
+  if (!shared) await ensureAdminToken({ tokens: new KyselyTokenStore(db.handle.db), adminToken: ADMIN_TOKEN, dataDir: tmp });
   const feed = options.changeFeed === false ? undefined : createChangeFeed(db.handle, { logger, ...(typeof options.changeFeed === "object" ? options.changeFeed : {}) });
   feed?.start();
   await feed?.whenLive();

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
 import { exponentialBackoff } from "../../src/webhooks/backoff.js";
 import { DeliveryWorker, type DeliveryWorkerOptions } from "../../src/webhooks/delivery-worker.js";
-import type { AttemptRecord, ClaimedDelivery, DeliveryOutcome, DeliveryQueue } from "../../src/webhooks/queue.js";
+import type { AttemptRecord, ClaimedDelivery, DeliveryOutcome, DeliveryQueue } from "../../src/webhooks/ports.js";
 import type { SendRequest, SendResult, Sender } from "../../src/webhooks/send.js";
 import { verifySignature } from "../../src/webhooks/signature.js";
 
@@ -19,7 +19,7 @@ interface Row {
   claim: string | null;
 }
 
-/** The outbox semantics of SqlDeliveryQueue, in memory. */
+/** The outbox semantics of KyselyDeliveryQueue, in memory. */
 class MemoryQueue implements DeliveryQueue {
   readonly rows: Row[] = [];
   readonly log: Array<AttemptRecord & { deliveryId: string; attempt: number }> = [];

@@ -1,43 +1,11 @@
 import { randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
+import { attemptRow } from "./payload.js";
+import type { AttemptRecord, ClaimedDelivery, DeliveryOutcome, DeliveryQueue } from "./ports.js";
 
-/** A delivery a worker holds the lease on, with what it needs to send it. */
-export interface ClaimedDelivery {
-  id: string;
-  webhookId: string;
-  project: string;
-  event: string;
-  body: string;
-  /** The attempt this claim makes (1 for the first try). */
-  attempt: number;
-  url: string;
-  /** The HMAC key: only ever passed to signBody, never logged. */
-  secret: string;
-  /** Identifies this claim; finishing with a stale claim changes nothing. */
-  claim: string;
-}
-
-export interface AttemptRecord {
-  statusCode: number | null;
-  error: string | null;
-  durationMs: number;
-  at: Date;
-}
-
-export type DeliveryOutcome = { state: "delivered" } | { state: "failed" } | { state: "pending"; nextAttemptAt: Date };
-
-/** The outbox as the worker sees it; SqlDeliveryQueue in production, a memory fake in unit tests. */
-export interface DeliveryQueue {
-  /** Leases up to `limit` due rows until `now + leaseMs`; rows leased by others are skipped. */
-  claim(options: { now: Date; leaseMs: number; limit: number }): Promise<ClaimedDelivery[]>;
-  /** Logs the attempt and moves the row on, unless the claim is no longer ours (returns false). */
-  finish(delivery: ClaimedDelivery, attempt: AttemptRecord, outcome: DeliveryOutcome): Promise<boolean>;
-  /** Gives the row back without counting an attempt (shutdown mid-send). */
-  release(delivery: ClaimedDelivery): Promise<void>;
-}
-
-export class SqlDeliveryQueue implements DeliveryQueue {
+/** The outbox as the delivery worker leases it, on Postgres or PGlite. */
+export class KyselyDeliveryQueue implements DeliveryQueue {
   constructor(private readonly db: Kysely<Database>) {}
 
   /**
@@ -102,17 +70,7 @@ export class SqlDeliveryQueue implements DeliveryQueue {
       if (!updated) return false;
       await trx
         .insertInto("webhook_attempts")
-        .values({
-          id: `att_${randomBytes(12).toString("hex")}`,
-          delivery_id: delivery.id,
-          webhook_id: delivery.webhookId,
-          event: delivery.event,
-          attempt: delivery.attempt,
-          status_code: attempt.statusCode,
-          error: attempt.error,
-          duration_ms: Math.max(0, Math.round(attempt.durationMs)),
-          at: attempt.at,
-        })
+        .values(attemptRow(delivery, attempt))
         .execute();
       return true;
     });
