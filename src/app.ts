@@ -5,6 +5,7 @@ import { rolloutGaugeSource } from "./analysis/rollout-gauges-source.js";
 import { registerRolloutMetrics } from "./analysis/rollout-metrics.js";
 import { analysisRoutes } from "./analysis/routes.js";
 import { AnalysisService, type AnalysisServiceDeps } from "./analysis/service.js";
+import { KyselyAnalysisStore } from "./analysis/store.js";
 import { ArtifactCatalog } from "./artifacts/catalog.js";
 import { artifactRoutes } from "./artifacts/routes.js";
 import { ArtifactService } from "./artifacts/service.js";
@@ -26,7 +27,7 @@ import { DEFAULT_STALE_AFTER_MS, type Config } from "./config.js";
 import type { AnswerWatch } from "./db/answer-watch.js";
 import { registerDatabaseMetrics } from "./db/metrics.js";
 import type { Database } from "./db/schema.js";
-import { KyselyTransactions } from "./db/transactions.js";
+import { asTx, KyselyTransactions, queryOf } from "./db/transactions.js";
 import type { ChangeFeed } from "./environments/change-feed.js";
 import { wirePropagation } from "./environments/propagation.js";
 import { environmentRoutes } from "./environments/routes.js";
@@ -58,14 +59,15 @@ import { registerSchemaMetrics } from "./schemas/metrics.js";
 import { SchemaWorkers } from "./schemas/schema-workers.js";
 import { ProjectService } from "./projects/service.js";
 import { KyselyProjectStore } from "./projects/store.js";
-import { GateService } from "./rollouts/gate-service.js";
 import { incidentRoutes } from "./incidents/routes.js";
 import { IncidentService } from "./incidents/service.js";
 import { rolloutRoutes } from "./rollouts/routes.js";
-import { ScheduleLoop } from "./rollouts/schedule-loop.js";
-import { RolloutService } from "./rollouts/service.js";
+import { composeRollouts } from "./rollouts/compose.js";
+import { RolloutCache } from "./rollouts/rollout-cache.js";
+import { InterimRolloutEnvironments, kyselyRolloutStores } from "./rollouts/store.js";
 import { versionSetRoutes } from "./version-sets/routes.js";
 import { VersionSetService } from "./version-sets/service.js";
+import { VersionSetStore } from "./version-sets/store.js";
 import { DeliveryWorker, type DeliveryWorkerOptions } from "./webhooks/delivery-worker.js";
 import { enqueueEvent } from "./webhooks/outbox.js";
 import { SqlDeliveryQueue } from "./webhooks/queue.js";
@@ -149,13 +151,48 @@ export function createApp(deps: AppDeps) {
   });
   // Shared: a rollout step (e.g. promote) changes what the environments' resolve cache holds.
   const resolveCache = new ResolveCache();
-  const rollouts = new RolloutService({ db, blobStore, versionSets, resolveCache, logger });
-  const gates = new GateService({ db, rollouts });
-  const environments = new EnvironmentService({ db, projects, versionSets, resolveCache, rollouts, staleAfterMs });
   // Incidents hook into the steps that open, mitigate or are refused by them (in their transactions).
   const incidents = new IncidentService({ db, projects });
-  rollouts.steps.incidents = incidents;
-  rollouts.evidence.incidentOf = (project, rollout) => incidents.ofRollout(project, rollout);
+  const rolloutStores = kyselyRolloutStores(db);
+  const rolloutCache = new RolloutCache();
+  const versionSetStore = new VersionSetStore(db);
+  const { rollouts, gates, scheduleLoop: makeScheduleLoop } = composeRollouts({
+    transactions,
+    stores: rolloutStores,
+    environments: new InterimRolloutEnvironments(db),
+    projects,
+    audit: auditStore,
+    events: { enqueue: (tx, event) => enqueueEvent(queryOf(db, tx), event) },
+    versionSets: {
+      exists: async (tx, project, id) => (await versionSetStore.find(project, id, queryOf(db, tx))) !== undefined,
+      get: (project, id) => versionSets.get(project, id),
+      diff: (project, from, to) => versionSets.diff(project, from, to),
+    },
+    blobStore,
+    resolveCache,
+    logger,
+    cache: rolloutCache,
+    // Until incidents takes a Tx: its hooks still run on the Kysely transaction (the same object).
+    incidents: {
+      onRolloutAborted: (tx, actor, key, info) => incidents.onRolloutAborted(queryOf(db, tx), actor, key, info),
+      guard: (tx, actor, key, change) => incidents.guard(queryOf(db, tx), actor, key, change),
+      ofRollout: (project, rollout) => incidents.ofRollout(project, rollout),
+    },
+  });
+  const environments = new EnvironmentService({
+    db,
+    projects,
+    versionSets,
+    resolveCache,
+    // Until environments hands a Tx: its hooks still pass the Kysely transaction (the same object).
+    rollouts: {
+      rolloutOf: (project, environment) => rollouts.rolloutOf(project, environment),
+      assign: (project, environment, subject) => rollouts.assign(project, environment, subject),
+      assertSwitchAllowed: (trx, key, action) => rollouts.assertSwitchAllowed(asTx(trx), key, action),
+      abortLive: (trx, actor, key, reason) => rollouts.abortLive(asTx(trx), actor, key, reason),
+    },
+    staleAfterMs,
+  });
   environments.incidents = incidents;
   environments.onDegraded = incidents.onDegraded;
   const tokenStore = new TokenStore(db);
@@ -173,7 +210,7 @@ export function createApp(deps: AppDeps) {
   const watchHub = new WatchHub({ source: environments, feedLive: () => feed?.live ?? false, logger, staleAfterMs, ...hubTuning });
   registerWatchMetrics(metrics.registry, watchHub);
   registerWatchLimitMetrics(metrics.registry, watchStreams);
-  if (feed) wirePropagation({ feed, resolveCache, hub: watchHub, environments, rollouts: rollouts.cache, tokens, streams: watchStreams, logger });
+  if (feed) wirePropagation({ feed, resolveCache, hub: watchHub, environments, rollouts: rolloutCache, tokens, streams: watchStreams, logger });
   const webhooks = new WebhookService(db);
   const allowPrivateWebhooks = deps.config.webhooks?.allowPrivate ?? false;
   const deliveryWorker = new DeliveryWorker(new SqlDeliveryQueue(db), {
@@ -196,12 +233,12 @@ export function createApp(deps: AppDeps) {
   const rateLimit = createRateLimit(deps.config.rateLimit ?? { rps: 0, burst: 0 });
   const traceIds = traceIdGenerator();
   const rolloutMetrics = registerRolloutMetrics(metrics.registry, {
-    source: rolloutGaugeSource({ db, decision: (key) => rollouts.decision(key) }),
+    source: rolloutGaugeSource({ rollouts, decision: (key) => rollouts.decision(key) }),
     onError: (err) => logger.warn({ err }, "rollout gauges could not be read for this scrape"),
   });
   const { tickMs, ...analysisTuning } = deps.analysis ?? {};
   const analysisTickMs = tickMs ?? deps.config.analysisTickMs;
-  const analysis = new AnalysisService({ db, rollouts, gates, logger, metrics: rolloutMetrics, newTraceId: traceIds, ...analysisTuning });
+  const analysis = new AnalysisService({ store: new KyselyAnalysisStore(db), rollouts, gates, audit: auditStore, logger, metrics: rolloutMetrics, newTraceId: traceIds, ...analysisTuning });
   const analysisLoop = new AnalysisLoop(analysis, { logger, ...(analysisTickMs !== undefined ? { tickMs: analysisTickMs } : {}) });
 
   const routes: RouteSpec[] = [];
@@ -251,11 +288,11 @@ export function createApp(deps: AppDeps) {
 
   // Idle until started: main.ts starts it after listening; tests start it when they need it.
   const uploadSweeper = new UploadSweeper(blobStore, { logger, ...(deps.uploadSweep ? { options: deps.uploadSweep } : {}) });
-  const scheduleLoop = new ScheduleLoop(rollouts, { logger, ...(deps.config.analysisTickMs !== undefined ? { options: { tickMs: deps.config.analysisTickMs } } : {}) });
+  const scheduleLoop = makeScheduleLoop({ logger, ...(deps.config.analysisTickMs !== undefined ? { options: { tickMs: deps.config.analysisTickMs } } : {}) });
   const gcSchedule = new GcSchedule(gc, { intervalMs: deps.config.gc?.intervalMs ?? 0, logger });
   const background = combineBackground([deliveryWorker, schemas, uploadSweeper, scheduleLoop, analysisLoop, gcSchedule]);
 
-  return { app, listener, routes, metrics, background, services: { projects, blobs, artifacts, schemas, uploadSweeper, versionSets, environments, watchHub, watchStreams, rollouts, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker, scheduleLoop, analysis, analysisLoop, rolloutMetrics, gc, gcSchedule } };
+  return { app, listener, routes, metrics, background, services: { projects, blobs, artifacts, schemas, uploadSweeper, versionSets, environments, watchHub, watchStreams, rollouts, rolloutStores, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker, scheduleLoop, analysis, analysisLoop, rolloutMetrics, gc, gcSchedule } };
 }
 
 export type PinsetApp = ReturnType<typeof createApp>;
