@@ -34,8 +34,6 @@ const OWNER: Record<string, string> = {
 };
 
 const KNOWN: string[] = [
-  "src/analysis/rollout-gauges-source.ts: reads rollouts (owned by rollouts)",
-  "src/analysis/store.ts: reads rollouts (owned by rollouts)",
   "src/artifacts/retired.ts: SQL outside a store (artifacts)",
   "src/artifacts/retired.ts: reads version_sets (owned by version-sets)",
   "src/auth/bootstrap-admin.ts: SQL outside a store (tokens)",
@@ -68,11 +66,8 @@ const KNOWN: string[] = [
   "src/incidents/service.ts: reads rollouts (owned by rollouts)",
   "src/incidents/store.ts: reads evidence_packs (owned by rollouts)",
   "src/incidents/store.ts: reads rollout_observations (owned by rollouts)",
-  "src/rollouts/store.ts: reads audit_log (owned by audit)",
   "src/rollouts/store.ts: reads environment_history (owned by environments)",
   "src/rollouts/store.ts: reads environments (owned by environments)",
-  "src/rollouts/store.ts: reads projects (owned by projects)",
-  "src/rollouts/store.ts: reads version_sets (owned by version-sets)",
   "src/webhooks/outbox.ts: SQL outside a store (webhook_outbox)",
   "src/webhooks/outbox.ts: SQL outside a store (webhooks)",
   "src/webhooks/queue.ts: SQL outside a store (webhook_attempts)",
