@@ -119,10 +119,10 @@ export async function runResolveSubjectBench(options: { quick?: boolean; seconds
       if (res.headers.get("x-pinset-assignment") === "candidate") candidates++;
     }
 
-    const { rolloutStores, environments } = pinset.services;
+    const { rolloutStores, environmentStore } = pinset.services;
     let reads = 0;
     const live = rolloutStores.rollouts.live.bind(rolloutStores.rollouts);
-    const findActive = environments.store.findActive.bind(environments.store);
+    const findActive = environmentStore.findActive.bind(environmentStore);
     const without: LoadResult[] = [];
     const withSubj: LoadResult[] = [];
     let subjectRequests = 0;
@@ -132,12 +132,12 @@ export async function runResolveSubjectBench(options: { quick?: boolean; seconds
       without.push(checked(await plain(), "resolve"));
       checked(await withSubject(1), "warm-up with subject");
       rolloutStores.rollouts.live = (...args) => (reads++, live(...args));
-      environments.store.findActive = (...args) => (reads++, findActive(...args));
+      environmentStore.findActive = (...args) => (reads++, findActive(...args));
       const started = performance.now();
       const r = checked(await withSubject(seconds), "resolve?subject=");
       subjectSeconds += (performance.now() - started) / 1000;
       rolloutStores.rollouts.live = live;
-      environments.store.findActive = findActive;
+      environmentStore.findActive = findActive;
       subjectRequests += r.requests.average * seconds;
       withSubj.push(r);
     }

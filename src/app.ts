@@ -27,12 +27,16 @@ import { DEFAULT_STALE_AFTER_MS, type Config } from "./config.js";
 import type { AnswerWatch } from "./db/answer-watch.js";
 import { registerDatabaseMetrics } from "./db/metrics.js";
 import type { Database } from "./db/schema.js";
-import { asTx, KyselyTransactions, queryOf } from "./db/transactions.js";
+import { KyselyTransactions, queryOf } from "./db/transactions.js";
 import type { ChangeFeed } from "./environments/change-feed.js";
 import { wirePropagation } from "./environments/propagation.js";
+import { EnvironmentChanger } from "./environments/change.js";
 import { environmentRoutes } from "./environments/routes.js";
 import { ResolveCache } from "./environments/resolve-cache.js";
 import { EnvironmentService } from "./environments/service.js";
+import { KyselyEnvironmentStore } from "./environments/store.js";
+import { assertSetsLive } from "./artifacts/retired.js";
+import { VersionSetStore } from "./version-sets/store.js";
 import { registerWatchMetrics } from "./environments/watch.js";
 import { WatchHub, type WatchHubOptions } from "./environments/watch-hub.js";
 import { openFilesLimit } from "./environments/open-files.js";
@@ -64,10 +68,9 @@ import { IncidentService } from "./incidents/service.js";
 import { rolloutRoutes } from "./rollouts/routes.js";
 import { composeRollouts } from "./rollouts/compose.js";
 import { RolloutCache } from "./rollouts/rollout-cache.js";
-import { InterimRolloutEnvironments, kyselyRolloutStores } from "./rollouts/store.js";
+import { kyselyRolloutStores } from "./rollouts/store.js";
 import { versionSetRoutes } from "./version-sets/routes.js";
 import { VersionSetService } from "./version-sets/service.js";
-import { VersionSetStore } from "./version-sets/store.js";
 import { DeliveryWorker, type DeliveryWorkerOptions } from "./webhooks/delivery-worker.js";
 import { enqueueEvent } from "./webhooks/outbox.js";
 import { SqlDeliveryQueue } from "./webhooks/queue.js";
@@ -153,18 +156,27 @@ export function createApp(deps: AppDeps) {
   const resolveCache = new ResolveCache();
   // Incidents hook into the steps that open, mitigate or are refused by them (in their transactions).
   const incidents = new IncidentService({ db, projects });
+  // Environments: the adapters below hand the Tx to domains whose functions still take a Kysely
+  // transaction (artifacts, webhooks, version sets, incidents); each goes once its owner takes a Tx.
+  const environmentStore = new KyselyEnvironmentStore(db);
+  const environmentChanges = new EnvironmentChanger({
+    store: environmentStore,
+    sets: { assertSetsLive: (tx, project, ids) => assertSetsLive(queryOf(db, tx), project, ids) },
+    events: { enqueue: (tx, input) => enqueueEvent(queryOf(db, tx), input) },
+  });
+  const versionSetRows = new VersionSetStore(db);
   const rolloutStores = kyselyRolloutStores(db);
   const rolloutCache = new RolloutCache();
-  const versionSetStore = new VersionSetStore(db);
   const { rollouts, gates, scheduleLoop: makeScheduleLoop } = composeRollouts({
     transactions,
     stores: rolloutStores,
-    environments: new InterimRolloutEnvironments(db),
+    environments: environmentStore,
+    changes: environmentChanges,
     projects,
     audit: auditStore,
     events: { enqueue: (tx, event) => enqueueEvent(queryOf(db, tx), event) },
     versionSets: {
-      exists: async (tx, project, id) => (await versionSetStore.find(project, id, queryOf(db, tx))) !== undefined,
+      exists: async (tx, project, id) => (await versionSetRows.find(project, id, queryOf(db, tx))) !== undefined,
       get: (project, id) => versionSets.get(project, id),
       diff: (project, from, to) => versionSets.diff(project, from, to),
     },
@@ -172,7 +184,6 @@ export function createApp(deps: AppDeps) {
     resolveCache,
     logger,
     cache: rolloutCache,
-    // Until incidents takes a Tx: its hooks still run on the Kysely transaction (the same object).
     incidents: {
       onRolloutAborted: (tx, actor, key, info) => incidents.onRolloutAborted(queryOf(db, tx), actor, key, info),
       guard: (tx, actor, key, change) => incidents.guard(queryOf(db, tx), actor, key, change),
@@ -180,21 +191,26 @@ export function createApp(deps: AppDeps) {
     },
   });
   const environments = new EnvironmentService({
-    db,
+    store: environmentStore,
+    changes: environmentChanges,
+    transactions,
+    audit: auditStore,
     projects,
-    versionSets,
-    resolveCache,
-    // Until environments hands a Tx: its hooks still pass the Kysely transaction (the same object).
-    rollouts: {
-      rolloutOf: (project, environment) => rollouts.rolloutOf(project, environment),
-      assign: (project, environment, subject) => rollouts.assign(project, environment, subject),
-      assertSwitchAllowed: (trx, key, action) => rollouts.assertSwitchAllowed(asTx(trx), key, action),
-      abortLive: (trx, actor, key, reason) => rollouts.abortLive(asTx(trx), actor, key, reason),
+    versionSets: {
+      find: (project, id) => versionSets.find(project, id),
+      bundleBytes: (project, id) => versionSets.bundleBytes(project, id),
+      versionSetExists: async (tx, project, id) => (await versionSetRows.find(project, id, queryOf(db, tx))) !== undefined,
     },
+    pastRollouts: { fixedOf: (project, ids) => rolloutStores.rollouts.findMany(project, ids) },
+    resolveCache,
+    rollouts,
     staleAfterMs,
   });
-  environments.incidents = incidents;
-  environments.onDegraded = incidents.onDegraded;
+  environments.incidents = {
+    guard: (tx, actor, key, change) => incidents.guard(queryOf(db, tx), actor, key, change),
+    onRolledBack: (tx, actor, key, applied) => incidents.onRolledBack(queryOf(db, tx), actor, key, applied),
+    onDegraded: (tx, actor, key, change) => incidents.onDegraded(queryOf(db, tx), actor, key, change),
+  };
   const tokenStore = new TokenStore(db);
   const tokens = new TokenResolver(tokenStore, { staleAfterMs });
   const watchLimits = deps.config.watchLimits ?? { perToken: 0, perAddress: 0 };
@@ -292,7 +308,7 @@ export function createApp(deps: AppDeps) {
   const gcSchedule = new GcSchedule(gc, { intervalMs: deps.config.gc?.intervalMs ?? 0, logger });
   const background = combineBackground([deliveryWorker, schemas, uploadSweeper, scheduleLoop, analysisLoop, gcSchedule]);
 
-  return { app, listener, routes, metrics, background, services: { projects, blobs, artifacts, schemas, uploadSweeper, versionSets, environments, watchHub, watchStreams, rollouts, rolloutStores, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker, scheduleLoop, analysis, analysisLoop, rolloutMetrics, gc, gcSchedule } };
+  return { app, listener, routes, metrics, background, services: { projects, blobs, environmentStore, artifacts, schemas, uploadSweeper, versionSets, environments, watchHub, watchStreams, rollouts, rolloutStores, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker, scheduleLoop, analysis, analysisLoop, rolloutMetrics, gc, gcSchedule } };
 }
 
 export type PinsetApp = ReturnType<typeof createApp>;

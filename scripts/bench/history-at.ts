@@ -4,7 +4,7 @@ import { sql } from "kysely";
 import pg from "pg";
 import { connectPostgres } from "../../src/db/connect.js";
 import { migrateToLatest } from "../../src/db/migrate.js";
-import { EnvironmentStore } from "../../src/environments/store.js";
+import { KyselyEnvironmentStore } from "../../src/environments/store.js";
 import { median } from "./stats.js";
 
 /**
@@ -34,7 +34,7 @@ export async function historyAtBench(adminUrl: string, options: { lookups: numbe
   try {
     const db = handle.db;
     await migrateToLatest(db);
-    const store = new EnvironmentStore(db);
+    const store = new KyselyEnvironmentStore(db);
     const sizes: HistoryAtResult["sizes"] = [];
     await sql`insert into projects (name) values ('bench')`.execute(db);
     for (const entries of [1_000, 100_000]) {

@@ -4,7 +4,7 @@ import type { DatabaseHandle } from "../db/connect.js";
 import { PgListener, type NotificationSource, type PgListenerOptions } from "../db/listener.js";
 import { PgliteListener } from "../db/pglite-listener.js";
 import type { Logger } from "../logger.js";
-import { ENVIRONMENT_CHANNEL } from "./change.js";
+import { ENVIRONMENT_CHANNEL } from "./channel.js";
 import type { EnvironmentView } from "./present.js";
 
 /** What a notification on ENVIRONMENT_CHANNEL tells (the AppliedChange of change.ts, trimmed). */

@@ -1,7 +1,5 @@
-import { sql, type Kysely } from "kysely";
-import type { Database } from "../db/schema.js";
-import type { EnvironmentView } from "./service.js";
-import type { EnvironmentRow, HistoryRow } from "./store.js";
+import type { EnvironmentRecord, EnvironmentStore, HistoryRecord as HistoryRow, PastRolloutReader, RolloutFixedFields as RolloutFixed } from "./ports.js";
+import type { EnvironmentView } from "./present.js";
 
 /**
  * The environment JSON as of past revisions, rebuilt from `environment_history` for the watch
@@ -26,21 +24,9 @@ interface LiveRollout {
   at: Date;
 }
 
-/** The fields of a rollout that never change after it starts. */
-interface RolloutFixed {
-  id: string;
-  environment: string;
-  stable: string;
-  candidate: string;
-  allow: string[];
-  auto: boolean;
-  created_at: Date;
-}
-
 /**
  * The rollout JSON of GET …/rollout (rollouts/view.ts presentRollout) as of one step. Built
- * here from the row's fixed fields so this module reads the rollouts table without depending
- * on the rollouts engine.
+ * here from the rollout's fixed fields so this module does not depend on the rollouts engine.
  */
 function presentPastRollout(fixed: RolloutFixed, step: LiveRollout): object {
   return {
@@ -89,18 +75,21 @@ function stepRollout(before: LiveRollout | null, row: HistoryRow): LiveRollout |
 }
 
 /**
- * Up to `limit` states after revision `after`, oldest first: one query for the entries, one for
- * the state just before them (last freeze/unfreeze and last rollout step), one for the rollouts
- * they name.
+ * Up to `limit` states after revision `after`, oldest first: one read for the entries, one each
+ * for the state just before them (last freeze/unfreeze and last rollout step), one for the
+ * rollouts they name.
  */
-export async function statesAfter(db: Kysely<Database>, env: EnvironmentRow, after: number, limit: number): Promise<PastState[]> {
-  const history = db.selectFrom("environment_history").selectAll().where("project", "=", env.project).where("environment", "=", env.name);
-  const rows = await history.where("revision", ">", after).orderBy("revision", "asc").limit(limit).execute();
+export async function statesAfter(
+  deps: { store: Pick<EnvironmentStore, "historyAfter" | "lastOf">; rollouts: PastRolloutReader },
+  env: EnvironmentRecord,
+  after: number,
+  limit: number,
+): Promise<PastState[]> {
+  const key = { project: env.project, environment: env.name };
+  const rows = await deps.store.historyAfter(key, after, limit);
   if (rows.length === 0) return [];
-  const lastBefore = (actions: readonly string[]) =>
-    history.where("revision", "<=", after).where("action", "in", actions).orderBy("revision", "desc").limit(1).executeTakeFirst();
-  const freezeRow = await lastBefore(FREEZE_ACTIONS);
-  const rolloutRow = await lastBefore(ROLLOUT_ACTIONS);
+  const freezeRow = await deps.store.lastOf(key, after, FREEZE_ACTIONS);
+  const rolloutRow = await deps.store.lastOf(key, after, ROLLOUT_ACTIONS);
 
   let frozen = freezeRow?.action === "freeze";
   let rollout = rolloutRow ? stepRollout(null, rolloutRow) : null;
@@ -110,12 +99,7 @@ export async function statesAfter(db: Kysely<Database>, env: EnvironmentRow, aft
     if ((ROLLOUT_ACTIONS as readonly string[]).includes(row.action) && typeof id === "string") ids.add(id);
   }
   const rollouts = new Map<string, RolloutFixed>();
-  if (ids.size > 0) {
-    const found = await sql<RolloutFixed>`
-      select id, environment, stable, candidate, allow, auto, created_at from rollouts
-      where project = ${env.project} and id in (${sql.join([...ids])})`.execute(db);
-    for (const r of found.rows) rollouts.set(r.id, r);
-  }
+  if (ids.size > 0) for (const r of await deps.rollouts.fixedOf(env.project, [...ids])) rollouts.set(r.id, r);
 
   return rows.map((row) => {
     if (row.action === "freeze") frozen = true;

@@ -1,4 +1,4 @@
-import type { EnvironmentRow } from "./store.js";
+import type { EnvironmentRecord } from "./ports.js";
 
 /** The environment JSON: GET …/environments/{env}, and the data of every watch event. */
 export interface EnvironmentView {
@@ -19,7 +19,7 @@ export interface EnvironmentView {
  * else null. The change notification (change.ts) is built with it too, so what another
  * instance's watchers get from the notification is what a read would have given them.
  */
-export function presentEnvironment(row: EnvironmentRow, rollout: object | null): EnvironmentView {
+export function presentEnvironment(row: EnvironmentRecord, rollout: object | null): EnvironmentView {
   return {
     name: row.name,
     active: row.active,

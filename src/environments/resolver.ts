@@ -3,7 +3,7 @@ import { isDatabaseUnavailable } from "../db/errors.js";
 import { NotFoundError } from "../core/errors.js";
 import { cachedBundle, type ResolveCache } from "./resolve-cache.js";
 import type { RolloutHooks, VersionSetReader } from "./service.js";
-import type { EnvironmentStore } from "./store.js";
+import type { EnvironmentStore } from "./ports.js";
 import type { EnvironmentKey } from "../core/environment-key.js";
 
 /**

@@ -1,3 +1,7 @@
+import type { EnvironmentKey } from "../core/environment-key.js";
+import type { Tx } from "../core/transaction.js";
+import type { EnvironmentStore } from "./ports.js";
+
 /**
  * Which set a rollback without `to` switches to.
  *
@@ -44,4 +48,30 @@ export function rollbackTarget(current: string | null, newestFirst: Iterable<His
     if (found !== undefined) return found;
   }
   return undefined;
+}
+
+/** History pages read while searching for a rollback target. */
+const ROLLBACK_PAGE = 200;
+
+/**
+ * The walk over the stored history, a page at a time (in the caller's transaction when given:
+ * a rollback reads the history under the row lock it holds).
+ */
+export async function findRollbackTarget(
+  store: Pick<EnvironmentStore, "history">,
+  key: EnvironmentKey,
+  current: string | null,
+  tx?: Tx,
+): Promise<string | undefined> {
+  const search = new RollbackSearch(current);
+  let before: number | undefined;
+  for (;;) {
+    const rows = await store.history(key, { ...(before !== undefined ? { before } : {}), limit: ROLLBACK_PAGE }, tx);
+    for (const row of rows) {
+      const found = search.visit(row);
+      if (found !== undefined) return found;
+    }
+    if (rows.length < ROLLBACK_PAGE) return undefined;
+    before = rows[rows.length - 1]!.revision;
+  }
 }

@@ -1,48 +1,32 @@
-import type { Kysely } from "kysely";
-import { recordAudit } from "../audit/store.js";
 import { requireDeployAccess } from "../auth/environment-guard.js";
-import type { Principal } from "../core/principal.js";
-import type { Database } from "../db/schema.js";
-import { ConflictError, NotFoundError, UnprocessableError } from "../core/errors.js";
 import type { Actor } from "../core/actor.js";
+import type { EnvironmentKey } from "../core/environment-key.js";
+import { ConflictError, NotFoundError, UnprocessableError } from "../core/errors.js";
 import { decodeCursor, toPage, type Page } from "../core/page.js";
-import type { ProjectService } from "../projects/service.js";
-import { applyEnvironmentChange, type AppliedChange } from "./change.js";
-import { degrade, setFallback, type AbortLive, type DegradeResult, type OnDegraded } from "./degrade.js";
+import type { Principal } from "../core/principal.js";
+import type { Transactions, Tx } from "../core/transaction.js";
+import { degrade, setFallback, type DegradeDeps, type DegradeResult } from "./degrade.js";
 import { statesAfter, type PastState } from "./past-states.js";
+import type {
+  AppliedChange,
+  EnvironmentAudit,
+  EnvironmentChanges,
+  EnvironmentIncidentHooks,
+  EnvironmentRecord as EnvironmentRow,
+  EnvironmentStore,
+  HistoryRecord as HistoryRow,
+  PastRolloutReader,
+  ProjectDirectory,
+  RolloutHooks,
+  VersionSetExistence,
+  VersionSetReader,
+} from "./ports.js";
 import { presentEnvironment, type EnvironmentView } from "./present.js";
 import { ResolveCache } from "./resolve-cache.js";
 import { EnvironmentResolver, type ResolveAnswer, type ResolveOptions } from "./resolver.js";
-import { EnvironmentStore, type EnvironmentRow, type HistoryRow } from "./store.js";
-import { type EnvironmentKey } from "../core/environment-key.js";
+import { findRollbackTarget } from "./rollback-target.js";
 
-/** What environments need from version sets (VersionSetService satisfies it). */
-export interface VersionSetReader {
-  find(project: string, id: string): Promise<{ id: string } | undefined>;
-  /**
-   * The bundle serialized once and cached by set id (sets are immutable); `bytes`, when given,
-   * is that JSON already encoded, shared by every answer.
-   */
-  bundleBytes(project: string, id: string): Promise<{ json: string; bytes?: Buffer; etag: string }>;
-}
-
-/**
- * Filled in by the rollouts engine. `rolloutOf` gives the `rollout` field of an environment;
- * `assign` picks the set for a subject during a rollout (undefined: no rollout, serve stable).
- */
-export interface RolloutHooks {
-  rolloutOf(project: string, environment: string): Promise<object | null>;
-  assign?(project: string, environment: string, subject: string): Promise<{ versionSet: string; assignment: "stable" | "candidate" } | undefined>;
-  /**
-   * Refuses a deploy or rollback (409) while a rollout is running or paused. Called in the
-   * switch's transaction after applyEnvironmentChange locked the row, so a rollout starting
-   * concurrently either committed before (and is seen) or waits for this transaction.
-   */
-  assertSwitchAllowed?(trx: Kysely<Database>, key: EnvironmentKey, action: "deploy" | "rollback"): Promise<void>;
-  /** Degrade aborts a running or paused rollout in its own transaction (see degrade.ts). */
-  abortLive?: AbortLive;
-}
-
+export type { EnvironmentIncidentHooks, RolloutHooks, VersionSetReader } from "./ports.js";
 export type { EnvironmentView } from "./present.js";
 
 export interface HistoryEntryView {
@@ -59,12 +43,6 @@ export interface HistoryEntryView {
 }
 
 export type { ResolveAnswer, ResolveOptions } from "./resolver.js";
-
-/** What deploy and rollback take besides their target. */
-export interface EnvironmentIncidentHooks {
-  guard(trx: Kysely<Database>, actor: Actor, key: EnvironmentKey, change: { what: string; target: string | null; acknowledge?: string | undefined }): Promise<string | null>;
-  onRolledBack(trx: Kysely<Database>, actor: Actor, key: EnvironmentKey, applied: AppliedChange): Promise<void>;
-}
 
 export interface SwitchOptions {
   principal: Principal;
@@ -110,24 +88,33 @@ export function presentHistory(row: HistoryRow): HistoryEntryView {
 
 const label = (key: EnvironmentKey) => `Environment ${key.environment} of project ${key.project}`;
 
-export class EnvironmentService {
-  readonly store: EnvironmentStore;
-  readonly resolveCache: ResolveCache;
-  private readonly resolver: EnvironmentResolver;
+export interface EnvironmentServiceDeps {
+  store: EnvironmentStore;
+  /** The one way an environment changes (change.ts EnvironmentChanger), shared with the rollouts domain. */
+  changes: EnvironmentChanges;
+  transactions: Transactions;
+  audit: EnvironmentAudit;
+  projects: ProjectDirectory;
+  versionSets: VersionSetReader & VersionSetExistence;
+  /** For watch replays: the fixed fields of the rollouts a replayed revision names. */
+  pastRollouts: PastRolloutReader;
+  /** Shared with the rollouts engine and the change feed, which invalidate it too. */
+  resolveCache?: ResolveCache;
+  rollouts?: RolloutHooks;
+  /** See resolver.ts: how long resolve waits for the database when it holds a last bundle. */
+  staleAfterMs?: number;
+}
 
-  constructor(
-    private readonly deps: {
-      db: Kysely<Database>;
-      projects: Pick<ProjectService, "require">;
-      versionSets: VersionSetReader;
-      resolveCache?: ResolveCache;
-      rollouts?: RolloutHooks;
-      /** See resolver.ts: how long resolve waits for the database when it holds a last bundle. */
-      staleAfterMs?: number;
-    },
-  ) {
-    this.store = new EnvironmentStore(deps.db);
+export class EnvironmentService {
+  private readonly store: EnvironmentStore;
+  private readonly resolveCache: ResolveCache;
+  private readonly resolver: EnvironmentResolver;
+  private readonly degradeDeps: DegradeDeps;
+
+  constructor(private readonly deps: EnvironmentServiceDeps) {
+    this.store = deps.store;
     this.resolveCache = deps.resolveCache ?? new ResolveCache();
+    this.degradeDeps = { store: deps.store, changes: deps.changes, audit: deps.audit, versionSets: deps.versionSets };
     this.resolver = new EnvironmentResolver({
       store: this.store,
       cache: this.resolveCache,
@@ -138,6 +125,9 @@ export class EnvironmentService {
     });
   }
 
+  /** Set by the incidents domain at composition (see IncidentService guard, onRolledBack and onDegraded). */
+  incidents: EnvironmentIncidentHooks | undefined;
+
   /**
    * Idempotent create. On an existing environment a given `protected` is applied (and audited
    * as environment.update when it changes the flag); the pointer and revision are untouched:
@@ -146,12 +136,13 @@ export class EnvironmentService {
    * write, inside the transaction, which a refusal rolls back).
    */
   async ensure(actor: Actor, key: EnvironmentKey, input: { protected?: boolean; fallback?: string | null; principal: Principal }): Promise<{ created: boolean; environment: EnvironmentView }> {
+    await this.deps.projects.require(key.project);
     const guardProtection = () => requireDeployAccess(input.principal, { name: key.environment, protected: true });
-    const row = await this.deps.db.transaction().execute(async (trx) => {
-      const result = await this.ensureRow(trx, actor, key, input, guardProtection);
+    const row = await this.deps.transactions.run(async (tx) => {
+      const result = await this.ensureRow(tx, actor, key, input, guardProtection);
       if (input.fallback === undefined) return result;
-      await setFallback(trx, actor, key, { fallback: input.fallback, principal: input.principal });
-      return { created: result.created, row: (await this.store.find(key, trx))! };
+      await setFallback(this.degradeDeps, tx, actor, key, { fallback: input.fallback, principal: input.principal });
+      return { created: result.created, row: (await this.store.find(key, tx))! };
     });
     return { created: row.created, environment: await this.present(row.row) };
   }
@@ -163,12 +154,14 @@ export class EnvironmentService {
   async degrade(actor: Actor, key: EnvironmentKey, input: { reason?: string; principal: Principal }): Promise<DegradeResult> {
     await this.require(key);
     try {
-      const { result, after } = await degrade(this.deps.db, actor, key, {
-        reason: input.reason ?? null,
-        principal: input.principal,
-        abortLive: this.deps.rollouts?.abortLive,
-        onDegraded: this.onDegraded,
-      });
+      const { result, after } = await this.deps.transactions.run((tx) =>
+        degrade(this.degradeDeps, tx, actor, key, {
+          reason: input.reason ?? null,
+          principal: input.principal,
+          abortLive: this.deps.rollouts?.abortLive?.bind(this.deps.rollouts),
+          onDegraded: this.incidents?.onDegraded.bind(this.incidents),
+        }),
+      );
       await after?.();
       return result;
     } finally {
@@ -176,49 +169,40 @@ export class EnvironmentService {
     }
   }
 
-  /** Set by the incidents domain at composition: opens or links an incident in the degrade's transaction. */
-  onDegraded: OnDegraded | undefined;
-
-  /** Set by the incidents domain at composition (see IncidentService.guard and onRolledBack). */
-  incidents: EnvironmentIncidentHooks | undefined;
-
-  private ensureRow(
-    trx: Kysely<Database>,
+  private async ensureRow(
+    tx: Tx,
     actor: Actor,
     key: EnvironmentKey,
     input: { protected?: boolean },
     guardProtection: () => void,
   ): Promise<{ created: boolean; row: EnvironmentRow }> {
-    return (async () => {
-      const inserted = await this.store.insertIfAbsent(trx, key, input.protected ?? false);
-      if (inserted) {
-        if (inserted.protected) guardProtection();
-        await recordAudit(trx, actor, {
+    const inserted = await this.store.insertIfAbsent(tx, key, input.protected ?? false);
+    if (inserted) {
+      if (inserted.protected) guardProtection();
+      await this.deps.audit.record(tx, actor, {
+        project: key.project,
+        action: "environment.create",
+        target: `environment/${key.environment}`,
+        after: { protected: inserted.protected },
+      });
+      return { created: true, row: inserted };
+    }
+    if (input.protected !== undefined) {
+      const updated = await this.store.setProtected(tx, key, input.protected);
+      if (updated) {
+        guardProtection();
+        await this.deps.audit.record(tx, actor, {
           project: key.project,
-          action: "environment.create",
+          action: "environment.update",
           target: `environment/${key.environment}`,
-          after: { protected: inserted.protected },
+          before: { protected: !updated.protected },
+          after: { protected: updated.protected },
         });
-        return { created: true, row: inserted };
+        return { created: false, row: updated };
       }
-      if (input.protected !== undefined) {
-        const updated = await this.store.setProtected(trx, key, input.protected);
-        if (updated) {
-          guardProtection();
-          await recordAudit(trx, actor, {
-            project: key.project,
-            action: "environment.update",
-            target: `environment/${key.environment}`,
-            before: { protected: !updated.protected },
-            after: { protected: updated.protected },
-          });
-          return { created: false, row: updated };
-        }
-      }
-      return { created: false, row: (await this.store.find(key, trx))! };
-    })();
+    }
+    return { created: false, row: (await this.store.find(key, tx))! };
   }
-
   async get(key: EnvironmentKey): Promise<EnvironmentView> {
     return this.present(await this.require(key));
   }
@@ -239,7 +223,7 @@ export class EnvironmentService {
 
   /** For watch replays (WatchSource): the environment JSON as of each revision after `after`. */
   async statesAfter(key: EnvironmentKey, after: number, limit: number): Promise<PastState[]> {
-    return statesAfter(this.deps.db, await this.require(key), after, limit);
+    return statesAfter({ store: this.store, rollouts: this.deps.pastRollouts }, await this.require(key), after, limit);
   }
 
   async list(project: string, visible: "*" | string[], page: { limit: number; cursor?: string }): Promise<Page<EnvironmentView>> {
@@ -257,9 +241,9 @@ export class EnvironmentService {
   async rollback(actor: Actor, key: EnvironmentKey, input: { to?: string } & SwitchOptions): Promise<SwitchResult> {
     await this.requireWithSet(key, input.to !== undefined ? { id: input.to, path: "body.to" } : undefined);
     const to = input.to;
-    return this.switch(actor, key, "rollback", async (trx, current) => {
+    return this.switch(actor, key, "rollback", async (tx, current) => {
       if (to !== undefined) return to;
-      const target = await this.store.rollbackTarget(trx, key, current);
+      const target = await findRollbackTarget(this.store, key, current, tx);
       if (target === undefined) {
         throw new ConflictError(`${label(key)} has no earlier version set to roll back to; deploy one or pass "to"`);
       }
@@ -281,7 +265,7 @@ export class EnvironmentService {
     const environment = await this.get(key);
     const rows = await this.store.history(key, { limit: 200 });
     const last = rows.find((r) => r.version_set !== r.previous);
-    const target = environment.active === null ? undefined : await this.store.rollbackTarget(this.deps.db, key, environment.active);
+    const target = environment.active === null ? undefined : await findRollbackTarget(this.store, key, environment.active);
     return {
       environment,
       liveSince: last ? { at: last.at.toISOString(), actor: last.actor, action: last.action } : null,
@@ -309,26 +293,26 @@ export class EnvironmentService {
     actor: Actor,
     key: EnvironmentKey,
     action: "deploy" | "rollback",
-    target: string | ((trx: Kysely<Database>, current: string | null) => Promise<string>),
+    target: string | ((tx: Tx, current: string | null) => Promise<string>),
     input: SwitchOptions,
   ): Promise<SwitchResult> {
     let applied: AppliedChange;
     let acknowledged: string | null = null;
     try {
-      applied = await this.deps.db.transaction().execute(async (trx) => {
-        const change = await applyEnvironmentChange(trx, actor, {
+      applied = await this.deps.transactions.run(async (tx) => {
+        const change = await this.deps.changes.apply(tx, actor, {
           project: key.project,
           environment: key.environment,
           action,
           active: async (current) => {
-            if (typeof target !== "string") return target(trx, current.active);
+            if (typeof target !== "string") return target(tx, current.active);
             if (action === "deploy" && current.active === target) {
               // A deploy is still refused while a rollout runs, even a deploy that changes nothing.
-              await this.deps.rollouts?.assertSwitchAllowed?.(trx, key, action);
+              await this.deps.rollouts?.assertSwitchAllowed?.(tx, key, action);
               throw new UnchangedDeploy(current);
             }
             // While an incident is open: 409 incident_open unless acknowledged (its stable set passes).
-            if (action === "deploy") acknowledged = (await this.incidents?.guard(trx, actor, key, { what: "deploy", target, acknowledge: input.acknowledgeIncident })) ?? null;
+            if (action === "deploy") acknowledged = (await this.incidents?.guard(tx, actor, key, { what: "deploy", target, acknowledge: input.acknowledgeIncident })) ?? null;
             return target;
           },
           detail: () => (acknowledged ? { acknowledged_incident: acknowledged } : undefined),
@@ -339,9 +323,9 @@ export class EnvironmentService {
           reason: input.reason ?? null,
           expectedRevision: input.expectedRevision,
         });
-        await this.deps.rollouts?.assertSwitchAllowed?.(trx, key, action);
-        if (action === "rollback") await this.incidents?.onRolledBack(trx, actor, key, change);
-        await recordAudit(trx, actor, {
+        await this.deps.rollouts?.assertSwitchAllowed?.(tx, key, action);
+        if (action === "rollback") await this.incidents?.onRolledBack(tx, actor, key, change);
+        await this.deps.audit.record(tx, actor, {
           project: key.project,
           action: `environment.${action}`,
           target: `environment/${key.environment}`,

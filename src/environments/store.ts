@@ -1,25 +1,24 @@
-import { sql, type Kysely, type Selectable } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { EnvironmentKey } from "../core/environment-key.js";
-import type { Database, EnvironmentHistoryTable, EnvironmentsTable } from "../db/schema.js";
-import { RollbackSearch } from "./rollback-target.js";
+import type { Tx } from "../core/transaction.js";
+import type { Database } from "../db/schema.js";
+import { queryOf } from "../db/transactions.js";
+import { ENVIRONMENT_CHANNEL } from "./channel.js";
+import type {
+  EnvironmentRecord,
+  EnvironmentStore,
+  HistoryRecord,
+  LockedEnvironment,
+  NewRevision,
+  RolloutOfEnvironment,
+} from "./ports.js";
 
-export type EnvironmentRow = Selectable<EnvironmentsTable>;
-export type HistoryRow = Selectable<EnvironmentHistoryTable>;
 
-
-/** History pages read while searching for a rollback target. */
-const ROLLBACK_PAGE = 200;
-
-/**
- * Reads of environments and their history, and the two writes that are not pointer changes
- * (creation and the `protected` flag). The pointer, revision and history are written only by
- * applyEnvironmentChange (change.ts).
- */
-export class EnvironmentStore {
+export class KyselyEnvironmentStore implements EnvironmentStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  find(key: EnvironmentKey, db: Kysely<Database> = this.db): Promise<EnvironmentRow | undefined> {
-    return db
+  find(key: EnvironmentKey, tx?: Tx): Promise<EnvironmentRecord | undefined> {
+    return queryOf(this.db, tx)
       .selectFrom("environments")
       .selectAll()
       .where("project", "=", key.project)
@@ -27,7 +26,6 @@ export class EnvironmentStore {
       .executeTakeFirst();
   }
 
-  /** The resolve hot path's only read: the active set and revision. */
   findActive(key: EnvironmentKey): Promise<{ active: string | null; revision: number } | undefined> {
     return this.db
       .selectFrom("environments")
@@ -37,8 +35,17 @@ export class EnvironmentStore {
       .executeTakeFirst();
   }
 
-  /** Newest first; `names` restricts to the environments a token may see ("*" for all). */
-  list(project: string, options: { names: "*" | string[]; before?: number; limit: number }): Promise<EnvironmentRow[]> {
+  async environmentExists(key: EnvironmentKey, tx?: Tx): Promise<boolean> {
+    const row = await queryOf(this.db, tx)
+      .selectFrom("environments")
+      .select("seq")
+      .where("project", "=", key.project)
+      .where("name", "=", key.environment)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  list(project: string, options: { names: "*" | readonly string[]; before?: number; limit: number }): Promise<EnvironmentRecord[]> {
     if (options.names !== "*" && options.names.length === 0) return Promise.resolve([]);
     let q = this.db.selectFrom("environments").selectAll().where("project", "=", project).orderBy("seq", "desc").limit(options.limit);
     if (options.names !== "*") q = q.where("name", "in", options.names);
@@ -46,8 +53,8 @@ export class EnvironmentStore {
     return q.execute();
   }
 
-  insertIfAbsent(trx: Kysely<Database>, key: EnvironmentKey, isProtected: boolean): Promise<EnvironmentRow | undefined> {
-    return trx
+  insertIfAbsent(tx: Tx, key: EnvironmentKey, isProtected: boolean): Promise<EnvironmentRecord | undefined> {
+    return queryOf(this.db, tx)
       .insertInto("environments")
       .values({ project: key.project, name: key.environment, active: null, protected: isProtected })
       .onConflict((oc) => oc.columns(["project", "name"]).doNothing())
@@ -55,9 +62,8 @@ export class EnvironmentStore {
       .executeTakeFirst();
   }
 
-  /** Sets the flag; returns the row only when the value actually changed. */
-  setProtected(trx: Kysely<Database>, key: EnvironmentKey, isProtected: boolean): Promise<EnvironmentRow | undefined> {
-    return trx
+  setProtected(tx: Tx, key: EnvironmentKey, isProtected: boolean): Promise<EnvironmentRecord | undefined> {
+    return queryOf(this.db, tx)
       .updateTable("environments")
       .set({ protected: isProtected })
       .where("project", "=", key.project)
@@ -67,9 +73,62 @@ export class EnvironmentStore {
       .executeTakeFirst();
   }
 
-  /** Newest first; `before` is a revision (the cursor). */
-  history(key: EnvironmentKey, options: { before?: number; limit: number }, db: Kysely<Database> = this.db): Promise<HistoryRow[]> {
-    let q = db
+  async setFallback(tx: Tx, key: EnvironmentKey, fallback: string | null): Promise<void> {
+    await queryOf(this.db, tx).updateTable("environments").set({ fallback }).where("project", "=", key.project).where("name", "=", key.environment).execute();
+  }
+
+  lockEnvironment(tx: Tx, key: EnvironmentKey): Promise<LockedEnvironment | undefined> {
+    return queryOf(this.db, tx)
+      .selectFrom("environments")
+      .select(["name", "active", "revision", "frozen", "protected", "fallback"])
+      .where("project", "=", key.project)
+      .where("name", "=", key.environment)
+      .forUpdate()
+      .executeTakeFirst();
+  }
+
+  async writeRevision(tx: Tx, key: EnvironmentKey, change: NewRevision): Promise<EnvironmentRecord> {
+    const trx = queryOf(this.db, tx);
+    const row = await trx
+      .updateTable("environments")
+      .set({
+        active: change.active,
+        revision: change.revision,
+        updated_at: sql<Date>`clock_timestamp()`,
+        ...(change.frozen !== undefined ? { frozen: change.frozen } : {}),
+      })
+      .where("project", "=", key.project)
+      .where("name", "=", key.environment)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await trx
+      .insertInto("environment_history")
+      .values({
+        project: key.project,
+        environment: key.environment,
+        revision: change.revision,
+        action: change.action,
+        version_set: change.active,
+        previous: change.previous,
+        actor: change.actor,
+        actor_token_id: change.actor_token_id,
+        reason: change.reason,
+        trace_id: change.trace_id,
+        detail: change.detail === undefined ? null : JSON.stringify(change.detail),
+        // The very instant the environment row got (microseconds): a watch replay rebuilds the
+        // environment's `updated_at` from this entry.
+        at: sql<Date>`(select updated_at from environments where project = ${key.project} and name = ${key.environment})`,
+      })
+      .execute();
+    return row;
+  }
+
+  async announce(tx: Tx, payload: string): Promise<void> {
+    await sql`select pg_notify(${ENVIRONMENT_CHANNEL}, ${payload})`.execute(queryOf(this.db, tx));
+  }
+
+  history(key: EnvironmentKey, options: { before?: number; limit: number }, tx?: Tx): Promise<HistoryRecord[]> {
+    let q = queryOf(this.db, tx)
       .selectFrom("environment_history")
       .selectAll()
       .where("project", "=", key.project)
@@ -80,16 +139,39 @@ export class EnvironmentStore {
     return q.execute();
   }
 
+  historyAfter(key: EnvironmentKey, after: number, limit: number): Promise<HistoryRecord[]> {
+    return this.db
+      .selectFrom("environment_history")
+      .selectAll()
+      .where("project", "=", key.project)
+      .where("environment", "=", key.environment)
+      .where("revision", ">", after)
+      .orderBy("revision", "asc")
+      .limit(limit)
+      .execute();
+  }
+
+  lastOf(key: EnvironmentKey, atOrBefore: number, actions: readonly string[]): Promise<HistoryRecord | undefined> {
+    if (actions.length === 0) return Promise.resolve(undefined);
+    return this.db
+      .selectFrom("environment_history")
+      .selectAll()
+      .where("project", "=", key.project)
+      .where("environment", "=", key.environment)
+      .where("revision", "<=", atOrBefore)
+      .where("action", "in", actions)
+      .orderBy("revision", "desc")
+      .limit(1)
+      .executeTakeFirst();
+  }
+
   /**
-   * The history entry in force at `at`: the newest one written no later than `at`, compared at
-   * millisecond precision (the precision of the `at` values the API shows), so asking for an
-   * entry's own `at` returns that entry. Ordered by `at` so the (project, environment, at DESC)
-   * index finds it in one step whatever the history's length (ordered by revision, Postgres
-   * walked the primary key back from the newest entry, discarding every one after `at`). Entries
-   * are written under the environment's row lock, so `at` rises with the revision; revision
-   * breaks a tie.
+   * Ordered by `at` so the (project, environment, at DESC) index finds it in one step whatever
+   * the history's length (ordered by revision, Postgres walked the primary key back from the
+   * newest entry, discarding every one after `at`). Entries are written under the
+   * environment's row lock, so `at` rises with the revision.
    */
-  entryAt(key: EnvironmentKey, at: Date): Promise<HistoryRow | undefined> {
+  entryAt(key: EnvironmentKey, at: Date): Promise<HistoryRecord | undefined> {
     return this.db
       .selectFrom("environment_history")
       .selectAll()
@@ -102,18 +184,36 @@ export class EnvironmentStore {
       .executeTakeFirst();
   }
 
-  /** Walks the history (in the caller's transaction) for the rule in rollback-target.ts. */
-  async rollbackTarget(trx: Kysely<Database>, key: EnvironmentKey, current: string | null): Promise<string | undefined> {
-    const search = new RollbackSearch(current);
-    let before: number | undefined;
-    for (;;) {
-      const rows = await this.history(key, { ...(before !== undefined ? { before } : {}), limit: ROLLBACK_PAGE }, trx);
-      for (const row of rows) {
-        const found = search.visit(row);
-        if (found !== undefined) return found;
-      }
-      if (rows.length < ROLLBACK_PAGE) return undefined;
-      before = rows[rows.length - 1]!.revision;
-    }
+  async percentChanges(rollout: RolloutOfEnvironment, tx?: Tx): Promise<Array<{ at: Date; percent: number }>> {
+    const rows = await queryOf(this.db, tx)
+      .selectFrom("environment_history")
+      .select(["at", "action", "detail"])
+      .where("project", "=", rollout.project)
+      .where("environment", "=", rollout.environment)
+      .where("action", "in", ["rollout_start", "advance"])
+      .where(sql<string>`detail->>'rollout'`, "=", rollout.id)
+      .orderBy("revision")
+      .execute();
+    return percentsOf(rows);
   }
+
+  historyOf(rollout: RolloutOfEnvironment, tx?: Tx): Promise<HistoryRecord[]> {
+    return queryOf(this.db, tx)
+      .selectFrom("environment_history")
+      .selectAll()
+      .where("project", "=", rollout.project)
+      .where("environment", "=", rollout.environment)
+      .where(sql<string>`detail->>'rollout'`, "=", rollout.id)
+      .orderBy("revision")
+      .execute();
+  }
+}
+
+/** A rollout's start and advance entries as the percent each set (entries without one are skipped). */
+export function percentsOf(rows: Array<Pick<HistoryRecord, "at" | "action" | "detail">>): Array<{ at: Date; percent: number }> {
+  return rows.flatMap((r) => {
+    const detail = (r.detail ?? {}) as { percent?: unknown; to_percent?: unknown };
+    const percent = r.action === "rollout_start" ? detail.percent : detail.to_percent;
+    return typeof percent === "number" ? [{ at: r.at, percent }] : [];
+  });
 }

@@ -3,7 +3,7 @@ import type { Transactions } from "../core/transaction.js";
 import type { Logger } from "../logger.js";
 import { EvidenceService } from "./evidence.js";
 import { GateService } from "./gate-service.js";
-import type { AuditStore, ProjectDirectory, RolloutEnvironments, RolloutEvents, RolloutStores, VersionSetEvidenceSource, VersionSetLookup } from "./ports.js";
+import type { AuditStore, ProjectDirectory, RolloutEnvironmentChanges, RolloutEnvironments, RolloutEvents, RolloutStores, VersionSetEvidenceSource, VersionSetLookup } from "./ports.js";
 import { RolloutCache } from "./rollout-cache.js";
 import { ScheduleLoop, type ScheduleLoopOptions } from "./schedule-loop.js";
 import { RolloutService } from "./service.js";
@@ -13,6 +13,7 @@ export interface RolloutDomainDeps {
   transactions: Transactions;
   stores: RolloutStores;
   environments: RolloutEnvironments;
+  changes: RolloutEnvironmentChanges;
   projects: ProjectDirectory;
   /** Appends entries in the steps' transactions; reads a rollout's entries for its evidence pack. */
   audit: AuditStore;
@@ -46,6 +47,7 @@ export function composeRollouts(deps: RolloutDomainDeps): {
     ...sources,
     transactions: deps.transactions,
     rollouts: stores.rollouts,
+    changes: deps.changes,
     projects: deps.projects,
     audit: deps.audit,
     events: deps.events,
@@ -66,7 +68,7 @@ export function composeRollouts(deps: RolloutDomainDeps): {
     versionSets: deps.versionSets,
     incidentOf: incidents ? (project, rollout) => incidents.ofRollout(project, rollout) : undefined,
   });
-  const rollouts = new RolloutService({ stores, environments, projects: deps.projects, audit: deps.audit, steps, evidence, cache, logger: deps.logger });
+  const rollouts = new RolloutService({ stores, environments, changes: deps.changes, projects: deps.projects, audit: deps.audit, steps, evidence, cache, logger: deps.logger });
   const gates = new GateService({ stores, environments, audit: deps.audit, steps, rollouts });
   return {
     rollouts,

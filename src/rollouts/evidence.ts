@@ -208,7 +208,7 @@ export class EvidenceService {
       versionSets.diff(project, current.stable, current.candidate),
     ]);
     const observations = (await this.deps.observations.ofRollout(project, current.id)).map(presentObservation).reverse();
-    const history = (await this.deps.environments.historyOf(project, current)).map(presentHistory);
+    const history = (await this.deps.environments.historyOf(current)).map(presentHistory);
     const audit = (await this.auditOf(current)).map(presentAuditEntry);
     // The values compared: pooled samples (the last step's, for an ended rollout), newest plain
     // numbers, summed risk and segment counts; what pooling did, per metric.

@@ -240,23 +240,31 @@ export interface RolloutEnvironmentChange {
   pins?: string[];
 }
 
+/** A rollout, named by the environment it runs in. */
+export interface RolloutOfEnvironment {
+  project: string;
+  environment: string;
+  id: string;
+}
+
 /**
- * What rollouts needs from the environments domain. Every step, observation and gate change
- * locks the environment row first, so they are serialized per environment on any instance.
+ * What rollouts reads from the environments domain (its EnvironmentStore satisfies it). Every
+ * step, observation and gate change locks the environment row first, so they are serialized per
+ * environment on any instance.
  */
 export interface RolloutEnvironments {
   /** SELECT … FOR UPDATE of the environment row, for the rest of `tx`; undefined when there is none. */
   lockEnvironment(tx: Tx, key: EnvironmentKey): Promise<LockedEnvironmentRecord | undefined>;
-  environmentExists(key: EnvironmentKey): Promise<boolean>;
-  /**
-   * When each percent of a rollout took effect, oldest first: its start and every advance (read
-   * from the history entries whose detail names the rollout).
-   */
-  percentChanges(rollout: { project: string; environment: string; id: string }, tx?: Tx): Promise<Array<{ at: Date; percent: number }>>;
+  environmentExists(key: EnvironmentKey, tx?: Tx): Promise<boolean>;
+  /** When each percent of a rollout took effect, oldest first: its start and every advance. */
+  percentChanges(rollout: RolloutOfEnvironment, tx?: Tx): Promise<Array<{ at: Date; percent: number }>>;
   /** The history entries written by one rollout, oldest first. */
-  historyOf(project: string, rollout: { environment: string; id: string }): Promise<RolloutHistoryRecord[]>;
-  /** One revision: pointer, history row, NOTIFY and `environment.changed`, in `tx`. */
-  applyChange(tx: Tx, actor: Actor, change: RolloutEnvironmentChange): Promise<{ revision: number }>;
+  historyOf(rollout: RolloutOfEnvironment, tx?: Tx): Promise<RolloutHistoryRecord[]>;
+}
+
+/** The one way an environment changes (the environments domain's EnvironmentChanger): pointer, history, NOTIFY and `environment.changed`, in `tx`. */
+export interface RolloutEnvironmentChanges {
+  apply(tx: Tx, actor: Actor, change: RolloutEnvironmentChange): Promise<{ revision: number }>;
 }
 
 /** Does the version set exist (read in the step's transaction: on PGlite a read outside it would wait for it). */

@@ -10,7 +10,7 @@ import { evaluate, explain } from "./evaluate.js";
 import type { EvidencePackView, EvidenceService, EvidenceTrigger, EvidenceWritten } from "./evidence.js";
 import { nextStep } from "./gate-policy.js";
 import type { Decision } from "./gates.js";
-import type { AuditRecorder, LockedEnvironmentRecord, ProjectDirectory, RolloutEnvironments, RolloutRecord, RolloutStores } from "./ports.js";
+import type { AuditRecorder, LockedEnvironmentRecord, ProjectDirectory, RolloutEnvironmentChanges, RolloutEnvironments, RolloutRecord, RolloutStores } from "./ports.js";
 import type { CachedRollout, RolloutCache } from "./rollout-cache.js";
 import { environmentNotFound, FULL, type RolloutSteps } from "./steps.js";
 import { presentRollout, toBasisPoints, toPercent, type RolloutStatusView, type RolloutView } from "./view.js";
@@ -18,6 +18,7 @@ import { presentRollout, toBasisPoints, toPercent, type RolloutStatusView, type 
 export interface RolloutServiceDeps {
   stores: RolloutStores;
   environments: RolloutEnvironments;
+  changes: RolloutEnvironmentChanges;
   projects: ProjectDirectory;
   audit: AuditRecorder;
   /** The step primitives and evidence writer (built by compose.ts, shared with the gate and the schedule loop). */
@@ -304,7 +305,7 @@ export class RolloutService {
   /** One revision (history `freeze` / `unfreeze`, with the reason) and its audit entry. */
   private async setFrozen(tx: Tx, actor: Actor, key: EnvironmentKey, frozen: boolean, reason: string | undefined): Promise<void> {
     const action = frozen ? "freeze" : "unfreeze";
-    const applied = await this.deps.environments.applyChange(tx, actor, { project: key.project, environment: key.environment, action, frozen, reason: reason ?? null });
+    const applied = await this.deps.changes.apply(tx, actor, { project: key.project, environment: key.environment, action, frozen, reason: reason ?? null });
     await this.deps.audit.record(tx, actor, {
       project: key.project,
       action: `environment.${action}`,

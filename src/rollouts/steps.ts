@@ -11,6 +11,7 @@ import type {
   AuditRecorder,
   LockedEnvironmentRecord,
   ProjectDirectory,
+  RolloutEnvironmentChanges,
   RolloutEnvironments,
   RolloutEvents,
   RolloutRecord,
@@ -54,6 +55,7 @@ export interface StepsDeps extends EvaluationSources {
   transactions: Transactions;
   rollouts: RolloutStore;
   environments: RolloutEnvironments;
+  changes: RolloutEnvironmentChanges;
   projects: ProjectDirectory;
   audit: AuditRecorder;
   events: RolloutEvents;
@@ -254,7 +256,7 @@ export class RolloutSteps {
       await this.deps.incidents?.onRolloutAborted(tx, actor, key, { ...incident, revision: aborted.revision, action: "abort" });
       return aborted;
     }
-    const frozen = await this.deps.environments.applyChange(tx, actor, {
+    const frozen = await this.deps.changes.apply(tx, actor, {
       project: key.project,
       environment: key.environment,
       action: "freeze",
@@ -290,7 +292,7 @@ export class RolloutSteps {
       write: (revision: number) => Promise<RolloutRecord>;
     },
   ): Promise<RolloutRecord> {
-    const applied = await this.deps.environments.applyChange(tx, actor, {
+    const applied = await this.deps.changes.apply(tx, actor, {
       project: key.project,
       environment: key.environment,
       action: step.action,

@@ -5,17 +5,11 @@ import type { Tx } from "../core/transaction.js";
 import { isUniqueViolation } from "../db/errors.js";
 import type { Database } from "../db/schema.js";
 import { queryOf } from "../db/transactions.js";
-import type { Actor } from "../core/actor.js";
-import { applyEnvironmentChange } from "../environments/change.js";
 import {
   LIVE_STATES,
   StaleRolloutError,
-  type LockedEnvironmentRecord,
   type NewRollout,
   type RolloutChange,
-  type RolloutEnvironmentChange,
-  type RolloutEnvironments,
-  type RolloutHistoryRecord,
   type RolloutRecord,
   type RolloutStore,
   type RolloutStores,
@@ -139,66 +133,6 @@ export class KyselyRolloutStore implements RolloutStore {
       .returning("evidence_count")
       .executeTakeFirstOrThrow();
     return row.evidence_count;
-  }
-}
-
-/**
- * TEMPORARY, until the environments domain's port has these (branch h13-environments): the
- * environment reads rollouts needs, in SQL here, plus applyEnvironmentChange handed the Tx.
- */
-export class InterimRolloutEnvironments implements RolloutEnvironments {
-  constructor(private readonly db: Kysely<Database>) {}
-
-  lockEnvironment(tx: Tx, key: EnvironmentKey): Promise<LockedEnvironmentRecord | undefined> {
-    return queryOf(this.db, tx)
-      .selectFrom("environments")
-      .select(["name", "active", "revision", "frozen", "protected"])
-      .where("project", "=", key.project)
-      .where("name", "=", key.environment)
-      .forUpdate()
-      .executeTakeFirst();
-  }
-
-  environmentExists(key: EnvironmentKey): Promise<boolean> {
-    return this.db
-      .selectFrom("environments")
-      .select("seq")
-      .where("project", "=", key.project)
-      .where("name", "=", key.environment)
-      .executeTakeFirst()
-      .then((row) => row !== undefined);
-  }
-
-  async percentChanges(rollout: { project: string; environment: string; id: string }, tx?: Tx): Promise<Array<{ at: Date; percent: number }>> {
-    const rows = await queryOf(this.db, tx)
-      .selectFrom("environment_history")
-      .select(["at", "action", "detail"])
-      .where("project", "=", rollout.project)
-      .where("environment", "=", rollout.environment)
-      .where("action", "in", ["rollout_start", "advance"])
-      .where(sql<string>`detail->>'rollout'`, "=", rollout.id)
-      .orderBy("revision")
-      .execute();
-    return rows.flatMap((r) => {
-      const detail = (r.detail ?? {}) as { percent?: unknown; to_percent?: unknown };
-      const percent = r.action === "rollout_start" ? detail.percent : detail.to_percent;
-      return typeof percent === "number" ? [{ at: r.at, percent }] : [];
-    });
-  }
-
-  historyOf(project: string, rollout: { environment: string; id: string }): Promise<RolloutHistoryRecord[]> {
-    return this.db
-      .selectFrom("environment_history")
-      .selectAll()
-      .where("project", "=", project)
-      .where("environment", "=", rollout.environment)
-      .where(sql<string>`detail->>'rollout'`, "=", rollout.id)
-      .orderBy("revision")
-      .execute();
-  }
-
-  applyChange(tx: Tx, actor: Actor, change: RolloutEnvironmentChange): Promise<{ revision: number }> {
-    return applyEnvironmentChange(queryOf(this.db, tx), actor, change);
   }
 }
 

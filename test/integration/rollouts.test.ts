@@ -256,12 +256,12 @@ describe.each(backends())("rollouts on $name", (backend) => {
   it("answers resolve?subject= from memory once the rollout is cached: no rollout or environment read per request", async () => {
     await deployedEnv(t, P, "hot", sets[0]!);
     await startRollout(t, P, "hot", { candidate: sets[1], percent: 50 });
-    const { rolloutStores, environments } = t.pinset.services;
+    const { rolloutStores, environmentStore } = t.pinset.services;
     let reads = 0;
     const live = rolloutStores.rollouts.live.bind(rolloutStores.rollouts);
-    const findActive = environments.store.findActive.bind(environments.store);
+    const findActive = environmentStore.findActive.bind(environmentStore);
     rolloutStores.rollouts.live = (...args) => (reads++, live(...args));
-    environments.store.findActive = (...args) => (reads++, findActive(...args));
+    environmentStore.findActive = (...args) => (reads++, findActive(...args));
     try {
       await t.request("GET", envPath(P, "hot", "/resolve?subject=warm-up"));
       reads = 0;
@@ -275,7 +275,7 @@ describe.each(backends())("rollouts on $name", (backend) => {
       expect(after.headers.get("x-pinset-assignment")).toBeNull();
     } finally {
       rolloutStores.rollouts.live = live;
-      environments.store.findActive = findActive;
+      environmentStore.findActive = findActive;
     }
   });
 });

@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyEnvironmentChange } from "../../src/environments/change.js";
+import { applyEnvironmentChange } from "../../src/environments/legacy-change.js";
 import type { Actor } from "../../src/core/actor.js";
 import { exponentialBackoff } from "../../src/webhooks/backoff.js";
 import { verifySignature } from "../../src/webhooks/signature.js";

@@ -1,65 +1,29 @@
-import { Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type DatabaseConnection, type Driver, type QueryResult } from "kysely";
 import { describe, expect, it } from "vitest";
-import type { Database } from "../../src/db/schema.js";
-import { ResolveCache } from "../../src/environments/resolve-cache.js";
-import { EnvironmentService, type RolloutHooks, type VersionSetReader } from "../../src/environments/service.js";
+import { actor, fakeEnvironments } from "../support/environment-fakes.js";
+import type { RolloutHooks } from "../../src/environments/service.js";
 
 const A = "vs_aaaaaaaaaaaaaaaaaaaaaaaa";
 
-/** A database that answers every query with `rows` and counts what it was asked. */
-function countingDb(rows: unknown[]) {
-  const queries: string[] = [];
-  const state = { down: false };
-  const connection: DatabaseConnection = {
-    async executeQuery<R>(query: { sql: string }): Promise<QueryResult<R>> {
-      queries.push(query.sql);
-      // What pg reports when the server is gone.
-      if (state.down) throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
-      return { rows: rows as R[] };
-    },
-    async *streamQuery() {
-      throw new Error("not used");
-    },
-  };
-  const driver: Driver = {
-    init: async () => {},
-    acquireConnection: async () => connection,
-    beginTransaction: async () => {},
-    commitTransaction: async () => {},
-    rollbackTransaction: async () => {},
-    releaseConnection: async () => {},
-    destroy: async () => {},
-  };
-  const db = new Kysely<Database>({
-    dialect: {
-      createAdapter: () => new PostgresAdapter(),
-      createDriver: () => driver,
-      createIntrospector: (k) => new PostgresIntrospector(k),
-      createQueryCompiler: () => new PostgresQueryCompiler(),
-    },
+/** The service on the memory fakes with p/prod serving A at `revision` (or p/<environment> serving nothing); `queries` counts store reads. */
+async function service(env: { active: string | null; revision: number; environment?: string }, rollouts?: RolloutHooks) {
+  const s = fakeEnvironments(rollouts ? { rollouts } : {});
+  await s.projects.ensure(actor, "p", null);
+  const key = { project: "p", environment: env.environment ?? "prod" };
+  await s.tables.run(async (tx) => {
+    await s.memory.insertIfAbsent(tx, key, false);
+    if (env.active !== null) {
+      const fields = { active: env.active, previous: null, action: "deploy", actor: "ci", actor_token_id: null, reason: null, trace_id: null };
+      await s.memory.writeRevision(tx, key, { ...fields, revision: env.revision });
+    }
   });
-  return { db, queries, state };
-}
-
-function service(rows: unknown[], rollouts?: RolloutHooks) {
-  const { db, queries, state } = countingDb(rows);
-  const bundles: string[] = [];
-  const versionSets: VersionSetReader = {
-    find: async (_p, id) => ({ id }),
-    bundleBytes: async (_p, id) => {
-      bundles.push(id);
-      return { json: JSON.stringify({ id }), etag: `"${id}"` };
-    },
-  };
-  const clock = { now: 0 };
-  const cache = new ResolveCache({ ttlMs: 1000, now: () => clock.now });
-  const projects = { require: async () => ({ name: "p", description: null, created_at: new Date(), seq: 1 }) };
-  return { environments: new EnvironmentService({ db, projects, versionSets, resolveCache: cache, ...(rollouts ? { rollouts } : {}) }), queries, bundles, clock, cache, database: state };
+  s.sets.add(A);
+  const queries = s.calls;
+  return { ...s, queries };
 }
 
 describe("resolve hot path", () => {
   it("reads the database once, then answers from the cache until the TTL or an invalidation", async () => {
-    const s = service([{ active: A, revision: 3 }]);
+    const s = await service({ active: A, revision: 3 });
     const key = { project: "p", environment: "prod" };
 
     const first = await s.environments.resolve(key);
@@ -88,7 +52,7 @@ describe("resolve hot path", () => {
   });
 
   it("does not build the bundle when only the set id is needed (304)", async () => {
-    const s = service([{ active: A, revision: 1 }]);
+    const s = await service({ active: A, revision: 1 });
     const resolved = await s.environments.resolve({ project: "p", environment: "prod" }, { notModified: (etag) => etag === `"${A}"` });
     expect(resolved).toMatchObject({ versionSet: A, etag: `"${A}"`, stale: false });
     expect(resolved.body).toBeUndefined();
@@ -96,7 +60,7 @@ describe("resolve hot path", () => {
   });
 
   it("answers 404 from a cached empty environment without a query", async () => {
-    const s = service([{ active: null, revision: 0 }]);
+    const s = await service({ active: null, revision: 0, environment: "empty" });
     const key = { project: "p", environment: "empty" };
     await expect(s.environments.resolve(key)).rejects.toMatchObject({ status: 404 });
     await expect(s.environments.resolve(key)).rejects.toMatchObject({ status: 404 });
@@ -104,7 +68,7 @@ describe("resolve hot path", () => {
   });
 
   it("answers the last bundle, marked stale, while the database is unavailable; recovers after", async () => {
-    const s = service([{ active: A, revision: 1 }]);
+    const s = await service({ active: A, revision: 1 });
     const key = { project: "p", environment: "prod" };
     const fresh = await s.environments.resolve(key);
     expect(fresh.stale).toBe(false);
@@ -125,7 +89,7 @@ describe("resolve hot path", () => {
   });
 
   it("lets the unavailability through when this instance never served the environment", async () => {
-    const s = service([{ active: A, revision: 1 }]);
+    const s = await service({ active: A, revision: 1 });
     s.database.down = true;
     await expect(s.environments.resolve({ project: "p", environment: "never" })).rejects.toMatchObject({ code: "ECONNREFUSED" });
   });
@@ -137,7 +101,7 @@ describe("resolve hot path", () => {
       // As the rollouts engine answers from its last known rollout during an outage.
       assign: async (_p, _e, subject) => (subject === "alice" ? { versionSet: C, assignment: "candidate" } : { versionSet: A, assignment: "stable" }),
     };
-    const s = service([{ active: A, revision: 1 }], rollouts);
+    const s = await service({ active: A, revision: 1 }, rollouts);
     const key = { project: "p", environment: "prod" };
     await s.environments.resolve(key);
     s.database.down = true;
