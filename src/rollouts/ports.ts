@@ -4,6 +4,7 @@ import type { Tx } from "../core/transaction.js";
 
 export type { AuditRecorder, AuditStore } from "../audit/ports.js";
 export type { ProjectDirectory } from "../projects/ports.js";
+import type { HistoryRecord } from "../environments/ports.js";
 
 // ---------------------------------------------------------------- records
 
@@ -212,20 +213,7 @@ export interface LockedEnvironmentRecord {
 }
 
 /** One entry of an environment's history, as the evidence pack shows it. */
-export interface RolloutHistoryRecord {
-  project: string;
-  environment: string;
-  revision: number;
-  action: string;
-  version_set: string | null;
-  previous: string | null;
-  actor: string;
-  actor_token_id: string | null;
-  reason: string | null;
-  trace_id: string | null;
-  detail: unknown;
-  at: Date;
-}
+export type { HistoryRecord as RolloutHistoryRecord } from "../environments/ports.js";
 
 /** One environment revision a rollout step writes (environments/change.ts applies it). */
 export interface RolloutEnvironmentChange {
@@ -259,7 +247,7 @@ export interface RolloutEnvironments {
   /** When each percent of a rollout took effect, oldest first: its start and every advance. */
   percentChanges(rollout: RolloutOfEnvironment, tx?: Tx): Promise<Array<{ at: Date; percent: number }>>;
   /** The history entries written by one rollout, oldest first. */
-  historyOf(rollout: RolloutOfEnvironment, tx?: Tx): Promise<RolloutHistoryRecord[]>;
+  historyOf(rollout: RolloutOfEnvironment, tx?: Tx): Promise<HistoryRecord[]>;
 }
 
 /** The one way an environment changes (the environments domain's EnvironmentChanger): pointer, history, NOTIFY and `environment.changed`, in `tx`. */
