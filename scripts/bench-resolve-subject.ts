@@ -123,9 +123,9 @@ export async function runResolveSubjectBench(options: { quick?: boolean; seconds
       if (res.headers.get("x-pinset-assignment") === "candidate") candidates++;
     }
 
-    const { rollouts, environmentStore } = pinset.services;
+    const { rolloutStores, environmentStore } = pinset.services;
     let reads = 0;
-    const live = rollouts.store.live.bind(rollouts.store);
+    const live = rolloutStores.rollouts.live.bind(rolloutStores.rollouts);
     const findActive = environmentStore.findActive.bind(environmentStore);
     const without: LoadResult[] = [];
     const withSubj: LoadResult[] = [];
@@ -135,12 +135,12 @@ export async function runResolveSubjectBench(options: { quick?: boolean; seconds
       checked(await autocannon({ url: resolveUrl, connections, duration: 1, workers: 1, headers }), "warm-up");
       without.push(checked(await plain(), "resolve"));
       checked(await withSubject(1), "warm-up with subject");
-      rollouts.store.live = (...args) => (reads++, live(...args));
+      rolloutStores.rollouts.live = (...args) => (reads++, live(...args));
       environmentStore.findActive = (...args) => (reads++, findActive(...args));
       const started = performance.now();
       const r = checked(await withSubject(seconds), "resolve?subject=");
       subjectSeconds += (performance.now() - started) / 1000;
-      rollouts.store.live = live;
+      rolloutStores.rollouts.live = live;
       environmentStore.findActive = findActive;
       subjectRequestCount += r.requests.average * seconds;
       withSubj.push(r);

@@ -5,6 +5,7 @@ import { rolloutGaugeSource } from "./analysis/rollout-gauges-source.js";
 import { registerRolloutMetrics } from "./analysis/rollout-metrics.js";
 import { analysisRoutes } from "./analysis/routes.js";
 import { AnalysisService, type AnalysisServiceDeps } from "./analysis/service.js";
+import { KyselyAnalysisStore } from "./analysis/store.js";
 import { ArtifactCatalog } from "./artifacts/catalog.js";
 import { artifactRoutes } from "./artifacts/routes.js";
 import { ArtifactService } from "./artifacts/service.js";
@@ -28,7 +29,7 @@ import { DEFAULT_STALE_AFTER_MS, type Config } from "./config.js";
 import type { AnswerWatch } from "./db/answer-watch.js";
 import { registerDatabaseMetrics } from "./db/metrics.js";
 import type { Database } from "./db/schema.js";
-import { asTx, KyselyTransactions, queryOf } from "./db/transactions.js";
+import { KyselyTransactions } from "./db/transactions.js";
 import { DEFAULT_DATABASE_BUDGETS } from "./db/budgets.js";
 import type { ChangeFeed } from "./environments/change-feed.js";
 import { wirePropagation } from "./environments/propagation.js";
@@ -37,7 +38,6 @@ import { environmentRoutes } from "./environments/routes.js";
 import { ResolveCache } from "./environments/resolve-cache.js";
 import { EnvironmentService } from "./environments/service.js";
 import { KyselyEnvironmentStore } from "./environments/store.js";
-import { RolloutStore } from "./rollouts/store.js";
 import { registerWatchMetrics } from "./environments/watch.js";
 import { WatchHub, type WatchHubOptions } from "./environments/watch-hub.js";
 import { openFilesLimit } from "./environments/open-files.js";
@@ -66,15 +66,15 @@ import { registerSchemaMetrics } from "./schemas/metrics.js";
 import { SchemaWorkers } from "./schemas/schema-workers.js";
 import { ProjectService } from "./projects/service.js";
 import { KyselyProjectStore } from "./projects/store.js";
-import { GateService } from "./rollouts/gate-service.js";
 import { incidentRoutes } from "./incidents/routes.js";
 import { IncidentService } from "./incidents/service.js";
 import { KyselyIncidentStore } from "./incidents/store.js";
 import { KyselyEnvironmentIncidentFacts } from "./environments/incident-facts-store.js";
 import { KyselyRolloutIncidentFacts } from "./rollouts/incident-facts-store.js";
 import { rolloutRoutes } from "./rollouts/routes.js";
-import { ScheduleLoop } from "./rollouts/schedule-loop.js";
-import { RolloutService } from "./rollouts/service.js";
+import { composeRollouts } from "./rollouts/compose.js";
+import { RolloutCache } from "./rollouts/rollout-cache.js";
+import { kyselyRolloutStores } from "./rollouts/store.js";
 import { versionSetRoutes } from "./version-sets/routes.js";
 import { VersionSetService } from "./version-sets/service.js";
 import { KyselyVersionSetStore } from "./version-sets/store.js";
@@ -182,16 +182,37 @@ export function createApp(deps: AppDeps) {
   });
   // Shared: a rollout step (e.g. promote) changes what the environments' resolve cache holds.
   const resolveCache = new ResolveCache();
-  const rollouts = new RolloutService({ db, blobStore, versionSets, resolveCache, logger });
-  const gates = new GateService({ db, rollouts });
-  // Environments: the adapters below hand the Tx to domains whose functions still take a Kysely
-  // transaction (artifacts, webhooks, version sets, rollouts, incidents); each goes once its
-  // owner takes a Tx.
   const environmentStore = new KyselyEnvironmentStore(db);
   const environmentChanges = new EnvironmentChanger({
     store: environmentStore,
     sets: versionSets,
     events: webhookStore,
+  });
+  const rolloutStores = kyselyRolloutStores(db);
+  const rolloutCache = new RolloutCache();
+  const { rollouts, gates, scheduleLoop: makeScheduleLoop } = composeRollouts({
+    transactions,
+    stores: rolloutStores,
+    environments: environmentStore,
+    changes: environmentChanges,
+    projects,
+    audit: auditStore,
+    events: webhookStore,
+    versionSets: {
+      exists: (tx, project, id) => versionSets.versionSetExists(tx, project, id),
+      get: (project, id) => versionSets.get(project, id),
+      diff: (project, from, to) => versionSets.diff(project, from, to),
+    },
+    blobStore,
+    resolveCache,
+    logger,
+    cache: rolloutCache,
+    // Incidents are built below; these run only once requests arrive.
+    incidents: {
+      onRolloutAborted: (tx, actor, key, info) => incidents.onRolloutAborted(tx, actor, key, info),
+      guard: (tx, actor, key, change) => incidents.guard(tx, actor, key, change),
+      ofRollout: (project, rollout) => incidents.ofRollout(project, rollout),
+    },
   });
   const environments = new EnvironmentService({
     store: environmentStore,
@@ -200,15 +221,9 @@ export function createApp(deps: AppDeps) {
     audit: auditStore,
     projects,
     versionSets,
-    pastRollouts: new RolloutStore(db),
+    pastRollouts: { fixedOf: (project, ids) => rolloutStores.rollouts.findMany(project, ids) },
     resolveCache,
-    rollouts: {
-      rolloutOf: (project, environment) => rollouts.rolloutOf(project, environment),
-      assign: (project, environment, subject) => rollouts.assign(project, environment, subject),
-      peekAssign: (project, environment, subject) => rollouts.peekAssign(project, environment, subject),
-      assertSwitchAllowed: (tx, key, action) => rollouts.assertSwitchAllowed(queryOf(db, tx), key, action),
-      abortLive: (tx, actor, key, reason) => rollouts.abortLive(queryOf(db, tx), actor, key, reason),
-    },
+    rollouts,
     staleAfterMs,
   });
   // Incidents hook into the steps that open, mitigate or are refused by them (in their transactions).
@@ -222,12 +237,6 @@ export function createApp(deps: AppDeps) {
     outbox,
     transactions,
   });
-  // Until the rollouts and environments hook interfaces take a Tx: their Kysely transaction is the same object.
-  rollouts.steps.incidents = {
-    onRolloutAborted: (trx, actor, key, info) => incidents.onRolloutAborted(asTx(trx), actor, key, info),
-    guard: (trx, actor, key, change) => incidents.guard(asTx(trx), actor, key, change),
-  };
-  rollouts.evidence.incidentOf = (project, rollout) => incidents.ofRollout(project, rollout);
   environments.incidents = {
     guard: (tx, actor, key, change) => incidents.guard(tx, actor, key, change),
     onRolledBack: (tx, actor, key, applied) => incidents.onRolledBack(tx, actor, key, applied),
@@ -248,7 +257,7 @@ export function createApp(deps: AppDeps) {
   const watchHub = new WatchHub({ source: environments, feedLive: () => feed?.live ?? false, logger, staleAfterMs, ...hubTuning });
   registerWatchMetrics(metrics.registry, watchHub);
   registerWatchLimitMetrics(metrics.registry, watchStreams);
-  if (feed) wirePropagation({ feed, resolveCache, hub: watchHub, environments, rollouts: rollouts.cache, tokens, streams: watchStreams, logger });
+  if (feed) wirePropagation({ feed, resolveCache, hub: watchHub, environments, rollouts: rolloutCache, tokens, streams: watchStreams, logger });
   const allowPrivateWebhooks = deps.config.webhooks?.allowPrivate ?? false;
   const webhooks = new WebhookService({ store: webhookStore, audit: auditStore, transactions, projects, allowPrivate: allowPrivateWebhooks });
   const deliveryWorker = new DeliveryWorker(new KyselyDeliveryQueue(db), {
@@ -275,12 +284,12 @@ export function createApp(deps: AppDeps) {
   const rateLimit = createRateLimit(deps.config.rateLimit ?? { rps: 0, burst: 0 });
   const traceIds = traceIdGenerator();
   const rolloutMetrics = registerRolloutMetrics(metrics.registry, {
-    source: rolloutGaugeSource({ db, decision: (key) => rollouts.decision(key) }),
+    source: rolloutGaugeSource({ rollouts, decision: (key) => rollouts.decision(key) }),
     onError: (err) => logger.warn({ err }, "rollout gauges could not be read for this scrape"),
   });
   const { tickMs, ...analysisTuning } = deps.analysis ?? {};
   const analysisTickMs = tickMs ?? deps.config.analysisTickMs;
-  const analysis = new AnalysisService({ db, rollouts, gates, logger, metrics: rolloutMetrics, newTraceId: traceIds, ...analysisTuning });
+  const analysis = new AnalysisService({ store: new KyselyAnalysisStore(db), rollouts, gates, audit: auditStore, logger, metrics: rolloutMetrics, newTraceId: traceIds, ...analysisTuning });
   const analysisLoop = new AnalysisLoop(analysis, { logger, ...(analysisTickMs !== undefined ? { tickMs: analysisTickMs } : {}) });
 
   const routes: RouteSpec[] = [];
@@ -332,11 +341,11 @@ export function createApp(deps: AppDeps) {
 
   // Idle until started: main.ts starts it after listening; tests start it when they need it.
   const uploadSweeper = new UploadSweeper(blobStore, { logger, ...(deps.uploadSweep ? { options: deps.uploadSweep } : {}) });
-  const scheduleLoop = new ScheduleLoop(rollouts, { logger, ...(deps.config.analysisTickMs !== undefined ? { options: { tickMs: deps.config.analysisTickMs } } : {}) });
+  const scheduleLoop = makeScheduleLoop({ logger, ...(deps.config.analysisTickMs !== undefined ? { options: { tickMs: deps.config.analysisTickMs } } : {}) });
   const gcSchedule = new GcSchedule(gc, { intervalMs: deps.config.gc?.intervalMs ?? 0, logger });
   const background = combineBackground([deliveryWorker, schemas, uploadSweeper, scheduleLoop, analysisLoop, gcSchedule]);
 
-  return { app, listener, routes, metrics, background, services: { projects, blobs, environmentStore, artifacts, schemas, uploadSweeper, versionSets, environments, watchHub, watchStreams, rollouts, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker, scheduleLoop, analysis, analysisLoop, rolloutMetrics, gc, gcSchedule } };
+  return { app, listener, routes, metrics, background, services: { projects, blobs, environmentStore, environmentChanges, artifacts, schemas, uploadSweeper, versionSets, environments, watchHub, watchStreams, rollouts, rolloutStores, gates, tokens, tokenService, audit, rateLimit, webhooks, deliveryWorker, scheduleLoop, analysis, analysisLoop, rolloutMetrics, gc, gcSchedule } };
 }
 
 export type PinsetApp = ReturnType<typeof createApp>;

@@ -1,5 +1,3 @@
-import { sql, type Kysely } from "kysely";
-import type { Database } from "../db/schema.js";
 import type { Decision } from "../rollouts/gates.js";
 import type { RolloutGaugeInput, RolloutMetricsSource, RolloutState } from "./rollout-metrics.js";
 
@@ -12,15 +10,15 @@ const ENDED_SHOWN_MS = 60 * 60_000;
  * What /metrics says about rollouts: each environment's live rollout, or the one that ended in
  * the last hour, with the gate's decision for live ones. Read once per scrape.
  */
-export function rolloutGaugeSource(deps: { db: Kysely<Database>; decision: (key: { project: string; environment: string }) => Promise<Pick<Decision, "signal" | "reasons">> }): RolloutMetricsSource {
+export function rolloutGaugeSource(deps: {
+  rollouts: {
+    recentPerEnvironment(endedAfter: Date, limit: number): Promise<Array<{ project: string; environment: string; id: string; state: RolloutState; basis_points: number; stable: string; candidate: string }>>;
+  };
+  decision: (key: { project: string; environment: string }) => Promise<Pick<Decision, "signal" | "reasons">>;
+}): RolloutMetricsSource {
   return async () => {
     const since = new Date(Date.now() - ENDED_SHOWN_MS);
-    const { rows } = await sql<{ project: string; environment: string; id: string; state: RolloutState; basis_points: number; stable: string; candidate: string }>`
-      select distinct on (project, environment) project, environment, id, state, basis_points, stable, candidate
-      from rollouts
-      where state in ('running', 'paused') or ended_at > ${since}
-      order by project, environment, seq desc
-      limit ${MAX_ENVIRONMENTS}`.execute(deps.db);
+    const rows = await deps.rollouts.recentPerEnvironment(since, MAX_ENVIRONMENTS);
     const inputs: RolloutGaugeInput[] = [];
     for (const row of rows) {
       const live = row.state === "running" || row.state === "paused";

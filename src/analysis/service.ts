@@ -1,19 +1,15 @@
-import type { Kysely } from "kysely";
-import { recordAudit } from "../audit/store.js";
 import type { Principal } from "../core/principal.js";
-import type { Database } from "../db/schema.js";
 import { AppError, NotFoundError } from "../core/errors.js";
 import type { Actor } from "../core/actor.js";
 import { decodeCursor, toPage, type Page } from "../core/page.js";
 import type { Logger } from "../logger.js";
 import type { GateService } from "../rollouts/gate-service.js";
-import type { RolloutService } from "../rollouts/service.js";
 import { parseAnalysisConfig, presentAnalysisConfig, toStoredConfig, type AnalysisConfig, type AnalysisConfigView } from "./config.js";
 import { evaluateAnalysis, type AnalysisErrorRecord, type Evaluation, type Side } from "./evaluate.js";
 import { clientFromConfig, type PrometheusClientOptions } from "./prometheus-client.js";
 import type { RolloutMetrics } from "./rollout-metrics.js";
 import { redact } from "./secret.js";
-import { AnalysisStore, type AnalysedRollout, type AnalysisRunRow } from "./store.js";
+import type { AnalysisConfigRecord, AnalysisRollouts, AnalysisRunRecord, AnalysisStore, AuditRecorder, RunningRollout } from "./ports.js";
 import { type EnvironmentKey } from "../core/environment-key.js";
 
 export interface AnalysisRunView {
@@ -31,10 +27,18 @@ export interface AnalysisRunView {
   created_at: string;
 }
 
+/** An environment with an analysis config and a running rollout: a candidate for the loop. */
+interface AnalysedRollout {
+  config: AnalysisConfigRecord;
+  rollout: RunningRollout;
+}
+
 export interface AnalysisServiceDeps {
-  db: Kysely<Database>;
-  rollouts: RolloutService;
-  gates: GateService;
+  store: AnalysisStore;
+  rollouts: AnalysisRollouts;
+  /** The gate: `policy` answers 404 for an unknown environment; `record` takes the loop's observations. */
+  gates: Pick<GateService, "policy" | "record">;
+  audit: AuditRecorder;
   logger: Logger;
   metrics?: RolloutMetrics;
   /** Tests hand in a fetch (a Prometheus that never answers, …); production uses the global one. */
@@ -46,7 +50,7 @@ export interface AnalysisServiceDeps {
 /** Who the loop's observations, runs and pauses are written as. */
 export const ANALYSIS_ACTOR_NAME = "system:analysis";
 
-export function presentRun(row: AnalysisRunRow): AnalysisRunView {
+export function presentRun(row: AnalysisRunRecord): AnalysisRunView {
   return {
     rollout_id: row.rollout_id,
     window_start: row.window_start.toISOString(),
@@ -74,11 +78,11 @@ function label(key: EnvironmentKey): string {
  * `consecutive_error_limit` error runs in a row pause the rollout.
  */
 export class AnalysisService {
-  readonly store: AnalysisStore;
+  private readonly store: AnalysisStore;
   private readonly now: () => Date;
 
   constructor(private readonly deps: AnalysisServiceDeps) {
-    this.store = new AnalysisStore(deps.db);
+    this.store = deps.store;
     this.now = deps.now ?? (() => new Date());
   }
 
@@ -95,10 +99,10 @@ export class AnalysisService {
   async put(actor: Actor, principal: Principal, key: EnvironmentKey, body: unknown): Promise<{ created: boolean; config: AnalysisConfigView }> {
     const config = parseAnalysisConfig(body);
     const view = presentAnalysisConfig(config);
-    const created = await this.deps.rollouts.steps.transact(principal, key, async (trx) => {
-      const before = await this.store.config(key, trx);
-      await this.store.saveConfig(trx, key, toStoredConfig(config), actor.name);
-      await recordAudit(trx, actor, {
+    const created = await this.deps.rollouts.withEnvironmentLocked(principal, key, async (tx) => {
+      const before = await this.store.config(key, tx);
+      await this.store.saveConfig(tx, key, toStoredConfig(config), actor.name);
+      await this.deps.audit.record(tx, actor, {
         project: key.project,
         action: "analysis.update",
         target: `environment/${key.environment}/analysis`,
@@ -111,10 +115,10 @@ export class AnalysisService {
   }
 
   async delete(actor: Actor, principal: Principal, key: EnvironmentKey): Promise<void> {
-    await this.deps.rollouts.steps.transact(principal, key, async (trx) => {
-      const before = await this.store.config(key, trx);
-      if (!before || !(await this.store.deleteConfig(trx, key))) throw new NotFoundError(`No analysis config on ${label(key)}`);
-      await recordAudit(trx, actor, {
+    await this.deps.rollouts.withEnvironmentLocked(principal, key, async (tx) => {
+      const before = await this.store.config(key, tx);
+      if (!before || !(await this.store.deleteConfig(tx, key))) throw new NotFoundError(`No analysis config on ${label(key)}`);
+      await this.deps.audit.record(tx, actor, {
         project: key.project,
         action: "analysis.delete",
         target: `environment/${key.environment}/analysis`,
@@ -136,7 +140,7 @@ export class AnalysisService {
    */
   async runDue(options: { limit?: number; concurrency?: number } = {}): Promise<number> {
     const now = this.now();
-    const due = (await this.store.analysedRollouts(options.limit ?? 1_000)).flatMap((candidate) => {
+    const due = (await this.analysedRollouts(options.limit ?? 1_000)).flatMap((candidate) => {
       const window = this.nextWindow(candidate, now);
       return window ? [{ candidate, ...window }] : [];
     });
@@ -144,10 +148,10 @@ export class AnalysisService {
     const queue = [...due];
     const worker = async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
-        const key = { project: next.candidate.project, environment: next.candidate.environment };
+        const key = { project: next.candidate.config.project, environment: next.candidate.config.environment };
         try {
-          const seen = { lastRollout: next.candidate.last_rollout, lastWindowEnd: next.candidate.last_window_end };
-          if (!(await this.store.claim(key, seen, { rolloutId: next.candidate.rollout_id, windowEnd: next.end }))) continue;
+          const seen = { lastRollout: next.candidate.config.last_rollout, lastWindowEnd: next.candidate.config.last_window_end };
+          if (!(await this.store.claim(key, seen, { rolloutId: next.candidate.rollout.id, windowEnd: next.end }))) continue;
           ran++;
           await this.run(key, next.candidate, next.config, next.end);
         } catch (error) {
@@ -159,6 +163,17 @@ export class AnalysisService {
     return ran;
   }
 
+  /** Every environment with a config and a running rollout (paused rollouts are not read), by project then environment. */
+  private async analysedRollouts(limit: number): Promise<AnalysedRollout[]> {
+    const running = new Map<string, RunningRollout>();
+    for (const r of await this.deps.rollouts.running()) running.set(JSON.stringify([r.project, r.environment]), r);
+    const configs = await this.store.configsOf(
+      [...running.values()].map((r) => ({ project: r.project, environment: r.environment })),
+      limit,
+    );
+    return configs.map((config) => ({ config, rollout: running.get(JSON.stringify([config.project, config.environment]))! }));
+  }
+
   /**
    * The window to run now, or none yet. Windows follow each other from the rollout's start
    * (`interval_seconds` each); after a gap (instances down, rollout paused) the next window is
@@ -167,20 +182,21 @@ export class AnalysisService {
   private nextWindow(candidate: AnalysedRollout, now: Date): { config: AnalysisConfig; end: Date } | undefined {
     let config: AnalysisConfig;
     try {
-      config = parseAnalysisConfig(candidate.config);
+      config = parseAnalysisConfig(candidate.config.config);
     } catch (error) {
-      this.deps.logger.error({ err: error, project: candidate.project, environment: candidate.environment }, "stored analysis config no longer parses; skipped");
+      this.deps.logger.error({ err: error, project: candidate.config.project, environment: candidate.config.environment }, "stored analysis config no longer parses; skipped");
       return undefined;
     }
     const intervalMs = config.interval_seconds * 1000;
-    const from = candidate.last_rollout === candidate.rollout_id && candidate.last_window_end ? candidate.last_window_end : candidate.rollout_started_at;
+    const { last_rollout, last_window_end } = candidate.config;
+    const from = last_rollout === candidate.rollout.id && last_window_end ? last_window_end : candidate.rollout.created_at;
     const due = from.getTime() + intervalMs;
     if (due > now.getTime()) return undefined;
     // Behind by more than a window: skip to the latest whole one.
     return { config, end: due + intervalMs <= now.getTime() ? now : new Date(due) };
   }
 
-  private async run(key: EnvironmentKey, rollout: AnalysedRollout, config: AnalysisConfig, windowEnd: Date): Promise<void> {
+  private async run(key: EnvironmentKey, { rollout }: AnalysedRollout, config: AnalysisConfig, windowEnd: Date): Promise<void> {
     const actor: Actor = { name: ANALYSIS_ACTOR_NAME, tokenId: null, traceId: this.deps.newTraceId(), clientAddress: null };
     const started = performance.now();
     const client = clientFromConfig(config, this.deps.fetch ? { fetch: this.deps.fetch } : {});
@@ -216,11 +232,11 @@ export class AnalysisService {
       }
     }
     const status: Evaluation["status"] = errors.length === 0 ? "ok" : Object.keys(observations).length > 0 ? "partial" : "failed";
-    const count = await this.store.countRun(key, rollout.rollout_id, errors.length > 0);
-    const action = count !== undefined && count >= config.consecutive_error_limit ? await this.pauseForErrors(actor, key, rollout.rollout_id, count, errors) : null;
+    const count = await this.store.countRun(key, rollout.id, errors.length > 0);
+    const action = count !== undefined && count >= config.consecutive_error_limit ? await this.pauseForErrors(actor, key, rollout.id, count, errors) : null;
     const durationMs = performance.now() - started;
     await this.store.insertRun(key, {
-      rolloutId: rollout.rollout_id,
+      rolloutId: rollout.id,
       windowStart: new Date(evaluation.window.start),
       windowEnd: new Date(evaluation.window.end),
       status,
@@ -233,7 +249,7 @@ export class AnalysisService {
     });
     this.deps.metrics?.recordRun({ project: key.project, environment: key.environment, status, errors });
     this.deps.logger.info(
-      { project: key.project, environment: key.environment, rollout: rollout.rollout_id, status, errors: errors.length, duration_ms: Math.round(durationMs), action, trace_id: actor.traceId },
+      { project: key.project, environment: key.environment, rollout: rollout.id, status, errors: errors.length, duration_ms: Math.round(durationMs), action, trace_id: actor.traceId },
       "analysis run",
     );
   }
@@ -243,12 +259,8 @@ export class AnalysisService {
     const last = errors[0];
     const reason = `analysis: ${count} runs in a row could not read the metrics${last ? ` (last: ${last.side} ${last.key}: ${last.message})` : ""}; a measurement failure is not a verdict, so the rollout waits for a person`;
     try {
-      return await this.deps.rollouts.steps.transact(undefined, key, async (trx) => {
-        const live = await this.deps.rollouts.store.live(key, trx);
-        if (!live || live.id !== rolloutId || live.state !== "running") return null;
-        await this.deps.rollouts.steps.pause(trx, actor, key, live, { reason: reason.slice(0, 1024), detail: { analysis: { consecutive_errors: count } } });
-        return "paused";
-      });
+      const paused = await this.deps.rollouts.pauseIfRunning(actor, key, rolloutId, { reason: reason.slice(0, 1024), detail: { analysis: { consecutive_errors: count } } });
+      return paused ? "paused" : null;
     } catch (error) {
       this.deps.logger.warn({ err: error, project: key.project, environment: key.environment }, "analysis could not pause the rollout");
       return null;

@@ -1,13 +1,19 @@
-import type { Kysely } from "kysely";
-import type { Database } from "../db/schema.js";
+import type { Tx } from "../core/transaction.js";
 import { analyse, schedule, type Analysis } from "./analysis/analyse.js";
 import type { PooledSide } from "./analysis/pool.js";
 import type { ScheduleOutcome } from "./analysis/schedule.js";
 import { DEFAULT_GATE_POLICY, parseGatePolicy, type GatePolicy } from "./gate-policy.js";
 import type { Decision } from "./gates.js";
-import type { RolloutRow, RolloutStore } from "./store.js";
+import type { GatePolicyStore, ObservationStore, RolloutEnvironments, RolloutRecord } from "./ports.js";
 import type { EnvironmentKey } from "../core/environment-key.js";
 import { toPercent } from "./view.js";
+
+/** Where the verdict's inputs come from: the policy, the observations and the percent history. */
+export interface EvaluationSources {
+  policies: GatePolicyStore;
+  observations: ObservationStore;
+  environments: Pick<RolloutEnvironments, "percentChanges">;
+}
 
 export interface Evaluation {
   policy: GatePolicy;
@@ -21,8 +27,8 @@ export interface Evaluation {
 }
 
 /** The environment's policy: the stored one (merged over the defaults, so new fields get theirs) or the defaults. */
-export async function loadPolicy(store: RolloutStore, key: EnvironmentKey, db?: Kysely<Database>): Promise<GatePolicy> {
-  const stored = await store.policy(key, db);
+export async function loadPolicy(policies: GatePolicyStore, key: EnvironmentKey, tx?: Tx): Promise<GatePolicy> {
+  const stored = await policies.find(key, tx);
   return stored === undefined ? DEFAULT_GATE_POLICY : parseGatePolicy(stored);
 }
 
@@ -31,15 +37,15 @@ export async function loadPolicy(store: RolloutStore, key: EnvironmentKey, db?: 
  * pooled per side — samples over the observations recorded since the current step began
  * (`step_started_at`), plain numbers the newest, risk and segment counts over the whole
  * rollout — judged under the environment's policy; the sample-ratio check at the percent in
- * force for each window (skipped with an allowlist); the schedule's next action. `db` is the
+ * force for each window (skipped with an allowlist); the schedule's next action. `tx` is the
  * caller's transaction when the verdict must agree with what that transaction is about to write.
  */
-export async function evaluate(store: RolloutStore, rollout: RolloutRow, db?: Kysely<Database>, now: Date = new Date()): Promise<Evaluation> {
+export async function evaluate(sources: EvaluationSources, rollout: RolloutRecord, tx?: Tx, now: Date = new Date()): Promise<Evaluation> {
   const key = { project: rollout.project, environment: rollout.environment };
   // Sequential: inside a transaction they run on its one connection anyway.
-  const policy = await loadPolicy(store, key, db);
-  const observations = await store.observationsOf(rollout.project, rollout.id, db);
-  const percents = await store.percentChanges(rollout, db);
+  const policy = await loadPolicy(sources.policies, key, tx);
+  const observations = await sources.observations.ofRollout(rollout.project, rollout.id, tx);
+  const percents = await sources.environments.percentChanges(rollout, tx);
   const percent = toPercent(rollout.basis_points);
   const analysis = analyse({
     policy,

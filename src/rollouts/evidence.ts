@@ -17,28 +17,21 @@
  * then the manifest, then the database row; a pack is listed only when it is complete.
  */
 import { Readable } from "node:stream";
-import type { Kysely } from "kysely";
+import type { AuditRecord, AuditStore } from "../audit/ports.js";
 import { presentAuditEntry } from "../audit/service.js";
-import { recordAudit } from "../audit/store.js";
 import { reportKey, reportPrefix } from "../blobs/keys.js";
 import type { BlobStore } from "../blobs/ports.js";
 import { sha256Hex } from "../core/canonical-json.js";
-import type { Database } from "../db/schema.js";
 import { AppError, NotFoundError } from "../core/errors.js";
 import { presentHistory } from "../environments/service.js";
 import type { Actor } from "../core/actor.js";
+import type { Transactions } from "../core/transaction.js";
 import type { PooledSide } from "./analysis/pool.js";
-import { evaluate } from "./evaluate.js";
-import type { EvidenceRow, RolloutRow, RolloutStore } from "./store.js";
+import { evaluate, type EvaluationSources } from "./evaluate.js";
+import type { EvidenceRecord, EvidenceStore, EvidenceTrigger, ProjectDirectory, RolloutEnvironments, RolloutRecord, RolloutStore, VersionSetEvidenceSource } from "./ports.js";
 import { presentObservation, presentRollout, rolloutTarget } from "./view.js";
 
-export type EvidenceTrigger = EvidenceRow["trigger"];
-
-/** What evidence needs from version sets (VersionSetService satisfies it). */
-export interface VersionSetEvidenceSource {
-  get(project: string, id: string): Promise<unknown>;
-  diff(project: string, from: string, to: string): Promise<unknown>;
-}
+export type { EvidenceTrigger, VersionSetEvidenceSource };
 
 export interface EvidenceFile {
   name: string;
@@ -85,24 +78,31 @@ class EvidenceIntegrityError extends AppError {
   }
 }
 
+export interface EvidenceDeps extends EvaluationSources {
+  transactions: Transactions;
+  rollouts: RolloutStore;
+  evidence: EvidenceStore;
+  environments: RolloutEnvironments;
+  projects: ProjectDirectory;
+  /** Appends the pack's entry, and reads the rollout's entries for audit.json. */
+  audit: AuditStore;
+  blobStore: BlobStore;
+  versionSets: VersionSetEvidenceSource;
+  /** The incident a rollout opened, named in its packs' manifest (absent when incidents are not wired). */
+  incidentOf?: ((project: string, rollout: string) => Promise<string | null>) | undefined;
+  now?: () => Date;
+}
+
+/** Audit entries read per page while gathering a rollout's entries. */
+const AUDIT_PAGE = 500;
+
 export class EvidenceService {
-  /** Set at composition: the incident a rollout opened, named in its packs' manifest. */
-  incidentOf: ((project: string, rollout: string) => Promise<string | null>) | undefined;
+  constructor(private readonly deps: EvidenceDeps) {}
 
-  constructor(
-    private readonly deps: {
-      db: Kysely<Database>;
-      store: RolloutStore;
-      blobStore: BlobStore;
-      versionSets: VersionSetEvidenceSource;
-      now?: () => Date;
-    },
-  ) {}
-
-  async write(actor: Actor, rollout: RolloutRow, trigger: EvidenceTrigger): Promise<EvidenceWritten> {
-    const { store, blobStore } = this.deps;
+  async write(actor: Actor, rollout: RolloutRecord, trigger: EvidenceTrigger): Promise<EvidenceWritten> {
+    const { blobStore } = this.deps;
     const { project } = rollout;
-    const n = await store.reserveEvidence(project, rollout.id);
+    const n = await this.deps.rollouts.reserveEvidence(project, rollout.id);
     const id = n === 1 ? rollout.id : `${rollout.id}-${n}`;
     const now = this.deps.now?.() ?? new Date();
 
@@ -125,7 +125,7 @@ export class EvidenceService {
       project,
       environment: rollout.environment,
       rollout: rollout.id,
-      incident: (await this.incidentOf?.(project, rollout.id)) ?? null,
+      incident: (await this.deps.incidentOf?.(project, rollout.id)) ?? null,
       trigger,
       location,
       created_at: now.toISOString(),
@@ -134,9 +134,9 @@ export class EvidenceService {
       files: written,
     };
     const manifestFile = await put(MANIFEST, encode(manifest));
-    const row = await this.deps.db.transaction().execute(async (trx) => {
-      const inserted = await store.insertEvidence(
-        trx,
+    const row = await this.deps.transactions.run(async (tx) => {
+      const inserted = await this.deps.evidence.insert(
+        tx,
         { project, environment: rollout.environment },
         {
           id,
@@ -149,7 +149,7 @@ export class EvidenceService {
           traceId: actor.traceId,
         },
       );
-      await recordAudit(trx, actor, {
+      await this.deps.audit.record(tx, actor, {
         project,
         action: "evidence.write",
         target: `evidence/${id}`,
@@ -162,9 +162,9 @@ export class EvidenceService {
 
   /** The pack with every file inline, each verified against the manifest (another project's, or an invisible environment's → 404). */
   async get(project: string, id: string, visible: (environment: string) => boolean = () => true): Promise<EvidencePackView> {
-    const row = await this.deps.store.findEvidence(project, id);
+    const row = await this.deps.evidence.find(project, id);
     if (!row || !visible(row.environment)) {
-      if (!(await this.deps.store.projectExists(project))) throw new NotFoundError(`Project ${project} not found`);
+      await this.deps.projects.require(project);
       throw new NotFoundError(`Evidence pack ${id} not found in project ${project}`);
     }
     const contents: Record<string, unknown> = {};
@@ -185,7 +185,7 @@ export class EvidenceService {
     return { ...this.presentWritten(row), environment: row.environment, created_by: row.created_by, manifest, manifest_digest: manifestDigest, contents };
   }
 
-  private presentWritten(row: EvidenceRow): EvidenceWritten {
+  private presentWritten(row: EvidenceRecord): EvidenceWritten {
     return {
       id: row.id,
       rollout_id: row.rollout_id,
@@ -197,19 +197,19 @@ export class EvidenceService {
   }
 
   /** The pack's files, in order; everything read after the step that triggered it committed. */
-  private async gather(rollout: RolloutRow): Promise<Array<[string, unknown]>> {
-    const { store, versionSets } = this.deps;
+  private async gather(rollout: RolloutRecord): Promise<Array<[string, unknown]>> {
+    const { rollouts, versionSets } = this.deps;
     const { project } = rollout;
-    const current = (await store.find(project, rollout.id)) ?? rollout;
-    const evaluation = await evaluate(store, current);
+    const current = (await rollouts.find(project, rollout.id)) ?? rollout;
+    const evaluation = await evaluate(this.deps, current);
     const [stable, candidate, diff] = await Promise.all([
       versionSets.get(project, current.stable),
       versionSets.get(project, current.candidate),
       versionSets.diff(project, current.stable, current.candidate),
     ]);
-    const observations = (await store.observationsOf(project, current.id)).map(presentObservation).reverse();
-    const history = (await store.historyOf(project, current)).map(presentHistory);
-    const audit = (await store.auditOf(project, rolloutTarget(current), current.id)).map(presentAuditEntry);
+    const observations = (await this.deps.observations.ofRollout(project, current.id)).map(presentObservation).reverse();
+    const history = (await this.deps.environments.historyOf(current)).map(presentHistory);
+    const audit = (await this.auditOf(current)).map(presentAuditEntry);
     // The values compared: pooled samples (the last step's, for an ended rollout), newest plain
     // numbers, summed risk and segment counts; what pooling did, per metric.
     const side = (versionSet: string, pooled: PooledSide) => ({
@@ -224,7 +224,7 @@ export class EvidenceService {
       ...new Set(observations.filter((o) => o.side === side).flatMap((o) => o.sample_trace_ids)),
     ];
     return [
-      ["rollout.json", { project, ...presentRollout(current, await store.evidenceIds(project, current.id)) }],
+      ["rollout.json", { project, ...presentRollout(current, (await this.deps.evidence.ofRollout(project, current.id)).map((e) => e.id)) }],
       ["stable.json", stable],
       ["candidate.json", candidate],
       ["diff.json", diff],
@@ -244,5 +244,27 @@ export class EvidenceService {
       ["audit.json", audit],
       ["trace-ids.json", { stable: samples("stable"), candidate: samples("candidate") }],
     ];
+  }
+
+  /**
+   * The audit entries of one rollout, oldest first: those on its target, and those naming it in
+   * `after.rollout` — the freeze its stop caused and incidents (both under its environment) and
+   * its evidence packs (`evidence/…`). None is older than the rollout, which bounds the reads.
+   */
+  private async auditOf(rollout: RolloutRecord): Promise<AuditRecord[]> {
+    const target = rolloutTarget(rollout);
+    const mine = (row: AuditRecord) => row.target === target || (row.after as { rollout?: unknown } | null)?.rollout === rollout.id;
+    const found = new Map<number, AuditRecord>();
+    const queries = [{ target: `environment/${rollout.environment}*` }, { action: "evidence.write" }];
+    for (const query of queries) {
+      let before: number | undefined;
+      for (;;) {
+        const page = await this.deps.audit.list({ project: rollout.project, since: rollout.created_at, limit: AUDIT_PAGE, ...query, ...(before !== undefined ? { before } : {}) });
+        for (const row of page) if (mine(row)) found.set(row.seq, row);
+        if (page.length < AUDIT_PAGE) break;
+        before = page.at(-1)!.seq;
+      }
+    }
+    return [...found.values()].sort((a, b) => a.seq - b.seq);
   }
 }

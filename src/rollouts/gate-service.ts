@@ -1,21 +1,19 @@
 import { randomBytes } from "node:crypto";
-import type { Kysely } from "kysely";
 import { z } from "zod";
-import { recordAudit } from "../audit/store.js";
 import type { Principal } from "../core/principal.js";
-import type { Database } from "../db/schema.js";
+import type { Tx } from "../core/transaction.js";
 import { ConflictError, UnprocessableError } from "../core/errors.js";
 import type { Actor } from "../core/actor.js";
 import { decodeCursor, toPage, type Page } from "../core/page.js";
-import { evaluate, explain, loadPolicy } from "./evaluate.js";
+import { evaluate, explain, loadPolicy, type EvaluationSources } from "./evaluate.js";
 import { parseGatePolicy, type GatePolicy } from "./gate-policy.js";
 import type { Decision } from "./gates.js";
 import { observationSamplesBody } from "./analysis/sample-schemas.js";
 import type { ObservedMetrics } from "./analysis/samples.js";
 import { observedMetricsSchema } from "./metrics.js";
+import type { AuditRecorder, RolloutRecord, RolloutStores } from "./ports.js";
 import type { RolloutService } from "./service.js";
-import { environmentNotFound } from "./steps.js";
-import type { RolloutRow } from "./store.js";
+import type { RolloutSteps } from "./steps.js";
 import type { EnvironmentKey } from "../core/environment-key.js";
 import { presentObservation, rolloutTarget, type ObservationView, type RolloutView } from "./view.js";
 
@@ -64,30 +62,33 @@ function parseSamples(input: ObservationInput): { metrics: ObservedMetrics; requ
  * the observation whose decision is pause / rollback / stop carries that step out in the same
  * transaction that records it (stop also freezes the environment).
  */
-export class GateService {
-  constructor(
-    private readonly deps: {
-      db: Kysely<Database>;
-      rollouts: RolloutService;
-    },
-  ) {}
+export interface GateServiceDeps {
+  stores: RolloutStores;
+  environments: EvaluationSources["environments"];
+  audit: AuditRecorder;
+  steps: RolloutSteps;
+  rollouts: RolloutService;
+}
 
-  private get store() {
-    return this.deps.rollouts.store;
+export class GateService {
+  constructor(private readonly deps: GateServiceDeps) {}
+
+  private get sources(): EvaluationSources {
+    return { policies: this.deps.stores.policies, observations: this.deps.stores.observations, environments: this.deps.environments };
   }
 
   async policy(key: EnvironmentKey): Promise<GatePolicy> {
-    await this.requireEnvironment(key);
-    return loadPolicy(this.store, key);
+    await this.deps.rollouts.requireEnvironment(key);
+    return loadPolicy(this.deps.stores.policies, key);
   }
 
   /** Merges `input` over the policy in force (422 when the result is inconsistent); audited. */
   async setPolicy(actor: Actor, principal: Principal, key: EnvironmentKey, input: unknown): Promise<GatePolicy> {
-    return this.deps.rollouts.steps.transact(principal, key, async (trx) => {
-      const before = await loadPolicy(this.store, key, trx);
+    return this.deps.steps.transact(principal, key, async (tx) => {
+      const before = await loadPolicy(this.deps.stores.policies, key, tx);
       const after = parseGatePolicy(input, before);
-      await this.store.savePolicy(trx, key, after, actor.name);
-      await recordAudit(trx, actor, { project: key.project, action: "gate_policy.update", target: `environment/${key.environment}/gate-policy`, before, after });
+      await this.deps.stores.policies.save(tx, key, after, actor.name);
+      await this.deps.audit.record(tx, actor, { project: key.project, action: "gate_policy.update", target: `environment/${key.environment}/gate-policy`, before, after });
       return after;
     });
   }
@@ -99,8 +100,8 @@ export class GateService {
       throw new UnprocessableError("window_end is before window_start", [{ path: "body.window_end", message: "must not be before window_start" }]);
     }
     const rollouts = this.deps.rollouts;
-    const { observation, decision, row } = await rollouts.steps.transact(principal, key, async (trx) => {
-      const live = await this.store.live(key, trx);
+    const { observation, decision, row } = await this.deps.steps.transact(principal, key, async (tx) => {
+      const live = await this.deps.stores.rollouts.live(key, tx);
       if (!live) {
         throw new ConflictError(`No rollout is running or paused on environment ${key.environment}: observations feed a rollout's gate; start one first`);
       }
@@ -111,7 +112,7 @@ export class GateService {
           [{ path: "body.version_set", message: "must be the rollout's stable or candidate set" }],
         );
       }
-      const observation = await this.store.insertObservation(trx, key, {
+      const observation = await this.deps.stores.observations.insert(tx, key, {
         id: `ob_${randomBytes(12).toString("hex")}`,
         rolloutId: live.id,
         versionSet: input.versionSet,
@@ -127,14 +128,14 @@ export class GateService {
         createdBy: actor.name,
         traceId: actor.traceId,
       });
-      await recordAudit(trx, actor, {
+      await this.deps.audit.record(tx, actor, {
         project: key.project,
         action: "observation.record",
         target: rolloutTarget(live),
         after: { observation: observation.id, version_set: input.versionSet, side, window_start: input.windowStart, window_end: input.windowEnd, metrics, requests: requests ?? null, segments: segments ?? null },
       });
-      const { decision } = await evaluate(this.store, live, trx);
-      const row = live.auto ? await this.autoStep(trx, actor, key, live, decision, observation.id) : live;
+      const { decision } = await evaluate(this.sources, live, tx);
+      const row = live.auto ? await this.autoStep(tx, actor, key, live, decision, observation.id) : live;
       return { observation, decision, row };
     });
     if (row.state === "aborted") await rollouts.writeAfterEnd(actor, row, "aborted");
@@ -142,29 +143,25 @@ export class GateService {
   }
 
   async list(key: EnvironmentKey, page: { limit: number; cursor?: string }): Promise<Page<ObservationView>> {
-    await this.requireEnvironment(key);
-    const rows = await this.store.listObservations(key, { before: decodeCursor(page.cursor), limit: page.limit + 1 });
+    await this.deps.rollouts.requireEnvironment(key);
+    const rows = await this.deps.stores.observations.list(key, { before: decodeCursor(page.cursor), limit: page.limit + 1 });
     return toPage(rows, page.limit, (r) => r.seq, presentObservation);
   }
 
   /** API.md: pause → pause (when running), rollback → abort, stop → abort and freeze. */
-  private async autoStep(trx: Kysely<Database>, actor: Actor, key: EnvironmentKey, live: RolloutRow, decision: Decision, observation: string): Promise<RolloutRow> {
+  private async autoStep(tx: Tx, actor: Actor, key: EnvironmentKey, live: RolloutRecord, decision: Decision, observation: string): Promise<RolloutRecord> {
     const reason = `auto: ${explain(decision)}`.slice(0, REASON_MAX);
     const detail = { auto: true, observation, decision };
-    const steps = this.deps.rollouts.steps;
+    const steps = this.deps.steps;
     switch (decision.action) {
       case "pause":
-        return live.state === "running" ? steps.pause(trx, actor, key, live, { reason, detail }) : live;
+        return live.state === "running" ? steps.pause(tx, actor, key, live, { reason, detail }) : live;
       case "rollback":
-        return steps.abort(trx, actor, key, live, { reason, detail });
+        return steps.abort(tx, actor, key, live, { reason, detail });
       case "stop":
-        return steps.abort(trx, actor, key, live, { reason, detail, freeze: true });
+        return steps.abort(tx, actor, key, live, { reason, detail, freeze: true });
       default:
         return live;
     }
-  }
-
-  private async requireEnvironment(key: EnvironmentKey): Promise<void> {
-    if (!(await this.store.environmentExists(key))) throw await environmentNotFound(this.store, key);
   }
 }

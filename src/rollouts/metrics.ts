@@ -15,19 +15,8 @@ import { UnprocessableError, type FieldError } from "../core/errors.js";
 import { OBSERVED_VALUE } from "./analysis/sample-schemas.js";
 import type { ObservedMetrics } from "./analysis/samples.js";
 
-/** Every metric, in the stable order used for decision reasons. */
-export const METRIC_NAMES = [
-  "quality.success_rate",
-  "quality.adoption_rate",
-  "latency.p95_ms",
-  "latency.timeout_rate",
-  "cost.tokens_per_request",
-  "risk.injection_success",
-  "risk.unauthorized_tool_calls",
-  "risk.pii_leaks",
-] as const;
-
-export type MetricName = (typeof METRIC_NAMES)[number];
+export { METRIC_NAMES, type MetricName } from "./metric-names.js";
+import { METRIC_NAMES, type MetricName } from "./metric-names.js";
 export type Metrics = Partial<Record<MetricName, number>>;
 
 const rate = z.number({ error: "must be a finite number between 0 and 1" }).min(0, {

@@ -198,7 +198,7 @@ export function rolloutRoutes(deps: {
         const { project, id } = parseInput(evidenceParams, req.params, "params");
         // The route has no :env for authorize(): an environment-restricted token sees only its own packs.
         const principal = principalOf(res);
-        res.json(await rollouts.evidence.get(project, id, (environment) => canSeeEnvironment(principal, environment)));
+        res.json(await rollouts.evidencePack(project, id, (environment) => canSeeEnvironment(principal, environment)));
       },
     },
   ];

@@ -23,11 +23,11 @@ import type { BackgroundTask } from "../background.js";
 import { DEFAULT_ANALYSIS_TICK_MS } from "../config.js";
 import type { Actor } from "../core/actor.js";
 import type { Logger } from "../logger.js";
-import { evaluate, type Evaluation } from "./evaluate.js";
+import { evaluate, type Evaluation, type EvaluationSources } from "./evaluate.js";
 import { nextStep } from "./gate-policy.js";
+import { StaleRolloutError, type RolloutRecord, type RolloutStore } from "./ports.js";
 import type { RolloutService } from "./service.js";
-import { FULL } from "./steps.js";
-import { StaleRolloutError, type RolloutRow } from "./store.js";
+import { FULL, type RolloutSteps } from "./steps.js";
 import { toBasisPoints, toPercent } from "./view.js";
 
 /** The actor of automatic steps in history and audit. */
@@ -42,6 +42,14 @@ export interface ScheduleLoopOptions {
 
 export type AutomaticAction = "advance" | "promote" | "pause" | "abort" | "stop";
 
+/** The rollouts engine the loop drives (compose.ts hands it over). */
+export interface ScheduleParts {
+  rollouts: RolloutService;
+  steps: RolloutSteps;
+  store: RolloutStore;
+  sources: EvaluationSources;
+}
+
 export class ScheduleLoop implements BackgroundTask {
   private readonly options: ScheduleLoopOptions;
   private readonly log: Logger;
@@ -51,7 +59,7 @@ export class ScheduleLoop implements BackgroundTask {
   private stopping = false;
 
   constructor(
-    private readonly rollouts: RolloutService,
+    private readonly parts: ScheduleParts,
     deps: { logger: Logger; options?: Partial<ScheduleLoopOptions> },
   ) {
     this.options = { tickMs: DEFAULT_ANALYSIS_TICK_MS, now: () => new Date(), ...deps.options };
@@ -88,9 +96,9 @@ export class ScheduleLoop implements BackgroundTask {
   }
 
   private async pass(): Promise<void> {
-    let rows: RolloutRow[];
+    let rows: RolloutRecord[];
     try {
-      rows = await this.rollouts.store.runningAuto();
+      rows = await this.parts.store.runningAuto();
     } catch (err) {
       this.log.warn({ err }, "the schedule could not list running rollouts; will retry");
       return;
@@ -108,16 +116,16 @@ export class ScheduleLoop implements BackgroundTask {
   }
 
   /** Judges one rollout and, when the schedule says so, steps it (at most once per revision). */
-  private async consider(row: RolloutRow): Promise<AutomaticAction | undefined> {
-    const first = await evaluate(this.rollouts.store, row, undefined, this.options.now());
+  private async consider(row: RolloutRecord): Promise<AutomaticAction | undefined> {
+    const first = await evaluate(this.parts.sources, row, undefined, this.options.now());
     if (first.schedule.next_action === "hold") return undefined;
     const key = { project: row.project, environment: row.environment };
     const actor: Actor = { name: GATE_ACTOR, tokenId: null, traceId: randomBytes(16).toString("hex"), clientAddress: null };
-    const steps = this.rollouts.steps;
-    const done = await steps.transact(undefined, key, async (trx) => {
-      const live = await this.rollouts.store.live(key, trx);
+    const steps = this.parts.steps;
+    const done = await steps.transact(undefined, key, async (tx) => {
+      const live = await this.parts.store.live(key, tx);
       if (!live || live.id !== row.id || live.revision !== row.revision || live.state !== "running" || !live.auto) return undefined;
-      const evaluation = await evaluate(this.rollouts.store, live, trx, this.options.now());
+      const evaluation = await evaluate(this.parts.sources, live, tx, this.options.now());
       const outcome = evaluation.schedule;
       const reason = `automatic: ${outcome.reason}`.slice(0, REASON_MAX);
       const detail = automaticDetail(evaluation);
@@ -127,21 +135,21 @@ export class ScheduleLoop implements BackgroundTask {
         case "advance": {
           const next = nextStep(evaluation.policy, toPercent(live.basis_points));
           const basisPoints = next === undefined ? FULL : toBasisPoints(next);
-          const after = await steps.advance(trx, actor, key, live, { basisPoints, forced: false, decision: evaluation.decision, reason, detail });
+          const after = await steps.advance(tx, actor, key, live, { basisPoints, forced: false, decision: evaluation.decision, reason, detail });
           return { row: after, action: after.state === "promoted" ? ("promote" as const) : ("advance" as const) };
         }
         case "pause":
-          return { row: await steps.pause(trx, actor, key, live, { reason, detail }), action: "pause" as const };
+          return { row: await steps.pause(tx, actor, key, live, { reason, detail }), action: "pause" as const };
         case "rollback":
-          return { row: await steps.abort(trx, actor, key, live, { reason, detail }), action: "abort" as const };
+          return { row: await steps.abort(tx, actor, key, live, { reason, detail }), action: "abort" as const };
         case "stop":
-          return { row: await steps.abort(trx, actor, key, live, { reason, detail, freeze: true }), action: "stop" as const };
+          return { row: await steps.abort(tx, actor, key, live, { reason, detail, freeze: true }), action: "stop" as const };
       }
     });
     if (!done) return undefined;
     this.log.info({ rollout: row.id, project: row.project, environment: row.environment, action: done.action, trace_id: actor.traceId }, "automatic rollout step");
-    if (done.row.state === "promoted") await this.rollouts.writeAfterEnd(actor, done.row, "promoted");
-    if (done.row.state === "aborted") await this.rollouts.writeAfterEnd(actor, done.row, "aborted");
+    if (done.row.state === "promoted") await this.parts.rollouts.writeAfterEnd(actor, done.row, "promoted");
+    if (done.row.state === "aborted") await this.parts.rollouts.writeAfterEnd(actor, done.row, "aborted");
     return done.action;
   }
 }

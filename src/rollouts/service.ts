@@ -1,32 +1,31 @@
-import type { Kysely } from "kysely";
-import { recordAudit } from "../audit/store.js";
-import type { Principal } from "../core/principal.js";
-import type { BlobStore } from "../blobs/ports.js";
-import { isDatabaseUnavailable } from "../db/errors.js";
-import type { Database } from "../db/schema.js";
-import { applyEnvironmentChange } from "../environments/legacy-change.js";
-import { ConflictError, NotFoundError, UnprocessableError } from "../core/errors.js";
 import type { Actor } from "../core/actor.js";
+import type { EnvironmentKey } from "../core/environment-key.js";
+import { ConflictError, NotFoundError, UnprocessableError } from "../core/errors.js";
+import type { Principal } from "../core/principal.js";
+import type { Tx } from "../core/transaction.js";
+import { isDatabaseUnavailable } from "../db/errors.js";
 import type { Logger } from "../logger.js";
 import { assignSubject, isValidPercent, type Assignment } from "./assignment.js";
 import { evaluate, explain } from "./evaluate.js";
-import { EvidenceService, type EvidenceTrigger, type EvidenceWritten, type VersionSetEvidenceSource } from "./evidence.js";
+import type { EvidencePackView, EvidenceService, EvidenceTrigger, EvidenceWritten } from "./evidence.js";
 import { nextStep } from "./gate-policy.js";
 import type { Decision } from "./gates.js";
-import { RolloutCache, type CachedRollout } from "./rollout-cache.js";
-import { environmentNotFound, FULL, RolloutSteps } from "./steps.js";
-import { RolloutStore, type RolloutRow } from "./store.js";
-import { type EnvironmentKey } from "../core/environment-key.js";
+import type { AuditRecorder, LockedEnvironmentRecord, ProjectDirectory, RolloutEnvironmentChanges, RolloutEnvironments, RolloutRecord, RolloutStores } from "./ports.js";
+import type { CachedRollout, RolloutCache } from "./rollout-cache.js";
+import { environmentNotFound, FULL, type RolloutSteps } from "./steps.js";
 import { presentRollout, toBasisPoints, toPercent, type RolloutStatusView, type RolloutView } from "./view.js";
 
 export interface RolloutServiceDeps {
-  db: Kysely<Database>;
-  blobStore: BlobStore;
-  versionSets: VersionSetEvidenceSource;
-  /** The environments' resolve cache (a promote changes the active set it holds). */
-  resolveCache: { invalidate(project: string, env: string): void };
+  stores: RolloutStores;
+  environments: RolloutEnvironments;
+  changes: RolloutEnvironmentChanges;
+  projects: ProjectDirectory;
+  audit: AuditRecorder;
+  /** The step primitives and evidence writer (built by compose.ts, shared with the gate and the schedule loop). */
+  steps: RolloutSteps;
+  evidence: EvidenceService;
+  cache: RolloutCache;
   logger: Logger;
-  cache?: RolloutCache;
 }
 
 export interface StartInput {
@@ -66,23 +65,38 @@ const label = (key: EnvironmentKey) => `environment ${key.environment} of projec
  * the step commits, because the blob store cannot join a database transaction.
  */
 export class RolloutService {
-  readonly store: RolloutStore;
-  readonly cache: RolloutCache;
-  readonly steps: RolloutSteps;
-  readonly evidence: EvidenceService;
+  private readonly stores: RolloutStores;
+  private readonly cache: RolloutCache;
+  private readonly steps: RolloutSteps;
+  private readonly evidence: EvidenceService;
   private readonly log: Logger;
 
   constructor(private readonly deps: RolloutServiceDeps) {
-    this.store = new RolloutStore(deps.db);
-    this.cache = deps.cache ?? new RolloutCache();
-    this.steps = new RolloutSteps({ db: deps.db, store: this.store, cache: this.cache, resolveCache: deps.resolveCache });
-    this.evidence = new EvidenceService({ db: deps.db, store: this.store, blobStore: deps.blobStore, versionSets: deps.versionSets });
+    this.stores = deps.stores;
+    this.cache = deps.cache;
+    this.steps = deps.steps;
+    this.evidence = deps.evidence;
     this.log = deps.logger.child({ module: "rollouts" });
   }
 
   /** For cross-instance propagation: drop what this instance holds about the environment. */
   invalidate(project: string, environment: string): void {
     this.cache.invalidate(project, environment);
+  }
+
+  /**
+   * Runs `work` in one transaction holding the environment's row lock, after the deploy-scope
+   * check on the locked row (`principal` undefined: the registry's own loops). Every rollout
+   * step, observation, gate policy and analysis config change goes through here, so they are
+   * serialized per environment on every instance; 404 for a missing project or environment.
+   */
+  withEnvironmentLocked<T>(principal: Principal | undefined, key: EnvironmentKey, work: (tx: Tx, env: LockedEnvironmentRecord) => Promise<T>): Promise<T> {
+    return this.steps.transact(principal, key, work);
+  }
+
+  /** 404 (project, then environment) unless the environment exists. */
+  async requireEnvironment(key: EnvironmentKey): Promise<void> {
+    if (!(await this.deps.environments.environmentExists(key))) throw await environmentNotFound(this.deps.projects, key);
   }
 
   // ------------------------------------------------------------------ reads
@@ -95,7 +109,7 @@ export class RolloutService {
     if (row.state !== "running" && row.state !== "paused") {
       return { ...view, ...status, step: null, bake_remaining_seconds: null, next_action: null, next_action_reason: null };
     }
-    const { analysis, schedule } = await evaluate(this.store, row);
+    const { analysis, schedule } = await evaluate(this.sources, row);
     const step = { ...analysis.step, samples: analysis.samples };
     if (row.state === "paused") {
       return { ...view, ...status, step, bake_remaining_seconds: schedule.bake_remaining_seconds, next_action: "resume", next_action_reason: "paused: the schedule waits until a person resumes the rollout" };
@@ -106,7 +120,7 @@ export class RolloutService {
 
   /** The `rollout` field of the environment JSON: the running or paused one, else null. */
   async rolloutOf(project: string, environment: string): Promise<RolloutView | null> {
-    const live = await this.store.live({ project, environment });
+    const live = await this.stores.rollouts.live({ project, environment });
     return live ? this.present(live) : null;
   }
 
@@ -139,12 +153,12 @@ export class RolloutService {
   }
 
   async decision(key: EnvironmentKey): Promise<Decision> {
-    return (await evaluate(this.store, await this.requireLatest(key))).decision;
+    return (await evaluate(this.sources, await this.requireLatest(key))).decision;
   }
 
   /** Hook for deploy and rollback, called in their transaction after the environment row is locked. */
-  async assertSwitchAllowed(trx: Kysely<Database>, key: EnvironmentKey, action: string): Promise<void> {
-    const live = await this.store.live(key, trx);
+  async assertSwitchAllowed(tx: Tx, key: EnvironmentKey, action: string): Promise<void> {
+    const live = await this.stores.rollouts.live(key, tx);
     if (live) {
       throw new ConflictError(
         `Cannot ${action} ${label(key)} while rollout ${live.id} is ${live.state} (candidate ${live.candidate} at ${toPercent(live.basis_points)} %): ` +
@@ -158,8 +172,8 @@ export class RolloutService {
   async start(actor: Actor, principal: Principal, key: EnvironmentKey, input: StartInput): Promise<RolloutView> {
     const basisPoints = percentToBasisPoints(input.percent, "body.percent");
     const allow = [...new Set(input.allow ?? [])];
-    const row = await this.steps.transact(principal, key, (trx, env) =>
-      this.steps.start(trx, actor, key, env, { candidate: input.candidate, basisPoints, allow, auto: input.auto ?? false, reason: input.reason ?? null, acknowledgeIncident: input.acknowledge_incident }),
+    const row = await this.steps.transact(principal, key, (tx, env) =>
+      this.steps.start(tx, actor, key, env, { candidate: input.candidate, basisPoints, allow, auto: input.auto ?? false, reason: input.reason ?? null, acknowledgeIncident: input.acknowledge_incident }),
     );
     return this.present(row);
   }
@@ -171,10 +185,10 @@ export class RolloutService {
    */
   async advance(actor: Actor, principal: Principal, key: EnvironmentKey, input: AdvanceInput): Promise<RolloutView> {
     const requested = input.percent === undefined ? undefined : percentToBasisPoints(input.percent, "body.percent");
-    const row = await this.steps.transact(principal, key, async (trx) => {
-      const live = await this.steps.requireLive(trx, key, "advance");
+    const row = await this.steps.transact(principal, key, async (tx) => {
+      const live = await this.steps.requireLive(tx, key, "advance");
       if (live.state !== "running") throw new ConflictError(`Rollout ${live.id} is ${live.state}: resume it before advancing`);
-      const evaluation = await evaluate(this.store, live, trx);
+      const evaluation = await evaluate(this.sources, live, tx);
       let target = requested;
       if (target === undefined) {
         const next = nextStep(evaluation.policy, toPercent(live.basis_points));
@@ -191,29 +205,29 @@ export class RolloutService {
           "gate_blocked",
         );
       }
-      return this.steps.advance(trx, actor, key, live, { basisPoints: target, forced, decision: evaluation.decision, reason: input.reason ?? null });
+      return this.steps.advance(tx, actor, key, live, { basisPoints: target, forced, decision: evaluation.decision, reason: input.reason ?? null });
     });
     if (row.state === "promoted") await this.writeAfterEnd(actor, row, "promoted");
     return this.present(row);
   }
 
   async pause(actor: Actor, principal: Principal, key: EnvironmentKey, input: { reason?: string }): Promise<RolloutView> {
-    const row = await this.steps.transact(principal, key, async (trx) =>
-      this.steps.pause(trx, actor, key, await this.steps.requireLive(trx, key, "pause"), { reason: input.reason ?? null }),
+    const row = await this.steps.transact(principal, key, async (tx) =>
+      this.steps.pause(tx, actor, key, await this.steps.requireLive(tx, key, "pause"), { reason: input.reason ?? null }),
     );
     return this.present(row);
   }
 
   async resume(actor: Actor, principal: Principal, key: EnvironmentKey, input: { reason?: string }): Promise<RolloutView> {
-    const row = await this.steps.transact(principal, key, async (trx) =>
-      this.steps.resume(trx, actor, key, await this.steps.requireLive(trx, key, "resume"), { reason: input.reason ?? null }),
+    const row = await this.steps.transact(principal, key, async (tx) =>
+      this.steps.resume(tx, actor, key, await this.steps.requireLive(tx, key, "resume"), { reason: input.reason ?? null }),
     );
     return this.present(row);
   }
 
   async abort(actor: Actor, principal: Principal, key: EnvironmentKey, input: { reason?: string }): Promise<RolloutView> {
-    const row = await this.steps.transact(principal, key, async (trx) =>
-      this.steps.abort(trx, actor, key, await this.steps.requireLive(trx, key, "abort"), { reason: input.reason ?? null }),
+    const row = await this.steps.transact(principal, key, async (tx) =>
+      this.steps.abort(tx, actor, key, await this.steps.requireLive(tx, key, "abort"), { reason: input.reason ?? null }),
     );
     await this.writeAfterEnd(actor, row, "aborted");
     return this.present(row);
@@ -224,10 +238,10 @@ export class RolloutService {
    * degrade's transaction, the environment row already locked; the evidence pack is written by
    * `after`, once the transaction committed. Undefined when no rollout is live.
    */
-  readonly abortLive = async (trx: Kysely<Database>, actor: Actor, key: EnvironmentKey, reason: string | null) => {
-    const live = await this.store.live(key, trx);
+  readonly abortLive = async (tx: Tx, actor: Actor, key: EnvironmentKey, reason: string | null) => {
+    const live = await this.stores.rollouts.live(key, tx);
     if (!live) return undefined;
-    const row = await this.steps.abort(trx, actor, key, live, { reason, detail: { degrade: true } });
+    const row = await this.steps.abort(tx, actor, key, live, { reason, detail: { degrade: true } });
     return {
       id: row.id,
       after: async () => {
@@ -237,15 +251,39 @@ export class RolloutService {
     };
   };
 
+  /**
+   * Pauses rollout `rolloutId` if it is still the running one (the analysis loop after too many
+   * failed measurements): true when it paused it, false when it had moved on.
+   */
+  async pauseIfRunning(actor: Actor, key: EnvironmentKey, rolloutId: string, input: { reason: string; detail: object }): Promise<boolean> {
+    return this.steps.transact(undefined, key, async (tx) => {
+      const live = await this.stores.rollouts.live(key, tx);
+      if (!live || live.id !== rolloutId || live.state !== "running") return false;
+      await this.steps.pause(tx, actor, key, live, input);
+      return true;
+    });
+  }
+
+  /** Running rollouts (not paused) in every project, oldest first: the analysis loop's work list. */
+  running(): Promise<RolloutRecord[]> {
+    return this.stores.rollouts.running();
+  }
+
+  /** Per environment the live rollout or the one that ended after `endedAfter` (the /metrics gauges). */
+  recentPerEnvironment(endedAfter: Date, limit: number): Promise<RolloutRecord[]> {
+    return this.stores.rollouts.recentPerEnvironment(endedAfter, limit);
+  }
+
   /** On demand, for the current or most recent rollout; each call writes a new, separate pack. */
   async writeEvidence(actor: Actor, key: EnvironmentKey): Promise<EvidenceWritten> {
     return this.evidence.write(actor, await this.requireLatest(key), "manual");
   }
 
-  /**
-   * Lifts the freeze a `stop` left: a revision (`unfreeze`) with its history entry and an audit
-   * row. An environment that is not frozen is left alone (no revision).
-   */
+  /** The pack with every file inline, each verified against the manifest; 404 for another project's or an environment the caller cannot see. */
+  async evidencePack(project: string, id: string, visible: (environment: string) => boolean): Promise<EvidencePackView> {
+    return this.evidence.get(project, id, visible);
+  }
+
   /**
    * Freezes the environment by hand (on-call stopping all change): deploys, rollbacks and new
    * rollouts answer 423 until an admin unfreezes; degrade still works. A revision (history
@@ -253,27 +291,31 @@ export class RolloutService {
    * share would be stuck mid-way — abort it (or let it finish) first.
    */
   async freeze(actor: Actor, principal: Principal, key: EnvironmentKey, input: { reason?: string }): Promise<void> {
-    await this.steps.transact(principal, key, async (trx, env) => {
+    await this.steps.transact(principal, key, async (tx, env) => {
       if (env.frozen) return;
-      const live = await this.store.live(key, trx);
+      const live = await this.stores.rollouts.live(key, tx);
       if (live) {
         throw new ConflictError(`Rollout ${live.id} is ${live.state} on ${key.environment}: abort it (or let it finish) before freezing the environment`);
       }
-      await this.setFrozen(trx, actor, key, true, input.reason);
+      await this.setFrozen(tx, actor, key, true, input.reason);
     });
   }
 
+  /**
+   * Lifts the freeze a `stop` left: a revision (`unfreeze`) with its history entry and an audit
+   * row. An environment that is not frozen is left alone (no revision).
+   */
   async unfreeze(actor: Actor, key: EnvironmentKey, input: { reason?: string }): Promise<void> {
-    await this.steps.transact(undefined, key, async (trx, env) => {
-      if (env.frozen) await this.setFrozen(trx, actor, key, false, input.reason);
+    await this.steps.transact(undefined, key, async (tx, env) => {
+      if (env.frozen) await this.setFrozen(tx, actor, key, false, input.reason);
     });
   }
 
   /** One revision (history `freeze` / `unfreeze`, with the reason) and its audit entry. */
-  private async setFrozen(trx: Kysely<Database>, actor: Actor, key: EnvironmentKey, frozen: boolean, reason: string | undefined): Promise<void> {
+  private async setFrozen(tx: Tx, actor: Actor, key: EnvironmentKey, frozen: boolean, reason: string | undefined): Promise<void> {
     const action = frozen ? "freeze" : "unfreeze";
-    const applied = await applyEnvironmentChange(trx, actor, { project: key.project, environment: key.environment, action, frozen, reason: reason ?? null });
-    await recordAudit(trx, actor, {
+    const applied = await this.deps.changes.apply(tx, actor, { project: key.project, environment: key.environment, action, frozen, reason: reason ?? null });
+    await this.deps.audit.record(tx, actor, {
       project: key.project,
       action: `environment.${action}`,
       target: `environment/${key.environment}`,
@@ -283,7 +325,7 @@ export class RolloutService {
   }
 
   /** Packs for ended rollouts; a failure leaves the step committed and is logged (POST …/rollout/evidence retries). */
-  async writeAfterEnd(actor: Actor, row: RolloutRow, trigger: EvidenceTrigger): Promise<void> {
+  async writeAfterEnd(actor: Actor, row: RolloutRecord, trigger: EvidenceTrigger): Promise<void> {
     try {
       await this.evidence.write(actor, row, trigger);
     } catch (err) {
@@ -291,19 +333,23 @@ export class RolloutService {
     }
   }
 
-  async present(row: RolloutRow): Promise<RolloutView> {
-    return presentRollout(row, await this.store.evidenceIds(row.project, row.id));
+  async present(row: RolloutRecord): Promise<RolloutView> {
+    return presentRollout(row, (await this.stores.evidence.ofRollout(row.project, row.id)).map((e) => e.id));
   }
 
-  private async requireLatest(key: EnvironmentKey): Promise<RolloutRow> {
-    const row = await this.store.latest(key);
+  private get sources() {
+    return { policies: this.stores.policies, observations: this.stores.observations, environments: this.deps.environments };
+  }
+
+  private async requireLatest(key: EnvironmentKey): Promise<RolloutRecord> {
+    const row = await this.stores.rollouts.latest(key);
     if (row) return row;
-    if (!(await this.store.environmentExists(key))) throw await environmentNotFound(this.store, key);
+    await this.requireEnvironment(key);
     throw new NotFoundError(`No rollout was ever started on ${label(key)}`);
   }
 
   private async loadLive(project: string, environment: string): Promise<CachedRollout | null> {
-    const live = await this.store.live({ project, environment });
+    const live = await this.stores.rollouts.live({ project, environment });
     if (!live) return null;
     return { id: live.id, stable: live.stable, candidate: live.candidate, percent: toPercent(live.basis_points), allow: new Set(live.allow) };
   }

@@ -1,6 +1,6 @@
 import type { ObservedMetrics } from "./analysis/samples.js";
 import { METRIC_NAMES } from "./metrics.js";
-import type { ObservationRow, RolloutRow } from "./store.js";
+import type { ObservationRecord, RolloutRecord } from "./ports.js";
 
 /** The rollout JSON of API.md, plus revision, timestamps and the ids of its evidence packs. */
 export interface RolloutView {
@@ -10,7 +10,7 @@ export interface RolloutView {
   candidate: string;
   percent: number;
   allow: string[];
-  state: RolloutRow["state"];
+  state: RolloutRecord["state"];
   auto: boolean;
   /** The environment revision written by the rollout's latest step. */
   revision: number;
@@ -56,7 +56,7 @@ export interface ObservationView {
 export const toPercent = (basisPoints: number): number => basisPoints / 100;
 export const toBasisPoints = (percent: number): number => Math.round(percent * 100);
 
-export function presentRollout(row: RolloutRow, evidence: string[] = []): RolloutView {
+export function presentRollout(row: RolloutRecord, evidence: string[] = []): RolloutView {
   return {
     id: row.id,
     environment: row.environment,
@@ -84,7 +84,7 @@ function ordered(stored: Record<string, unknown>): ObservedMetrics {
   return metrics;
 }
 
-export function presentObservation(row: ObservationRow): ObservationView {
+export function presentObservation(row: ObservationRecord): ObservationView {
   return {
     id: row.id,
     rollout_id: row.rollout_id,
@@ -103,11 +103,11 @@ export function presentObservation(row: ObservationRow): ObservationView {
 }
 
 /** The audit `target` of everything a rollout does. */
-export function rolloutTarget(row: Pick<RolloutRow, "environment" | "id">): string {
+export function rolloutTarget(row: Pick<RolloutRecord, "environment" | "id">): string {
   return `environment/${row.environment}/rollout/${row.id}`;
 }
 
 /** What the audit log keeps of a rollout before and after a step. */
-export function rolloutSnapshot(row: RolloutRow): Record<string, unknown> {
+export function rolloutSnapshot(row: RolloutRecord): Record<string, unknown> {
   return { state: row.state, percent: toPercent(row.basis_points), stable: row.stable, candidate: row.candidate, revision: row.revision };
 }

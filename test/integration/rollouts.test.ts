@@ -256,11 +256,11 @@ describe.each(backends())("rollouts on $name", (backend) => {
   it("answers resolve?subject= from memory once the rollout is cached: no rollout or environment read per request", async () => {
     await deployedEnv(t, P, "hot", sets[0]!);
     await startRollout(t, P, "hot", { candidate: sets[1], percent: 50 });
-    const { rollouts, environmentStore } = t.pinset.services;
+    const { rolloutStores, environmentStore } = t.pinset.services;
     let reads = 0;
-    const live = rollouts.store.live.bind(rollouts.store);
+    const live = rolloutStores.rollouts.live.bind(rolloutStores.rollouts);
     const findActive = environmentStore.findActive.bind(environmentStore);
-    rollouts.store.live = (...args) => (reads++, live(...args));
+    rolloutStores.rollouts.live = (...args) => (reads++, live(...args));
     environmentStore.findActive = (...args) => (reads++, findActive(...args));
     try {
       await t.request("GET", envPath(P, "hot", "/resolve?subject=warm-up"));
@@ -274,7 +274,7 @@ describe.each(backends())("rollouts on $name", (backend) => {
       const after = await t.request("GET", envPath(P, "hot", "/resolve?subject=s-1"));
       expect(after.headers.get("x-pinset-assignment")).toBeNull();
     } finally {
-      rollouts.store.live = live;
+      rolloutStores.rollouts.live = live;
       environmentStore.findActive = findActive;
     }
   });

@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyEnvironmentChange } from "../../src/environments/legacy-change.js";
+import { KyselyTransactions } from "../../src/db/transactions.js";
 import type { Actor } from "../../src/core/actor.js";
 import { exponentialBackoff } from "../../src/webhooks/backoff.js";
 import { verifySignature } from "../../src/webhooks/signature.js";
@@ -226,8 +226,8 @@ describe.each(backends())("webhooks on $name", (backend) => {
     const actor: Actor = { name: "test deployer", tokenId: null, traceId: "trace-webhooks-1", clientAddress: null };
     const before = await rowCount("webhook_outbox");
     await expect(
-      db.transaction().execute(async (trx) => {
-        await applyEnvironmentChange(trx, actor, { project: "wh-env", environment: "prod", action: "deploy", active: set.id });
+      new KyselyTransactions(db).run(async (tx) => {
+        await t.pinset.services.environmentChanges.apply(tx, actor, { project: "wh-env", environment: "prod", action: "deploy", active: set.id });
         throw new Error("abort the transaction");
       }),
     ).rejects.toThrow("abort the transaction");

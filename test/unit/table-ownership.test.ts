@@ -5,8 +5,8 @@ import { describe, expect, it } from "vitest";
 /**
  * Each domain owns its tables (docs/architecture.md): only its stores query them. This reads
  * every file under src/<domain>/ for the tables it names in Kysely calls and in `sql` templates,
- * and refuses (1) a table of another domain and (2) SQL outside a store file. `KNOWN` lists what
- * the refactor has not reached yet; it only ever shrinks.
+ * and refuses (1) a table of another domain and (2) SQL outside a store file, except the named,
+ * reasoned EXCEPTIONS below.
  */
 const OWNER: Record<string, string> = {
   projects: "projects",
@@ -32,25 +32,6 @@ const OWNER: Record<string, string> = {
   gc_runs: "gc",
   incidents: "incidents",
 };
-
-const KNOWN: string[] = [
-  "src/auth/service.ts: SQL outside a store",
-  "src/analysis/rollout-gauges-source.ts: reads rollouts (owned by rollouts)",
-  "src/analysis/store.ts: reads rollouts (owned by rollouts)",
-  "src/artifacts/retired.ts: SQL outside a store (artifacts)",
-  "src/artifacts/retired.ts: reads version_sets (owned by version-sets)",
-  "src/environments/change.ts: SQL outside a store (environment_history)",
-  "src/environments/change.ts: SQL outside a store (environments)",
-  "src/environments/degrade.ts: SQL outside a store (environments)",
-  "src/environments/degrade.ts: reads version_sets (owned by version-sets)",
-  "src/environments/past-states.ts: SQL outside a store (environment_history)",
-  "src/environments/past-states.ts: reads rollouts (owned by rollouts)",
-  "src/rollouts/store.ts: reads audit_log (owned by audit)",
-  "src/rollouts/store.ts: reads environment_history (owned by environments)",
-  "src/rollouts/store.ts: reads environments (owned by environments)",
-  "src/rollouts/store.ts: reads projects (owned by projects)",
-  "src/rollouts/store.ts: reads version_sets (owned by version-sets)",
-];
 
 /**
  * Named, permanent exceptions, each with its reason (docs/architecture.md lists them too).
@@ -119,16 +100,11 @@ async function violations(): Promise<string[]> {
 describe("table ownership", () => {
   it("no domain queries another domain's tables, and SQL sits only in stores", async () => {
     const now = await violations();
-    expect(now.filter((v) => !KNOWN.includes(v) && !(v in EXCEPTIONS))).toEqual([]);
+    expect(now.filter((v) => !(v in EXCEPTIONS))).toEqual([]);
   });
 
-  it("the known list names only violations that still exist", async () => {
+  it("every named exception still exists", async () => {
     const now = new Set(await violations());
-    expect(KNOWN.filter((v) => !now.has(v))).toEqual([]);
-  });
-
-  it("every named exception still exists and is not also listed as known", async () => {
-    const now = new Set(await violations());
-    expect(Object.keys(EXCEPTIONS).filter((v) => !now.has(v) || KNOWN.includes(v))).toEqual([]);
+    expect(Object.keys(EXCEPTIONS).filter((v) => !now.has(v))).toEqual([]);
   });
 });

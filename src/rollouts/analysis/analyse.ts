@@ -4,7 +4,7 @@
  *
  *   const analysis = analyse({
  *     policy,                         // loadPolicy(…)
- *     observations,                   // store.observationsOf(…): newest first, rows as they are
+ *     observations,                   // observations.ofRollout(…): newest first, rows as they are
  *     percent,                        // the rollout's percent now
  *     stepStartedAt,                  // when that percent took effect (pools the step's windows)
  *     percents,                       // the rollout's start and each percent change, oldest first

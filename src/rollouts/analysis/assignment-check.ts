@@ -17,7 +17,7 @@
  * pins everyone to one side, a bot on one side) with far more power than a per-window
  * chi-square would; a window whose percent changed mid-way is left out, its share being unknown.
  */
-import type { Reason } from "../gates.js";
+import type { Reason } from "../reason.js";
 import { alwaysValidP } from "./confidence-sequence.js";
 import { count, percent } from "./format.js";
 import type { PoolableObservation } from "./pool.js";

@@ -3,7 +3,7 @@
  * "× 1.15". A true minus sign, a space between thousands, no locale lookups (the bench formats
  * hundreds of thousands of reasons).
  */
-import type { MetricName } from "../metrics.js";
+import type { MetricName } from "../metric-names.js";
 
 export const MINUS = "\u2212";
 

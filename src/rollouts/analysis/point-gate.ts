@@ -4,7 +4,7 @@
  * risk counts, which are exact. Pure.
  */
 import type { GatePolicy } from "../gate-policy.js";
-import type { MetricName } from "../metrics.js";
+import type { MetricName } from "../metric-names.js";
 import { fmt, LABEL, metricValue } from "./format.js";
 
 export type PointVerdict = "pass" | "hold" | "pause" | "rollback" | "stop";

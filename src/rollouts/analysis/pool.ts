@@ -28,7 +28,7 @@
  * - Risk counts are summed over every observation of the rollout (one event is enough).
  * - `segments` are summed over every candidate observation; `requests` over the step's windows.
  */
-import { METRIC_NAMES, type MetricName } from "../metrics.js";
+import { METRIC_NAMES, type MetricName } from "../metric-names.js";
 import {
   isHistogramSample,
   isMeanSample,

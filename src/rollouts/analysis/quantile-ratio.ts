@@ -24,7 +24,7 @@
  * 2500, …) a p95 near 900 ms moving to 1 200 ms is interpolated across a 1 000–2 500 bucket and
  * the ratio is only roughly known. Report bounds at most ~1.25× apart around the p95.
  */
-import type { Interval } from "../gates.js";
+import type { Interval } from "../reason.js";
 import { bandPhrase, bandThreshold, bandVerdict, neededTrials } from "./bands.js";
 import { effectiveSize, radius } from "./confidence-sequence.js";
 import { count, level, millis, ratio } from "./format.js";

@@ -13,7 +13,7 @@
  */
 import { z } from "zod";
 import { NAME_PATTERN } from "../../core/names.js";
-import type { MetricName } from "../metrics.js";
+import type { MetricName } from "../metric-names.js";
 import type { MetricValue } from "./samples.js";
 
 const whole = (what = "a whole number ≥ 0") =>

@@ -18,7 +18,7 @@
  * A MetricValue is a plain number (the point form, compared as today) or one of the samples.
  * Pooled values (pool.ts) have the same shapes, so `decide()` takes either.
  */
-import type { MetricName } from "../metrics.js";
+import type { MetricName } from "../metric-names.js";
 
 export interface RateSample {
   count: number;

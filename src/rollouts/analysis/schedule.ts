@@ -25,7 +25,7 @@
  */
 import type { FullStep } from "../gate-policy.js";
 import type { Decision, SidePair } from "../gates.js";
-import { METRIC_NAMES } from "../metrics.js";
+import { METRIC_NAMES } from "../metric-names.js";
 import { count } from "./format.js";
 import type { PooledSide } from "./pool.js";
 import { isSample, sampleSize } from "./samples.js";

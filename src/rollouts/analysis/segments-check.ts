@@ -9,7 +9,7 @@
  * rollout cannot advance past its first step) and names what is missing; then `pass`.
  * No reason at all when the policy requires no segment.
  */
-import type { Reason } from "../gates.js";
+import type { Reason } from "../reason.js";
 import { count } from "./format.js";
 
 export function segmentsCheck(required: Readonly<Record<string, number>>, seen: Readonly<Record<string, number>>): Reason | undefined {

@@ -24,8 +24,8 @@
  * min_samples) as the effective sample size 1/(1/nb + 1/nc).
  */
 import type { GatePolicy } from "../gate-policy.js";
-import type { Reason } from "../gates.js";
-import type { MetricName } from "../metrics.js";
+import type { Reason } from "../reason.js";
+import type { MetricName } from "../metric-names.js";
 import { bandPhrase, bandThreshold, bandVerdict, neededTrials, type LineWords, type Needed } from "./bands.js";
 import { effectiveSize, radius, type SequenceOptions } from "./confidence-sequence.js";
 import { count, fmt, LABEL, level, MINUS, percent, points, ratio } from "./format.js";
