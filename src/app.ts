@@ -69,8 +69,6 @@ import { KyselyProjectStore } from "./projects/store.js";
 import { incidentRoutes } from "./incidents/routes.js";
 import { IncidentService } from "./incidents/service.js";
 import { KyselyIncidentStore } from "./incidents/store.js";
-import { KyselyEnvironmentIncidentFacts } from "./environments/incident-facts-store.js";
-import { KyselyRolloutIncidentFacts } from "./rollouts/incident-facts-store.js";
 import { rolloutRoutes } from "./rollouts/routes.js";
 import { composeRollouts } from "./rollouts/compose.js";
 import { RolloutCache } from "./rollouts/rollout-cache.js";
@@ -230,8 +228,13 @@ export function createApp(deps: AppDeps) {
   const incidents = new IncidentService({
     store: new KyselyIncidentStore(db),
     projects,
-    environments: new KyselyEnvironmentIncidentFacts(db),
-    rollouts: new KyselyRolloutIncidentFacts(db),
+    // What incidents read of environments and rollouts, through the owners' stores.
+    environments: { lockActive: (tx, key) => environmentStore.lockEnvironment(tx, key) },
+    rollouts: {
+      liveRollout: (tx, key) => rolloutStores.rollouts.live(key, tx),
+      candidateTraceIds: (tx, project, rollout) => rolloutStores.observations.candidateTraceIds(project, rollout, tx),
+      evidenceOf: (project, rollout) => rolloutStores.evidence.ofRollout(project, rollout),
+    },
     artifacts: artifactStore,
     audit: auditStore,
     outbox,
