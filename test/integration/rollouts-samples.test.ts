@@ -227,9 +227,12 @@ describe.each(backends())("observation samples and the sequential gate on $name"
 
   it("checks the sample ratio at the percent in force, and not with an allowlist", async () => {
     const { env } = await rolloutEnv();
-    // 1 %: the candidate served 29.8 % of the requests → pause.
-    await observeOk(env, sets[0]!, { "quality.success_rate": rate(900, 1000) }, { requests: 14_040, ...liveWindow(1) });
-    await observeOk(env, sets[1]!, { "quality.success_rate": rate(900, 1000) }, { requests: 5_960, ...liveWindow(1) });
+    // 1 %: the candidate served 29.8 % of the requests → pause. Both sides report the SAME window
+    // (computed once): the check pairs them window by window, and two calls to liveWindow can
+    // straddle a minute boundary on a slow machine.
+    const first = liveWindow(1);
+    await observeOk(env, sets[0]!, { "quality.success_rate": rate(900, 1000) }, { requests: 14_040, ...first });
+    await observeOk(env, sets[1]!, { "quality.success_rate": rate(900, 1000) }, { requests: 5_960, ...first });
     let d = await decide(env);
     const srm = reasonOf(d, "assignment");
     expect(srm).toMatchObject({ verdict: "pause", method: "sequential", samples: { baseline: 14_040, candidate: 5_960 } });
@@ -239,15 +242,17 @@ describe.each(backends())("observation samples and the sequential gate on $name"
     // At 25 % (after an advance) the same split is consistent with the assignment, window by window.
     const { env: other } = await rolloutEnv();
     expect((await t.request("POST", envPath(P, other, "/rollout/advance"), { body: { percent: 25, force: true, reason: "t" } })).status).toBe(200);
-    await observeOk(other, sets[0]!, { "quality.success_rate": rate(900, 1000) }, { requests: 15_000, ...liveWindow(2) });
-    await observeOk(other, sets[1]!, { "quality.success_rate": rate(900, 1000) }, { requests: 5_000, ...liveWindow(2) });
+    const second = liveWindow(2);
+    await observeOk(other, sets[0]!, { "quality.success_rate": rate(900, 1000) }, { requests: 15_000, ...second });
+    await observeOk(other, sets[1]!, { "quality.success_rate": rate(900, 1000) }, { requests: 5_000, ...second });
     d = await decide(other);
     expect(reasonOf(d, "assignment")).toMatchObject({ verdict: "pass", baseline: 0.25 });
 
     // With an allowlist the share has no expected value: no check.
     const { env: allowed } = await rolloutEnv({ allow: ["qa"] });
-    await observeOk(allowed, sets[0]!, { "quality.success_rate": rate(900, 1000) }, { requests: 14_040, ...liveWindow(1) });
-    await observeOk(allowed, sets[1]!, { "quality.success_rate": rate(900, 1000) }, { requests: 5_960, ...liveWindow(1) });
+    const third = liveWindow(1);
+    await observeOk(allowed, sets[0]!, { "quality.success_rate": rate(900, 1000) }, { requests: 14_040, ...third });
+    await observeOk(allowed, sets[1]!, { "quality.success_rate": rate(900, 1000) }, { requests: 5_960, ...third });
     expect((await decide(allowed)).reasons.map((r) => r.metric)).not.toContain("assignment");
   });
 
