@@ -5,34 +5,24 @@ import type { Database } from "../db/schema.js";
 import { queryOf } from "../db/transactions.js";
 import type { AuditEntry, AuditQuery, AuditRecord, AuditStore } from "./ports.js";
 
-export type { AuditEntry, AuditQuery } from "./ports.js";
-
-/**
- * Appends one audit row on `db` (a Kysely transaction). For code that still holds a Kysely
- * transaction instead of a `Tx`; ports call `KyselyAuditStore.record`.
- */
-export async function recordAudit(db: Kysely<Database>, actor: Actor, entry: AuditEntry): Promise<void> {
-  await db
-    .insertInto("audit_log")
-    .values({
-      project: entry.project,
-      actor: actor.name,
-      actor_token_id: actor.tokenId,
-      action: entry.action,
-      target: entry.target,
-      before: entry.before === undefined ? null : JSON.stringify(entry.before),
-      after: entry.after === undefined ? null : JSON.stringify(entry.after),
-      trace_id: actor.traceId,
-      client_address: actor.clientAddress,
-    })
-    .execute();
-}
-
 export class KyselyAuditStore implements AuditStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  record(tx: Tx, actor: Actor, entry: AuditEntry): Promise<void> {
-    return recordAudit(queryOf(this.db, tx), actor, entry);
+  async record(tx: Tx, actor: Actor, entry: AuditEntry): Promise<void> {
+    await queryOf(this.db, tx)
+      .insertInto("audit_log")
+      .values({
+        project: entry.project,
+        actor: actor.name,
+        actor_token_id: actor.tokenId,
+        action: entry.action,
+        target: entry.target,
+        before: entry.before === undefined ? null : JSON.stringify(entry.before),
+        after: entry.after === undefined ? null : JSON.stringify(entry.after),
+        trace_id: actor.traceId,
+        client_address: actor.clientAddress,
+      })
+      .execute();
   }
 
   list(query: AuditQuery): Promise<AuditRecord[]> {
