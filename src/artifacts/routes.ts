@@ -5,6 +5,7 @@ import { nameSchema } from "../core/names.js";
 import { pageQuerySchema } from "../http/pagination.js";
 import type { RouteSpec } from "../http/routes.js";
 import { parseInput } from "../http/validate.js";
+import { JsonText } from "../http/json-response.js";
 import type { ArtifactCatalog } from "./catalog.js";
 import { ARTIFACT_KINDS } from "./kinds/index.js";
 import { parseArtifactRef, type ArtifactService } from "./service.js";
@@ -88,7 +89,7 @@ export function artifactRoutes(deps: { artifacts: ArtifactService; catalog: Arti
       scope: "read",
       async handler(req, res) {
         const { ref, ...key } = parseInput(versionParams, req.params, "params");
-        res.json(await artifacts.get(key, ref));
+        res.json(new JsonText(await artifacts.getJson(key, ref)));
       },
     },
     // Versions are immutable; these answer 405 with `allow: GET` rather than a 404.

@@ -51,6 +51,17 @@ export function presentArtifact(row: ArtifactRecord): ArtifactView {
 }
 
 /**
+ * `presentArtifact` encoded as JSON, with the stored content spliced in as it is: it is the
+ * canonical JSON text publish stored (RFC 8785), so parsing it only to stringify it again would
+ * cost the most of a large version's answer. Same fields in the same order; the content's keys
+ * keep their canonical order (a parse and stringify would move integer-like keys first).
+ */
+export function encodeArtifact(row: ArtifactRecord): string {
+  const head = JSON.stringify(summary(row));
+  return `${head.slice(0, -1)},"content":${row.content}}`;
+}
+
+/**
  * How long a publish waits for the publishes queued before it on the same name. Each holds the
  * lock for one short transaction, so reaching this means the database is stuck, not busy.
  * The wait is one statement, so it must end inside that statement's write budget (else the
@@ -204,10 +215,19 @@ export class ArtifactService {
   }
 
   async get(key: ArtifactKey, ref: ArtifactRef): Promise<ArtifactView> {
+    return presentArtifact(await this.require(key, ref));
+  }
+
+  /** `get`'s answer as JSON (encodeArtifact): what `GET …/versions/{ref}` sends. */
+  async getJson(key: ArtifactKey, ref: ArtifactRef): Promise<string> {
+    return encodeArtifact(await this.require(key, ref));
+  }
+
+  private async require(key: ArtifactKey, ref: ArtifactRef): Promise<ArtifactRecord> {
     await this.deps.projects.require(key.project);
     const row = await this.store.find(key, ref);
     if (!row) throw new NotFoundError(`Artifact ${key.kind}/${key.name}@${describeRef(ref)} not found`);
-    return presentArtifact(row);
+    return row;
   }
 
   async list(key: ArtifactKey, page: { limit: number; cursor?: string }): Promise<Page<ArtifactSummary>> {

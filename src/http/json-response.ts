@@ -3,6 +3,14 @@ import type { Response } from "express";
 const CHARSET = /;\s*charset=/i;
 
 /**
+ * An answer a service encoded already (a cached diff, an artifact whose stored content is
+ * spliced in as it is): `res.json` sends its text unchanged instead of stringifying again.
+ */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
+/**
  * `res.json` for every route (installed on the app's response prototype by app.ts). Express'
  * own stringifies, then `res.send` looks the content type up again, re-parses it to set the
  * charset, copies any body of 1 000 characters or more into a Buffer (so node writes head and
@@ -14,7 +22,7 @@ const CHARSET = /;\s*charset=/i;
  */
 export function sendJson(this: Response, body: unknown): Response {
   // JSON.stringify answers undefined for undefined (and functions): express sends no body then.
-  const json = JSON.stringify(body) as string | undefined;
+  const json = body instanceof JsonText ? body.text : (JSON.stringify(body) as string | undefined);
   const type = this.getHeader("Content-Type");
   if (type === undefined) this.setHeader("Content-Type", "application/json; charset=utf-8");
   else if (typeof type === "string" && !CHARSET.test(type)) this.setHeader("Content-Type", `${type}; charset=utf-8`);

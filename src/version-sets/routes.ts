@@ -4,6 +4,7 @@ import { nameSchema } from "../core/names.js";
 import { pageQuerySchema } from "../http/pagination.js";
 import type { RouteSpec } from "../http/routes.js";
 import { parseInput } from "../http/validate.js";
+import { JsonText } from "../http/json-response.js";
 import { versionSetIdSchema } from "./identity.js";
 import { MAX_REFERENCE_LENGTH } from "./references.js";
 import type { VersionSetService } from "./service.js";
@@ -87,7 +88,7 @@ export function versionSetRoutes(deps: { versionSets: VersionSetService }): Rout
       async handler(req, res) {
         const { project } = parseInput(projectParams, req.params, "params");
         const { from, to } = parseInput(diffQuery, req.query, "query");
-        res.json(await versionSets.diff(project, from, to));
+        res.json(new JsonText(await versionSets.diffJson(project, from, to)));
       },
     },
   ];

@@ -44,6 +44,14 @@ interface CachedBundle {
 }
 
 const DEFAULT_BUNDLE_CACHE_ENTRIES = 1000;
+/** Diffs kept: an answer is a few KB to a few hundred (contents diffed line by line). */
+const DEFAULT_DIFF_CACHE_ENTRIES = 500;
+
+/** A diff as clients get it, and its JSON encoded once. */
+interface CachedDiff {
+  view: VersionSetDiff;
+  json: string;
+}
 
 /** Project names cannot contain "/", so the key is unambiguous. */
 const bundleKey = (project: string, id: string) => `${project}/${id}`;
@@ -78,6 +86,7 @@ export interface VersionSetServiceDeps {
   outbox: VersionSetOutbox;
   transactions: Transactions;
   bundleCacheEntries?: number;
+  diffCacheEntries?: number;
   /** Computes changed slots' details; the app's sends schema comparisons to a worker thread. */
   differ?: ContentDiffer;
 }
@@ -85,10 +94,16 @@ export interface VersionSetServiceDeps {
 export class VersionSetService implements SetLiveness, SetExistence {
   private readonly store: VersionSetStore;
   private readonly bundles: LruCache<CachedBundle>;
+  /**
+   * Diffs by project and both ids. Sets are immutable, so a diff's answer never changes while
+   * both sets exist (checked on every request); gc's retirement clears it with the bundles.
+   */
+  private readonly diffs: LruCache<CachedDiff>;
 
   constructor(private readonly deps: VersionSetServiceDeps) {
     this.store = deps.store;
     this.bundles = new LruCache(deps.bundleCacheEntries ?? DEFAULT_BUNDLE_CACHE_ENTRIES);
+    this.diffs = new LruCache(deps.diffCacheEntries ?? DEFAULT_DIFF_CACHE_ENTRIES);
   }
 
   /**
@@ -216,20 +231,35 @@ export class VersionSetService implements SetLiveness, SetExistence {
 
   /**
    * Slot-by-slot comparison of two sets of the project (404 naming every unknown one). The
-   * contents come from the bundle cache, so diffing against a deployed set reads nothing new.
+   * contents come from the bundle cache, so diffing against a deployed set reads nothing new;
+   * the answer is computed once per pair and kept (frozen: do not mutate).
    */
   async diff(project: string, fromId: string, toId: string): Promise<VersionSetDiff> {
+    return (await this.cachedDiff(project, fromId, toId)).view;
+  }
+
+  /** `diff`'s answer as JSON, encoded once per pair: what `GET …/diff` sends. */
+  async diffJson(project: string, fromId: string, toId: string): Promise<string> {
+    return (await this.cachedDiff(project, fromId, toId)).json;
+  }
+
+  private async cachedDiff(project: string, fromId: string, toId: string): Promise<CachedDiff> {
     await this.deps.projects.require(project);
+    // Asked every time, also when the answer is kept: a set must exist to be diffed.
     const known = new Set((await this.store.findMany(project, [fromId, toId])).map((r) => r.id));
     const missing = [...new Set([fromId, toId])].filter((id) => !known.has(id));
     if (missing.length > 0) throw new NotFoundError(`Version set(s) ${missing.join(", ")} not found in project ${project}`);
-    const [from, to] = await Promise.all([this.bundle(project, fromId), this.bundle(project, toId)]);
-    return { from: fromId, to: toId, components: await diffSlotsWith(from.components, to.components, this.deps.differ ?? diffComponentContent) };
+    return this.diffs.getOrLoad(`${bundleKey(project, fromId)}/${toId}`, async () => {
+      const [from, to] = await Promise.all([this.bundle(project, fromId), this.bundle(project, toId)]);
+      const view = deepFreeze({ from: fromId, to: toId, components: await diffSlotsWith(from.components, to.components, this.deps.differ ?? diffComponentContent) });
+      return { view, json: JSON.stringify(view) };
+    });
   }
 
-  /** After garbage collection retired versions: cached bundles may pin them (they must answer 410 now). */
+  /** After garbage collection retired versions: cached bundles (and the diffs built from them) may pin them (they must answer 410 now). */
   forgetBundles(): void {
     this.bundles.clear();
+    this.diffs.clear();
   }
 
   private cachedBundle(project: string, id: string): Promise<CachedBundle> {

@@ -70,9 +70,10 @@ export function publishServices(options: { maxBlobBytes?: number } = {}) {
     writeBudgetMs: 5_000,
     reviveBlobs: (digests) => blobs.revive(digests),
   });
-  const versionSets = new VersionSetService({ store: new MemoryVersionSetStore(tables), artifacts: artifactStore, projects, audit, outbox, transactions: tables });
+  const versionSetStore = new MemoryVersionSetStore(tables);
+  const versionSets = new VersionSetService({ store: versionSetStore, artifacts: artifactStore, projects, audit, outbox, transactions: tables });
   const catalog = new ArtifactCatalog({ store: artifactStore, projects });
-  return { tables, audit, projects, artifactStore, links, bytes, outbox, blobs, artifacts, versionSets, catalog };
+  return { tables, audit, projects, artifactStore, links, bytes, outbox, blobs, artifacts, versionSetStore, versionSets, catalog };
 }
 
 export async function* bytesOf(text: string): AsyncIterable<Uint8Array> {

@@ -153,4 +153,18 @@ describe("ArtifactService (memory stores)", () => {
     expect(rest).toEqual({ items: [expect.objectContaining({ kind: "prompt", name: "greet" })], next_cursor: null });
     await expect(s.catalog.list("shop", { limit: 1, cursor: "garbage" })).rejects.toMatchObject({ status: 400 });
   });
+
+  it("encodes a version with its stored canonical content spliced in: the view's fields in order, content keys in canonical order", async () => {
+    const s = await withProject();
+    const config = { project: "shop", kind: "config" as const, name: "app" };
+    await s.artifacts.publish(actor, config, { content: { values: { b: "ü\n", a: [1, 2.5, null], "10": true, "2": { z: 1 } } }, annotations: { team: "x" } });
+    const json = await s.artifacts.getJson(config, { by: "version", version: 1 });
+    const view = await s.artifacts.get(config, { by: "version", version: 1 });
+    expect(JSON.parse(json)).toEqual(view);
+    expect(Object.keys(JSON.parse(json) as object)).toEqual(Object.keys(view));
+    // The canonical text as stored (RFC 8785 orders keys by code unit: "10" before "2").
+    expect(json).toContain(`"content":{"values":{"10":true,"2":{"z":1},"a":[1,2.5,null],"b":"ü\\n"}}}`);
+    expect(json.endsWith("}}}")).toBe(true);
+    await expect(s.artifacts.getJson(config, { by: "version", version: 2 })).rejects.toMatchObject({ status: 404 });
+  });
 });

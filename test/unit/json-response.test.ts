@@ -2,7 +2,7 @@ import type { AddressInfo } from "node:net";
 import { request } from "node:http";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sendJson } from "../../src/http/json-response.js";
+import { JsonText, sendJson } from "../../src/http/json-response.js";
 import { createHttpServer } from "../../src/http/server.js";
 
 /** The answer as a client sees it, raw: status, headers and body bytes (HEAD included). */
@@ -34,6 +34,7 @@ describe("sendJson (every route's res.json)", () => {
     app.get("/validated", (_req, res) => void res.set("etag", '"v1"').json({ ok: 2 }));
     app.get("/empty", (_req, res) => void res.status(204).json({ ignored: true }));
     app.get("/undefined", (_req, res) => void res.json(undefined));
+    app.get("/encoded", (_req, res) => void res.json(new JsonText('{"kept":{"10":1,"2":"ü"}}')));
     server = createHttpServer(app);
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     port = (server.address() as AddressInfo).port;
@@ -71,5 +72,14 @@ describe("sendJson (every route's res.json)", () => {
     expect([fresh.status, fresh.body]).toEqual([304, ""]);
     const stale = await call(port, "GET", "/validated", { "if-none-match": '"v0"' });
     expect([stale.status, stale.body]).toEqual([200, '{"ok":2}']);
+  });
+
+  it("sends text a service encoded already as it is, with the same headers", async () => {
+    const encoded = await call(port, "GET", "/encoded");
+    expect(encoded.status).toBe(200);
+    expect(encoded.headers["content-type"]).toBe("application/json; charset=utf-8");
+    // Not parsed and stringified again: the integer-like keys keep their order.
+    expect(encoded.body).toBe('{"kept":{"10":1,"2":"ü"}}');
+    expect(encoded.headers["content-length"]).toBe(String(Buffer.byteLength(encoded.body)));
   });
 });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { content, sha256Digest } from "../support/builders.js";
 import { actor, bytesOf, publishServices } from "../support/publish-services.js";
+import { diffComponentContent } from "../../src/version-sets/diff/index.js";
+import { VersionSetService } from "../../src/version-sets/service.js";
 
 const DATA = "index bytes";
 const DIGEST = sha256Digest(DATA);
@@ -119,5 +121,37 @@ describe("VersionSetService (memory stores)", () => {
     // Sets pinning only live versions, or no sets at all, pass.
     await s.tables.run((tx) => s.versionSets.assertSetsLive(tx, "shop", [live.id]));
     await s.tables.run((tx) => s.versionSets.assertSetsLive(tx, "shop", []));
+  });
+
+  it("computes a diff once per pair and serves its encoding; gc's forget and a vanished set are seen at once", async () => {
+    const s = await seeded();
+    let computed = 0;
+    const versionSets = new VersionSetService({
+      store: s.versionSetStore,
+      artifacts: s.artifactStore,
+      projects: s.projects,
+      audit: s.audit,
+      outbox: s.outbox,
+      transactions: s.tables,
+      differ: (kind, from, to, options) => {
+        computed++;
+        return diffComponentContent(kind, from, to, options);
+      },
+    });
+    const a = (await versionSets.create(actor, "shop", { components: { llm: "model/chat@1", docs: "index/docs@1" } })).set;
+    const b = (await versionSets.create(actor, "shop", { components: { llm: "model/chat@2", docs: "index/docs@1" } })).set;
+    const first = await versionSets.diff("shop", a.id, b.id);
+    expect(computed).toBe(1);
+    expect(await versionSets.diffJson("shop", a.id, b.id)).toBe(JSON.stringify(first));
+    expect(await versionSets.diff("shop", a.id, b.id)).toBe(first);
+    expect(computed).toBe(1);
+    // The other direction is another answer.
+    expect((await versionSets.diff("shop", b.id, a.id)).from).toBe(b.id);
+    expect(computed).toBe(2);
+    versionSets.forgetBundles();
+    await versionSets.diff("shop", a.id, b.id);
+    expect(computed).toBe(3);
+    // The project and both sets are asked for every time, kept answer or not.
+    await expect(versionSets.diff("other", a.id, b.id)).rejects.toMatchObject({ status: 404, message: `Version set(s) ${a.id}, ${b.id} not found in project other` });
   });
 });
