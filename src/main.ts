@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   const server = await listen(config, logger, () => listener);
   say(config.databaseUrl ? `connecting to Postgres at ${describePostgres(config.databaseUrl).shown} …` : `starting the embedded database in ${config.dataDir}/db …`);
 
-  const [{ createApp }, { ensureAdminToken }, { createBlobStore }, { openDatabase }, { createChangeFeed }, { closeHttpServer }, { defaultConsoleDir, loadConsoleBundle }, { connectPostgres }, { KyselyTokenStore }] = await Promise.all([
+  const [{ createApp }, { ensureAdminToken }, { createBlobStore }, { openDatabase }, { createChangeFeed }, { closeHttpServer, adoptExpressPrototypes }, { defaultConsoleDir, loadConsoleBundle }, { connectPostgres }, { KyselyTokenStore }] = await Promise.all([
     import("./app.js"),
     import("./auth/bootstrap-admin.js"),
     import("./blobs/create.js"),
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   const consoleBundle = await loadConsoleBundle(defaultConsoleDir());
   // Garbage collection scans every blob row: on Postgres it gets a small pool without the request-path budgets.
   const gcDatabase = config.databaseUrl ? connectPostgres({ url: config.databaseUrl, max: 2 }) : undefined;
-  const { listener: app, background, services } = createApp({
+  const { listener: app, app: express, background, services } = createApp({
     db: database.db,
     databaseAnswers: database.answers,
     blobStore,
@@ -78,6 +78,7 @@ async function main(): Promise<void> {
     ...(gcDatabase ? { gc: { db: gcDatabase.db } } : {}),
   });
   listener = app;
+  adoptExpressPrototypes(server, express);
 
   const url = `http://${config.host}:${config.port}`;
   const storage = config.databaseUrl ? "Postgres" : `embedded Postgres in ${config.dataDir}/db`;

@@ -19,7 +19,7 @@ import { seedFromTemplate } from "../../src/db/embedded-template.js";
 import { migrateToLatest } from "../../src/db/migrate.js";
 import { openDatabase } from "../../src/db/open.js";
 import { createChangeFeed } from "../../src/environments/change-feed.js";
-import { createHttpServer } from "../../src/http/server.js";
+import { adoptExpressPrototypes, createHttpServer } from "../../src/http/server.js";
 import { createLogger } from "../../src/logger.js";
 
 const [mode, dataDir, adminToken] = process.argv.slice(2);
@@ -46,7 +46,9 @@ const app = createApp({
   config: { limits: { maxJsonBytes: 1024 * 1024, maxBlobBytes: 64 * 1024 * 1024 } },
   changeFeed,
 });
-const server = createHttpServer(app.listener, { logger }).listen(0, "127.0.0.1", () => {
+const server = createHttpServer(app.listener, { logger });
+adoptExpressPrototypes(server, app.app);
+server.listen(0, "127.0.0.1", () => {
   const address = server.address();
   if (typeof address === "object" && address) process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${address.port}` })}\n`);
 });

@@ -14,7 +14,7 @@ import { HTTP_DEFAULTS, type Config } from "../../src/config.js";
 import { DEFAULT_DATABASE_BUDGETS, type DatabaseBudgets } from "../../src/db/budgets.js";
 import { connectPostgres } from "../../src/db/connect.js";
 import { createChangeFeed, type ChangeFeed } from "../../src/environments/change-feed.js";
-import { createHttpServer } from "../../src/http/server.js";
+import { adoptExpressPrototypes, createHttpServer } from "../../src/http/server.js";
 import { createLogger } from "../../src/logger.js";
 import { DEFAULT_SCHEMA_SETTINGS } from "../../src/schemas/settings.js";
 import { createTestDatabase, databaseBackends, migrateAndConnect, type DatabaseBackend } from "./databases.js";
@@ -172,7 +172,9 @@ export async function startTestApp(
     ...(options.gc ? { gc: options.gc } : {}),
   });
   // The server main.ts runs (keep-alive, time-outs, 100-continue), so tests exercise it.
-  const server = createHttpServer(pinset.listener, { logger, keepAliveTimeoutMs: options.http?.keepAliveTimeoutMs ?? HTTP_DEFAULTS.keepAliveTimeoutMs }).listen(0, "127.0.0.1");
+  const server = createHttpServer(pinset.listener, { logger, keepAliveTimeoutMs: options.http?.keepAliveTimeoutMs ?? HTTP_DEFAULTS.keepAliveTimeoutMs });
+  adoptExpressPrototypes(server, pinset.app);
+  server.listen(0, "127.0.0.1");
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   if (options.background) pinset.background.start();
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

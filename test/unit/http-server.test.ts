@@ -1,9 +1,12 @@
+import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
+import express from "express";
 import { describe, expect, it } from "vitest";
 import { HTTP_DEFAULTS } from "../../src/config.js";
 import { RequestTimeoutError } from "../../src/core/errors.js";
+import { sendJson } from "../../src/http/json-response.js";
 import { bodyLimitOf, readWithIdleTimeout, SMALL_JSON_BYTES } from "../../src/http/body-limits.js";
-import { createHttpServer } from "../../src/http/server.js";
+import { adoptExpressPrototypes, createHttpServer } from "../../src/http/server.js";
 
 describe("createHttpServer", () => {
   it("keeps idle connections 65 s (above load balancers' 60 s), headers above that, and no total request time-out", () => {
@@ -17,6 +20,35 @@ describe("createHttpServer", () => {
     const tuned = createHttpServer(() => {}, { keepAliveTimeoutMs: 120_000 });
     expect(tuned.keepAliveTimeout).toBe(120_000);
     expect(tuned.headersTimeout).toBeGreaterThan(120_000);
+  });
+});
+
+describe("adoptExpressPrototypes", () => {
+  it("builds requests and responses with the app's prototypes, so express has nothing to change; routes work as before", async () => {
+    const app = express();
+    app.response.json = sendJson as typeof app.response.json;
+    const seen: boolean[] = [];
+    app.get("/q", (req, res) => void res.status(201).json({ q: req.query.q, protocol: req.protocol }));
+    const server = createHttpServer((req, res) => {
+      seen.push(Object.getPrototypeOf(req) === app.request && Object.getPrototypeOf(res) === app.response);
+      app(req, res);
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/q?q=x`;
+    try {
+      const before = await fetch(url);
+      expect([before.status, await before.json()]).toEqual([201, { q: "x", protocol: "http" }]);
+      adoptExpressPrototypes(server, app);
+      const after = await fetch(url);
+      expect([after.status, await after.json()]).toEqual([201, { q: "x", protocol: "http" }]);
+      expect(seen).toEqual([false, true]);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it("refuses prototypes that are not node's request and response", () => {
+    expect(() => adoptExpressPrototypes(createHttpServer(() => {}), { request: {}, response: {} })).toThrow(/must extend/);
   });
 });
 
