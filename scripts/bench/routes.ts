@@ -209,7 +209,7 @@ export async function benchRoutes(adminUrl: string, options: { seconds: number; 
     const routes: RouteResult[] = [];
     // PINSET_BENCH_ROUTES=diff,history: only the routes whose name contains one of these (for working on one route).
     const only = process.env.PINSET_BENCH_ROUTES?.split(",").filter(Boolean);
-    for (const route of ROUTE_CASES.filter((r) => !only || only.some((o) => r.name.includes(o)))) {
+    for (const route of ROUTE_CASES.filter((r) => !only?.length || only.some((o) => r.name.includes(o)))) {
       const rounds: Record<Side["name"], RouteFigures[]> = { bare: [], pinset: [] };
       const loads: number[] = [];
       for (let round = 0; round < options.rounds; round++) {
