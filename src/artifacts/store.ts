@@ -3,6 +3,7 @@ import { ConflictError } from "../core/errors.js";
 import type { Tx } from "../core/transaction.js";
 import { isUniqueViolation } from "../db/errors.js";
 import type { Database } from "../db/schema.js";
+import { compiledOnce, type Arg } from "../db/compiled-once.js";
 import { queryOf } from "../db/transactions.js";
 import {
   PublishQueueTimeout,
@@ -29,6 +30,13 @@ function isLockTimeout(err: unknown): boolean {
 /** Rows per statement when a version references many blobs (bind parameters are limited). */
 const CHUNK = 1000;
 
+type NameArgs = { project: string; kind: string; name: string };
+const byName = (db: Kysely<Database>, arg: Arg<NameArgs>) =>
+  db.selectFrom("artifacts").selectAll().where("project", "=", arg("project")).where("kind", "=", arg("kind")).where("name", "=", arg("name"));
+const findVersion = compiledOnce<NameArgs & { version: number }, ArtifactRecord>((db, arg) => byName(db, arg).where("version", "=", arg("version")));
+const findDigest = compiledOnce<NameArgs & { digest: string }, ArtifactRecord>((db, arg) => byName(db, arg).where("digest", "=", arg("digest")));
+const findLatest = compiledOnce<NameArgs, ArtifactRecord>((db, arg) => byName(db, arg).orderBy("version", "desc").limit(1));
+
 export class KyselyArtifactStore implements ArtifactStore {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -43,17 +51,12 @@ export class KyselyArtifactStore implements ArtifactStore {
       .executeTakeFirst();
   }
 
-  find(key: ArtifactKey, ref: ArtifactRef, tx?: Tx): Promise<ArtifactRecord | undefined> {
-    let q = queryOf(this.db, tx)
-      .selectFrom("artifacts")
-      .selectAll()
-      .where("project", "=", key.project)
-      .where("kind", "=", key.kind)
-      .where("name", "=", key.name);
-    if (ref.by === "version") q = q.where("version", "=", ref.version);
-    else if (ref.by === "digest") q = q.where("digest", "=", ref.digest);
-    else q = q.orderBy("version", "desc").limit(1);
-    return q.executeTakeFirst();
+  async find(key: ArtifactKey, ref: ArtifactRef, tx?: Tx): Promise<ArtifactRecord | undefined> {
+    const db = queryOf(this.db, tx);
+    const name = { project: key.project, kind: key.kind, name: key.name };
+    const rows =
+      ref.by === "version" ? await findVersion(db, { ...name, version: ref.version }) : ref.by === "digest" ? await findDigest(db, { ...name, digest: ref.digest }) : await findLatest(db, name);
+    return rows[0];
   }
 
   listVersions(key: ArtifactKey, options: { before?: number; limit: number }): Promise<ArtifactVersionRecord[]> {

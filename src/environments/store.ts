@@ -2,6 +2,7 @@ import { sql, type Kysely } from "kysely";
 import type { EnvironmentKey } from "../core/environment-key.js";
 import type { Tx } from "../core/transaction.js";
 import type { Database } from "../db/schema.js";
+import { compiledOnce, type Arg } from "../db/compiled-once.js";
 import { queryOf } from "../db/transactions.js";
 import { ENVIRONMENT_CHANNEL } from "./channel.js";
 import type {
@@ -14,16 +15,20 @@ import type {
 } from "./ports.js";
 
 
+const findEnvironment = compiledOnce<EnvironmentKey, EnvironmentRecord>((db, arg) =>
+  db.selectFrom("environments").selectAll().where("project", "=", arg("project")).where("name", "=", arg("environment")),
+);
+type PageArgs = EnvironmentKey & { limit: number };
+const newestHistory = (db: Kysely<Database>, arg: Arg<PageArgs>) =>
+  db.selectFrom("environment_history").selectAll().where("project", "=", arg("project")).where("environment", "=", arg("environment")).orderBy("revision", "desc").limit(arg("limit"));
+const historyPage = compiledOnce<PageArgs, HistoryRecord>(newestHistory);
+const historyPageBefore = compiledOnce<PageArgs & { before: number }, HistoryRecord>((db, arg) => newestHistory(db, arg).where("revision", "<", arg("before")));
+
 export class KyselyEnvironmentStore implements EnvironmentStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  find(key: EnvironmentKey, tx?: Tx): Promise<EnvironmentRecord | undefined> {
-    return queryOf(this.db, tx)
-      .selectFrom("environments")
-      .selectAll()
-      .where("project", "=", key.project)
-      .where("name", "=", key.environment)
-      .executeTakeFirst();
+  async find(key: EnvironmentKey, tx?: Tx): Promise<EnvironmentRecord | undefined> {
+    return (await findEnvironment(queryOf(this.db, tx), key))[0];
   }
 
   findActive(key: EnvironmentKey): Promise<{ active: string | null; revision: number } | undefined> {
@@ -128,15 +133,8 @@ export class KyselyEnvironmentStore implements EnvironmentStore {
   }
 
   history(key: EnvironmentKey, options: { before?: number; limit: number }, tx?: Tx): Promise<HistoryRecord[]> {
-    let q = queryOf(this.db, tx)
-      .selectFrom("environment_history")
-      .selectAll()
-      .where("project", "=", key.project)
-      .where("environment", "=", key.environment)
-      .orderBy("revision", "desc")
-      .limit(options.limit);
-    if (options.before !== undefined) q = q.where("revision", "<", options.before);
-    return q.execute();
+    const db = queryOf(this.db, tx);
+    return options.before === undefined ? historyPage(db, { ...key, limit: options.limit }) : historyPageBefore(db, { ...key, limit: options.limit, before: options.before });
   }
 
   historyAfter(key: EnvironmentKey, after: number, limit: number): Promise<HistoryRecord[]> {

@@ -3,8 +3,13 @@ import { ConflictError } from "../core/errors.js";
 import type { Tx } from "../core/transaction.js";
 import { isUniqueViolation } from "../db/errors.js";
 import type { Database } from "../db/schema.js";
+import { compiledOnce } from "../db/compiled-once.js";
 import { queryOf } from "../db/transactions.js";
 import type { NewVersionSet, VersionSetRecord, VersionSetStore } from "./ports.js";
+
+const findPair = compiledOnce<{ project: string; first: string; second: string }, VersionSetRecord>((db, arg) =>
+  db.selectFrom("version_sets").selectAll().where("project", "=", arg("project")).where("id", "in", [arg("first"), arg("second")]),
+);
 
 export class KyselyVersionSetStore implements VersionSetStore {
   constructor(private readonly db: Kysely<Database>) {}
@@ -15,6 +20,8 @@ export class KyselyVersionSetStore implements VersionSetStore {
 
   findMany(project: string, ids: readonly string[], tx?: Tx): Promise<VersionSetRecord[]> {
     if (ids.length === 0) return Promise.resolve([]);
+    // Two ids is a diff's question, asked on every diff: its statement is compiled once.
+    if (ids.length === 2) return findPair(queryOf(this.db, tx), { project, first: ids[0]!, second: ids[1]! });
     return queryOf(this.db, tx).selectFrom("version_sets").selectAll().where("project", "=", project).where("id", "in", ids).execute();
   }
 
