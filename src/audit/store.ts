@@ -1,28 +1,43 @@
-import { sql, type Kysely } from "kysely";
+import { sql, type Insertable, type Kysely } from "kysely";
 import type { Actor } from "../core/actor.js";
 import type { Tx } from "../core/transaction.js";
-import type { Database } from "../db/schema.js";
+import type { AuditLogTable, Database } from "../db/schema.js";
+import { compiledOnce } from "../db/compiled-once.js";
 import { queryOf } from "../db/transactions.js";
 import type { AuditEntry, AuditQuery, AuditRecord, AuditStore } from "./ports.js";
+
+type EntryRow = Pick<Insertable<AuditLogTable>, "project" | "actor" | "actor_token_id" | "action" | "target" | "before" | "after" | "trace_id" | "client_address">;
+
+/** Every write records one entry: the insert is compiled once. */
+const insertEntry = compiledOnce<Required<EntryRow>, never>((db, arg) =>
+  db.insertInto("audit_log").values({
+    project: arg("project"),
+    actor: arg("actor"),
+    actor_token_id: arg("actor_token_id"),
+    action: arg("action"),
+    target: arg("target"),
+    before: arg("before"),
+    after: arg("after"),
+    trace_id: arg("trace_id"),
+    client_address: arg("client_address"),
+  }),
+);
 
 export class KyselyAuditStore implements AuditStore {
   constructor(private readonly db: Kysely<Database>) {}
 
   async record(tx: Tx, actor: Actor, entry: AuditEntry): Promise<void> {
-    await queryOf(this.db, tx)
-      .insertInto("audit_log")
-      .values({
-        project: entry.project,
-        actor: actor.name,
-        actor_token_id: actor.tokenId,
-        action: entry.action,
-        target: entry.target,
-        before: entry.before === undefined ? null : JSON.stringify(entry.before),
-        after: entry.after === undefined ? null : JSON.stringify(entry.after),
-        trace_id: actor.traceId,
-        client_address: actor.clientAddress,
-      })
-      .execute();
+    await insertEntry(queryOf(this.db, tx), {
+      project: entry.project,
+      actor: actor.name,
+      actor_token_id: actor.tokenId,
+      action: entry.action,
+      target: entry.target,
+      before: entry.before === undefined ? null : JSON.stringify(entry.before),
+      after: entry.after === undefined ? null : JSON.stringify(entry.after),
+      trace_id: actor.traceId,
+      client_address: actor.clientAddress,
+    });
   }
 
   list(query: AuditQuery): Promise<AuditRecord[]> {

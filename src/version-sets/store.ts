@@ -7,6 +7,9 @@ import { compiledOnce } from "../db/compiled-once.js";
 import { queryOf } from "../db/transactions.js";
 import type { NewVersionSet, VersionSetRecord, VersionSetStore } from "./ports.js";
 
+const findOne = compiledOnce<{ project: string; id: string }, VersionSetRecord>((db, arg) =>
+  db.selectFrom("version_sets").selectAll().where("project", "=", arg("project")).where("id", "=", arg("id")),
+);
 const findPair = compiledOnce<{ project: string; first: string; second: string }, VersionSetRecord>((db, arg) =>
   db.selectFrom("version_sets").selectAll().where("project", "=", arg("project")).where("id", "in", [arg("first"), arg("second")]),
 );
@@ -14,8 +17,8 @@ const findPair = compiledOnce<{ project: string; first: string; second: string }
 export class KyselyVersionSetStore implements VersionSetStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  find(project: string, id: string, tx?: Tx): Promise<VersionSetRecord | undefined> {
-    return queryOf(this.db, tx).selectFrom("version_sets").selectAll().where("project", "=", project).where("id", "=", id).executeTakeFirst();
+  async find(project: string, id: string, tx?: Tx): Promise<VersionSetRecord | undefined> {
+    return (await findOne(queryOf(this.db, tx), { project, id }))[0];
   }
 
   findMany(project: string, ids: readonly string[], tx?: Tx): Promise<VersionSetRecord[]> {

@@ -1,12 +1,18 @@
 import { sql, type Kysely } from "kysely";
 import type { Tx } from "../core/transaction.js";
 import type { Database } from "../db/schema.js";
+import { compiledOnce } from "../db/compiled-once.js";
 import { queryOf } from "../db/transactions.js";
 import { kickLocalWorkers } from "./local-kick.js";
 import { newDeliveryId, outboxBody } from "./payload.js";
 import type { AttemptRow, EventOutbox, NewWebhook, OutboxEvent, WebhookRecord, WebhookStore } from "./ports.js";
 
 const PUBLIC_COLUMNS = ["seq", "id", "project", "url", "events", "created_by", "created_at"] as const;
+
+/** Asked by every write that emits an event (in its transaction): compiled once. */
+const subscribedHooks = compiledOnce<{ project: string; event: string }, { id: string }>((db, arg) =>
+  db.selectFrom("webhooks").select("id").where("project", "=", arg("project")).where(sql<boolean>`${arg("event")} = any(events)`).orderBy("seq").forKeyShare(),
+);
 
 export class KyselyWebhookStore implements WebhookStore, EventOutbox {
   constructor(private readonly db: Kysely<Database>) {}
@@ -54,14 +60,7 @@ export class KyselyWebhookStore implements WebhookStore, EventOutbox {
    */
   async enqueue(tx: Tx, input: OutboxEvent): Promise<number> {
     const trx = queryOf(this.db, tx);
-    const hooks = await trx
-      .selectFrom("webhooks")
-      .select("id")
-      .where("project", "=", input.project)
-      .where(sql<boolean>`${input.event} = any(events)`)
-      .orderBy("seq")
-      .forKeyShare()
-      .execute();
+    const hooks = await subscribedHooks(trx, { project: input.project, event: input.event });
     if (hooks.length === 0) return 0;
     const body = outboxBody(input);
     await trx
