@@ -4,7 +4,7 @@ import { actorOf } from "../http/context.js";
 import { nameSchema } from "../core/names.js";
 import { pageQuerySchema } from "../http/pagination.js";
 import type { RouteSpec } from "../http/routes.js";
-import { parseInput } from "../http/validate.js";
+import { parseInput, projectParams } from "../http/validate.js";
 import { JsonText } from "../http/json-response.js";
 import type { ArtifactCatalog } from "./catalog.js";
 import { ARTIFACT_KINDS } from "./kinds/index.js";
@@ -56,7 +56,7 @@ export function artifactRoutes(deps: { artifacts: ArtifactService; catalog: Arti
       path: "/projects/:project/artifacts",
       scope: "read",
       async handler(req, res) {
-        const { project } = parseInput(z.object({ project: nameSchema }), req.params, "params");
+        const { project } = parseInput(projectParams, req.params, "params");
         const query = parseInput(catalogQuery, req.query, "query");
         res.json(await catalog.list(project, query));
       },

@@ -1,10 +1,9 @@
 import { z } from "zod";
 import { principalOf } from "../http/context.js";
-import { nameSchema } from "../core/names.js";
 import { pageQuerySchema } from "../http/pagination.js";
 import type { RouteSpec } from "../http/routes.js";
 import { rfc3339Schema } from "../http/time.js";
-import { parseInput } from "../http/validate.js";
+import { parseInput, projectParams } from "../http/validate.js";
 import type { ProjectService } from "../projects/service.js";
 import type { AuditService } from "./service.js";
 
@@ -33,7 +32,7 @@ export function auditRoutes(deps: { audit: AuditService; projects: ProjectServic
       path: "/projects/:project/audit",
       scope: "read",
       async handler(req, res) {
-        const { project } = parseInput(z.object({ project: nameSchema }), req.params, "params");
+        const { project } = parseInput(projectParams, req.params, "params");
         const query = parseInput(auditQuery, req.query, "query");
         await projects.require(project);
         // A token limited to some environments must not learn of the others here either.

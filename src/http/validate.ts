@@ -1,4 +1,5 @@
-import type { z } from "zod";
+import { z } from "zod";
+import { nameSchema } from "../core/names.js";
 import { BadRequestError, ValidationError, type FieldError } from "../core/errors.js";
 import { findUnstorableText } from "./storable-text.js";
 
@@ -25,3 +26,6 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where
   }
   return parsed.data;
 }
+
+/** `{ project }` of every route under /projects/:project that reads no other parameter; built once, not per request. */
+export const projectParams = z.object({ project: nameSchema });

@@ -3,13 +3,12 @@ import { actorOf, principalOf } from "../http/context.js";
 import { nameSchema } from "../core/names.js";
 import { pageQuerySchema } from "../http/pagination.js";
 import type { RouteSpec } from "../http/routes.js";
-import { parseInput } from "../http/validate.js";
+import { parseInput, projectParams } from "../http/validate.js";
 import type { EnvironmentService } from "../environments/service.js";
 import { terminalUnsafeProblem } from "../core/terminal-text.js";
 import { renderRunbook } from "./runbook.js";
 import type { IncidentService } from "./service.js";
 
-const projectParams = z.object({ project: nameSchema });
 const incidentParams = z.object({ project: nameSchema, id: z.string().regex(/^inc_[0-9a-f]{24}$/, "must be an incident id (inc_ and 24 hex digits)") });
 /** Shown in terminals and the runbook: no control or format characters (a note may span lines). */
 const text = (max: number, lines = false) =>

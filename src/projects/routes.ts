@@ -1,12 +1,10 @@
 import { z } from "zod";
 import { actorOf, principalOf } from "../http/context.js";
-import { nameSchema } from "../core/names.js";
 import { pageQuerySchema } from "../http/pagination.js";
 import type { RouteSpec } from "../http/routes.js";
-import { parseInput } from "../http/validate.js";
+import { parseInput, projectParams } from "../http/validate.js";
 import type { ProjectService } from "./service.js";
 
-const projectParams = z.object({ project: nameSchema });
 const projectBody = z.strictObject({ description: z.string().max(10_000).optional() });
 
 export function projectRoutes(projects: ProjectService): RouteSpec[] {

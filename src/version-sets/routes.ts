@@ -3,7 +3,7 @@ import { actorOf } from "../http/context.js";
 import { nameSchema } from "../core/names.js";
 import { pageQuerySchema } from "../http/pagination.js";
 import type { RouteSpec } from "../http/routes.js";
-import { parseInput } from "../http/validate.js";
+import { parseInput, projectParams } from "../http/validate.js";
 import { JsonText } from "../http/json-response.js";
 import { versionSetIdSchema } from "./identity.js";
 import { MAX_REFERENCE_LENGTH } from "./references.js";
@@ -12,7 +12,6 @@ import type { VersionSetService } from "./service.js";
 /** A set pins at most this many slots: enough for any application, small enough to resolve quickly. */
 export const MAX_SLOTS = 256;
 
-const projectParams = z.object({ project: nameSchema });
 const setParams = projectParams.extend({ id: versionSetIdSchema });
 const diffQuery = z.object({ from: versionSetIdSchema, to: versionSetIdSchema });
 
