@@ -94,9 +94,12 @@ export class PgliteWorkerClient implements EmbeddedNotifier {
     return new PgliteWorkerClient(worker);
   }
 
-  /** Runs one statement on the session; the caller must hold it (acquireSession). */
-  async query(sql: string, params: readonly unknown[]): Promise<QueryAnswer> {
-    const answer = await this.request({ type: "query", sql, params });
+  /**
+   * Runs one statement on the session; the caller must hold it (acquireSession). `begin` opens a
+   * transaction in the same exchange first (a failed begin skips the statement).
+   */
+  async query(sql: string, params: readonly unknown[], begin?: string): Promise<QueryAnswer> {
+    const answer = await this.request(begin === undefined ? { type: "query", sql, params } : { type: "query", sql, params, begin });
     if (answer.type !== "result") throw new Error(`unexpected answer to a query: ${answer.type}`);
     return answer.affectedRows !== undefined ? { rows: answer.rows, affectedRows: answer.affectedRows } : { rows: answer.rows };
   }

@@ -47,6 +47,12 @@ const COMMIT = /^\s*(commit|end)\s*;?\s*$/i;
 
 class PgliteWorkerConnection implements DatabaseConnection {
   inTransaction = false;
+  /**
+   * A transaction's opening statement not sent yet: it travels with the transaction's first
+   * statement (one round trip to the worker fewer). A transaction that ends before any statement
+   * ran sends neither it nor its commit or rollback: nothing was done on the session.
+   */
+  pendingBegin: string | undefined;
   /** The last statement sent: the session is passed on only once the worker has answered it. */
   private inflight: Promise<unknown> | undefined;
 
@@ -58,7 +64,9 @@ class PgliteWorkerConnection implements DatabaseConnection {
   ) {}
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
-    const answer = this.client.query(compiled.sql, compiled.parameters);
+    const begin = this.pendingBegin;
+    this.pendingBegin = undefined;
+    const answer = this.client.query(compiled.sql, compiled.parameters, begin);
     this.inflight = answer.catch(() => {});
     const { rows, affectedRows } = this.capMs === undefined ? await answer : await this.within(answer, this.capMs, compiled.sql);
     // As kysely-pglite-dialect reports it: a count only when rows were affected.
@@ -124,23 +132,25 @@ class PgliteWorkerDriver implements Driver {
       if (settings.isolationLevel) statement += ` isolation level ${settings.isolationLevel}`;
       if (settings.accessMode) statement += ` ${settings.accessMode}`;
     }
-    await connection.executeQuery(CompiledQuery.raw(statement));
-    (connection as PgliteWorkerConnection).inTransaction = true;
+    const worker = connection as PgliteWorkerConnection;
+    worker.pendingBegin = statement;
+    worker.inTransaction = true;
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    try {
-      await connection.executeQuery(CompiledQuery.raw("commit"));
-    } finally {
-      (connection as PgliteWorkerConnection).inTransaction = false;
-    }
+    await this.endTransaction(connection as PgliteWorkerConnection, "commit");
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    await this.endTransaction(connection as PgliteWorkerConnection, "rollback");
+  }
+
+  private async endTransaction(connection: PgliteWorkerConnection, statement: "commit" | "rollback"): Promise<void> {
     try {
-      await connection.executeQuery(CompiledQuery.raw("rollback"));
+      if (connection.pendingBegin === undefined) await connection.executeQuery(CompiledQuery.raw(statement));
     } finally {
-      (connection as PgliteWorkerConnection).inTransaction = false;
+      connection.pendingBegin = undefined;
+      connection.inTransaction = false;
     }
   }
 

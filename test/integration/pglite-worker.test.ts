@@ -149,6 +149,68 @@ describe("withDatabaseBudget on the PGlite worker (a caller that holds a better 
   }, 180_000);
 });
 
+describe("transactions on the PGlite worker", () => {
+  let handle: Awaited<ReturnType<typeof connectPgliteWorker>>;
+  beforeAll(async () => {
+    handle = await connectPgliteWorker({});
+    await sql`create table tx_probe (id int primary key)`.execute(handle.db);
+  }, 180_000);
+  afterAll(async () => handle?.close());
+
+  /** The worker's answers (one per exchange) while `work` runs. */
+  async function exchanges(work: () => Promise<unknown>): Promise<number> {
+    let answers = 0;
+    const count = () => answers++;
+    handle.worker.worker.on("message", count);
+    try {
+      await work();
+    } finally {
+      handle.worker.worker.off("message", count);
+    }
+    return answers;
+  }
+
+  it("sends the begin with the first statement: two statements and a commit are three exchanges", async () => {
+    const n = await exchanges(() =>
+      handle.db.transaction().execute(async (trx) => {
+        await sql`insert into tx_probe values (1)`.execute(trx);
+        await sql`insert into tx_probe values (2)`.execute(trx);
+      }),
+    );
+    expect(n).toBe(3);
+    expect((await sql<{ n: number }>`select count(*)::int as n from tx_probe`.execute(handle.db)).rows[0]!.n).toBe(2);
+  });
+
+  it("keeps the isolation level and access mode given to the transaction", async () => {
+    const seen = await handle.db
+      .transaction()
+      .setIsolationLevel("serializable")
+      .setAccessMode("read only")
+      .execute(async (trx) => (await sql<{ level: string; ro: string }>`select current_setting('transaction_isolation') as level, current_setting('transaction_read_only') as ro`.execute(trx)).rows[0]);
+    expect(seen).toEqual({ level: "serializable", ro: "on" });
+  });
+
+  it("a transaction that runs no statement sends nothing, committed or rolled back", async () => {
+    expect(await exchanges(() => handle.db.transaction().execute(async () => {}))).toBe(0);
+    const abandoned = handle.db.transaction().execute(async () => {
+      throw new Error("before any statement");
+    });
+    expect(await exchanges(() => abandoned.catch(() => {}))).toBe(0);
+    await expect(abandoned).rejects.toThrow("before any statement");
+  });
+
+  it("a first statement that fails leaves nothing behind and the session usable", async () => {
+    const failed = handle.db.transaction().execute(async (trx) => {
+      await sql`insert into tx_probe values (1)`.execute(trx);
+    });
+    await expect(failed).rejects.toMatchObject({ code: "23505" });
+    expect((await sql<{ n: number }>`select count(*)::int as n from tx_probe`.execute(handle.db)).rows[0]!.n).toBe(2);
+    const { rows } = await sql<{ open: boolean }>`select now() = statement_timestamp() as open`.execute(handle.db);
+    // Outside a transaction now() is the statement's own start: no transaction was left open.
+    expect(rows[0]!.open).toBe(true);
+  });
+});
+
 describe("a PGlite worker that dies or is closed", () => {
   it("fails the pending statement and every later one with a clear error, and tells the change feed", async () => {
     const handle = await connectPgliteWorker({});
