@@ -1,7 +1,7 @@
 import type { Worker } from "node:worker_threads";
 import { siblingModule, startModuleWorker } from "../core/module-worker.js";
 import type { EmbeddedNotifier } from "./pglite-listener.js";
-import { SessionLock } from "./session-lock.js";
+import { SessionLock, type SessionRelease } from "./session-lock.js";
 import { EMBEDDED_DATABASE_GONE_CODE, SERIALIZED_ERROR_FIELDS, type PgliteWorkerData, type SerializedDatabaseError, type WorkerMessage, type WorkerRequest } from "./pglite-worker-protocol.js";
 
 /** A statement the embedded database refused, rebuilt on this thread with Postgres' fields (`code` 23505, …). */
@@ -59,7 +59,8 @@ export class PgliteWorkerClient implements EmbeddedNotifier {
   private readonly pending = new Map<number, Pending>();
   private readonly channels = new Map<string, { callbacks: Set<(payload: string) => void>; listening: Promise<void> }>();
   private readonly lostListeners = new Set<(err: Error) => void>();
-  private readonly session = new SessionLock();
+  /** One earlier turn's last statement may still be in the worker when a turn begins (see SessionLock). */
+  private readonly session = new SessionLock({ pipeline: 1 });
   private nextId = 1;
   private gone: EmbeddedDatabaseGoneError | undefined;
   private closed: Promise<void> | undefined;
@@ -104,8 +105,11 @@ export class PgliteWorkerClient implements EmbeddedNotifier {
     return answer.affectedRows !== undefined ? { rows: answer.rows, affectedRows: answer.affectedRows } : { rows: answer.rows };
   }
 
-  /** Waits for the session (see SessionLock for `urgent` and `timeoutMs`); call the returned function once to pass it on. */
-  acquireSession(options: { urgent?: boolean; timeoutMs?: number } = {}): Promise<() => void> {
+  /**
+   * Waits for the session (see SessionLock for `urgent` and `timeoutMs`); call the returned
+   * function to pass it on, with the last request's answer when that has not arrived yet.
+   */
+  acquireSession(options: { urgent?: boolean; timeoutMs?: number } = {}): Promise<SessionRelease> {
     return this.session.acquire(options);
   }
 

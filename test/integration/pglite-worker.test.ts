@@ -137,15 +137,18 @@ describe("withDatabaseBudget on the PGlite worker (a caller that holds a better 
     expect((await sql<{ n: number }>`select 2 as n`.execute(handle.db)).rows[0]!.n).toBe(2);
   }, 180_000);
 
-  it("goes ahead of statements already waiting for the session", async () => {
+  it("goes ahead of statements waiting for the session (all but the one already sent behind the running one)", async () => {
     const order: string[] = [];
     const heavy = HEAVY.execute(handle.db).then(() => order.push("heavy"));
     await new Promise((resolve) => setTimeout(resolve, 100));
+    // One statement may be sent while another runs (the worker starts it the moment the first ends).
+    const sent = sql`select 'sent'`.execute(handle.db).then(() => order.push("sent"));
+    await new Promise((resolve) => setImmediate(resolve));
     const ordinary = sql`select 'ordinary'`.execute(handle.db).then(() => order.push("ordinary"));
     await new Promise((resolve) => setImmediate(resolve));
     const urgent = withDatabaseBudget(60_000, () => sql`select 'urgent'`.execute(handle.db)).then(() => order.push("urgent"));
-    await Promise.all([heavy, ordinary, urgent]);
-    expect(order).toEqual(["heavy", "urgent", "ordinary"]);
+    await Promise.all([heavy, sent, ordinary, urgent]);
+    expect(order).toEqual(["heavy", "sent", "urgent", "ordinary"]);
   }, 180_000);
 });
 
