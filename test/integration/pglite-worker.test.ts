@@ -202,6 +202,16 @@ describe("transactions on the PGlite worker", () => {
     await expect(abandoned).rejects.toThrow("before any statement");
   });
 
+  it("a connection used for several statements outside a transaction takes a turn for each", async () => {
+    const rows = await handle.db.connection().execute(async (conn) => {
+      const a = await sql<{ n: number }>`select 1 as n`.execute(conn);
+      const b = await sql<{ n: number }>`select 2 as n`.execute(conn);
+      return [...a.rows, ...b.rows];
+    });
+    expect(rows).toEqual([{ n: 1 }, { n: 2 }]);
+    expect((await sql<{ n: number }>`select 3 as n`.execute(handle.db)).rows).toEqual([{ n: 3 }]);
+  });
+
   it("a first statement that fails leaves nothing behind and the session usable", async () => {
     const failed = handle.db.transaction().execute(async (trx) => {
       await sql`insert into tx_probe values (1)`.execute(trx);
