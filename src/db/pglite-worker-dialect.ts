@@ -47,6 +47,7 @@ export class PgliteWorkerDialect implements Dialect {
 const READ = /^\s*(select|values|table|show|explain)\b/i;
 const COMMIT = /^\s*(commit|end)\s*;?\s*$/i;
 const ROLLBACK = /^\s*(rollback|abort)\s*;?\s*$/i;
+const BEGIN = /^\s*(begin|start\s+transaction)\b/i;
 
 class PgliteWorkerConnection implements DatabaseConnection {
   inTransaction = false;
@@ -56,6 +57,8 @@ class PgliteWorkerConnection implements DatabaseConnection {
    * ran sends neither it nor its commit or rollback: nothing was done on the session.
    */
   pendingBegin: string | undefined;
+  /** A transaction opened by a raw `begin` on this connection (not kysely's): the turn is kept until its end. */
+  private rawTransaction = false;
   /** The last statement sent: settles when the worker has answered it. */
   private unanswered: Promise<unknown> | undefined;
 
@@ -80,7 +83,9 @@ class PgliteWorkerConnection implements DatabaseConnection {
     );
     // Sent, and nothing of this holder's can follow it (a statement outside a transaction, or the
     // transaction's end): the next holder may send now; the worker runs it after this one.
-    if (!this.inTransaction || COMMIT.test(compiled.sql) || ROLLBACK.test(compiled.sql)) this.passTurn();
+    const ends = COMMIT.test(compiled.sql) || ROLLBACK.test(compiled.sql);
+    if (!this.inTransaction) this.rawTransaction = ends ? false : this.rawTransaction || BEGIN.test(compiled.sql);
+    if ((!this.inTransaction && !this.rawTransaction) || ends) this.passTurn();
     const { rows, affectedRows } = this.capMs === undefined ? await answer : await this.within(answer, this.capMs, compiled.sql);
     // As kysely-pglite-dialect reports it: a count only when rows were affected.
     return affectedRows ? { rows: rows as R[], numAffectedRows: BigInt(affectedRows) } : { rows: rows as R[] };

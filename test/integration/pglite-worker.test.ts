@@ -212,6 +212,20 @@ describe("transactions on the PGlite worker", () => {
     expect((await sql<{ n: number }>`select 3 as n`.execute(handle.db)).rows).toEqual([{ n: 3 }]);
   });
 
+  it("a transaction opened with a raw begin on one connection keeps every other statement out until its end", async () => {
+    let outsideRan = false;
+    await handle.db.connection().execute(async (conn) => {
+      await sql`begin`.execute(conn);
+      await sql`insert into tx_probe values (10)`.execute(conn);
+      void sql`select 1`.execute(handle.db).then(() => (outsideRan = true));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(outsideRan).toBe(false);
+      await sql`rollback`.execute(conn);
+    });
+    await expect.poll(() => outsideRan).toBe(true);
+    expect((await sql<{ n: number }>`select count(*)::int as n from tx_probe where id = 10`.execute(handle.db)).rows[0]!.n).toBe(0);
+  });
+
   it("a first statement that fails leaves nothing behind and the session usable", async () => {
     const failed = handle.db.transaction().execute(async (trx) => {
       await sql`insert into tx_probe values (1)`.execute(trx);
