@@ -13,7 +13,8 @@ import { protocol, type PGlite } from "@electric-sql/pglite";
  * Invariants, each as `query` has them:
  * - parameters are serialised by the type Postgres infers for them (`jsonb` → JSON text, `text[]`
  *   → an array literal, …): the types come from describing the statement once per SQL text and
- *   are kept until a statement that may change the schema runs (DDL clears them all);
+ *   are kept until a statement that may change what they refer to runs (DDL, or anything that
+ *   mentions `search_path`, clears them all);
  * - a statement with `begin` runs that statement first in the same buffer, with no Sync between:
  *   if `begin` fails, the backend skips the statement (it never runs outside the transaction);
  *   if the statement fails, the transaction is left aborted, as two separate calls would leave it;
@@ -28,6 +29,8 @@ export interface StatementResult {
 
 /** Statements after which the parameter types of every statement seen still hold. */
 const KEEPS_TYPES = /^\s*(select|insert|update|delete|with|values|table|begin|start|commit|end|rollback|abort|savepoint|release|set|show|reset|lock|explain|notify|listen|unlisten)\b/i;
+/** A statement that may make the same names mean other tables (`set search_path`, `set_config('search_path', …)`). */
+const NAMES = /search_path/i;
 /** Distinct SQL texts whose parameter types are kept; past this the cache starts over. */
 const MAX_KEPT = 2_000;
 const NO_TYPES: readonly number[] = [];
@@ -53,7 +56,7 @@ export class PgliteStatements {
       try {
         return this.resultOf(await this.pglite.execProtocolStream(concat(messages), { syncToFs: false }));
       } finally {
-        if (!KEEPS_TYPES.test(sql)) this.paramTypes.clear();
+        if (!KEEPS_TYPES.test(sql) || NAMES.test(sql)) this.paramTypes.clear();
         // As `query` does after every statement (PGlite writes nothing here on Node's file system).
         await this.pglite.syncToFs();
       }

@@ -111,6 +111,19 @@ describe("PgliteStatements (one exchange per statement)", () => {
     expect((await statements.run(`select jsonb_typeof(v) as t from shifting`, [])).rows).toEqual([{ t: "array" }, { t: "array" }]);
   });
 
+  it("after search_path changes what a name refers to, the same SQL text is serialised by the new table's type", async () => {
+    await pglite.exec(`create schema other; create table public.named (v text[]); create table other.named (v jsonb)`);
+    const text = `insert into named (v) values ($1) returning v`;
+    expect((await statements.run(text, [["a"]])).rows).toEqual([{ v: ["a"] }]);
+    await statements.run(`set search_path = other, public`, []);
+    try {
+      expect((await statements.run(text, [["a"]])).rows).toEqual([{ v: ["a"] }]);
+      expect((await statements.run(`select jsonb_typeof(v) as t from named`, [])).rows).toEqual([{ t: "array" }]);
+    } finally {
+      await statements.run(`reset search_path`, []);
+    }
+  });
+
   it("hands NOTIFY to PGlite's listeners", async () => {
     const heard: string[] = [];
     const off = await pglite.listen("pinset_test", (payload) => heard.push(payload));
