@@ -1,7 +1,7 @@
 import type { Worker } from "node:worker_threads";
 import { siblingModule, startModuleWorker } from "../core/module-worker.js";
 import type { EmbeddedNotifier } from "./pglite-listener.js";
-import { SessionLock } from "./session-lock.js";
+import { SessionLock, type SessionRelease } from "./session-lock.js";
 import { EMBEDDED_DATABASE_GONE_CODE, SERIALIZED_ERROR_FIELDS, type PgliteWorkerData, type SerializedDatabaseError, type WorkerMessage, type WorkerRequest } from "./pglite-worker-protocol.js";
 
 /** A statement the embedded database refused, rebuilt on this thread with Postgres' fields (`code` 23505, …). */
@@ -59,7 +59,8 @@ export class PgliteWorkerClient implements EmbeddedNotifier {
   private readonly pending = new Map<number, Pending>();
   private readonly channels = new Map<string, { callbacks: Set<(payload: string) => void>; listening: Promise<void> }>();
   private readonly lostListeners = new Set<(err: Error) => void>();
-  private readonly session = new SessionLock();
+  /** One earlier turn's last statement may still be in the worker when a turn begins (see SessionLock). */
+  private readonly session = new SessionLock({ pipeline: 1 });
   private nextId = 1;
   private gone: EmbeddedDatabaseGoneError | undefined;
   private closed: Promise<void> | undefined;
@@ -94,15 +95,21 @@ export class PgliteWorkerClient implements EmbeddedNotifier {
     return new PgliteWorkerClient(worker);
   }
 
-  /** Runs one statement on the session; the caller must hold it (acquireSession). */
-  async query(sql: string, params: readonly unknown[]): Promise<QueryAnswer> {
-    const answer = await this.request({ type: "query", sql, params });
+  /**
+   * Runs one statement on the session; the caller must hold it (acquireSession). `begin` opens a
+   * transaction in the same exchange first (a failed begin skips the statement).
+   */
+  async query(sql: string, params: readonly unknown[], begin?: string): Promise<QueryAnswer> {
+    const answer = await this.request(begin === undefined ? { type: "query", sql, params } : { type: "query", sql, params, begin });
     if (answer.type !== "result") throw new Error(`unexpected answer to a query: ${answer.type}`);
     return answer.affectedRows !== undefined ? { rows: answer.rows, affectedRows: answer.affectedRows } : { rows: answer.rows };
   }
 
-  /** Waits for the session (see SessionLock for `urgent` and `timeoutMs`); call the returned function once to pass it on. */
-  acquireSession(options: { urgent?: boolean; timeoutMs?: number } = {}): Promise<() => void> {
+  /**
+   * Waits for the session (see SessionLock for `urgent` and `timeoutMs`); call the returned
+   * function to pass it on, with the last request's answer when that has not arrived yet.
+   */
+  acquireSession(options: { urgent?: boolean; timeoutMs?: number } = {}): Promise<SessionRelease> {
     return this.session.acquire(options);
   }
 

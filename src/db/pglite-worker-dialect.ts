@@ -12,13 +12,15 @@ import {
 } from "kysely";
 import { budgetCap, DatabaseTimeoutError } from "./budgets.js";
 import type { PgliteWorkerClient } from "./pglite-worker-client.js";
-import { SessionWaitTimeout } from "./session-lock.js";
+import { SessionWaitTimeout, type SessionRelease } from "./session-lock.js";
 
 /**
  * kysely over the embedded database's worker thread (pglite-worker-client.ts): Postgres SQL,
- * one connection — PGlite's single session. A connection holds the session from acquire to
- * release, so a transaction's statements run back to back and every other statement (and
- * LISTEN) waits for its end, as on the in-thread PGlite dialect. Time budgets: only
+ * one connection — PGlite's single session. A connection holds its turn at the session from
+ * acquire until its last statement is sent (a statement outside a transaction, or the
+ * transaction's commit or rollback), so a transaction's statements run back to back and every
+ * other statement (and LISTEN) runs after its end, as on the in-thread PGlite dialect; the
+ * worker runs requests in the order they were sent. Time budgets: only
  * withDatabaseBudget's caps apply (see acquireConnection); the request-path budgets of
  * Postgres mode (budgets.ts) do not, as they never did on PGlite.
  */
@@ -44,22 +46,46 @@ export class PgliteWorkerDialect implements Dialect {
 
 const READ = /^\s*(select|values|table|show|explain)\b/i;
 const COMMIT = /^\s*(commit|end)\s*;?\s*$/i;
+const ROLLBACK = /^\s*(rollback|abort)\s*;?\s*$/i;
+const BEGIN = /^\s*(begin|start\s+transaction)\b/i;
 
 class PgliteWorkerConnection implements DatabaseConnection {
   inTransaction = false;
-  /** The last statement sent: the session is passed on only once the worker has answered it. */
-  private inflight: Promise<unknown> | undefined;
+  /**
+   * A transaction's opening statement not sent yet: it travels with the transaction's first
+   * statement (one round trip to the worker fewer). A transaction that ends before any statement
+   * ran sends neither it nor its commit or rollback: nothing was done on the session.
+   */
+  pendingBegin: string | undefined;
+  /** A transaction opened by a raw `begin` on this connection (not kysely's): the turn is kept until its end. */
+  private rawTransaction = false;
+  /** The last statement sent: settles when the worker has answered it. */
+  private unanswered: Promise<unknown> | undefined;
 
   constructor(
     private readonly client: PgliteWorkerClient,
-    private readonly releaseSession: () => void,
+    /** This connection's turn at the session; undefined once passed on. */
+    private turn: SessionRelease | undefined,
+    /** Another turn, for a statement after the turn was passed on (a connection used for several). */
+    private readonly takeTurn: () => Promise<SessionRelease>,
     /** withDatabaseBudget's cap: each statement's answer is awaited this long at most. */
     private readonly capMs: number | undefined,
   ) {}
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
-    const answer = this.client.query(compiled.sql, compiled.parameters);
-    this.inflight = answer.catch(() => {});
+    this.turn ??= await this.takeTurn();
+    const begin = this.pendingBegin;
+    this.pendingBegin = undefined;
+    const answer = this.client.query(compiled.sql, compiled.parameters, begin);
+    this.unanswered = answer.then(
+      () => {},
+      () => {},
+    );
+    // Sent, and nothing of this holder's can follow it (a statement outside a transaction, or the
+    // transaction's end): the next holder may send now; the worker runs it after this one.
+    const ends = COMMIT.test(compiled.sql) || ROLLBACK.test(compiled.sql);
+    if (!this.inTransaction) this.rawTransaction = ends ? false : this.rawTransaction || BEGIN.test(compiled.sql);
+    if ((!this.inTransaction && !this.rawTransaction) || ends) this.passTurn();
     const { rows, affectedRows } = this.capMs === undefined ? await answer : await this.within(answer, this.capMs, compiled.sql);
     // As kysely-pglite-dialect reports it: a count only when rows were affected.
     return affectedRows ? { rows: rows as R[], numAffectedRows: BigInt(affectedRows) } : { rows: rows as R[] };
@@ -72,14 +98,18 @@ class PgliteWorkerConnection implements DatabaseConnection {
   }
 
   /**
-   * Gives the session back once the worker has answered everything sent on it: a statement the
-   * caller stopped waiting for is still running there, and a transaction's rollback must have
-   * run before anyone else's statement does.
+   * Gives the session back. A statement the caller stopped waiting for may still be running in
+   * the worker, and a transaction's rollback may not have run yet: the worker runs requests in
+   * the order they were sent, so the next holder's come after them either way.
    */
   release(): void {
-    const inflight = this.inflight;
-    if (inflight) void inflight.then(this.releaseSession);
-    else this.releaseSession();
+    this.passTurn();
+  }
+
+  private passTurn(): void {
+    const turn = this.turn;
+    this.turn = undefined;
+    turn?.(this.unanswered);
   }
 
   /**
@@ -110,11 +140,14 @@ class PgliteWorkerDriver implements Driver {
    */
   async acquireConnection(): Promise<DatabaseConnection> {
     const cap = budgetCap();
-    if (cap === undefined) return new PgliteWorkerConnection(this.client, await this.client.acquireSession(), undefined);
-    const release = await this.client.acquireSession({ urgent: true, timeoutMs: cap }).catch((err: unknown) => {
-      throw err instanceof SessionWaitTimeout ? new DatabaseTimeoutError("acquire", cap) : err;
-    });
-    return new PgliteWorkerConnection(this.client, release, cap);
+    const takeTurn =
+      cap === undefined
+        ? () => this.client.acquireSession()
+        : () =>
+            this.client.acquireSession({ urgent: true, timeoutMs: cap }).catch((err: unknown) => {
+              throw err instanceof SessionWaitTimeout ? new DatabaseTimeoutError("acquire", cap) : err;
+            });
+    return new PgliteWorkerConnection(this.client, await takeTurn(), takeTurn, cap);
   }
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
@@ -124,23 +157,25 @@ class PgliteWorkerDriver implements Driver {
       if (settings.isolationLevel) statement += ` isolation level ${settings.isolationLevel}`;
       if (settings.accessMode) statement += ` ${settings.accessMode}`;
     }
-    await connection.executeQuery(CompiledQuery.raw(statement));
-    (connection as PgliteWorkerConnection).inTransaction = true;
+    const worker = connection as PgliteWorkerConnection;
+    worker.pendingBegin = statement;
+    worker.inTransaction = true;
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    try {
-      await connection.executeQuery(CompiledQuery.raw("commit"));
-    } finally {
-      (connection as PgliteWorkerConnection).inTransaction = false;
-    }
+    await this.endTransaction(connection as PgliteWorkerConnection, "commit");
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    await this.endTransaction(connection as PgliteWorkerConnection, "rollback");
+  }
+
+  private async endTransaction(connection: PgliteWorkerConnection, statement: "commit" | "rollback"): Promise<void> {
     try {
-      await connection.executeQuery(CompiledQuery.raw("rollback"));
+      if (connection.pendingBegin === undefined) await connection.executeQuery(CompiledQuery.raw(statement));
     } finally {
-      (connection as PgliteWorkerConnection).inTransaction = false;
+      connection.pendingBegin = undefined;
+      connection.inTransaction = false;
     }
   }
 

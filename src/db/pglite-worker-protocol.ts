@@ -17,7 +17,8 @@ export interface PgliteWorkerData {
 export const EMBEDDED_DATABASE_GONE_CODE = "PINSET_EMBEDDED_DB_GONE";
 
 export type WorkerRequest =
-  | { type: "query"; id: number; sql: string; params: readonly unknown[] }
+  /** `begin`: a transaction's opening statement, run first in the same exchange (pglite-statements.ts). */
+  | { type: "query"; id: number; sql: string; params: readonly unknown[]; begin?: string }
   | { type: "listen"; id: number; channel: string }
   | { type: "unlisten"; id: number; channel: string }
   | { type: "close"; id: number };

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { PGlite } from "@electric-sql/pglite";
+import type { PgliteStatements } from "./pglite-statements.js";
 import { serializeError, type PgliteWorkerData, type WorkerMessage, type WorkerRequest } from "./pglite-worker-protocol.js";
 
 /**
@@ -15,13 +16,14 @@ const post = (message: WorkerMessage) => port.postMessage(message);
 const { dir } = workerData as PgliteWorkerData;
 const unlisten = new Map<string, () => Promise<void>>();
 let pglite: PGlite;
+let statements: PgliteStatements;
 let chain: Promise<void> = Promise.resolve();
 
 async function handle(request: WorkerRequest): Promise<WorkerMessage> {
   switch (request.type) {
     case "query": {
-      const result = await pglite.query(request.sql, request.params as unknown[]);
-      return { type: "result", id: request.id, rows: result.rows, ...(result.affectedRows !== undefined ? { affectedRows: result.affectedRows } : {}) };
+      const result = await statements.run(request.sql, request.params, request.begin);
+      return { type: "result", id: request.id, rows: result.rows, affectedRows: result.affectedRows };
     }
     case "listen":
       if (!unlisten.has(request.channel)) {
@@ -40,9 +42,10 @@ async function handle(request: WorkerRequest): Promise<WorkerMessage> {
 }
 
 try {
-  const { PGlite } = await import("@electric-sql/pglite");
+  const [{ PGlite }, { PgliteStatements }] = await Promise.all([import("@electric-sql/pglite"), import("./pglite-statements.js")]);
   pglite = dir ? new PGlite(dir) : new PGlite();
   await pglite.waitReady;
+  statements = new PgliteStatements(pglite);
   port.on("message", (request: WorkerRequest) => {
     chain = chain.then(async () => {
       const answer = await handle(request).catch((err: unknown): WorkerMessage => ({ type: "error", id: request.id, error: serializeError(err) }));

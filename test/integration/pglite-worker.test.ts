@@ -137,16 +137,105 @@ describe("withDatabaseBudget on the PGlite worker (a caller that holds a better 
     expect((await sql<{ n: number }>`select 2 as n`.execute(handle.db)).rows[0]!.n).toBe(2);
   }, 180_000);
 
-  it("goes ahead of statements already waiting for the session", async () => {
+  it("goes ahead of statements waiting for the session (all but the one already sent behind the running one)", async () => {
     const order: string[] = [];
     const heavy = HEAVY.execute(handle.db).then(() => order.push("heavy"));
     await new Promise((resolve) => setTimeout(resolve, 100));
+    // One statement may be sent while another runs (the worker starts it the moment the first ends).
+    const sent = sql`select 'sent'`.execute(handle.db).then(() => order.push("sent"));
+    await new Promise((resolve) => setImmediate(resolve));
     const ordinary = sql`select 'ordinary'`.execute(handle.db).then(() => order.push("ordinary"));
     await new Promise((resolve) => setImmediate(resolve));
     const urgent = withDatabaseBudget(60_000, () => sql`select 'urgent'`.execute(handle.db)).then(() => order.push("urgent"));
-    await Promise.all([heavy, ordinary, urgent]);
-    expect(order).toEqual(["heavy", "urgent", "ordinary"]);
+    await Promise.all([heavy, sent, ordinary, urgent]);
+    expect(order).toEqual(["heavy", "sent", "urgent", "ordinary"]);
   }, 180_000);
+});
+
+describe("transactions on the PGlite worker", () => {
+  let handle: Awaited<ReturnType<typeof connectPgliteWorker>>;
+  beforeAll(async () => {
+    handle = await connectPgliteWorker({});
+    await sql`create table tx_probe (id int primary key)`.execute(handle.db);
+  }, 180_000);
+  afterAll(async () => handle?.close());
+
+  /** The worker's answers (one per exchange) while `work` runs. */
+  async function exchanges(work: () => Promise<unknown>): Promise<number> {
+    let answers = 0;
+    const count = () => answers++;
+    handle.worker.worker.on("message", count);
+    try {
+      await work();
+    } finally {
+      handle.worker.worker.off("message", count);
+    }
+    return answers;
+  }
+
+  it("sends the begin with the first statement: two statements and a commit are three exchanges", async () => {
+    const n = await exchanges(() =>
+      handle.db.transaction().execute(async (trx) => {
+        await sql`insert into tx_probe values (1)`.execute(trx);
+        await sql`insert into tx_probe values (2)`.execute(trx);
+      }),
+    );
+    expect(n).toBe(3);
+    expect((await sql<{ n: number }>`select count(*)::int as n from tx_probe`.execute(handle.db)).rows[0]!.n).toBe(2);
+  });
+
+  it("keeps the isolation level and access mode given to the transaction", async () => {
+    const seen = await handle.db
+      .transaction()
+      .setIsolationLevel("serializable")
+      .setAccessMode("read only")
+      .execute(async (trx) => (await sql<{ level: string; ro: string }>`select current_setting('transaction_isolation') as level, current_setting('transaction_read_only') as ro`.execute(trx)).rows[0]);
+    expect(seen).toEqual({ level: "serializable", ro: "on" });
+  });
+
+  it("a transaction that runs no statement sends nothing, committed or rolled back", async () => {
+    expect(await exchanges(() => handle.db.transaction().execute(async () => {}))).toBe(0);
+    const abandoned = handle.db.transaction().execute(async () => {
+      throw new Error("before any statement");
+    });
+    expect(await exchanges(() => abandoned.catch(() => {}))).toBe(0);
+    await expect(abandoned).rejects.toThrow("before any statement");
+  });
+
+  it("a connection used for several statements outside a transaction takes a turn for each", async () => {
+    const rows = await handle.db.connection().execute(async (conn) => {
+      const a = await sql<{ n: number }>`select 1 as n`.execute(conn);
+      const b = await sql<{ n: number }>`select 2 as n`.execute(conn);
+      return [...a.rows, ...b.rows];
+    });
+    expect(rows).toEqual([{ n: 1 }, { n: 2 }]);
+    expect((await sql<{ n: number }>`select 3 as n`.execute(handle.db)).rows).toEqual([{ n: 3 }]);
+  });
+
+  it("a transaction opened with a raw begin on one connection keeps every other statement out until its end", async () => {
+    let outsideRan = false;
+    await handle.db.connection().execute(async (conn) => {
+      await sql`begin`.execute(conn);
+      await sql`insert into tx_probe values (10)`.execute(conn);
+      void sql`select 1`.execute(handle.db).then(() => (outsideRan = true));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(outsideRan).toBe(false);
+      await sql`rollback`.execute(conn);
+    });
+    await expect.poll(() => outsideRan).toBe(true);
+    expect((await sql<{ n: number }>`select count(*)::int as n from tx_probe where id = 10`.execute(handle.db)).rows[0]!.n).toBe(0);
+  });
+
+  it("a first statement that fails leaves nothing behind and the session usable", async () => {
+    const failed = handle.db.transaction().execute(async (trx) => {
+      await sql`insert into tx_probe values (1)`.execute(trx);
+    });
+    await expect(failed).rejects.toMatchObject({ code: "23505" });
+    expect((await sql<{ n: number }>`select count(*)::int as n from tx_probe`.execute(handle.db)).rows[0]!.n).toBe(2);
+    const { rows } = await sql<{ open: boolean }>`select now() = statement_timestamp() as open`.execute(handle.db);
+    // Outside a transaction now() is the statement's own start: no transaction was left open.
+    expect(rows[0]!.open).toBe(true);
+  });
 });
 
 describe("a PGlite worker that dies or is closed", () => {
