@@ -4,6 +4,7 @@ import type { Tx } from "../core/transaction.js";
 import type {
   EnvironmentRecord,
   EnvironmentStore,
+  HistoryPageEntry,
   HistoryRecord,
   LockedEnvironment,
   NewRevision,
@@ -157,6 +158,20 @@ export class MemoryEnvironmentStore implements EnvironmentStore {
       .sort((a, b) => b.revision - a.revision)
       .slice(0, options.limit)
       .map(copy);
+  }
+
+  async historyPage(key: EnvironmentKey, options: { before?: number; limit: number }): Promise<HistoryPageEntry[]> {
+    return (await this.history(key, options)).map((e) => ({
+      revision: e.revision,
+      action: e.action,
+      version_set: e.version_set,
+      previous: e.previous,
+      actor: e.actor,
+      reason: e.reason,
+      trace_id: e.trace_id,
+      detail: e.detail ?? null,
+      at: e.at.toISOString(),
+    }));
   }
 
   async historyAfter(key: EnvironmentKey, after: number, limit: number): Promise<HistoryRecord[]> {

@@ -49,6 +49,23 @@ export interface LockedEnvironment {
   fallback: string | null;
 }
 
+/**
+ * A history entry as the history page shows it: the fields clients see, in the API's order,
+ * `at` as ISO 8601 text in UTC with milliseconds (what `Date.toISOString` writes).
+ */
+export interface HistoryPageEntry {
+  revision: number;
+  action: string;
+  version_set: string | null;
+  previous: string | null;
+  actor: string;
+  reason: string | null;
+  trace_id: string | null;
+  /** What the step recorded beyond the pointer (rollout steps: rollout id, percents, decision, forced). */
+  detail: unknown;
+  at: string;
+}
+
 /** A new revision: the pointer (and frozen flag) it sets, and what its history entry records. */
 export interface NewRevision {
   revision: number;
@@ -101,6 +118,12 @@ export interface EnvironmentStore {
 
   /** Newest first; `before` is a revision (the cursor). */
   history(key: EnvironmentKey, options: { before?: number; limit: number }, tx?: Tx): Promise<HistoryRecord[]>;
+  /**
+   * `history` as the history page shows it, newest first (the store writes `at` as text: the
+   * page is read on every call of `GET …/history`, and a Date made only to be written out again
+   * cost more than the read).
+   */
+  historyPage(key: EnvironmentKey, options: { before?: number; limit: number }): Promise<HistoryPageEntry[]>;
   /** Up to `limit` entries after revision `after`, oldest first (watch replays). */
   historyAfter(key: EnvironmentKey, after: number, limit: number): Promise<HistoryRecord[]>;
   /** The newest entry at or before revision `atOrBefore` whose action is one of `actions`. */

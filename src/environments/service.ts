@@ -14,6 +14,7 @@ import type {
   EnvironmentIncidentHooks,
   EnvironmentRecord as EnvironmentRow,
   EnvironmentStore,
+  HistoryPageEntry,
   HistoryRecord as HistoryRow,
   PastRolloutReader,
   ProjectDirectory,
@@ -29,18 +30,8 @@ import { findRollbackTarget } from "./rollback-target.js";
 export type { EnvironmentIncidentHooks, RolloutHooks, VersionSetReader } from "./ports.js";
 export type { EnvironmentView } from "./present.js";
 
-export interface HistoryEntryView {
-  revision: number;
-  action: string;
-  version_set: string | null;
-  previous: string | null;
-  actor: string;
-  reason: string | null;
-  trace_id: string | null;
-  /** What the step recorded beyond the pointer (rollout steps: rollout id, percents, decision, forced). */
-  detail: unknown;
-  at: string;
-}
+/** What clients see of a history entry (openapi: HistoryEntry). */
+export type HistoryEntryView = HistoryPageEntry;
 
 export type { ResolveAnswer, ResolveOptions } from "./resolver.js";
 
@@ -256,8 +247,9 @@ export class EnvironmentService {
 
   async history(key: EnvironmentKey, page: { limit: number; cursor?: string }): Promise<Page<HistoryEntryView>> {
     await this.require(key);
-    const rows = await this.store.history(key, { before: decodeCursor(page.cursor), limit: page.limit + 1 });
-    return toPage(rows, page.limit, (r) => r.revision, presentHistory);
+    // The store writes the entries as the page shows them: nothing to present.
+    const rows = await this.store.historyPage(key, { before: decodeCursor(page.cursor), limit: page.limit + 1 });
+    return toPage(rows, page.limit, (r) => r.revision, (r) => r);
   }
 
   /**

@@ -8,6 +8,7 @@ import { ENVIRONMENT_CHANNEL } from "./channel.js";
 import type {
   EnvironmentRecord,
   EnvironmentStore,
+  HistoryPageEntry,
   HistoryRecord,
   LockedEnvironment,
   NewRevision,
@@ -21,8 +22,19 @@ const findEnvironment = compiledOnce<EnvironmentKey, EnvironmentRecord>((db, arg
 type PageArgs = EnvironmentKey & { limit: number };
 const newestHistory = (db: Kysely<Database>, arg: Arg<PageArgs>) =>
   db.selectFrom("environment_history").selectAll().where("project", "=", arg("project")).where("environment", "=", arg("environment")).orderBy("revision", "desc").limit(arg("limit"));
-const historyPage = compiledOnce<PageArgs, HistoryRecord>(newestHistory);
-const historyPageBefore = compiledOnce<PageArgs & { before: number }, HistoryRecord>((db, arg) => newestHistory(db, arg).where("revision", "<", arg("before")));
+const recordsPage = compiledOnce<PageArgs, HistoryRecord>(newestHistory);
+const recordsPageBefore = compiledOnce<PageArgs & { before: number }, HistoryRecord>((db, arg) => newestHistory(db, arg).where("revision", "<", arg("before")));
+/** The page's columns in the API's order; `at` as Date.toISOString writes it (to_char's MS truncates, as Date does). */
+const pageEntries = (db: Kysely<Database>, arg: Arg<PageArgs>) =>
+  db
+    .selectFrom("environment_history")
+    .select(["revision", "action", "version_set", "previous", "actor", "reason", "trace_id", "detail", sql<string>`to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`.as("at")])
+    .where("project", "=", arg("project"))
+    .where("environment", "=", arg("environment"))
+    .orderBy("revision", "desc")
+    .limit(arg("limit"));
+const entriesPage = compiledOnce<PageArgs, HistoryPageEntry>(pageEntries);
+const entriesPageBefore = compiledOnce<PageArgs & { before: number }, HistoryPageEntry>((db, arg) => pageEntries(db, arg).where("revision", "<", arg("before")));
 
 export class KyselyEnvironmentStore implements EnvironmentStore {
   constructor(private readonly db: Kysely<Database>) {}
@@ -134,7 +146,11 @@ export class KyselyEnvironmentStore implements EnvironmentStore {
 
   history(key: EnvironmentKey, options: { before?: number; limit: number }, tx?: Tx): Promise<HistoryRecord[]> {
     const db = queryOf(this.db, tx);
-    return options.before === undefined ? historyPage(db, { ...key, limit: options.limit }) : historyPageBefore(db, { ...key, limit: options.limit, before: options.before });
+    return options.before === undefined ? recordsPage(db, { ...key, limit: options.limit }) : recordsPageBefore(db, { ...key, limit: options.limit, before: options.before });
+  }
+
+  historyPage(key: EnvironmentKey, options: { before?: number; limit: number }): Promise<HistoryPageEntry[]> {
+    return options.before === undefined ? entriesPage(this.db, { ...key, limit: options.limit }) : entriesPageBefore(this.db, { ...key, limit: options.limit, before: options.before });
   }
 
   historyAfter(key: EnvironmentKey, after: number, limit: number): Promise<HistoryRecord[]> {

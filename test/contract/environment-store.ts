@@ -220,6 +220,18 @@ export function environmentStoreContract(backend: StoreBackend<EnvironmentStoreF
         expect((await store.history(key, { before: 2, limit: 3 })).map((h) => h.revision)).toEqual([1]);
       });
 
+      it("pages the entries as the history page shows them: the same entries, the API's fields in its order, `at` as toISOString writes it", async () => {
+        const records = await store.history(key, { limit: 10 });
+        const page = await store.historyPage(key, { limit: 10 });
+        expect(page).toEqual(
+          records.map((r) => ({ revision: r.revision, action: r.action, version_set: r.version_set, previous: r.previous, actor: r.actor, reason: r.reason, trace_id: r.trace_id, detail: r.detail ?? null, at: r.at.toISOString() })),
+        );
+        expect(Object.keys(page[0]!)).toEqual(["revision", "action", "version_set", "previous", "actor", "reason", "trace_id", "detail", "at"]);
+        expect(page[0]!.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+        expect((await store.historyPage(key, { before: 5, limit: 3 })).map((h) => h.revision)).toEqual([4, 3, 2]);
+        expect(await store.historyPage({ project: "p", environment: "nothing-here" }, { limit: 3 })).toEqual([]);
+      });
+
       it("reads the entries after a revision, oldest first", async () => {
         expect((await store.historyAfter(key, 4, 2)).map((h) => h.revision)).toEqual([5, 6]);
         expect((await store.historyAfter(key, 7, 10))).toEqual([]);
