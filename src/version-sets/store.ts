@@ -10,6 +10,13 @@ import type { NewVersionSet, VersionSetRecord, VersionSetStore } from "./ports.j
 const findOne = compiledOnce<{ project: string; id: string }, VersionSetRecord>((db, arg) =>
   db.selectFrom("version_sets").selectAll().where("project", "=", arg("project")).where("id", "=", arg("id")),
 );
+type SetColumns = { project: string; id: string; components: string; code: string | null; description: string | null; created_by: string };
+const insertSet = compiledOnce<SetColumns, VersionSetRecord>((db, arg) =>
+  db
+    .insertInto("version_sets")
+    .values({ project: arg("project"), id: arg("id"), components: arg("components"), code: arg("code"), description: arg("description"), created_by: arg("created_by") })
+    .returningAll(),
+);
 const findPair = compiledOnce<{ project: string; first: string; second: string }, VersionSetRecord>((db, arg) =>
   db.selectFrom("version_sets").selectAll().where("project", "=", arg("project")).where("id", "in", [arg("first"), arg("second")]),
 );
@@ -41,18 +48,15 @@ export class KyselyVersionSetStore implements VersionSetStore {
 
   async insert(tx: Tx, row: NewVersionSet): Promise<VersionSetRecord> {
     try {
-      return await queryOf(this.db, tx)
-        .insertInto("version_sets")
-        .values({
-          project: row.project,
-          id: row.id,
-          components: JSON.stringify(row.components),
-          code: row.code === null ? null : JSON.stringify(row.code),
-          description: row.description,
-          created_by: row.createdBy,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      const [inserted] = await insertSet(queryOf(this.db, tx), {
+        project: row.project,
+        id: row.id,
+        components: JSON.stringify(row.components),
+        code: row.code === null ? null : JSON.stringify(row.code),
+        description: row.description,
+        created_by: row.createdBy,
+      });
+      return inserted!;
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError(`Version set ${row.id} already exists in project ${row.project}`);
       throw err;
