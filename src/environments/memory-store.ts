@@ -10,6 +10,7 @@ import type {
   NewRevision,
   RolloutOfEnvironment,
 } from "./ports.js";
+import { presentHistory } from "./history-entry.js";
 import { percentsOf } from "./store.js";
 
 interface EnvironmentTable {
@@ -161,17 +162,7 @@ export class MemoryEnvironmentStore implements EnvironmentStore {
   }
 
   async historyPage(key: EnvironmentKey, options: { before?: number; limit: number }): Promise<HistoryPageEntry[]> {
-    return (await this.history(key, options)).map((e) => ({
-      revision: e.revision,
-      action: e.action,
-      version_set: e.version_set,
-      previous: e.previous,
-      actor: e.actor,
-      reason: e.reason,
-      trace_id: e.trace_id,
-      detail: e.detail ?? null,
-      at: e.at.toISOString(),
-    }));
+    return (await this.history(key, options)).map(presentHistory);
   }
 
   async historyAfter(key: EnvironmentKey, after: number, limit: number): Promise<HistoryRecord[]> {

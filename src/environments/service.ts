@@ -15,18 +15,19 @@ import type {
   EnvironmentRecord as EnvironmentRow,
   EnvironmentStore,
   HistoryPageEntry,
-  HistoryRecord as HistoryRow,
   PastRolloutReader,
   ProjectDirectory,
   RolloutHooks,
   VersionSetExistence,
   VersionSetReader,
 } from "./ports.js";
+import { presentHistory } from "./history-entry.js";
 import { presentEnvironment, type EnvironmentView } from "./present.js";
 import { ResolveCache } from "./resolve-cache.js";
 import { EnvironmentResolver, type ResolveAnswer, type ResolveOptions } from "./resolver.js";
 import { findRollbackTarget } from "./rollback-target.js";
 
+export { presentHistory };
 export type { EnvironmentIncidentHooks, RolloutHooks, VersionSetReader } from "./ports.js";
 export type { EnvironmentView } from "./present.js";
 
@@ -63,19 +64,6 @@ class UnchangedDeploy extends Error {
   }
 }
 
-export function presentHistory(row: HistoryRow): HistoryEntryView {
-  return {
-    revision: row.revision,
-    action: row.action,
-    version_set: row.version_set,
-    previous: row.previous,
-    actor: row.actor,
-    reason: row.reason,
-    trace_id: row.trace_id,
-    detail: row.detail ?? null,
-    at: row.at.toISOString(),
-  };
-}
 
 const label = (key: EnvironmentKey) => `Environment ${key.environment} of project ${key.project}`;
 
