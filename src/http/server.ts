@@ -11,22 +11,6 @@ export interface HttpServerOptions {
   logger?: Logger;
 }
 
-/**
- * The node HTTP server every registry process runs (main.ts) and every test serves its app
- * with, so the tests exercise the same time-outs:
- *
- * - `keepAliveTimeout` above load balancers' 60 s idle time-out: the balancer, not the registry,
- *   closes an idle connection, so it never reuses one the registry is closing at that moment.
- *   `headersTimeout` is above it (a connection waiting for its next request is not cut for
- *   "slow headers" before the keep-alive time-out).
- * - No total `requestTimeout`: Node's 300 s cut slow blob uploads. The body reader applies an
- *   idle time-out to every body and a total one to JSON bodies instead (body-limits.ts).
- * - `Expect: 100-continue` is not answered at once: the body reader invites the body only once
- *   the request is authenticated, authorised and within the route's size limit, so a refused
- *   client never sends it.
- * - An answer sent before the request's body has arrived (a 401, 413, 408, …) closes the
- *   connection (closeUnlessBodyArrived).
- */
 const ADOPT = Symbol("adopt the app's prototypes");
 
 /**
@@ -69,6 +53,22 @@ export function adoptExpressPrototypes(server: Server, app: { request: object; r
   (server as Server & { [ADOPT]: (request: object, response: object) => void })[ADOPT](app.request, app.response);
 }
 
+/**
+ * The node HTTP server every registry process runs (main.ts) and every test serves its app
+ * with, so the tests exercise the same time-outs:
+ *
+ * - `keepAliveTimeout` above load balancers' 60 s idle time-out: the balancer, not the registry,
+ *   closes an idle connection, so it never reuses one the registry is closing at that moment.
+ *   `headersTimeout` is above it (a connection waiting for its next request is not cut for
+ *   "slow headers" before the keep-alive time-out).
+ * - No total `requestTimeout`: Node's 300 s cut slow blob uploads. The body reader applies an
+ *   idle time-out to every body and a total one to JSON bodies instead (body-limits.ts).
+ * - `Expect: 100-continue` is not answered at once: the body reader invites the body only once
+ *   the request is authenticated, authorised and within the route's size limit, so a refused
+ *   client never sends it.
+ * - An answer sent before the request's body has arrived (a 401, 413, 408, …) closes the
+ *   connection (closeUnlessBodyArrived).
+ */
 export function createHttpServer(listener: RequestListener, options: HttpServerOptions = {}): Server {
   const classes = adoptableClasses();
   const server = createServer({ IncomingMessage: classes.Request, ServerResponse: classes.Response }, (req, res) => {
