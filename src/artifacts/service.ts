@@ -29,10 +29,6 @@ export interface ArtifactSummary {
   retired_at?: string;
 }
 
-export interface ArtifactView extends ArtifactSummary {
-  content: unknown;
-}
-
 export function summary(row: Pick<ArtifactRecord, "kind" | "name" | "version" | "digest" | "size" | "created_at" | "annotations"> & { retired_at?: Date | null }): ArtifactSummary {
   return {
     kind: row.kind,
@@ -46,15 +42,11 @@ export function summary(row: Pick<ArtifactRecord, "kind" | "name" | "version" | 
   };
 }
 
-export function presentArtifact(row: ArtifactRecord): ArtifactView {
-  return { ...summary(row), content: JSON.parse(row.content) };
-}
-
 /**
- * `presentArtifact` encoded as JSON, with the stored content spliced in as it is: it is the
- * canonical JSON text publish stored (RFC 8785), so parsing it only to stringify it again would
- * cost the most of a large version's answer. Same fields in the same order; the content's keys
- * keep their canonical order (a parse and stringify would move integer-like keys first).
+ * A version as clients see it (openapi: Artifact), encoded as JSON: its summary, then its
+ * content spliced in as it is. The content is the canonical JSON text publish stored (RFC 8785),
+ * so parsing it only to stringify it again would cost the most of a large version's answer, and
+ * would move integer-like keys ahead of the canonical order.
  */
 export function encodeArtifact(row: ArtifactRecord): string {
   const head = JSON.stringify(summary(row));
@@ -214,11 +206,7 @@ export class ArtifactService {
     }
   }
 
-  async get(key: ArtifactKey, ref: ArtifactRef): Promise<ArtifactView> {
-    return presentArtifact(await this.require(key, ref));
-  }
-
-  /** `get`'s answer as JSON (encodeArtifact): what `GET …/versions/{ref}` sends. */
+  /** The version as JSON (encodeArtifact): what `GET …/versions/{ref}` sends; 404 for an unknown project or version. */
   async getJson(key: ArtifactKey, ref: ArtifactRef): Promise<string> {
     return encodeArtifact(await this.require(key, ref));
   }

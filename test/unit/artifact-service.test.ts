@@ -31,7 +31,7 @@ describe("ArtifactService (memory stores)", () => {
   it("answers 404 for an unknown project before looking at the content", async () => {
     const s = publishServices();
     await expect(s.artifacts.publish(actor, key, { content: "not even an object", annotations: {} })).rejects.toMatchObject({ status: 404 });
-    await expect(s.artifacts.get(key, { by: "latest" })).rejects.toMatchObject({ status: 404, message: "Project shop not found" });
+    await expect(s.artifacts.getJson(key, { by: "latest" })).rejects.toMatchObject({ status: 404, message: "Project shop not found" });
     await expect(s.artifacts.list(key, { limit: 10 })).rejects.toMatchObject({ status: 404, message: "Project shop not found" });
     await expect(s.catalog.list("shop", { limit: 10 })).rejects.toMatchObject({ status: 404 });
   });
@@ -53,7 +53,7 @@ describe("ArtifactService (memory stores)", () => {
       ["artifact.published", 1],
       ["artifact.published", 2],
     ]);
-    expect(await s.artifacts.get(key, { by: "version", version: 1 })).toMatchObject({ version: 1, content: content.model({ a: 1, b: 2 }) });
+    expect(JSON.parse(await s.artifacts.getJson(key, { by: "version", version: 1 }))).toMatchObject({ version: 1, content: content.model({ a: 1, b: 2 }) });
   });
 
   it("refuses invalid content with 422 and stores nothing", async () => {
@@ -146,7 +146,7 @@ describe("ArtifactService (memory stores)", () => {
     expect(page1.items.map((v) => v.version)).toEqual([3, 2]);
     const page2 = await s.artifacts.list(key, { limit: 2, cursor: page1.next_cursor! });
     expect(page2).toEqual({ items: [expect.objectContaining({ version: 1 })], next_cursor: null });
-    await expect(s.artifacts.get(key, { by: "version", version: 9 })).rejects.toMatchObject({ status: 404, message: "Artifact model/chat@9 not found" });
+    await expect(s.artifacts.getJson(key, { by: "version", version: 9 })).rejects.toMatchObject({ status: 404, message: "Artifact model/chat@9 not found" });
     const catalog = await s.catalog.list("shop", { limit: 1 });
     expect(catalog.items.map((a) => `${a.kind}/${a.name}@${a.version}`)).toEqual(["model/chat@3"]);
     const rest = await s.catalog.list("shop", { limit: 1, cursor: catalog.next_cursor! });
@@ -159,9 +159,9 @@ describe("ArtifactService (memory stores)", () => {
     const config = { project: "shop", kind: "config" as const, name: "app" };
     await s.artifacts.publish(actor, config, { content: { values: { b: "ü\n", a: [1, 2.5, null], "10": true, "2": { z: 1 } } }, annotations: { team: "x" } });
     const json = await s.artifacts.getJson(config, { by: "version", version: 1 });
-    const view = await s.artifacts.get(config, { by: "version", version: 1 });
-    expect(JSON.parse(json)).toEqual(view);
-    expect(Object.keys(JSON.parse(json) as object)).toEqual(Object.keys(view));
+    const view = JSON.parse(json) as Record<string, unknown>;
+    expect(view).toMatchObject({ kind: "config", name: "app", version: 1, annotations: { team: "x" }, content: { values: { b: "ü\n", a: [1, 2.5, null], "10": true, "2": { z: 1 } } } });
+    expect(Object.keys(view)).toEqual(["kind", "name", "version", "digest", "size", "created_at", "annotations", "content"]);
     // The canonical text as stored (RFC 8785 orders keys by code unit: "10" before "2").
     expect(json).toContain(`"content":{"values":{"10":true,"2":{"z":1},"a":[1,2.5,null],"b":"ü\\n"}}}`);
     expect(json.endsWith("}}}")).toBe(true);
