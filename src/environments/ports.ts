@@ -50,21 +50,10 @@ export interface LockedEnvironment {
 }
 
 /**
- * A history entry as the history page shows it: the fields clients see, in the API's order,
- * `at` as ISO 8601 text in UTC with milliseconds (what `Date.toISOString` writes).
+ * A history entry as the history page shows it: the fields clients see (stores return them in
+ * the API's order), `at` as ISO 8601 text in UTC with milliseconds (what `Date.toISOString` writes).
  */
-export interface HistoryPageEntry {
-  revision: number;
-  action: string;
-  version_set: string | null;
-  previous: string | null;
-  actor: string;
-  reason: string | null;
-  trace_id: string | null;
-  /** What the step recorded beyond the pointer (rollout steps: rollout id, percents, decision, forced). */
-  detail: unknown;
-  at: string;
-}
+export type HistoryPageEntry = Omit<HistoryRecord, "project" | "environment" | "actor_token_id" | "at"> & { at: string };
 
 /** A new revision: the pointer (and frozen flag) it sets, and what its history entry records. */
 export interface NewRevision {
