@@ -73,6 +73,10 @@ export function versionSetStoreContract(backend: StoreBackend<VersionSetContract
       await insert(set("p", 2));
       const many = await sets.findMany("p", [id(2), id(1), id(9), id(2)]);
       expect(many.map((r) => r.id).sort()).toEqual([id(1), id(2)]);
+      // Two ids (a diff's question) take a statement of their own: a pair, one missing, one twice.
+      expect((await sets.findMany("p", [id(1), id(2)])).map((r) => r.id).sort()).toEqual([id(1), id(2)]);
+      expect((await sets.findMany("p", [id(9), id(2)])).map((r) => r.id)).toEqual([id(2)]);
+      expect((await sets.findMany("p", [id(1), id(1)])).map((r) => r.id)).toEqual([id(1)]);
       expect(await sets.findMany("p", [])).toEqual([]);
       expect((await sets.findMany("q", [id(2)])).length).toBe(0);
     });
