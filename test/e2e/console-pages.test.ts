@@ -149,6 +149,8 @@ describe("console: sets, diff, artifacts, rollout, evidence, audit", { timeout: 
     await checkPage(p, "artifact-versions");
     await page.getByRole("link", { name: "v2" }).first().click();
     await page.getByRole("heading", { name: "prompt/answer v2" }).waitFor();
+    // The heading can be drawn before the content arrives; allTextContents does not wait.
+    await page.locator("mark.ph").first().waitFor();
     expect(await page.locator("mark.ph").allTextContents()).toEqual(["{{question}}", "{{source}}"]);
     await checkPage(p, "artifact-prompt");
 
