@@ -8,7 +8,8 @@
  *
  * Statements the registry answers from memory in steady state are left out here as well: the
  * project row (ProjectService.require), the token (TokenResolver), and the artifact rows behind
- * a diff (read once per digest, then cached).
+ * a diff (read once per digest, then cached), and the diff itself: the registry keeps each pair's
+ * answer (sets are immutable) and reads only both ids on every request, so this server does too.
  */
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -48,6 +49,7 @@ const SQL = {
   webhooksFor: `select "id" from "webhooks" where "project" = $1 and $2 = any(events) order by "seq" for key share`,
   setById: `select * from "version_sets" where "project" = $1 and "id" = $2`,
   setsByIds: `select * from "version_sets" where "project" = $1 and "id" in ($2, $3)`,
+  setIdsByIds: `select "id" from "version_sets" where "project" = $1 and "id" in ($2, $3)`,
   insertSet: `insert into "version_sets" ("project", "id", "components", "code", "description", "created_by") values ($1, $2, $3, $4, $5, $6) returning *`,
   environment: `select * from "environments" where "project" = $1 and "name" = $2`,
   history: `select * from "environment_history" where "project" = $1 and "environment" = $2 order by "revision" desc limit $3`,
@@ -56,7 +58,10 @@ const SQL = {
 const PUBLISH_LOCK = 7400001;
 
 function send(res: ServerResponse, status: number, body: unknown): void {
-  const json = JSON.stringify(body);
+  sendText(res, status, JSON.stringify(body));
+}
+
+function sendText(res: ServerResponse, status: number, json: string): void {
   res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(json) }).end(json);
 }
 
@@ -147,12 +152,29 @@ async function createSet(req: IncomingMessage, res: ServerResponse, project: str
   send(res, 201, setView(row));
 }
 
-/** The registry's diff also compares the changed artifacts' contents (from its cache); this one compares slots. */
+/** Each pair's answer, built on its first request (the registry keeps its own the same way). */
+const diffs = new Map<string, string>();
+
+/**
+ * Both ids read on every request (the registry's statement), the answer built once per pair. The
+ * registry's diff also compares the changed artifacts' contents (from its cache); this one compares slots.
+ */
 async function diff(res: ServerResponse, project: string, from: string, to: string): Promise<void> {
+  const { rows: ids } = await pool.query<{ id: string }>(SQL.setIdsByIds, [project, from, to]);
+  if (!ids.some((r) => r.id === from) || !ids.some((r) => r.id === to)) return send(res, 404, { code: "not_found" });
+  const key = `${project}/${from}/${to}`;
+  let answer = diffs.get(key);
+  if (answer === undefined) {
+    answer = JSON.stringify(await slotDiff(project, from, to));
+    diffs.set(key, answer);
+  }
+  sendText(res, 200, answer);
+}
+
+async function slotDiff(project: string, from: string, to: string): Promise<unknown> {
   const { rows } = await pool.query<SetRow>(SQL.setsByIds, [project, from, to]);
-  const a = rows.find((r) => r.id === from);
-  const b = rows.find((r) => r.id === to);
-  if (!a || !b) return send(res, 404, { code: "not_found" });
+  const a = rows.find((r) => r.id === from)!;
+  const b = rows.find((r) => r.id === to)!;
   const slots = [...new Set([...Object.keys(a.components), ...Object.keys(b.components)])].sort();
   const components = slots.map((slot) => {
     const x = a.components[slot];
@@ -160,7 +182,7 @@ async function diff(res: ServerResponse, project: string, from: string, to: stri
     const change = !x ? "added" : !y ? "removed" : x.digest === y.digest ? "unchanged" : "changed";
     return { slot, change, from: x ?? null, to: y ?? null };
   });
-  send(res, 200, { from, to, components, code: { from: a.code, to: b.code } });
+  return { from, to, components, code: { from: a.code, to: b.code } };
 }
 
 async function history(res: ServerResponse, project: string, environment: string, limit: number): Promise<void> {

@@ -32,6 +32,10 @@ export class MemoryVersionSetStore implements VersionSetStore {
     });
   }
 
+  async existingIds(project: string, ids: readonly string[]): Promise<string[]> {
+    return [...new Set(ids)].filter((id) => this.table.rows.has(rowId(project, id)));
+  }
+
   async exists(project: string, id: string): Promise<boolean> {
     return this.table.rows.has(rowId(project, id));
   }

@@ -45,6 +45,11 @@ export interface VersionSetStore {
   find(project: string, id: string, tx?: Tx): Promise<VersionSetRecord | undefined>;
   /** The sets among `ids` that exist, in no particular order. */
   findMany(project: string, ids: readonly string[], tx?: Tx): Promise<VersionSetRecord[]>;
+  /**
+   * The ids among `ids` that name a set of the project, each once, in no particular order: a
+   * diff's question on every request (no components read, so nothing but ids is parsed).
+   */
+  existingIds(project: string, ids: readonly string[]): Promise<string[]>;
   /** Whether the set exists: cheaper than find (no components read). */
   exists(project: string, id: string, tx?: Tx): Promise<boolean>;
   /** Newest first; `before` is a `seq` (the cursor). */

@@ -246,7 +246,7 @@ export class VersionSetService implements SetLiveness, SetExistence {
   private async cachedDiff(project: string, fromId: string, toId: string): Promise<CachedDiff> {
     await this.deps.projects.require(project);
     // Asked every time, also when the answer is kept: a set must exist to be diffed.
-    const known = new Set((await this.store.findMany(project, [fromId, toId])).map((r) => r.id));
+    const known = new Set(await this.store.existingIds(project, [fromId, toId]));
     const missing = [...new Set([fromId, toId])].filter((id) => !known.has(id));
     if (missing.length > 0) throw new NotFoundError(`Version set(s) ${missing.join(", ")} not found in project ${project}`);
     return this.diffs.getOrLoad(`${bundleKey(project, fromId)}/${toId}`, async () => {

@@ -17,8 +17,8 @@ const insertSet = compiledOnce<SetColumns, VersionSetRecord>((db, arg) =>
     .values({ project: arg("project"), id: arg("id"), components: arg("components"), code: arg("code"), description: arg("description"), created_by: arg("created_by") })
     .returningAll(),
 );
-const findPair = compiledOnce<{ project: string; first: string; second: string }, VersionSetRecord>((db, arg) =>
-  db.selectFrom("version_sets").selectAll().where("project", "=", arg("project")).where("id", "in", [arg("first"), arg("second")]),
+const existingPair = compiledOnce<{ project: string; first: string; second: string }, { id: string }>((db, arg) =>
+  db.selectFrom("version_sets").select("id").where("project", "=", arg("project")).where("id", "in", [arg("first"), arg("second")]),
 );
 
 export class KyselyVersionSetStore implements VersionSetStore {
@@ -30,9 +30,17 @@ export class KyselyVersionSetStore implements VersionSetStore {
 
   findMany(project: string, ids: readonly string[], tx?: Tx): Promise<VersionSetRecord[]> {
     if (ids.length === 0) return Promise.resolve([]);
-    // Two ids is a diff's question, asked on every diff: its statement is compiled once.
-    if (ids.length === 2) return findPair(queryOf(this.db, tx), { project, first: ids[0]!, second: ids[1]! });
     return queryOf(this.db, tx).selectFrom("version_sets").selectAll().where("project", "=", project).where("id", "in", ids).execute();
+  }
+
+  async existingIds(project: string, ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    // Two ids is a diff's question, asked on every diff: its statement is compiled once.
+    const rows =
+      ids.length === 2
+        ? await existingPair(this.db, { project, first: ids[0]!, second: ids[1]! })
+        : await this.db.selectFrom("version_sets").select("id").where("project", "=", project).where("id", "in", ids).execute();
+    return rows.map((r) => r.id);
   }
 
   async exists(project: string, id: string, tx?: Tx): Promise<boolean> {

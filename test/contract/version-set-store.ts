@@ -66,18 +66,22 @@ export function versionSetStoreContract(backend: StoreBackend<VersionSetContract
       expect((await insert(set("q", 1))).project).toBe("q");
     });
 
-    it("finds, finds many and tells existence within the project only", async () => {
+    it("finds, finds many and tells existence (one id or several) within the project only", async () => {
       expect(await sets.find("p", id(9))).toBeUndefined();
       expect(await sets.exists("p", id(1))).toBe(true);
       expect(await sets.exists("p", id(9))).toBe(false);
       await insert(set("p", 2));
       const many = await sets.findMany("p", [id(2), id(1), id(9), id(2)]);
       expect(many.map((r) => r.id).sort()).toEqual([id(1), id(2)]);
-      // Two ids (a diff's question) take a statement of their own: a pair, one missing, one twice.
-      expect((await sets.findMany("p", [id(1), id(2)])).map((r) => r.id).sort()).toEqual([id(1), id(2)]);
-      expect((await sets.findMany("p", [id(9), id(2)])).map((r) => r.id)).toEqual([id(2)]);
-      expect((await sets.findMany("p", [id(1), id(1)])).map((r) => r.id)).toEqual([id(1)]);
       expect(await sets.findMany("p", [])).toEqual([]);
+      expect((await sets.existingIds("p", [id(2), id(1), id(9), id(2)])).sort()).toEqual([id(1), id(2)]);
+      // Two ids (a diff's question) take a statement of their own: a pair, one missing, one twice.
+      expect((await sets.existingIds("p", [id(1), id(2)])).sort()).toEqual([id(1), id(2)]);
+      expect(await sets.existingIds("p", [id(9), id(2)])).toEqual([id(2)]);
+      expect(await sets.existingIds("p", [id(1), id(1)])).toEqual([id(1)]);
+      expect(await sets.existingIds("p", [])).toEqual([]);
+      // Project q holds only its own set 1 (the conflict case above).
+      expect(await sets.existingIds("q", [id(2), id(1)])).toEqual([id(1)]);
       expect((await sets.findMany("q", [id(2)])).length).toBe(0);
     });
 
