@@ -3,8 +3,11 @@
  * registry variants at once — checkouts and/or NODE_OPTIONS — on one Postgres database seeded as
  * the routes bench seeds, rounds interleaved so the machine's drift hits every variant alike.
  *
- *   VARIANTS='base=/work/wt/base;new=/work/main|--max-semi-space-size=32' ONLY=version,history \
- *     node --import tsx scripts/bench/route-cpu.ts [seconds] [rounds]
+ *   VARIANTS='base=/work/wt/base;new=/work/main|--max-semi-space-size=32;quiet=/work/main||LOG_LEVEL=warn' \
+ *     ONLY=version,history node --import tsx scripts/bench/route-cpu.ts [seconds] [rounds]
+ *
+ * A variant is `name=root|NODE_OPTIONS|NAME=value,NAME=value` (the last two optional): the
+ * environment entries override the registry's (LOG_LEVEL=info unless said).
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -23,8 +26,9 @@ async function cpu(pid: number): Promise<[number, number]> {
 }
 
 interface Variant { name: string; root: string; nodeOptions: string; url: string; pid: number; stop(): void }
+type Env = Record<string, string>;
 
-async function start(name: string, root: string, nodeOptions: string, databaseUrl: string, dir: string): Promise<Variant> {
+async function start(name: string, root: string, nodeOptions: string, extraEnv: Env, databaseUrl: string, dir: string): Promise<Variant> {
   const port = await freePort();
   // A root ending in `:dist` runs the compiled build (npm run start:prod) instead of tsx.
   const compiled = root.endsWith(":dist");
@@ -33,7 +37,7 @@ async function start(name: string, root: string, nodeOptions: string, databaseUr
   if (root === "bare") root = REPO_ROOT;
   const child = spawn(process.execPath, entry, {
     cwd: compiled ? root.slice(0, -":dist".length) : root,
-    env: { PATH: process.env.PATH ?? "", HOME: "/tmp", DATABASE_URL: databaseUrl, PINSET_DATA_DIR: dir, PINSET_ADMIN_TOKEN: ROUTES_TOKEN, PINSET_RATE_LIMIT_RPS: "0", LOG_LEVEL: "info", PORT: String(port), TOKEN: ROUTES_TOKEN, NODE_OPTIONS: nodeOptions, ...(process.env.PINSET_BENCH_CPU_PROF_DIR ? { PINSET_BENCH_CPU_PROF_DIR: process.env.PINSET_BENCH_CPU_PROF_DIR } : {}) },
+    env: { PATH: process.env.PATH ?? "", HOME: "/tmp", DATABASE_URL: databaseUrl, PINSET_DATA_DIR: dir, PINSET_ADMIN_TOKEN: ROUTES_TOKEN, PINSET_RATE_LIMIT_RPS: "0", LOG_LEVEL: "info", PORT: String(port), TOKEN: ROUTES_TOKEN, NODE_OPTIONS: nodeOptions, ...(process.env.PINSET_BENCH_CPU_PROF_DIR ? { PINSET_BENCH_CPU_PROF_DIR: process.env.PINSET_BENCH_CPU_PROF_DIR } : {}), ...extraEnv },
     stdio: ["ignore", "ignore", "inherit"],
   });
   const url = `http://127.0.0.1:${port}`;
@@ -50,14 +54,15 @@ const rounds = Number(process.argv[3] ?? 3);
 const specs = (process.env.VARIANTS ?? `main=${REPO_ROOT}`).split(";").map((v) => {
   const eq = v.indexOf("=");
   const [name, rest] = [v.slice(0, eq), v.slice(eq + 1)];
-  const [root, opts] = rest.split("|");
-  return { name, root: root!, nodeOptions: opts ?? "" };
+  const [root, opts, env] = rest.split("|");
+  const extraEnv = Object.fromEntries((env ? env.split(",") : []).map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]));
+  return { name, root: root!, nodeOptions: opts ?? "", env: extraEnv };
 });
 const database = await createBenchDatabase("postgres://postgres@127.0.0.1:5432/postgres", "pinset_bench_cpu");
 const dir = await mkdtemp(path.join(tmpdir(), "pinset-cpu-"));
 const variants: Variant[] = [];
 try {
-  for (const s of specs) variants.push(await start(s.name, s.root, s.nodeOptions, database.url, path.join(dir, s.name)));
+  for (const s of specs) variants.push(await start(s.name, s.root, s.nodeOptions, s.env, database.url, path.join(dir, s.name)));
   const seed = await seedRoutes(variants[0]!.url);
   const only = process.env.ONLY?.split(",");
   const paths: Record<string, string> = {

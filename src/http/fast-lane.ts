@@ -5,7 +5,7 @@ import { bearerSecret, refusal } from "./auth.js";
 import type { FastAnswer, FastResponse } from "./fast-answer.js";
 import type { RequestRecorder } from "./metrics.js";
 import type { RateLimit } from "./rate-limit.js";
-import { requestLevel, requestLineLogger, writeRequestLine } from "./request-log.js";
+import { requestLevel, RequestLines } from "./request-log.js";
 import type { RouteSpec } from "./routes.js";
 import { acceptedTraceId, type TraceIds } from "./trace-id.js";
 
@@ -80,8 +80,8 @@ export function fastLane(deps: FastLaneDeps, router: RequestListener): RequestLi
     });
   }
   if (routes.length === 0) return router;
-  const lines = requestLineLogger(deps.logger);
-  const debugLines = () => lines.isLevelEnabled(requestLevel(200, true));
+  const lines = new RequestLines(deps.logger);
+  const debugLines = () => lines.enabled(requestLevel(200, true));
 
   const answer = (req: IncomingMessage, res: ServerResponse): boolean => {
     if (req.method !== "GET" || req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined) return false;
@@ -109,7 +109,7 @@ export function fastLane(deps: FastLaneDeps, router: RequestListener): RequestLi
       const ms = performance.now() - started;
       (response.status === 200 ? route.recordOk : route.recordNotModified)(ms / 1000);
       if (debugLines()) {
-        writeRequestLine(lines, "debug", { traceId, method: "GET", url, remoteAddress: req.socket.remoteAddress, status: response.status, ms, finished: true });
+        lines.write("debug", { traceId, method: "GET", url, remoteAddress: req.socket.remoteAddress, status: response.status, ms, finished: true });
       }
       return true;
     }
