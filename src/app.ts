@@ -48,7 +48,7 @@ import { sendJson } from "./http/json-response.js";
 import { createMetrics, RequestRecorder, type Metrics } from "./http/metrics.js";
 import { notFoundHandler, problemHandler } from "./http/problem.js";
 import { createRateLimit } from "./http/rate-limit.js";
-import { requestContext } from "./http/request-context.js";
+import { requestContext, requestStart } from "./http/request-context.js";
 import { mountRoutes, type RouteSpec } from "./http/routes.js";
 import { serviceRouter } from "./http/service-routes.js";
 import { traceIdGenerator } from "./http/trace-id.js";
@@ -322,7 +322,8 @@ export function createApp(deps: AppDeps) {
   app.set("etag", false);
   // Every route's res.json: one encoding, one write (json-response.ts).
   app.response.json = sendJson as typeof app.response.json;
-  app.use(requestContext({ logger, recorder, traceIds }));
+  const start = requestStart({ logger, recorder, traceIds });
+  app.use(requestContext(start));
   app.use(
     serviceRouter({
       metrics,
@@ -339,8 +340,9 @@ export function createApp(deps: AppDeps) {
   app.use(notFoundHandler);
   app.use(problemHandler);
 
-  // What the HTTP server runs: resolve's answers from memory ahead of express, the rest in express.
-  const listener = fastLane({ prefix: "/v1", specs: routes, tokens, rateLimit, recorder, logger, traceIds }, app);
+  // What the HTTP server runs: resolve's answers from memory and the direct reads ahead of express, the rest in express.
+  const direct = { start, fail: (err: unknown, req: express.Request, res: express.Response) => problemHandler(err, req, res, () => undefined), prototypes: { request: app.request, response: app.response } };
+  const listener = fastLane({ prefix: "/v1", specs: routes, tokens, rateLimit, recorder, logger, traceIds, direct }, app);
 
   // Idle until started: main.ts starts it after listening; tests start it when they need it.
   const uploadSweeper = new UploadSweeper(blobStore, { logger, ...(deps.uploadSweep ? { options: deps.uploadSweep } : {}) });

@@ -87,6 +87,7 @@ export function artifactRoutes(deps: { artifacts: ArtifactService; catalog: Arti
       method: "get",
       path: VERSION_PATH,
       scope: "read",
+      direct: true,
       async handler(req, res) {
         const { ref, ...key } = parseInput(versionParams, req.params, "params");
         res.json(new JsonText(await artifacts.getJson(key, ref)));

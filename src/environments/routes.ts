@@ -170,6 +170,7 @@ export function environmentRoutes(deps: { environments: EnvironmentService; watc
       method: "get",
       path: `${base}/history`,
       scope: "read",
+      direct: true,
       async handler(req, res) {
         const { project, env } = parseInput(envParams, req.params, "params");
         const page = parseInput(pageQuerySchema, req.query, "query");

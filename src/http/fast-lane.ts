@@ -1,4 +1,5 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
+import type { Request, RequestHandler, Response } from "express";
 import type { TokenLookup } from "./token-lookup.js";
 import type { Logger } from "../logger.js";
 import { bearerSecret, refusal } from "./auth.js";
@@ -6,16 +7,38 @@ import type { FastAnswer, FastResponse } from "./fast-answer.js";
 import type { RequestRecorder } from "./metrics.js";
 import type { RateLimit } from "./rate-limit.js";
 import { requestLevel, RequestLines } from "./request-log.js";
+import { runHandlers } from "./handler-chain.js";
+import type { RequestStart } from "./request-context.js";
 import type { RouteSpec } from "./routes.js";
 import { acceptedTraceId, type TraceIds } from "./trace-id.js";
 
-interface LaneRoute {
+/** A route that answers from memory: resolve. */
+interface FastRoute {
+  kind: "fast";
   pattern: RegExp;
   paramNames: string[];
   spec: RouteSpec & { fast: FastAnswer };
   recordOk: (seconds: number) => void;
   recordNotModified: (seconds: number) => void;
 }
+
+/** A read whose handlers the lane runs itself, without express' router. */
+interface DirectRoute {
+  kind: "direct";
+  pattern: RegExp;
+  paramNames: string[];
+  spec: RouteSpec;
+  template: string;
+  handlers: readonly RequestHandler[];
+}
+
+/** Any other GET route: the router's, also when the lane matches it first. */
+interface RouterRoute {
+  kind: "router";
+  pattern: RegExp;
+}
+
+type LaneRoute = FastRoute | DirectRoute | RouterRoute;
 
 /**
  * The route's path as one regular expression over the raw URL's path (before `?`), with
@@ -37,6 +60,14 @@ function compile(template: string): { pattern: RegExp; paramNames: string[] } {
   return { pattern: new RegExp(`^${source}/?$`, "i"), paramNames };
 }
 
+/** Segments of a path (`/v1/a/b` → 3), one trailing slash ignored: a route matches only paths with as many as its template. */
+function segmentCount(path: string): number {
+  let count = 0;
+  const end = path.length > 1 && path.endsWith("/") ? path.length - 1 : path.length;
+  for (let i = 0; i < end; i++) if (path.charCodeAt(i) === 47) count++;
+  return count;
+}
+
 /** Characters after which parseurl stops taking the fast path and splits the URL its own way. */
 const UNUSUAL_QUERY = /[\t\n\f\r #\u00a0\ufeff]/;
 
@@ -49,69 +80,138 @@ export interface FastLaneDeps {
   recorder: RequestRecorder;
   logger: Logger;
   traceIds: TraceIds;
+  /** What running `direct` routes takes; required when a route declares one. */
+  direct?: DirectDeps;
+}
+
+export interface DirectDeps {
+  /** Starts a request as express' first middleware starts it (request-context.ts). */
+  start: RequestStart;
+  /** The app's error handler: a direct route's errors are answered as the router's are. */
+  fail: (err: unknown, req: Request, res: Response) => void;
+  /**
+   * The express app's request and response prototypes. A direct route runs only on requests
+   * built with them (adoptExpressPrototypes), for its handlers use express' methods.
+   */
+  prototypes: { request: object; response: object };
 }
 
 /**
- * The node request listener in front of express for the routes that declare a `fast` answer
- * (resolve). It answers only a request the router would answer with exactly that response:
- * a GET without a body, a query string the route reads itself (or none), a token the token
- * cache already holds, a caller who may see the project and environment and holds the scope,
- * a rate limit that admits it, and an answer in memory. Anything else — a refusal, a miss,
- * HEAD, an encoded name, a query the route does not read, a token to look up —
- * goes to the express app untouched, which decides it the way it decides every request. So the
- * lane changes how fast the common answer is sent, never what is answered.
+ * The node request listener in front of express, for two kinds of GET route.
  *
- * Skipping express is the point: its per-request work (prototype swaps, the router's layer
- * walk, res.locals, a close listener) cost as much as the rest of a hot resolve together
- * (docs/performance.md). What a request gets from express it still gets here: the trace id
- * (`x-trace-id`), the `/metrics` count and duration under the route template, and its request
- * line — at `debug`, like every resolve answered from memory.
+ * Routes that declare a `fast` answer (resolve): the lane answers only a request the router
+ * would answer with exactly that response — a GET without a body, a query string the route
+ * reads itself (or none), a token the token cache already holds, a caller who may see the
+ * project and environment and holds the scope, a rate limit that admits it, and an answer in
+ * memory. It then writes the answer itself, with the trace id, the `/metrics` count and
+ * duration under the route template, and its request line at `debug`, like every resolve
+ * answered from memory.
+ *
+ * Routes that declare `direct` (reads that await the database): with the same checks passed —
+ * a bodiless GET, a cached token that may call the route, a rate limit that admits it — the
+ * lane starts the request as express' first middleware would and runs the route's own
+ * handlers, their errors answered by the app's error handler. Same handlers, same start,
+ * same error answers: only the router's layer walk and express' per-request set-up are skipped.
+ *
+ * Anything else — a refusal, a miss, HEAD, an encoded name, a query the route does not read, a
+ * token to look up, a path an earlier route of the router matches — goes to the express app
+ * untouched, which decides it the way it decides every request. So the lane changes how fast
+ * the common answer is sent, never what is answered.
+ *
+ * Skipping express is the point: its per-request work (the router's layer walk over every
+ * route, res.locals, the guard's layers) cost as much as the rest of a hot resolve together,
+ * and a third of a diff's CPU beyond the same SQL from a bare server (docs/performance.md).
  */
 export function fastLane(deps: FastLaneDeps, router: RequestListener): RequestListener {
-  const routes: LaneRoute[] = [];
+  // Every GET route in the router's order, by segment count: the first whose pattern matches a
+  // path is the one the router would run (its patterns match what these do and more: `%`).
+  const bySegments = new Map<number, LaneRoute[]>();
+  let answering = 0;
   for (const spec of deps.specs) {
-    if (!spec.fast || spec.method !== "get") continue;
+    if (spec.method !== "get") continue;
     const template = `${deps.prefix}${spec.path}`;
-    routes.push({
-      ...compile(template),
-      spec: spec as LaneRoute["spec"],
-      recordOk: deps.recorder.bound("GET", template, 200),
-      recordNotModified: deps.recorder.bound("GET", template, 304),
-    });
+    const compiled = compile(template);
+    let route: LaneRoute;
+    if (spec.fast) {
+      route = { kind: "fast", ...compiled, spec: spec as FastRoute["spec"], recordOk: deps.recorder.bound("GET", template, 200), recordNotModified: deps.recorder.bound("GET", template, 304) };
+    } else if (spec.direct) {
+      if (!deps.direct) throw new Error(`${template} is a direct route: the fast lane needs its direct dependencies`);
+      route = { kind: "direct", ...compiled, spec, template, handlers: Array.isArray(spec.handler) ? spec.handler : [spec.handler] };
+    } else {
+      route = { kind: "router", pattern: compiled.pattern };
+    }
+    if (route.kind !== "router") answering++;
+    const count = segmentCount(template);
+    bySegments.set(count, [...(bySegments.get(count) ?? []), route]);
   }
-  if (routes.length === 0) return router;
+  if (answering === 0) return router;
   const lines = new RequestLines(deps.logger);
   const debugLines = () => lines.enabled(requestLevel(200, true));
+
+  /** The route's parameters and caller when the lane may answer for it; undefined: the router's. */
+  const admit = (route: FastRoute | DirectRoute, match: RegExpExecArray, req: IncomingMessage) => {
+    const secret = bearerSecret(req.headers.authorization);
+    const principal = secret === undefined ? undefined : deps.tokens.peek(secret);
+    if (!principal) return undefined;
+    const params: Record<string, string> = {};
+    for (let i = 0; i < route.paramNames.length; i++) params[route.paramNames[i]!] = match[i + 1]!;
+    if (refusal(principal, params, route.spec.scope)) return undefined;
+    return { principal, params };
+  };
+
+  const answerFast = (route: FastRoute, match: RegExpExecArray, req: IncomingMessage, res: ServerResponse, url: string, query: string | undefined): boolean => {
+    const started = performance.now();
+    const admitted = admit(route, match, req);
+    if (!admitted) return false;
+    const response = route.spec.fast(admitted.params, req, query);
+    // Charged last: a request the router answers instead is charged there, once.
+    if (!response || deps.rateLimit.take(admitted.principal) > 0) return false;
+    const traceId = acceptedTraceId(req) ?? deps.traceIds();
+    send(res, response, traceId);
+    const ms = performance.now() - started;
+    (response.status === 200 ? route.recordOk : route.recordNotModified)(ms / 1000);
+    if (debugLines()) {
+      lines.write("debug", { traceId, method: "GET", url, remoteAddress: req.socket.remoteAddress, status: response.status, ms, finished: true });
+    }
+    return true;
+  };
+
+  const direct = deps.direct;
+  const answerDirect = (route: DirectRoute, match: RegExpExecArray, request: IncomingMessage, response: ServerResponse): boolean => {
+    if (!direct || Object.getPrototypeOf(request) !== direct.prototypes.request || Object.getPrototypeOf(response) !== direct.prototypes.response) return false;
+    const admitted = admit(route, match, request);
+    if (!admitted || deps.rateLimit.take(admitted.principal) > 0) return false;
+    const req = request as Request;
+    const res = response as Response;
+    // What express' app.handle and router set before a route's handlers run.
+    req.res = res;
+    res.req = req;
+    req.params = admitted.params;
+    const state = direct.start(req, res);
+    state.principal = admitted.principal;
+    state.route = route.template;
+    runHandlers(route.handlers, req, res, (err) => direct.fail(err, req, res));
+    return true;
+  };
 
   const answer = (req: IncomingMessage, res: ServerResponse): boolean => {
     if (req.method !== "GET" || req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined) return false;
     const url = req.url ?? "";
     const mark = url.indexOf("?");
     const path = mark === -1 ? url : url.slice(0, mark);
+    // An encoded path is the router's to decode (and to match: it may match a route here it would not).
+    if (path.includes("%")) return false;
     const query = mark === -1 ? undefined : url.slice(mark + 1);
     // The router's URL parser (parseurl) reads such a URL another way (a fragment, spaces): its call.
     if (query !== undefined && UNUSUAL_QUERY.test(query)) return false;
-    for (const route of routes) {
+    const candidates = bySegments.get(segmentCount(path));
+    if (!candidates) return false;
+    for (const route of candidates) {
       const match = route.pattern.exec(path);
       if (!match) continue;
-      const started = performance.now();
-      const secret = bearerSecret(req.headers.authorization);
-      const principal = secret === undefined ? undefined : deps.tokens.peek(secret);
-      if (!principal) return false;
-      const params: Record<string, string> = {};
-      for (let i = 0; i < route.paramNames.length; i++) params[route.paramNames[i]!] = match[i + 1]!;
-      if (refusal(principal, params, route.spec.scope)) return false;
-      const response = route.spec.fast(params, req, query);
-      // Charged last: a request the router answers instead is charged there, once.
-      if (!response || deps.rateLimit.take(principal) > 0) return false;
-      const traceId = acceptedTraceId(req) ?? deps.traceIds();
-      send(res, response, traceId);
-      const ms = performance.now() - started;
-      (response.status === 200 ? route.recordOk : route.recordNotModified)(ms / 1000);
-      if (debugLines()) {
-        lines.write("debug", { traceId, method: "GET", url, remoteAddress: req.socket.remoteAddress, status: response.status, ms, finished: true });
-      }
-      return true;
+      if (route.kind === "fast") return answerFast(route, match, req, res, url, query);
+      if (route.kind === "direct") return answerDirect(route, match, req, res);
+      return false;
     }
     return false;
   };

@@ -26,6 +26,13 @@ export interface RouteSpec {
    * everything the lane leaves to the router; both must answer alike.
    */
   fast?: FastAnswer;
+  /**
+   * A read whose handlers the fast lane runs itself when the request needs nothing else decided
+   * (a bodiless GET, a cached token that may call it, a rate limit that admits it), skipping
+   * express' router (fast-lane.ts). The handlers may use the request's params, query and
+   * headers and the response's express methods; the same handlers stay mounted for the rest.
+   */
+  direct?: true;
 }
 
 /**

@@ -84,6 +84,7 @@ export function versionSetRoutes(deps: { versionSets: VersionSetService }): Rout
       method: "get",
       path: "/projects/:project/diff",
       scope: "read",
+      direct: true,
       async handler(req, res) {
         const { project } = parseInput(projectParams, req.params, "params");
         const { from, to } = parseInput(diffQuery, req.query, "query");

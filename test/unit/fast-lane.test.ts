@@ -38,7 +38,7 @@ interface Lane {
   server: Server;
 }
 
-async function startLane(options: { answer?: () => FastResponse | undefined; rps?: number; burst?: number; level?: string } = {}): Promise<Lane> {
+async function startLane(options: { answer?: () => FastResponse | undefined; rps?: number; burst?: number; level?: string; before?: RouteSpec[] } = {}): Promise<Lane> {
   const logs = new LogCapture();
   const logger = createLogger({ level: options.level ?? "debug", destination: logs });
   const metrics = createMetrics({ defaultMetrics: false });
@@ -59,7 +59,7 @@ async function startLane(options: { answer?: () => FastResponse | undefined; rps
   const listener = fastLane(
     {
       prefix: "/v1",
-      specs: [spec],
+      specs: [...(options.before ?? []), spec],
       tokens: { peek: (secret) => (tokens.has(secret) ? tokens.get(secret) : undefined) },
       rateLimit: createRateLimit({ rps: options.rps ?? 0, burst: options.burst ?? 0 }),
       recorder: new RequestRecorder(metrics),
@@ -202,6 +202,16 @@ describe("fast lane, other configurations", () => {
     const lane = await start({ level: "info" });
     expect((await call(lane, PATH)).status).toBe(200);
     expect(lane.logs.lines).toEqual([]);
+  });
+
+  it("leaves a path to the router when a route mounted earlier matches it too (the router runs the first match)", async () => {
+    const earlier: RouteSpec = { method: "get", path: "/projects/:project/environments/:env/:what", scope: "read", handler: () => undefined };
+    const shadowed = await start({ before: [earlier] });
+    expect((await call(shadowed, PATH)).status).toBe(299);
+    expect(shadowed.answers).toEqual([]);
+    // A route of another method, or of another length, takes nothing from it.
+    const other = await start({ before: [{ ...earlier, method: "post" }, { ...earlier, path: "/projects/:project/environments/:env/:what/:more" }] });
+    expect((await call(other, PATH)).status).toBe(200);
   });
 
   it("hands the request to the router when the answer throws, and logs the bug", async () => {
