@@ -66,6 +66,9 @@ function fromServer(err: unknown): boolean {
  * uncommitted transaction when it sees the connection closed, so a time-out leaves no
  * half-written state.
  */
+/** Released checkouts kept for reuse: more than the pool's connections are never in use at once. */
+const IDLE_CHECKOUTS = 64;
+
 export class BudgetedPool implements PostgresPool {
   readonly watch: AnswerWatch;
 
@@ -78,8 +81,20 @@ export class BudgetedPool implements PostgresPool {
     pool.on("connect", () => this.watch.answered());
   }
 
+  /**
+   * Checkouts released and ready again. kysely keys its per-connection objects by the client it
+   * is handed (a WeakMap and a WeakSet entry): a new client per statement made both anew on
+   * every request, and weak entries are the costliest garbage V8 collects.
+   */
+  private readonly idle: BudgetedClient[] = [];
+
   async connect(): Promise<PostgresPoolClient> {
-    return new BudgetedClient(this);
+    return this.idle.pop() ?? new BudgetedClient(this);
+  }
+
+  /** A released checkout, its state reset, for the next connect (as many as the pool holds connections). */
+  reuse(client: BudgetedClient): void {
+    if (this.idle.length < IDLE_CHECKOUTS) this.idle.push(client);
   }
 
   end(): Promise<void> {
@@ -93,6 +108,8 @@ class BudgetedClient implements PostgresPoolClient {
   /** Set when a statement timed out: the connection is gone, so later statements (kysely's rollback) fail alike. */
   private broken: DatabaseTimeoutError | undefined;
   private probe = false;
+  /** Statements started and not yet settled. */
+  private inFlight = 0;
 
   constructor(private readonly owner: BudgetedPool) {}
 
@@ -104,16 +121,32 @@ class BudgetedClient implements PostgresPoolClient {
     return this.run<R>(sql, parameters ?? []);
   }
 
+  /**
+   * kysely's last use of this checkout. It is handed out again by a later connect unless a
+   * statement of it is still running (statements a failed transaction left behind, say): such
+   * a statement still settles on this object, which must then belong to no one else.
+   */
   release(destroy?: boolean): void {
     this.endProbe();
     const raw = this.raw;
     this.raw = undefined;
     this.inTransaction = false;
+    this.broken = undefined;
     raw?.removeListener("error", ignoreCheckedOutError);
     raw?.release(destroy ? true : undefined);
+    if (this.inFlight === 0) this.owner.reuse(this);
   }
 
   private async run<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> {
+    this.inFlight++;
+    try {
+      return await this.runStatement<R>(sql, parameters);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private async runStatement<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> {
     if (this.broken) throw this.broken;
     const { budgets, watch } = this.owner;
     const started = performance.now();

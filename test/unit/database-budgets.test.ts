@@ -128,6 +128,41 @@ describe("BudgetedPool", () => {
     expect(fake.connections).toHaveLength(1);
   });
 
+  it("hands a released checkout out again, reset: outside a transaction, not broken, on a connection of its own", async () => {
+    const { fake, pool } = budgeted();
+    fake.delays["update t set x = 1"] = Number.POSITIVE_INFINITY;
+    const first = await pool.connect();
+    await first.query("begin", []);
+    await failure(first.query("update t set x = 1", []));
+    first.release(true);
+    // The same object (kysely keys its own per-connection objects by it), fresh state.
+    const second = await pool.connect();
+    expect(second).toBe(first);
+    fake.delays["select 1"] = 150;
+    // A read again (not the transaction's write budget): it times out at the read budget.
+    expect(await failure(second.query("select 1", []))).toMatchObject({ budgetMs: 100, phase: "statement" });
+    second.release(true);
+    const third = await pool.connect();
+    await expect(third.query("select 2", [])).resolves.toMatchObject({ rows: [{ sql: "select 2" }] });
+    expect(fake.connections.map((c) => c.released)).toEqual(["destroyed", "destroyed", undefined]);
+    third.release();
+    expect(fake.connections[2]!.released).toBe("idle");
+  });
+
+  it("does not hand out again a checkout released while a statement of it still runs", async () => {
+    const { fake, pool } = budgeted();
+    fake.delays["select slow"] = 30;
+    const tx = await pool.connect();
+    await tx.query("begin", []);
+    // A transaction whose work failed with a statement still out: kysely rolls back and releases.
+    const left = tx.query("select slow", []);
+    tx.release();
+    const next = await pool.connect();
+    expect(next).not.toBe(tx);
+    await left.catch(() => undefined);
+    next.release();
+  });
+
   it("says a commit or a write outside a transaction may have been applied", async () => {
     const { fake, pool } = budgeted();
     fake.delays.commit = Number.POSITIVE_INFINITY;
