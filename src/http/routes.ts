@@ -30,7 +30,9 @@ export interface RouteSpec {
    * A read whose handlers the fast lane runs itself when the request needs nothing else decided
    * (a bodiless GET, a cached token that may call it, a rate limit that admits it), skipping
    * express' router (fast-lane.ts). The handlers may use the request's params, query and
-   * headers and the response's express methods; the same handlers stay mounted for the rest.
+   * headers and the response's express methods — not `req.url` or `req.baseUrl`, which the
+   * router rewrites for its mount path and the lane leaves as sent. The same handlers stay
+   * mounted for everything else; test/integration/direct-routes.test.ts compares both answers.
    */
   direct?: true;
 }
