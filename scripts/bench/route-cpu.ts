@@ -70,6 +70,8 @@ try {
     version: "/v1/projects/bench/artifacts/prompt/system/versions/1",
     diff: `/v1/projects/bench/diff?from=${seed.setA}&to=${seed.setB}`,
     history: `/v1/projects/bench/environments/${seed.environment}/history`,
+    // The hot path (answered from memory by the fast lane), for a regression check of the lane itself.
+    resolve: `/v1/projects/bench/environments/${seed.environment}/resolve`,
   };
   for (const [name, p] of Object.entries(paths)) {
     if (only && !only.includes(name)) continue;

@@ -122,9 +122,10 @@ class BudgetedClient implements PostgresPoolClient {
   }
 
   /**
-   * kysely's last use of this checkout. It is handed out again by a later connect unless a
-   * statement of it is still running (statements a failed transaction left behind, say): such
-   * a statement still settles on this object, which must then belong to no one else.
+   * kysely's last use of this checkout. It is handed out again by a later connect unless
+   * kysely released it to be destroyed, or a statement of it is still running (statements a
+   * failed transaction left behind, say): such a statement still settles on this object, which
+   * must then belong to no one else.
    */
   release(destroy?: boolean): void {
     this.endProbe();
@@ -134,7 +135,9 @@ class BudgetedClient implements PostgresPoolClient {
     this.broken = undefined;
     raw?.removeListener("error", ignoreCheckedOutError);
     raw?.release(destroy ? true : undefined);
-    if (this.inFlight === 0) this.owner.reuse(this);
+    // Released to be destroyed, kysely has marked its own connection object for this checkout
+    // as discarded for good: a checkout it would know again must be a new one.
+    if (!destroy && this.inFlight === 0) this.owner.reuse(this);
   }
 
   private async run<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> {

@@ -130,23 +130,35 @@ describe("BudgetedPool", () => {
 
   it("hands a released checkout out again, reset: outside a transaction, not broken, on a connection of its own", async () => {
     const { fake, pool } = budgeted();
-    fake.delays["update t set x = 1"] = Number.POSITIVE_INFINITY;
+    fake.delays["select slow"] = Number.POSITIVE_INFINITY;
     const first = await pool.connect();
     await first.query("begin", []);
-    await failure(first.query("update t set x = 1", []));
-    first.release(true);
+    await first.query("commit", []);
+    await failure(first.query("select slow", []));
+    first.release();
     // The same object (kysely keys its own per-connection objects by it), fresh state.
     const second = await pool.connect();
     expect(second).toBe(first);
     fake.delays["select 1"] = 150;
-    // A read again (not the transaction's write budget): it times out at the read budget.
+    // A read (not a transaction's write budget): it times out at the read budget.
     expect(await failure(second.query("select 1", []))).toMatchObject({ budgetMs: 100, phase: "statement" });
-    second.release(true);
+    second.release();
     const third = await pool.connect();
+    expect(third).toBe(first);
     await expect(third.query("select 2", [])).resolves.toMatchObject({ rows: [{ sql: "select 2" }] });
     expect(fake.connections.map((c) => c.released)).toEqual(["destroyed", "destroyed", undefined]);
     third.release();
     expect(fake.connections[2]!.released).toBe("idle");
+  });
+
+  it("never hands out again a checkout kysely released to be destroyed (it discards its own connection object for it)", async () => {
+    const { fake, pool } = budgeted();
+    fake.delays["update t set x = 1"] = Number.POSITIVE_INFINITY;
+    const tx = await pool.connect();
+    await tx.query("begin", []);
+    await failure(tx.query("update t set x = 1", []));
+    tx.release(true);
+    expect(await pool.connect()).not.toBe(tx);
   });
 
   it("does not hand out again a checkout released while a statement of it still runs", async () => {
