@@ -120,7 +120,7 @@ export interface DirectDeps {
  *
  * Skipping express is the point: its per-request work (the router's layer walk over every
  * route, res.locals, the guard's layers) cost as much as the rest of a hot resolve together,
- * and a third of a diff's CPU beyond the same SQL from a bare server (docs/performance.md).
+ * and about a quarter of what a diff cost beyond the same SQL from a bare server (docs/performance.md).
  */
 export function fastLane(deps: FastLaneDeps, router: RequestListener): RequestListener {
   // Every GET route in the router's order, by segment count: the first whose pattern matches a
