@@ -41,12 +41,20 @@ const resolveQuery = z
   // A past rollout's assignment is not kept, so "what did this subject get then" has no answer.
   .refine((q) => q.at === undefined || q.subject === undefined, { message: "at and subject cannot be combined", path: ["subject"] });
 
+/** What node:querystring decodes (`%`, `+`) or splits on (`&`): such a query is parsed by it. */
+const NEEDS_PARSING = /[%+&]/;
+
 /**
  * The subject of a query string that holds `subject` and nothing else, read as the router reads
  * it (express' query parser is node:querystring) and valid by resolveQuery's rules; undefined for
  * any other query, which the router then answers (its 400, or a parameter it ignores).
  */
 function subjectOnly(query: string): string | undefined {
+  // The common query, `subject=<value>` with nothing to decode or split, read as querystring would.
+  if (query.startsWith("subject=") && !NEEDS_PARSING.test(query)) {
+    const subject = query.slice("subject=".length);
+    return subject.length >= 1 && subject.length <= SUBJECT_MAX_LENGTH ? subject : undefined;
+  }
   const parsed = parseQueryString(query);
   let subject: unknown;
   for (const name in parsed) {

@@ -19,9 +19,16 @@ export type Assignment = "candidate" | "stable";
 export const BUCKETS = 10_000;
 
 const utf8 = new TextEncoder();
+/** The key's UTF-8 bytes are written here, grown when a key needs more: no array per assignment. */
+let scratch = new Uint8Array(256);
 
 export function assignmentBucket(rolloutId: string, subject: string): number {
-  return murmur3_x86_32(utf8.encode(`${rolloutId}:${subject}`), 0) % BUCKETS;
+  const key = `${rolloutId}:${subject}`;
+  // A UTF-16 code unit takes at most 3 bytes in UTF-8 (a surrogate pair, 4 for two units).
+  if (key.length * 3 > scratch.length) scratch = new Uint8Array(key.length * 3);
+  // encodeInto writes a lone surrogate as U+FFFD, as encode does.
+  const { written } = utf8.encodeInto(key, scratch);
+  return murmur3_x86_32(scratch.subarray(0, written), 0) % BUCKETS;
 }
 
 /** True when `percent` is a finite number in [0, 100] with at most two decimals. */

@@ -19,17 +19,24 @@ export class LruCache<V> {
     return this.entries.size;
   }
 
+  /** The most recently used key: a hit on it need not move it (the hot resolve asks for the same bundle again and again). */
+  private newest: string | undefined;
+
   get(key: string): V | undefined {
     const value = this.entries.get(key);
     if (value === undefined) return undefined;
-    this.entries.delete(key);
-    this.entries.set(key, value);
+    if (key !== this.newest) {
+      this.entries.delete(key);
+      this.entries.set(key, value);
+      this.newest = key;
+    }
     return value;
   }
 
   set(key: string, value: V): void {
     this.entries.delete(key);
     this.entries.set(key, value);
+    this.newest = key;
     while (this.entries.size > this.capacity) {
       const oldest = this.entries.keys().next().value as string;
       this.entries.delete(oldest);
@@ -38,6 +45,7 @@ export class LruCache<V> {
 
   clear(): void {
     this.entries.clear();
+    this.newest = undefined;
   }
 
   async getOrLoad(key: string, load: () => Promise<V>): Promise<V> {

@@ -221,7 +221,7 @@ describe.each(backends())("resolve?subject= on the hot path on $name", (backend)
   afterAll(async () => t?.close());
 
   it("sends the router's response from memory for subjects on either side, the allowlist and any spelling querystring decodes, 200 and 304 alike", async () => {
-    const queries = [`subject=${subjectOn("candidate")}`, `subject=${subjectOn("stable")}`, "subject=vip", "subject=caf%C3%A9+au+lait", "subject=%FF", `subject=${"x".repeat(512)}`];
+    const queries = [`subject=${subjectOn("candidate")}`, `subject=${subjectOn("stable")}`, "subject=vip", "subject=caf%C3%A9+au+lait", "subject=%FF", `subject=${"x".repeat(512)}`, "subject=a=b=c", "subject=a;b"];
     const sides = new Set<string | null>();
     for (const [i, query] of queries.entries()) {
       const lane = await viaLane(query, { "x-trace-id": `subject-lane-${i}` });

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   assignSubject,
   assignmentBucket,
+  BUCKETS,
   isValidPercent,
   percentToThreshold,
 } from "../../src/rollouts/assignment.js";
@@ -97,6 +98,14 @@ describe("assignmentBucket", () => {
     for (let i = 0; i < 1000; i++) {
       const b = assignmentBucket("r1", `user-${i}`);
       expect(Number.isInteger(b) && b >= 0 && b < 10_000).toBe(true);
+    }
+  });
+
+  it("hashes long keys, multi-byte characters and lone surrogates as the UTF-8 of the whole key, before and after one another", () => {
+    const utf8 = (text: string) => new TextEncoder().encode(text);
+    const subjects = [`${"é😀".repeat(300)}\ud800x`, "short", `${"x".repeat(2000)}`, "ü", "\udfff"];
+    for (const subject of subjects) {
+      expect(assignmentBucket("ro_1", subject), subject.slice(0, 10)).toBe(murmur3_x86_32(utf8(`ro_1:${subject}`), 0) % BUCKETS);
     }
   });
 

@@ -78,6 +78,24 @@ describe("LruCache", () => {
     expect(cache.size).toBe(2);
   });
 
+  it("keeps the order right when the most recent key is asked again (a hit that need not move it)", () => {
+    const cache = new LruCache<number>(2);
+    cache.set("a", 1);
+    cache.set("b", 2);
+    expect(cache.get("b")).toBe(2); // already the most recent
+    expect(cache.get("b")).toBe(2);
+    cache.set("c", 3); // evicts a, the least recently used
+    expect(cache.get("a")).toBeUndefined();
+    expect(cache.get("b")).toBe(2); // b moves ahead of c
+    cache.set("d", 4); // evicts c
+    expect(cache.get("c")).toBeUndefined();
+    expect([cache.get("b"), cache.get("d")]).toEqual([2, 4]);
+    cache.clear();
+    expect(cache.get("d")).toBeUndefined();
+    cache.set("e", 5);
+    expect(cache.get("e")).toBe(5);
+  });
+
   it("loads a missing key once for concurrent callers and does not cache failures", async () => {
     const cache = new LruCache<string>(10);
     let loads = 0;
