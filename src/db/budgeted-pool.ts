@@ -56,6 +56,9 @@ function fromServer(err: unknown): boolean {
   return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code);
 }
 
+/** Released checkouts kept for reuse: more than the pool's connections are never in use at once. */
+const IDLE_CHECKOUTS = 64;
+
 /**
  * The pg pool as kysely sees it, with time budgets (budgets.ts) enforced on the client side. A
  * checkout takes its real connection lazily, at its first statement, when it is known whether
@@ -66,9 +69,6 @@ function fromServer(err: unknown): boolean {
  * uncommitted transaction when it sees the connection closed, so a time-out leaves no
  * half-written state.
  */
-/** Released checkouts kept for reuse: more than the pool's connections are never in use at once. */
-const IDLE_CHECKOUTS = 64;
-
 export class BudgetedPool implements PostgresPool {
   readonly watch: AnswerWatch;
 
