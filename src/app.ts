@@ -45,7 +45,7 @@ import { registerWatchLimitMetrics, watchCapacity, WatchStreams } from "./enviro
 import { authenticate } from "./http/auth.js";
 import { fastLane } from "./http/fast-lane.js";
 import { sendJson } from "./http/json-response.js";
-import { createMetrics, RequestRecorder, type Metrics } from "./http/metrics.js";
+import { createMetrics, type Metrics } from "./http/metrics.js";
 import { notFoundHandler, problemHandler } from "./http/problem.js";
 import { createRateLimit } from "./http/rate-limit.js";
 import { requestContext, requestStart } from "./http/request-context.js";
@@ -316,7 +316,7 @@ export function createApp(deps: AppDeps) {
   mountRoutes(v1, analysisRoutes({ analysis }), routes, bodies);
   mountRoutes(v1, incidentRoutes({ incidents, environments }), routes, bodies);
 
-  const recorder = new RequestRecorder(metrics);
+  const recorder = metrics.http;
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);

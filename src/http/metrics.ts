@@ -10,32 +10,16 @@ import { HttpRequestMetrics } from "./request-series.js";
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
-  const requestSeries = new HttpRequestMetrics(registry);
-  const { httpRequests, httpDuration } = requestSeries;
+  const http = new HttpRequestMetrics(registry);
   const blobBytesIn = new Counter({ name: "pinset_blob_bytes_in_total", help: "Blob bytes received", registers: [registry] });
   const blobBytesOut = new Counter({ name: "pinset_blob_bytes_out_total", help: "Blob bytes sent", registers: [registry] });
-  return { registry, httpRequests, httpDuration, requestSeries, blobBytesIn, blobBytesOut };
+  return { registry, http, blobBytesIn, blobBytesOut };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-/**
- * Records finished requests by method, route template and status. Labels use the route template
- * (`/v1/projects/:project/…`), never the raw path: bounded cardinality.
- */
-export class RequestRecorder {
-  constructor(private readonly metrics: Metrics) {}
-
-  /** A recorder bound to one method, route and status: no lookup per request. */
-  bound(method: string, route: string, status: number): (seconds: number) => void {
-    const series = this.metrics.requestSeries.series(method, route, status);
-    return (seconds) => series.record(seconds);
-  }
-
-  record(method: string, route: string, status: number, seconds: number): void {
-    this.metrics.requestSeries.series(method, route, status).record(seconds);
-  }
-}
+/** What records a finished request: the HTTP request metrics (request-series.ts). */
+export type RequestRecorder = Pick<HttpRequestMetrics, "bound" | "record">;
 
 /**
  * Records a request express answered, under its matched route's template ("unmatched" for none).

@@ -80,6 +80,10 @@ export interface RegisteredMetric {
   reset(): void;
 }
 
+/**
+ * Records finished requests by method, route template and status. Labels use the route template
+ * (`/v1/projects/:project/…`), never the raw path: bounded cardinality.
+ */
 export class HttpRequestMetrics {
   private readonly requests = new Map<string, RequestSeries>();
   private readonly durations = new Map<string, DurationSeries>();
@@ -126,6 +130,17 @@ export class HttpRequestMetrics {
     // The registry's public entry for metrics of its shape (prom-client's own metrics register themselves through it).
     registry.registerMetric(this.httpRequests as unknown as Parameters<Registry["registerMetric"]>[0]);
     registry.registerMetric(this.httpDuration as unknown as Parameters<Registry["registerMetric"]>[0]);
+  }
+
+  /** A recorder bound to one method, route template and status: no lookup per request. */
+  bound(method: string, route: string, status: number): (seconds: number) => void {
+    const series = this.series(method, route, status);
+    return (seconds) => series.record(seconds);
+  }
+
+  /** Records one finished request under its method, route template and status. */
+  record(method: string, route: string, status: number, seconds: number): void {
+    this.series(method, route, status).record(seconds);
   }
 
   /** The series of one (method, route template, status): look it up once, record many times. */

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Principal } from "../../src/core/principal.js";
 import type { FastResponse } from "../../src/http/fast-answer.js";
 import { fastLane } from "../../src/http/fast-lane.js";
-import { createMetrics, RequestRecorder } from "../../src/http/metrics.js";
+import { createMetrics } from "../../src/http/metrics.js";
 import { createRateLimit } from "../../src/http/rate-limit.js";
 import type { RouteSpec } from "../../src/http/routes.js";
 import { traceIdGenerator } from "../../src/http/trace-id.js";
@@ -62,7 +62,7 @@ async function startLane(options: { answer?: () => FastResponse | undefined; rps
       specs: [...(options.before ?? []), spec],
       tokens: { peek: (secret) => (tokens.has(secret) ? tokens.get(secret) : undefined) },
       rateLimit: createRateLimit({ rps: options.rps ?? 0, burst: options.burst ?? 0 }),
-      recorder: new RequestRecorder(metrics),
+      recorder: metrics.http,
       logger,
       traceIds: traceIdGenerator(),
     },
@@ -163,7 +163,7 @@ describe("fast lane", () => {
 
   it("counts its answers in /metrics under the route template and logs them at debug with the trace id, never the token", async () => {
     const count = async () =>
-      (await lane.metrics.httpRequests.get()).values.find((v) => v.labels.route === "/v1/projects/:project/environments/:env/resolve" && v.labels.status === "200")?.value ?? 0;
+      (await lane.metrics.http.httpRequests.get()).values.find((v) => v.labels.route === "/v1/projects/:project/environments/:env/resolve" && v.labels.status === "200")?.value ?? 0;
     const before = await count();
     await call(lane, PATH, { headers: { "x-trace-id": "counted-1" } });
     expect((await count()) - before).toBe(1);
