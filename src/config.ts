@@ -86,6 +86,7 @@ const envSchema = z.object({
   PINSET_DB_WRITE_TIMEOUT_MS: milliseconds("PINSET_DB_WRITE_TIMEOUT_MS").default(DEFAULT_DATABASE_BUDGETS.writeMs),
   PINSET_DB_ACQUIRE_TIMEOUT_MS: milliseconds("PINSET_DB_ACQUIRE_TIMEOUT_MS").default(DEFAULT_DATABASE_BUDGETS.acquireMs),
   PINSET_STALE_AFTER_MS: milliseconds("PINSET_STALE_AFTER_MS").default(DEFAULT_STALE_AFTER_MS),
+  PINSET_DB_PREPARED_STATEMENTS: boolish.default(true),
   PINSET_READYZ_TIMEOUT_MS: milliseconds("PINSET_READYZ_TIMEOUT_MS").default(DEFAULT_READYZ_TIMEOUT_MS),
   PINSET_WATCH_MAX_PER_TOKEN: positiveInt("PINSET_WATCH_MAX_PER_TOKEN").default(HTTP_DEFAULTS.watchPerToken),
   PINSET_WATCH_MAX_PER_ADDRESS: positiveInt("PINSET_WATCH_MAX_PER_ADDRESS").default(HTTP_DEFAULTS.watchPerAddress),
@@ -133,9 +134,10 @@ export interface Config {
   /**
    * Time budgets of database work (db/budgets.ts; enforced in server mode, PGlite cannot hang).
    * `staleAfterMs`: how long resolve, watch and a cached token wait for the database before
-   * answering from memory (marked stale).
+   * answering from memory (marked stale). `preparedStatements`: the frequent statements run
+   * prepared on Postgres (db/prepared-statements.ts); off behind a pooler that cannot keep them.
    */
-  database: { readMs: number; writeMs: number; acquireMs: number; staleAfterMs: number };
+  database: { readMs: number; writeMs: number; acquireMs: number; staleAfterMs: number; preparedStatements?: boolean };
   /** Each `/readyz` check answers within this, or counts as failed. */
   readyzTimeoutMs: number;
   /** Caps on open watch streams; 0 turns a cap off. */
@@ -198,6 +200,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       writeMs: e.PINSET_DB_WRITE_TIMEOUT_MS,
       acquireMs: e.PINSET_DB_ACQUIRE_TIMEOUT_MS,
       staleAfterMs: e.PINSET_STALE_AFTER_MS,
+      preparedStatements: e.PINSET_DB_PREPARED_STATEMENTS,
     },
     readyzTimeoutMs: e.PINSET_READYZ_TIMEOUT_MS,
     watchLimits: { perToken: e.PINSET_WATCH_MAX_PER_TOKEN, perAddress: e.PINSET_WATCH_MAX_PER_ADDRESS },

@@ -7,10 +7,12 @@
  *     ONLY=version,history node --import tsx scripts/bench/route-cpu.ts [seconds] [rounds]
  *
  * A variant is `name=root|NODE_OPTIONS|NAME=value,NAME=value` (the last two optional): the
- * environment entries override the registry's (LOG_LEVEL=info unless said).
+ * environment entries override the registry's (LOG_LEVEL=info unless said). Besides the server's
+ * own CPU per request it prints the CPU every Postgres process spent per request (the database
+ * shares the machine's cores, so its work is the server's too).
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import os, { tmpdir } from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
@@ -23,6 +25,26 @@ async function cpu(pid: number): Promise<[number, number]> {
   const stat = await readFile(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return [Number(fields[11]) * 10_000, Number(fields[12]) * 10_000];
+}
+
+/** User + system CPU (µs) of each Postgres process on the machine, by pid. */
+async function postgresCpu(): Promise<Map<string, number>> {
+  const byPid = new Map<string, number>();
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
+    if (!stat.includes("(postgres)")) continue;
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    byPid.set(entry, (Number(fields[11]) + Number(fields[12])) * 10_000);
+  }
+  return byPid;
+}
+
+/** The database's CPU between two readings: processes that ended in between are left out, new ones count whole. */
+function postgresSpent(before: Map<string, number>, after: Map<string, number>): number {
+  let total = 0;
+  for (const [pid, cpu] of after) total += cpu - (before.get(pid) ?? 0);
+  return total;
 }
 
 interface Variant { name: string; root: string; nodeOptions: string; url: string; pid: number; stop(): void }
@@ -75,17 +97,18 @@ try {
   };
   for (const [name, p] of Object.entries(paths)) {
     if (only && !only.includes(name)) continue;
-    const figures = new Map<string, Array<{ rps: number; user: number; sys: number }>>();
+    const figures = new Map<string, Array<{ rps: number; user: number; sys: number; postgres: number }>>();
     for (let round = 0; round < rounds; round++) {
       for (const v of round % 2 === 0 ? variants : [...variants].reverse()) {
         const opts = { url: `${v.url}${p}`, connections: 10, headers: { authorization: `Bearer ${ROUTES_TOKEN}` } };
         await autocannon({ ...opts, duration: 1 });
-        const before = await cpu(v.pid);
+        const [before, pgBefore] = await Promise.all([cpu(v.pid), postgresCpu()]);
         const r = await autocannon({ ...opts, duration: seconds });
         if (r.non2xx > 0 || r.errors > 0) throw new Error(`${v.name} ${name}: ${r.non2xx} non-2xx, ${r.errors} errors`);
-        const after = await cpu(v.pid);
+        const [after, pgAfter] = await Promise.all([cpu(v.pid), postgresCpu()]);
         const list = figures.get(v.name) ?? [];
-        list.push({ rps: r.requests.average, user: (after[0] - before[0]) / r.requests.total, sys: (after[1] - before[1]) / r.requests.total });
+        const perRequest = (a: number, b: number) => (b - a) / r.requests.total;
+        list.push({ rps: r.requests.average, user: perRequest(before[0], after[0]), sys: perRequest(before[1], after[1]), postgres: postgresSpent(pgBefore, pgAfter) / r.requests.total });
         figures.set(v.name, list);
       }
     }
@@ -93,7 +116,8 @@ try {
       const f = figures.get(v.name)!;
       const user = median(f.map((x) => x.user));
       const sys = median(f.map((x) => x.sys));
-      console.log(`${name.padEnd(8)} ${v.name.padEnd(10)} ${String(Math.round(median(f.map((x) => x.rps)))).padStart(6)} req/s  user ${user.toFixed(0).padStart(4)} sys ${sys.toFixed(0).padStart(3)} µs/request  (users ${f.map((x) => x.user.toFixed(0)).join(" ")})  load ${os.loadavg()[0]!.toFixed(1)}`);
+      const postgres = median(f.map((x) => x.postgres));
+      console.log(`${name.padEnd(8)} ${v.name.padEnd(10)} ${String(Math.round(median(f.map((x) => x.rps)))).padStart(6)} req/s  user ${user.toFixed(0).padStart(4)} sys ${sys.toFixed(0).padStart(3)} postgres ${postgres.toFixed(0).padStart(3)} µs/request  (users ${f.map((x) => x.user.toFixed(0)).join(" ")})  load ${os.loadavg()[0]!.toFixed(1)}`);
     }
   }
 } finally {

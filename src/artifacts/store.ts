@@ -2,8 +2,9 @@ import { sql, type Kysely } from "kysely";
 import { ConflictError } from "../core/errors.js";
 import type { Tx } from "../core/transaction.js";
 import { isUniqueViolation } from "../db/errors.js";
-import type { Database } from "../db/schema.js";
+import type { ArtifactsTable, Database } from "../db/schema.js";
 import { compiledOnce, type Arg } from "../db/compiled-once.js";
+import { everyColumn } from "../db/every-column.js";
 import { queryOf } from "../db/transactions.js";
 import {
   PublishQueueTimeout,
@@ -31,8 +32,10 @@ function isLockTimeout(err: unknown): boolean {
 const CHUNK = 1000;
 
 type NameArgs = { project: string; kind: string; name: string };
+/** A whole row, by name (statements built once are prepared: db/prepared-statements.ts). */
+const ARTIFACT_COLUMNS = everyColumn<ArtifactsTable>()(["seq", "project", "kind", "name", "version", "digest", "size", "content", "annotations", "created_by", "created_at", "retired_at"]);
 const byName = (db: Kysely<Database>, arg: Arg<NameArgs>) =>
-  db.selectFrom("artifacts").selectAll().where("project", "=", arg("project")).where("kind", "=", arg("kind")).where("name", "=", arg("name"));
+  db.selectFrom("artifacts").select(ARTIFACT_COLUMNS).where("project", "=", arg("project")).where("kind", "=", arg("kind")).where("name", "=", arg("name"));
 const findVersion = compiledOnce<NameArgs & { version: number }, ArtifactRecord>((db, arg) => byName(db, arg).where("version", "=", arg("version")));
 const findDigest = compiledOnce<NameArgs & { digest: string }, ArtifactRecord>((db, arg) => byName(db, arg).where("digest", "=", arg("digest")));
 const findLatest = compiledOnce<NameArgs, ArtifactRecord>((db, arg) => byName(db, arg).orderBy("version", "desc").limit(1));

@@ -1,6 +1,7 @@
 import type { PostgresCursor, PostgresPool, PostgresPoolClient, PostgresQueryResult } from "kysely";
 import type pg from "pg";
 import { AnswerWatch } from "./answer-watch.js";
+import { statementName } from "./prepared-statements.js";
 import { budgetCap, DatabaseTimeoutError, type DatabaseBudgets, type TimeoutOutcome } from "./budgets.js";
 
 const BEGIN = /^\s*(begin|start\s+transaction)\b/i;
@@ -56,6 +57,15 @@ function fromServer(err: unknown): boolean {
   return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code);
 }
 
+/**
+ * 0A000 "cached plan must not change result type": a prepared statement whose row changed under
+ * it (a column type altered by another instance's migration). Postgres refuses it on that
+ * connection until it is prepared again, which pg never does on its own.
+ */
+function isStalePlan(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === "0A000" && /cached plan must not change result type/.test(String((err as Error).message));
+}
+
 /** Released checkouts kept for reuse: more than the pool's connections are never in use at once. */
 const IDLE_CHECKOUTS = 64;
 
@@ -72,12 +82,16 @@ const IDLE_CHECKOUTS = 64;
 export class BudgetedPool implements PostgresPool {
   readonly watch: AnswerWatch;
 
+  /** Whether statements built once run named (prepared-statements.ts); off for a pooler that cannot keep them. */
+  readonly prepare: boolean;
+
   constructor(
     readonly pool: pg.Pool,
     readonly budgets: Readonly<DatabaseBudgets>,
-    watch?: AnswerWatch,
+    options: { watch?: AnswerWatch; prepare?: boolean } = {},
   ) {
-    this.watch = watch ?? new AnswerWatch();
+    this.watch = options.watch ?? new AnswerWatch();
+    this.prepare = options.prepare ?? true;
     pool.on("connect", () => this.watch.answered());
   }
 
@@ -105,8 +119,8 @@ export class BudgetedPool implements PostgresPool {
 class BudgetedClient implements PostgresPoolClient {
   private raw: pg.PoolClient | undefined;
   private inTransaction = false;
-  /** Set when a statement timed out: the connection is gone, so later statements (kysely's rollback) fail alike. */
-  private broken: DatabaseTimeoutError | undefined;
+  /** Set when a statement timed out (or a transaction's plan went stale): the connection is gone, so later statements (kysely's rollback) fail alike. */
+  private broken: Error | undefined;
   private probe = false;
   /** Statements started and not yet settled. */
   private inFlight = 0;
@@ -143,13 +157,18 @@ class BudgetedClient implements PostgresPoolClient {
   private async run<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> {
     this.inFlight++;
     try {
-      return await this.runStatement<R>(sql, parameters);
+      return await this.runStatement<R>(sql, parameters, this.owner.pool.options.max ?? 10);
     } finally {
       this.inFlight--;
     }
   }
 
-  private async runStatement<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> {
+  /**
+   * `retries`: how many more times a statement refused for a stale plan outside a transaction
+   * runs, each on another connection (every connection that prepared it refuses it): as many as
+   * the pool has connections.
+   */
+  private async runStatement<R>(sql: string, parameters: ReadonlyArray<unknown>, retries: number): Promise<PostgresQueryResult<R>> {
     if (this.broken) throw this.broken;
     const { budgets, watch } = this.owner;
     const started = performance.now();
@@ -163,7 +182,9 @@ class BudgetedClient implements PostgresPoolClient {
     // A commit, or a write that commits by itself, may have been applied when its answer is lost.
     const outcome: TimeoutOutcome = write && (!this.inTransaction || COMMIT.test(sql)) ? "unknown" : "none";
 
-    const running = raw.query(sql, parameters as unknown[]);
+    const name = this.owner.prepare ? statementName(sql) : undefined;
+    const values = parameters as unknown[];
+    const running = name === undefined ? raw.query(sql, values) : raw.query({ name, text: sql, values });
     let answer: Awaited<typeof running> | typeof TIMED_OUT;
     try {
       answer = await within(running, deadline);
@@ -171,6 +192,15 @@ class BudgetedClient implements PostgresPoolClient {
       this.endProbe();
       if (ends) this.inTransaction = false;
       if (fromServer(err)) watch.answered();
+      if (name !== undefined && isStalePlan(err)) {
+        // The connection would refuse this statement from now on. Outside a transaction nothing
+        // ran (the plan is checked first), so it runs again here; inside, the transaction is
+        // lost and the checkout fails from here on, as after a time-out.
+        const inTransaction = this.inTransaction;
+        this.discard(err as Error);
+        if (!inTransaction && retries > 0) return await this.runStatement<R>(sql, parameters, retries - 1);
+        if (inTransaction) this.broken = err as Error;
+      }
       throw err;
     }
     this.endProbe();

@@ -1,4 +1,5 @@
 import { CompiledQuery, type Compilable, type Kysely } from "kysely";
+import { nameStatement } from "./prepared-statements.js";
 import type { Database } from "./schema.js";
 
 /** Where a value goes in a statement built once: stands for the argument of that name. */
@@ -15,7 +16,8 @@ const MARK = "\u0000pinset-arg:";
  * `build` puts `arg(name)` wherever a value of the call goes; other values in it (a `limit(1)`)
  * are constants of the statement. It is called once per dialect adapter (every dialect here
  * compiles PostgreSQL, but a statement is never reused across compilers); each `arg` must
- * become exactly one parameter, which the first compile checks.
+ * become exactly one parameter, which the first compile checks. On Postgres the statement runs
+ * prepared (prepared-statements.ts), so it names its columns: `selectAll()` is refused.
  */
 export function compiledOnce<A extends object, R>(build: (db: Kysely<Database>, arg: Arg<A>) => Compilable<R>): (db: Kysely<Database>, args: A) => Promise<R[]> {
   /** Per parameter: the argument's name, or the constant the build gave. */
@@ -31,6 +33,7 @@ export function compiledOnce<A extends object, R>(build: (db: Kysely<Database>, 
     const slots = query.parameters.map((p): Slot => (typeof p === "string" && p.startsWith(MARK) ? { name: p.slice(MARK.length) as keyof A } : { constant: p }));
     const names = slots.flatMap((slot) => ("name" in slot ? [slot.name] : []));
     if (new Set(names).size !== used.size || names.length !== used.size) throw new Error(`each arg() must be one parameter: ${query.sql}`);
+    nameStatement(query.sql);
     return { sql: query.sql, slots };
   };
   return async (db, args) => {

@@ -38,10 +38,12 @@ function typeParser(oid: number, format?: "text" | "binary") {
 /**
  * A pg pool behind kysely. With `budgets` (the application's handle) every statement is
  * time-budgeted on the client side (budgeted-pool.ts) and the server cancels a statement that
- * runs longer than the write budget (`statement_timeout`). Without (migrations, test tooling)
- * nothing is cut short: a migration may wait for another instance's or rewrite a large table.
+ * runs longer than the write budget (`statement_timeout`), and the statements built once run
+ * prepared unless `preparedStatements` is false (prepared-statements.ts). Without (migrations,
+ * test tooling) nothing is cut short: a migration may wait for another instance's or rewrite a
+ * large table.
  */
-export function connectPostgres(options: { url: string; max?: number; budgets?: Readonly<DatabaseBudgets> }): DatabaseHandle {
+export function connectPostgres(options: { url: string; max?: number; budgets?: Readonly<DatabaseBudgets>; preparedStatements?: boolean }): DatabaseHandle {
   const { budgets } = options;
   const pool = new pg.Pool({
     connectionString: options.url,
@@ -54,7 +56,7 @@ export function connectPostgres(options: { url: string; max?: number; budgets?: 
   // An idle client that loses its server emits 'error' on the pool; without a listener that
   // would crash the process. The next query reports the outage instead.
   pool.on("error", () => {});
-  const budgeted = budgets ? new BudgetedPool(pool, budgets) : undefined;
+  const budgeted = budgets ? new BudgetedPool(pool, budgets, { prepare: options.preparedStatements ?? true }) : undefined;
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: budgeted ?? pool }) });
   return { db, kind: "postgres", pool, ...(budgeted ? { answers: budgeted.watch } : {}), close: () => db.destroy() };
 }

@@ -21,7 +21,8 @@ export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir
     } finally {
       await migrator.close();
     }
-    return connectPostgres({ url: config.databaseUrl, budgets: config.database ?? DEFAULT_DATABASE_BUDGETS });
+    const database = config.database ?? DEFAULT_DATABASE_BUDGETS;
+    return connectPostgres({ url: config.databaseUrl, budgets: database, preparedStatements: config.database?.preparedStatements ?? true });
   }
   const lock = await acquireDataDirLock(config.dataDir);
   try {

@@ -1,8 +1,9 @@
 import { sql, type Kysely } from "kysely";
 import type { EnvironmentKey } from "../core/environment-key.js";
 import type { Tx } from "../core/transaction.js";
-import type { Database } from "../db/schema.js";
+import type { Database, EnvironmentHistoryTable, EnvironmentsTable } from "../db/schema.js";
 import { compiledOnce, type Arg } from "../db/compiled-once.js";
+import { everyColumn } from "../db/every-column.js";
 import { queryOf } from "../db/transactions.js";
 import { ENVIRONMENT_CHANNEL } from "./channel.js";
 import type {
@@ -15,13 +16,28 @@ import type {
   RolloutOfEnvironment,
 } from "./ports.js";
 
-
+/** Whole rows, by name (statements built once are prepared: db/prepared-statements.ts). */
+const ENVIRONMENT_COLUMNS = everyColumn<EnvironmentsTable>()(["seq", "project", "name", "active", "revision", "protected", "frozen", "fallback", "created_at", "updated_at"]);
+const HISTORY_COLUMNS = everyColumn<EnvironmentHistoryTable>()([
+  "project",
+  "environment",
+  "revision",
+  "action",
+  "version_set",
+  "previous",
+  "actor",
+  "actor_token_id",
+  "reason",
+  "trace_id",
+  "detail",
+  "at",
+]);
 const findEnvironment = compiledOnce<EnvironmentKey, EnvironmentRecord>((db, arg) =>
-  db.selectFrom("environments").selectAll().where("project", "=", arg("project")).where("name", "=", arg("environment")),
+  db.selectFrom("environments").select(ENVIRONMENT_COLUMNS).where("project", "=", arg("project")).where("name", "=", arg("environment")),
 );
 type PageArgs = EnvironmentKey & { limit: number };
 const newestHistory = (db: Kysely<Database>, arg: Arg<PageArgs>) =>
-  db.selectFrom("environment_history").selectAll().where("project", "=", arg("project")).where("environment", "=", arg("environment")).orderBy("revision", "desc").limit(arg("limit"));
+  db.selectFrom("environment_history").select(HISTORY_COLUMNS).where("project", "=", arg("project")).where("environment", "=", arg("environment")).orderBy("revision", "desc").limit(arg("limit"));
 const recordsPage = compiledOnce<PageArgs, HistoryRecord>(newestHistory);
 const recordsPageBefore = compiledOnce<PageArgs & { before: number }, HistoryRecord>((db, arg) => newestHistory(db, arg).where("revision", "<", arg("before")));
 /** The page's columns in the API's order; `at` as Date.toISOString writes it (to_char's MS truncates, as Date does). */

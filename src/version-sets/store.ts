@@ -2,20 +2,23 @@ import type { Kysely } from "kysely";
 import { ConflictError } from "../core/errors.js";
 import type { Tx } from "../core/transaction.js";
 import { isUniqueViolation } from "../db/errors.js";
-import type { Database } from "../db/schema.js";
+import type { Database, VersionSetsTable } from "../db/schema.js";
 import { compiledOnce } from "../db/compiled-once.js";
+import { everyColumn } from "../db/every-column.js";
 import { queryOf } from "../db/transactions.js";
 import type { NewVersionSet, VersionSetRecord, VersionSetStore } from "./ports.js";
 
+/** A whole row, by name (statements built once are prepared: db/prepared-statements.ts). */
+const SET_COLUMNS = everyColumn<VersionSetsTable>()(["seq", "project", "id", "components", "code", "description", "created_by", "created_at"]);
 const findOne = compiledOnce<{ project: string; id: string }, VersionSetRecord>((db, arg) =>
-  db.selectFrom("version_sets").selectAll().where("project", "=", arg("project")).where("id", "=", arg("id")),
+  db.selectFrom("version_sets").select(SET_COLUMNS).where("project", "=", arg("project")).where("id", "=", arg("id")),
 );
 type SetColumns = { project: string; id: string; components: string; code: string | null; description: string | null; created_by: string };
 const insertSet = compiledOnce<SetColumns, VersionSetRecord>((db, arg) =>
   db
     .insertInto("version_sets")
     .values({ project: arg("project"), id: arg("id"), components: arg("components"), code: arg("code"), description: arg("description"), created_by: arg("created_by") })
-    .returningAll(),
+    .returning(SET_COLUMNS),
 );
 const existingPair = compiledOnce<{ project: string; first: string; second: string }, { id: string }>((db, arg) =>
   db.selectFrom("version_sets").select("id").where("project", "=", arg("project")).where("id", "in", [arg("first"), arg("second")]),

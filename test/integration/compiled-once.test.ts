@@ -32,4 +32,17 @@ describe.each(databaseBackends())("compiledOnce (%s)", (backend) => {
       await drop();
     }
   });
+
+  it("refuses a build that selects `*` (it runs prepared on Postgres: its columns are named)", async () => {
+    const { handle, drop } = await createTestDatabase(backend);
+    try {
+      const everything = compiledOnce<{ name: string }, unknown>((q, arg) => q.selectFrom("projects").selectAll().where("name", "=", arg("name")));
+      await expect(everything(handle.db, { name: "x" })).rejects.toThrow(/a prepared statement names its columns/);
+      const returned = compiledOnce<{ name: string }, unknown>((q, arg) => q.insertInto("projects").values({ name: arg("name"), description: null }).returningAll());
+      await expect(returned(handle.db, { name: "x" })).rejects.toThrow(/a prepared statement names its columns/);
+      expect(await handle.db.selectFrom("projects").select("name").execute()).toEqual([]);
+    } finally {
+      await drop();
+    }
+  });
 });

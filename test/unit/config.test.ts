@@ -63,8 +63,8 @@ describe("loadConfig", () => {
     for (const name of ["PORT", "DATABASE_URL", "PINSET_S3_BUCKET", "LOG_LEVEL", "PINSET_ADMIN_TOKEN"]) expect(problems).toContain(name);
   });
 
-  it("reads the database time budgets, stale fallback and readiness time-out, with defaults", () => {
-    expect(loadConfig({}).database).toEqual({ readMs: 1000, writeMs: 5000, acquireMs: 5000, staleAfterMs: 500 });
+  it("reads the database time budgets, stale fallback, prepared statements and readiness time-out, with defaults", () => {
+    expect(loadConfig({}).database).toEqual({ readMs: 1000, writeMs: 5000, acquireMs: 5000, staleAfterMs: 500, preparedStatements: true });
     expect(loadConfig({}).readyzTimeoutMs).toBe(500);
     const c = loadConfig({
       PINSET_DB_READ_TIMEOUT_MS: "800",
@@ -72,17 +72,18 @@ describe("loadConfig", () => {
       PINSET_DB_ACQUIRE_TIMEOUT_MS: "2000",
       PINSET_STALE_AFTER_MS: "250",
       PINSET_READYZ_TIMEOUT_MS: "900",
+      PINSET_DB_PREPARED_STATEMENTS: "false",
     });
-    expect(c.database).toEqual({ readMs: 800, writeMs: 3000, acquireMs: 2000, staleAfterMs: 250 });
+    expect(c.database).toEqual({ readMs: 800, writeMs: 3000, acquireMs: 2000, staleAfterMs: 250, preparedStatements: false });
     expect(c.readyzTimeoutMs).toBe(900);
     let error: unknown;
     try {
-      loadConfig({ PINSET_DB_READ_TIMEOUT_MS: "0", PINSET_DB_WRITE_TIMEOUT_MS: "5s", PINSET_STALE_AFTER_MS: "-1" });
+      loadConfig({ PINSET_DB_READ_TIMEOUT_MS: "0", PINSET_DB_WRITE_TIMEOUT_MS: "5s", PINSET_STALE_AFTER_MS: "-1", PINSET_DB_PREPARED_STATEMENTS: "sometimes" });
     } catch (err) {
       error = err;
     }
     const problems = (error as ConfigError).problems.join("\n");
-    for (const name of ["PINSET_DB_READ_TIMEOUT_MS", "PINSET_DB_WRITE_TIMEOUT_MS", "PINSET_STALE_AFTER_MS"]) expect(problems).toContain(name);
+    for (const name of ["PINSET_DB_READ_TIMEOUT_MS", "PINSET_DB_WRITE_TIMEOUT_MS", "PINSET_STALE_AFTER_MS", "PINSET_DB_PREPARED_STATEMENTS"]) expect(problems).toContain(name);
   });
 
   it("refuses an S3 endpoint without a bucket", () => {

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { AnswerWatch } from "../../src/db/answer-watch.js";
 import { BudgetedPool } from "../../src/db/budgeted-pool.js";
 import { budgetCap, DatabaseTimeoutError, withDatabaseBudget } from "../../src/db/budgets.js";
+import { nameStatement } from "../../src/db/prepared-statements.js";
 import { isDatabaseTimeout, isDatabaseUnavailable } from "../../src/db/errors.js";
 
 /**
@@ -17,8 +18,14 @@ class FakeConnection extends EventEmitter {
   constructor(private readonly fake: FakePool) {
     super();
   }
-  query(sql: string): Promise<{ command: string; rowCount: number; rows: unknown[] }> {
-    this.statements.push(sql);
+  query(statement: string | { name: string; text: string }): Promise<{ command: string; rowCount: number; rows: unknown[] }> {
+    const sql = typeof statement === "string" ? statement : statement.text;
+    this.statements.push(typeof statement === "string" ? sql : `${statement.name}: ${sql}`);
+    const refusal = this.fake.refuse.get(sql);
+    if (refusal) {
+      if (refusal.once) this.fake.refuse.delete(sql);
+      return Promise.reject(Object.assign(new Error(refusal.message), { code: refusal.code }));
+    }
     const delay = this.fake.delays[sql.trim().toLowerCase()] ?? 0;
     return new Promise((resolve, reject) => {
       if (delay === Number.POSITIVE_INFINITY) return;
@@ -38,7 +45,10 @@ class FakeConnection extends EventEmitter {
 }
 
 class FakePool extends EventEmitter {
+  readonly options = { max: 3 };
   readonly delays: Record<string, number> = {};
+  /** Statements the server refuses, with the error's SQLSTATE and message. */
+  readonly refuse = new Map<string, { code: string; message: string; once?: boolean }>();
   readonly connections: FakeConnection[] = [];
   connectDelayMs = 0;
   connect(): Promise<FakeConnection> {
@@ -58,7 +68,7 @@ const budgets = { readMs: 100, writeMs: 300, acquireMs: 200 };
 function budgeted(options: { probeEveryMs?: number } = {}) {
   const fake = new FakePool();
   const watch = new AnswerWatch({ probeEveryMs: options.probeEveryMs ?? 0 });
-  const pool = new BudgetedPool(fake as unknown as pg.Pool, budgets, watch);
+  const pool = new BudgetedPool(fake as unknown as pg.Pool, budgets, { watch });
   return { fake, pool, watch };
 }
 
@@ -173,6 +183,65 @@ describe("BudgetedPool", () => {
     expect(next).not.toBe(tx);
     await left.catch(() => undefined);
     next.release();
+  });
+
+  it("sends a statement built once by its name, and others unnamed; unnamed throughout when preparing is off", async () => {
+    const name = nameStatement("select 'budgets: named' as x");
+    for (const prepare of [true, false]) {
+      const fake = new FakePool();
+      const pool = new BudgetedPool(fake as unknown as pg.Pool, budgets, { prepare });
+      const client = await pool.connect();
+      await client.query("select 'budgets: named' as x", []);
+      await client.query("select 'budgets: unnamed' as x", []);
+      client.release();
+      expect(fake.connections[0]!.statements).toEqual([prepare ? `${name}: select 'budgets: named' as x` : "select 'budgets: named' as x", "select 'budgets: unnamed' as x"]);
+    }
+  });
+
+  it("drops a connection that refuses a prepared statement's stale plan: outside a transaction it runs again on a new one", async () => {
+    const text = "select 'budgets: stale plan' as x";
+    nameStatement(text);
+    const { fake, pool } = budgeted();
+    fake.refuse.set(text, { code: "0A000", message: "cached plan must not change result type", once: true });
+    const client = await pool.connect();
+    expect((await client.query<{ sql: string }>(text, [])).rows).toEqual([{ sql: text }]);
+    client.release();
+    expect(fake.connections.map((c) => c.released)).toEqual(["destroyed", "idle"]);
+  });
+
+  it("runs a statement refused for a stale plan again on as many connections as the pool has, then fails with the server's error", async () => {
+    const text = "select 'budgets: stale plan' as x";
+    nameStatement(text);
+    const { fake, pool } = budgeted();
+    fake.refuse.set(text, { code: "0A000", message: "cached plan must not change result type" });
+    const client = await pool.connect();
+    await expect(client.query(text, [])).rejects.toThrow("cached plan must not change result type");
+    client.release();
+    expect(fake.connections.map((c) => c.released)).toEqual(["destroyed", "destroyed", "destroyed", "destroyed"]);
+  });
+
+  it("fails a transaction whose prepared statement's plan is stale, and its rollback alike, on a destroyed connection", async () => {
+    const text = "select 'budgets: stale plan' as x";
+    nameStatement(text);
+    const { fake, pool } = budgeted();
+    fake.refuse.set(text, { code: "0A000", message: "cached plan must not change result type" });
+    const client = await pool.connect();
+    await client.query("begin", []);
+    await expect(client.query(text, [])).rejects.toThrow(/cached plan/);
+    await expect(client.query("rollback", [])).rejects.toThrow(/cached plan/);
+    client.release();
+    expect(fake.connections.map((c) => c.released)).toEqual(["destroyed"]);
+  });
+
+  it("keeps the connection when a prepared statement fails for another reason", async () => {
+    const text = "select 'budgets: stale plan' as x";
+    nameStatement(text);
+    const { fake, pool } = budgeted();
+    fake.refuse.set(text, { code: "42P01", message: 'relation "x" does not exist' });
+    const client = await pool.connect();
+    await expect(client.query(text, [])).rejects.toThrow(/does not exist/);
+    client.release();
+    expect(fake.connections.map((c) => c.released)).toEqual(["idle"]);
   });
 
   it("says a commit or a write outside a transaction may have been applied", async () => {
