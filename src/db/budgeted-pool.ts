@@ -24,8 +24,10 @@ function within<T>(work: Promise<T>, deadline: number): Promise<T | typeof TIMED
   return new Promise((resolve, reject) => {
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
+    // Whole milliseconds: node keeps one timer list per distinct duration, so statements with the
+    // same budget share a list (an append) instead of each making a list of its own in the heap.
     const arm = () => {
-      timer = setTimeout(() => setImmediate(check), Math.max(0, deadline - performance.now()));
+      timer = setTimeout(() => setImmediate(check), Math.max(0, Math.ceil(deadline - performance.now())));
     };
     const check = () => {
       if (settled) return;
