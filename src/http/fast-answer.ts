@@ -24,3 +24,17 @@ export interface FastResponse {
  * any other (an unknown parameter, a repeated one, a value its schema refuses).
  */
 export type FastAnswer = (params: Readonly<Record<string, string>>, req: IncomingMessage, query: string | undefined) => FastResponse | undefined;
+
+/**
+ * An answer memory holds that one database read must confirm before it is sent (a diff: both
+ * sets still exist in the project). The lane sends `response` when `confirm` resolves true;
+ * otherwise (false, or a rejection) it runs the route's handlers, which decide the request the
+ * way they decide every other.
+ */
+export interface CheckedAnswer {
+  readonly response: FastResponse;
+  confirm(): Promise<boolean>;
+}
+
+/** A direct route's answer when memory holds one to confirm, or undefined; arguments as FastAnswer's. */
+export type CheckedFastAnswer = (params: Readonly<Record<string, string>>, req: IncomingMessage, query: string | undefined) => CheckedAnswer | undefined;

@@ -3,7 +3,7 @@ import type { Request, RequestHandler, Response } from "express";
 import type { TokenLookup } from "./token-lookup.js";
 import type { Logger } from "../logger.js";
 import { bearerSecret, refusal } from "./auth.js";
-import type { FastAnswer, FastResponse } from "./fast-answer.js";
+import type { CheckedAnswer, FastAnswer, FastResponse } from "./fast-answer.js";
 import type { RequestRecorder } from "./metrics.js";
 import type { RateLimit } from "./rate-limit.js";
 import { requestLevel, RequestLines } from "./request-log.js";
@@ -30,6 +30,8 @@ interface DirectRoute {
   spec: RouteSpec;
   template: string;
   handlers: readonly RequestHandler[];
+  /** The count of a confirmed answer from memory (spec.checked), as the router counts a 200. */
+  recordOk: (seconds: number) => void;
 }
 
 /** Any other GET route: the router's, also when the lane matches it first. */
@@ -112,6 +114,9 @@ export interface DirectDeps {
  * lane starts the request as express' first middleware would and runs the route's own
  * handlers, their errors answered by the app's error handler. Same handlers, same start,
  * same error answers: only the router's layer walk and express' per-request set-up are skipped.
+ * A direct route may also declare a `checked` answer (a diff kept in memory): then the lane
+ * sends it, as the handlers would have, once the one read that confirms it says so, and runs
+ * the handlers when it does not.
  *
  * Anything else — a refusal, a miss, HEAD, an encoded name, a query the route does not read, a
  * token to look up, a path an earlier route of the router matches — goes to the express app
@@ -136,7 +141,7 @@ export function fastLane(deps: FastLaneDeps, router: RequestListener): RequestLi
       route = { kind: "fast", ...compiled, spec: spec as FastRoute["spec"], recordOk: deps.recorder.bound("GET", template, 200), recordNotModified: deps.recorder.bound("GET", template, 304) };
     } else if (spec.direct) {
       if (!deps.direct) throw new Error(`${template} is a direct route: the fast lane needs its direct dependencies`);
-      route = { kind: "direct", ...compiled, spec, template, handlers: Array.isArray(spec.handler) ? spec.handler : [spec.handler] };
+      route = { kind: "direct", ...compiled, spec, template, handlers: Array.isArray(spec.handler) ? spec.handler : [spec.handler], recordOk: deps.recorder.bound("GET", template, 200) };
     } else {
       route = { kind: "router", pattern: compiled.pattern };
     }
@@ -147,6 +152,7 @@ export function fastLane(deps: FastLaneDeps, router: RequestListener): RequestLi
   if (answering === 0) return router;
   const lines = new RequestLines(deps.logger);
   const debugLines = () => lines.enabled(requestLevel(200, true));
+  const infoLines = () => lines.enabled(requestLevel(200, false));
 
   /** The route's parameters and caller when the lane may answer for it; undefined: the router's. */
   const admit = (route: FastRoute | DirectRoute, match: RegExpExecArray, req: IncomingMessage) => {
@@ -177,20 +183,52 @@ export function fastLane(deps: FastLaneDeps, router: RequestListener): RequestLi
   };
 
   const direct = deps.direct;
-  const answerDirect = (route: DirectRoute, match: RegExpExecArray, request: IncomingMessage, response: ServerResponse): boolean => {
-    if (!direct || Object.getPrototypeOf(request) !== direct.prototypes.request || Object.getPrototypeOf(response) !== direct.prototypes.response) return false;
-    const admitted = admit(route, match, request);
-    if (!admitted || deps.rateLimit.take(admitted.principal) > 0) return false;
+  type Admitted = NonNullable<ReturnType<typeof admit>>;
+  const runDirect = (route: DirectRoute, admitted: Admitted, request: IncomingMessage, response: ServerResponse): void => {
     const req = request as Request;
     const res = response as Response;
     // What express' app.handle and router set before a route's handlers run.
     req.res = res;
     res.req = req;
     req.params = admitted.params;
-    const state = direct.start(req, res);
+    const state = direct!.start(req, res);
     state.principal = admitted.principal;
     state.route = route.template;
-    runHandlers(route.handlers, req, res, (err) => direct.fail(err, req, res));
+    runHandlers(route.handlers, req, res, (err) => direct!.fail(err, req, res));
+  };
+
+  /**
+   * A checked answer: sent once its read confirms it, with the trace id, the route's count and
+   * its request line (`info`, as the router logs a 200); otherwise, or when the client has gone
+   * meanwhile, the route's handlers decide (already charged to the rate limit: once).
+   */
+  const sendChecked = (route: DirectRoute, admitted: Admitted, checked: CheckedAnswer, req: IncomingMessage, res: ServerResponse, url: string, started: number): void => {
+    const fallBack = () => {
+      try {
+        runDirect(route, admitted, req, res);
+      } catch (err) {
+        deps.logger.error({ err, req: { method: req.method, url: req.url } }, "fast lane failed");
+        res.destroy();
+      }
+    };
+    checked.confirm().then((confirmed) => {
+      if (!confirmed || res.destroyed) return fallBack();
+      const traceId = acceptedTraceId(req) ?? deps.traceIds();
+      send(res, checked.response, traceId);
+      const ms = performance.now() - started;
+      route.recordOk(ms / 1000);
+      if (infoLines()) lines.write("info", { traceId, method: "GET", url, remoteAddress: req.socket.remoteAddress, status: 200, ms, finished: true });
+    }, fallBack);
+  };
+
+  const answerDirect = (route: DirectRoute, match: RegExpExecArray, request: IncomingMessage, response: ServerResponse, url: string, query: string | undefined): boolean => {
+    if (!direct || Object.getPrototypeOf(request) !== direct.prototypes.request || Object.getPrototypeOf(response) !== direct.prototypes.response) return false;
+    const started = performance.now();
+    const admitted = admit(route, match, request);
+    if (!admitted || deps.rateLimit.take(admitted.principal) > 0) return false;
+    const checked = route.spec.checked?.(admitted.params, request, query);
+    if (checked) sendChecked(route, admitted, checked, request, response, url, started);
+    else runDirect(route, admitted, request, response);
     return true;
   };
 
@@ -210,7 +248,7 @@ export function fastLane(deps: FastLaneDeps, router: RequestListener): RequestLi
       const match = route.pattern.exec(path);
       if (!match) continue;
       if (route.kind === "fast") return answerFast(route, match, req, res, url, query);
-      if (route.kind === "direct") return answerDirect(route, match, req, res);
+      if (route.kind === "direct") return answerDirect(route, match, req, res, url, query);
       return false;
     }
     return false;

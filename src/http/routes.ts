@@ -3,7 +3,7 @@ import type { Scope } from "../core/principal.js";
 import { authorize } from "./auth.js";
 import { stateOf } from "./context.js";
 import { bodyReader, type BodyKind, type BodyLimits } from "./body-limits.js";
-import type { FastAnswer } from "./fast-answer.js";
+import type { CheckedFastAnswer, FastAnswer } from "./fast-answer.js";
 
 export type HttpMethod = "get" | "head" | "post" | "put" | "patch" | "delete";
 
@@ -35,6 +35,11 @@ export interface RouteSpec {
    * mounted for everything else; test/integration/direct-routes.test.ts compares both answers.
    */
   direct?: true;
+  /**
+   * With `direct`: the answer memory holds for the request, sent by the lane once one database
+   * read confirms it (fast-answer.ts), without the handlers; they run when it is not confirmed.
+   */
+  checked?: CheckedFastAnswer;
 }
 
 /**

@@ -4,7 +4,9 @@ import { nameSchema } from "../core/names.js";
 import { pageQuerySchema } from "../http/pagination.js";
 import type { RouteSpec } from "../http/routes.js";
 import { parseInput, projectParams } from "../http/validate.js";
+import type { FastResponse } from "../http/fast-answer.js";
 import { JsonText } from "../http/json-response.js";
+import { diffPairOnly } from "./diff-query.js";
 import { versionSetIdSchema } from "./identity.js";
 import { MAX_REFERENCE_LENGTH } from "./references.js";
 import type { VersionSetService } from "./service.js";
@@ -14,6 +16,18 @@ export const MAX_SLOTS = 256;
 
 const setParams = projectParams.extend({ id: versionSetIdSchema });
 const diffQuery = z.object({ from: versionSetIdSchema, to: versionSetIdSchema });
+
+/** Each kept diff's answer as the fast lane writes it (the head `res.json` gives it, the body's bytes), built once. */
+const diffResponses = new WeakMap<object, FastResponse>();
+function diffResponse(diff: { readonly json: string }): FastResponse {
+  let response = diffResponses.get(diff);
+  if (!response) {
+    const body = Buffer.from(diff.json);
+    response = { status: 200, headers: ["content-type", "application/json; charset=utf-8", "content-length", String(body.length)], body };
+    diffResponses.set(diff, response);
+  }
+  return response;
+}
 
 // Reference *syntax* is checked by the service (422 per slot, together with resolution);
 // the body's shape is checked here (400).
@@ -85,6 +99,13 @@ export function versionSetRoutes(deps: { versionSets: VersionSetService }): Rout
       path: "/projects/:project/diff",
       scope: "read",
       direct: true,
+      // A pair diffed before is kept with its JSON: the lane sends it once both sets' existence is read.
+      checked: (params, _req, query) => {
+        const pair = query === undefined ? undefined : diffPairOnly(query);
+        const known = pair && versionSets.knownDiff(params.project!, pair.from, pair.to);
+        if (!pair || !known) return undefined;
+        return { response: diffResponse(known), confirm: () => versionSets.bothExist(params.project!, pair.from, pair.to) };
+      },
       async handler(req, res) {
         const { project } = parseInput(projectParams, req.params, "params");
         const { from, to } = parseInput(diffQuery, req.query, "query");

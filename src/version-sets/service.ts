@@ -243,6 +243,20 @@ export class VersionSetService implements SetLiveness, SetExistence {
     return (await this.cachedDiff(project, fromId, toId)).json;
   }
 
+  /**
+   * The pair's diff when memory keeps it (its JSON as `GET …/diff` sends it), or undefined: no
+   * read, and no check that the sets still exist — `bothExist` is the read that confirms it.
+   */
+  knownDiff(project: string, fromId: string, toId: string): { readonly json: string } | undefined {
+    return this.diffs.get(`${bundleKey(project, fromId)}/${toId}`);
+  }
+
+  /** Whether both sets exist in the project: the read every diff answer is sent after. */
+  async bothExist(project: string, fromId: string, toId: string): Promise<boolean> {
+    const known = await this.store.existingIds(project, [fromId, toId]);
+    return known.includes(fromId) && known.includes(toId);
+  }
+
   private async cachedDiff(project: string, fromId: string, toId: string): Promise<CachedDiff> {
     await this.deps.projects.require(project);
     // Asked every time, also when the answer is kept: a set must exist to be diffed.

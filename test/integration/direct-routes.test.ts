@@ -12,6 +12,14 @@ import { createToken } from "../support/tokens.js";
 import { deployedEnv, envPath, makeSets } from "../support/rollouts.js";
 import { ADMIN_TOKEN, backends, startTestApp, type TestApp } from "../support/test-app.js";
 
+/** A series' value in the app's /metrics (0 when absent). */
+let metricsUrl = "";
+async function metricValue(series: string): Promise<number> {
+  const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+
 /** Every header but the date. */
 function stableHeaders(res: Response): Record<string, string> {
   const headers = Object.fromEntries(res.headers);
@@ -29,6 +37,7 @@ describe("direct routes (fast lane, database reads)", () => {
 
   beforeAll(async () => {
     t = await startTestApp(backends()[0]!);
+    metricsUrl = t.url;
     routerOnly = createHttpServer(t.pinset.app);
     adoptExpressPrototypes(routerOnly, t.pinset.app);
     routerOnly.listen(0, "127.0.0.1");
@@ -102,6 +111,70 @@ describe("direct routes (fast lane, database reads)", () => {
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
     expect(metrics).toMatch(/pinset_http_requests_total\{method="GET",route="\/v1\/projects\/:project\/diff",status="404"\} [1-9]/);
     expect(metrics).toMatch(/pinset_http_requests_total\{method="GET",route="\/v1\/projects\/:project\/environments\/:env\/history",status="200"\} [1-9]/);
+  });
+
+  it("sends a kept diff once one read confirms both sets, without the handlers; the same bytes, line and count as the router's", async () => {
+    const path = `/v1/projects/shop/diff?to=${sets[1]}&from=${sets[0]}`;
+    const service = t.pinset.services.versionSets;
+    const calls = { bothExist: 0, diffJson: 0 };
+    const bothExist = service.bothExist.bind(service);
+    const diffJson = service.diffJson.bind(service);
+    service.bothExist = (...args) => (calls.bothExist++, bothExist(...args));
+    service.diffJson = (...args) => (calls.diffJson++, diffJson(...args));
+    try {
+      await (await both(path)).lane.text(); // kept from here on
+      calls.bothExist = calls.diffJson = 0;
+      const before = t.logs.lines.length;
+      const count = () => metricValue(`pinset_http_requests_total{method="GET",route="/v1/projects/:project/diff",status="200"}`);
+      const counted = await count();
+      const { lane, router, laneRouted } = await both(path);
+      expect(laneRouted).toBe(0);
+      expect(lane.status).toBe(200);
+      expect(stableHeaders(lane)).toEqual(stableHeaders(router));
+      expect(await lane.text()).toBe(await router.text());
+      // The lane read both ids once; the router's request ran the handlers (which read them too).
+      expect(calls).toEqual({ bothExist: 1, diffJson: 1 });
+      await new Promise((r) => setTimeout(r, 50));
+      const lines = t.logs.lines.slice(before).map((l) => JSON.parse(l) as { trace_id?: string; msg: string; level: number; req?: { url: string }; res?: { status: number } });
+      expect(lines.filter((l) => l.trace_id === "same-trace")).toEqual([
+        expect.objectContaining({ msg: "request completed", level: 30, req: expect.objectContaining({ url: path }), res: { status: 200 } }),
+        expect.objectContaining({ msg: "request completed", level: 30, req: expect.objectContaining({ url: path }), res: { status: 200 } }),
+      ]);
+      expect(await count()).toBe(counted + 2);
+    } finally {
+      service.bothExist = bothExist;
+      service.diffJson = diffJson;
+    }
+  });
+
+  it("runs the handlers when a kept diff is not confirmed: the read failed, or a set is gone", async () => {
+    const path = `/v1/projects/shop/diff?from=${sets[1]}&to=${sets[0]}`;
+    await (await both(path)).lane.text(); // kept from here on
+    const service = t.pinset.services.versionSets;
+    const bothExist = service.bothExist.bind(service);
+    service.bothExist = () => Promise.reject(new Error("the database is away"));
+    try {
+      const { lane, laneRouted } = await both(path);
+      expect(laneRouted).toBe(0);
+      expect(lane.status).toBe(200);
+      expect(JSON.parse(await lane.text())).toMatchObject({ from: sets[1], to: sets[0] });
+    } finally {
+      service.bothExist = bothExist;
+    }
+    // Sets are never deleted through the API; a row removed under the registry shows the fall-back's answer.
+    const removed = await t.db.handle.db.selectFrom("version_sets").selectAll().where("id", "=", sets[0]!).executeTakeFirstOrThrow();
+    await t.db.handle.db.deleteFrom("version_sets").where("id", "=", sets[0]!).execute();
+    try {
+      const { lane, router, laneRouted } = await both(path);
+      expect(laneRouted).toBe(0);
+      expect(lane.status).toBe(404);
+      expect(await lane.text()).toBe(await router.text());
+    } finally {
+      await t.db.handle.db
+        .insertInto("version_sets")
+        .values({ ...removed, components: JSON.stringify(removed.components), code: removed.code === null ? null : JSON.stringify(removed.code) } as never)
+        .execute();
+    }
   });
 
   it("leaves to the router what it does not decide: no token, an unknown token, a refused caller, HEAD, an encoded name", async () => {
