@@ -15,7 +15,25 @@ import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import pg from "pg";
 
-const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
+/**
+ * Statements go unnamed, as `pg` sends them by default. PINSET_BENCH_BARE_PREPARED=1 names every
+ * parameterised one (prepared once per connection, as the registry prepares its statements built
+ * once): a stricter baseline for route-cpu.ts comparisons, not the bench's.
+ */
+class PreparingClient extends pg.Client {
+  private static readonly names = new Map<string, string>();
+  override query(...args: unknown[]): never {
+    const [text, values] = args;
+    if (typeof text === "string" && Array.isArray(values) && args.length === 2) {
+      let name = PreparingClient.names.get(text);
+      if (name === undefined) PreparingClient.names.set(text, (name = `bare_${PreparingClient.names.size + 1}`));
+      return (super.query as (config: unknown) => never)({ name, text, values });
+    }
+    return (super.query as (...a: unknown[]) => never)(...args);
+  }
+}
+
+const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10, ...(process.env.PINSET_BENCH_BARE_PREPARED === "1" ? { Client: PreparingClient } : {}) });
 const AUTH = `Bearer ${process.env.TOKEN}`;
 const ACTOR = "admin (PINSET_ADMIN_TOKEN)";
 
