@@ -23,11 +23,12 @@ import pg from "pg";
 class PreparingClient extends pg.Client {
   private static readonly names = new Map<string, string>();
   override query(...args: unknown[]): never {
-    const [text, values] = args;
-    if (typeof text === "string" && Array.isArray(values) && args.length === 2) {
+    const [text, values, callback] = args;
+    if (typeof text === "string" && Array.isArray(values)) {
       let name = PreparingClient.names.get(text);
       if (name === undefined) PreparingClient.names.set(text, (name = `bare_${PreparingClient.names.size + 1}`));
-      return (super.query as (config: unknown) => never)({ name, text, values });
+      // pg-pool's query passes a callback as the third argument; a client's own, none.
+      return (super.query as (config: unknown, cb?: unknown) => never)({ name, text, values }, callback);
     }
     return (super.query as (...a: unknown[]) => never)(...args);
   }
