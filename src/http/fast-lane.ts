@@ -6,7 +6,7 @@ import { bearerSecret, refusal } from "./auth.js";
 import type { CheckedAnswer, FastAnswer, FastResponse } from "./fast-answer.js";
 import type { RequestRecorder } from "./metrics.js";
 import type { RateLimit } from "./rate-limit.js";
-import { requestLevel, RequestLines } from "./request-log.js";
+import { CLIENT_CLOSED_REQUEST, requestLevel, RequestLines } from "./request-log.js";
 import { runHandlers } from "./handler-chain.js";
 import type { RequestStart } from "./request-context.js";
 import type { RouteSpec } from "./routes.js";
@@ -30,8 +30,6 @@ interface DirectRoute {
   spec: RouteSpec;
   template: string;
   handlers: readonly RequestHandler[];
-  /** The count of a confirmed answer from memory (spec.checked), as the router counts a 200. */
-  recordOk: (seconds: number) => void;
 }
 
 /** Any other GET route: the router's, also when the lane matches it first. */
@@ -141,7 +139,7 @@ export function fastLane(deps: FastLaneDeps, router: RequestListener): RequestLi
       route = { kind: "fast", ...compiled, spec: spec as FastRoute["spec"], recordOk: deps.recorder.bound("GET", template, 200), recordNotModified: deps.recorder.bound("GET", template, 304) };
     } else if (spec.direct) {
       if (!deps.direct) throw new Error(`${template} is a direct route: the fast lane needs its direct dependencies`);
-      route = { kind: "direct", ...compiled, spec, template, handlers: Array.isArray(spec.handler) ? spec.handler : [spec.handler], recordOk: deps.recorder.bound("GET", template, 200) };
+      route = { kind: "direct", ...compiled, spec, template, handlers: Array.isArray(spec.handler) ? spec.handler : [spec.handler] };
     } else {
       route = { kind: "router", pattern: compiled.pattern };
     }
@@ -152,7 +150,6 @@ export function fastLane(deps: FastLaneDeps, router: RequestListener): RequestLi
   if (answering === 0) return router;
   const lines = new RequestLines(deps.logger);
   const debugLines = () => lines.enabled(requestLevel(200, true));
-  const infoLines = () => lines.enabled(requestLevel(200, false));
 
   /** The route's parameters and caller when the lane may answer for it; undefined: the router's. */
   const admit = (route: FastRoute | DirectRoute, match: RegExpExecArray, req: IncomingMessage) => {
@@ -199,25 +196,37 @@ export function fastLane(deps: FastLaneDeps, router: RequestListener): RequestLi
 
   /**
    * A checked answer: sent once its read confirms it, with the trace id, the route's count and
-   * its request line (`info`, as the router logs a 200); otherwise, or when the client has gone
-   * meanwhile, the route's handlers decide (already charged to the rate limit: once).
+   * its request line (`info`, as the router logs a 200); otherwise the route's handlers decide
+   * (the request already charged to the rate limit: once). A client gone meanwhile is counted
+   * and logged as the router's requests are (499, "request aborted").
    */
   const sendChecked = (route: DirectRoute, admitted: Admitted, checked: CheckedAnswer, req: IncomingMessage, res: ServerResponse, url: string, started: number): void => {
+    const failed = (err: unknown) => {
+      // A bug, not a client's mistake: nothing else would answer this request now.
+      deps.logger.error({ err, req: { method: req.method, url: req.url } }, "fast lane failed");
+      res.destroy();
+    };
     const fallBack = () => {
       try {
         runDirect(route, admitted, req, res);
       } catch (err) {
-        deps.logger.error({ err, req: { method: req.method, url: req.url } }, "fast lane failed");
-        res.destroy();
+        failed(err);
       }
     };
     checked.confirm().then((confirmed) => {
-      if (!confirmed || res.destroyed) return fallBack();
-      const traceId = acceptedTraceId(req) ?? deps.traceIds();
-      send(res, checked.response, traceId);
-      const ms = performance.now() - started;
-      route.recordOk(ms / 1000);
-      if (infoLines()) lines.write("info", { traceId, method: "GET", url, remoteAddress: req.socket.remoteAddress, status: 200, ms, finished: true });
+      try {
+        if (!confirmed) return fallBack();
+        const traceId = acceptedTraceId(req) ?? deps.traceIds();
+        const gone = res.destroyed;
+        if (!gone) send(res, checked.response, traceId);
+        const ms = performance.now() - started;
+        const status = gone ? CLIENT_CLOSED_REQUEST : 200;
+        // Recorded by name, not bound up front: a bound series shows in /metrics at 0 before its first request.
+        deps.recorder.record("GET", route.template, status, ms / 1000);
+        if (lines.enabled(requestLevel(status, false))) lines.write("info", { traceId, method: "GET", url, remoteAddress: req.socket.remoteAddress, status, ms, finished: !gone });
+      } catch (err) {
+        failed(err);
+      }
     }, fallBack);
   };
 
