@@ -177,6 +177,38 @@ describe("direct routes (fast lane, database reads)", () => {
     }
   });
 
+  it("counts and logs a kept diff whose client left before the read confirmed it as the router does: 499, request aborted", async () => {
+    const path = `/v1/projects/shop/diff?from=${sets[0]}&to=${sets[1]}`;
+    await (await both(path)).lane.text(); // kept from here on
+    const service = t.pinset.services.versionSets;
+    const bothExist = service.bothExist.bind(service);
+    let release!: () => void;
+    const asked = new Promise<void>((resolveAsked) => {
+      service.bothExist = (...args) => {
+        resolveAsked();
+        return new Promise<void>((r) => (release = r)).then(() => bothExist(...args));
+      };
+    });
+    const aborted = () => metricValue(`pinset_http_requests_total{method="GET",route="/v1/projects/:project/diff",status="499"}`);
+    const before = await aborted();
+    const lines = t.logs.lines.length;
+    try {
+      const controller = new AbortController();
+      const request = fetch(`${t.url}${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "x-trace-id": "gone-client" }, signal: controller.signal });
+      await asked;
+      controller.abort();
+      await expect(request).rejects.toThrow();
+      await new Promise((r) => setTimeout(r, 50));
+      release();
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      service.bothExist = bothExist;
+    }
+    expect(await aborted()).toBe(before + 1);
+    const line = t.logs.lines.slice(lines).map((l) => JSON.parse(l) as { trace_id?: string; msg: string; level: number; res?: { status: number } });
+    expect(line.filter((l) => l.trace_id === "gone-client")).toEqual([expect.objectContaining({ msg: "request aborted", level: 30, res: { status: 499 } })]);
+  });
+
   it("leaves to the router what it does not decide: no token, an unknown token, a refused caller, HEAD, an encoded name", async () => {
     const diff = `/v1/projects/shop/diff?from=${sets[0]}&to=${sets[1]}`;
     const other = await createToken(t, { scopes: ["read"], projects: ["elsewhere"] });
