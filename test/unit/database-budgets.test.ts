@@ -72,6 +72,18 @@ function budgeted(options: { probeEveryMs?: number } = {}) {
   return { fake, pool, watch };
 }
 
+/** The statement the stale-plan cases run: named, as a statement built once is. */
+const NAMED = "select 'budgets: stale plan' as x";
+const STALE_PLAN = { code: "0A000", message: "cached plan must not change result type" };
+
+/** A checkout of a fresh pool whose server refuses NAMED as `refusal` says. */
+async function refusingNamedStatement(refusal: { code: string; message: string; once?: boolean }) {
+  nameStatement(NAMED);
+  const { fake, pool } = budgeted();
+  fake.refuse.set(NAMED, refusal);
+  return { fake, client: await pool.connect() };
+}
+
 async function failure(work: Promise<unknown>): Promise<DatabaseTimeoutError> {
   const started = performance.now();
   const err = await work.then(
@@ -199,47 +211,31 @@ describe("BudgetedPool", () => {
   });
 
   it("drops a connection that refuses a prepared statement's stale plan: outside a transaction it runs again on a new one", async () => {
-    const text = "select 'budgets: stale plan' as x";
-    nameStatement(text);
-    const { fake, pool } = budgeted();
-    fake.refuse.set(text, { code: "0A000", message: "cached plan must not change result type", once: true });
-    const client = await pool.connect();
-    expect((await client.query<{ sql: string }>(text, [])).rows).toEqual([{ sql: text }]);
+    const { fake, client } = await refusingNamedStatement({ ...STALE_PLAN, once: true });
+    expect((await client.query<{ sql: string }>(NAMED, [])).rows).toEqual([{ sql: NAMED }]);
     client.release();
     expect(fake.connections.map((c) => c.released)).toEqual(["destroyed", "idle"]);
   });
 
   it("runs a statement refused for a stale plan again on as many connections as the pool has, then fails with the server's error", async () => {
-    const text = "select 'budgets: stale plan' as x";
-    nameStatement(text);
-    const { fake, pool } = budgeted();
-    fake.refuse.set(text, { code: "0A000", message: "cached plan must not change result type" });
-    const client = await pool.connect();
-    await expect(client.query(text, [])).rejects.toThrow("cached plan must not change result type");
+    const { fake, client } = await refusingNamedStatement(STALE_PLAN);
+    await expect(client.query(NAMED, [])).rejects.toThrow("cached plan must not change result type");
     client.release();
     expect(fake.connections.map((c) => c.released)).toEqual(["destroyed", "destroyed", "destroyed", "destroyed"]);
   });
 
   it("fails a transaction whose prepared statement's plan is stale, and its rollback alike, on a destroyed connection", async () => {
-    const text = "select 'budgets: stale plan' as x";
-    nameStatement(text);
-    const { fake, pool } = budgeted();
-    fake.refuse.set(text, { code: "0A000", message: "cached plan must not change result type" });
-    const client = await pool.connect();
+    const { fake, client } = await refusingNamedStatement(STALE_PLAN);
     await client.query("begin", []);
-    await expect(client.query(text, [])).rejects.toThrow(/cached plan/);
+    await expect(client.query(NAMED, [])).rejects.toThrow(/cached plan/);
     await expect(client.query("rollback", [])).rejects.toThrow(/cached plan/);
     client.release();
     expect(fake.connections.map((c) => c.released)).toEqual(["destroyed"]);
   });
 
   it("keeps the connection when a prepared statement fails for another reason", async () => {
-    const text = "select 'budgets: stale plan' as x";
-    nameStatement(text);
-    const { fake, pool } = budgeted();
-    fake.refuse.set(text, { code: "42P01", message: 'relation "x" does not exist' });
-    const client = await pool.connect();
-    await expect(client.query(text, [])).rejects.toThrow(/does not exist/);
+    const { fake, client } = await refusingNamedStatement({ code: "42P01", message: 'relation "x" does not exist' });
+    await expect(client.query(NAMED, [])).rejects.toThrow(/does not exist/);
     client.release();
     expect(fake.connections.map((c) => c.released)).toEqual(["idle"]);
   });
