@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import { MessageChannel } from "node:worker_threads";
 import type pg from "pg";
 import { describe, expect, it } from "vitest";
 import { AnswerWatch } from "../../src/db/answer-watch.js";
@@ -29,9 +30,10 @@ class FakeConnection extends EventEmitter {
     const delay = this.fake.delays[sql.trim().toLowerCase()] ?? 0;
     return new Promise((resolve, reject) => {
       if (delay === Number.POSITIVE_INFINITY) return;
-      // Delivered in the check phase, after timers, as a socket's bytes are (poll phase).
+      // Due after `delay`, then delivered in the poll phase as a socket's bytes are: after the
+      // timers that fired in the same turn, before their setImmediate callbacks.
       setTimeout(() => {
-        setImmediate(() => {
+        this.fake.deliver(() => {
           if (this.released === "destroyed") reject(new Error("Connection terminated"));
           else resolve({ command: sql.split(" ")[0]!.toUpperCase(), rowCount: 0, rows: [{ sql }] });
         });
@@ -51,6 +53,23 @@ class FakePool extends EventEmitter {
   readonly refuse = new Map<string, { code: string; message: string; once?: boolean }>();
   readonly connections: FakeConnection[] = [];
   connectDelayMs = 0;
+  /** A message port's messages arrive in the poll phase, as a socket's bytes do. */
+  private readonly wire = new MessageChannel();
+  private readonly arriving = new Map<number, () => void>();
+  private sent = 0;
+  constructor() {
+    super();
+    this.wire.port2.on("message", (id: number) => {
+      this.arriving.get(id)?.();
+      this.arriving.delete(id);
+    });
+    this.wire.port2.unref();
+  }
+  deliver(answer: () => void): void {
+    const id = ++this.sent;
+    this.arriving.set(id, answer);
+    this.wire.port1.postMessage(id);
+  }
   connect(): Promise<FakeConnection> {
     return new Promise((resolve) => {
       if (this.connectDelayMs === Number.POSITIVE_INFINITY) return;
@@ -288,11 +307,16 @@ describe("BudgetedPool", () => {
     const c = await pool.connect();
     await c.query("select 0", []);
     fake.delays["select 1"] = 50;
+    // Another 100 ms timer armed earlier: node fires every expired timer of a duration's list
+    // together, so the budget's timer fires before the answer's, as on a busy server.
+    const older = setTimeout(() => {}, 100);
+    await new Promise((r) => setTimeout(r, 60));
     const answer = c.query("select 1", []);
     // Block the loop past both the answer (50 ms) and the budget (100 ms).
     const until = performance.now() + 150;
     while (performance.now() < until);
     await expect(answer).resolves.toMatchObject({ rows: [{ sql: "select 1" }] });
+    clearTimeout(older);
     c.release();
   });
 });
