@@ -134,6 +134,8 @@ export function fastLane(deps: FastLaneDeps, router: RequestListener): RequestLi
     if (spec.method !== "get") continue;
     const template = `${deps.prefix}${spec.path}`;
     const compiled = compile(template);
+    // Only the direct lane sends a checked answer: declared alone, it would never be sent.
+    if (spec.checked && !spec.direct) throw new Error(`${template} declares a checked answer: it must be a direct route too`);
     let route: LaneRoute;
     if (spec.fast) {
       route = { kind: "fast", ...compiled, spec: spec as FastRoute["spec"], recordOk: deps.recorder.bound("GET", template, 200), recordNotModified: deps.recorder.bound("GET", template, 304) };

@@ -184,6 +184,11 @@ describe("fast lane, other configurations", () => {
     return l;
   };
 
+  it("refuses, when built, a route that declares a checked answer without being direct (the lane would never send it)", async () => {
+    const checkedOnly: RouteSpec = { method: "get", path: "/projects/:project/diff", scope: "read", handler: () => undefined, checked: () => undefined };
+    await expect(startLane({ before: [checkedOnly] })).rejects.toThrow("/v1/projects/:project/diff declares a checked answer: it must be a direct route too");
+  });
+
   it("leaves a miss (no answer in memory) to the router", async () => {
     const lane = await start({ answer: () => undefined });
     expect((await call(lane, PATH)).status).toBe(299);
