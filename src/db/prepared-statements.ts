@@ -2,7 +2,7 @@
  * The statements the registry runs as named (server-side prepared) statements on Postgres: the
  * ones built once (compiled-once.ts), which most requests make. A named statement is parsed and
  * planned by the server once per connection; an unnamed one, pg's default, on every call. On the
- * diff route that parse was a third of the work behind each request (docs/performance.md).
+ * diff route that was about half of Postgres' CPU per request (docs/performance.md).
  *
  * Names are per process and per statement text; pg keeps, per connection, which names the
  * server has parsed, and parses a name again on a connection that has not seen it.
