@@ -5,6 +5,7 @@
  * read behind pinset_blob_store_bytes (KyselyCollectionStore.bytesByProject); `count` is
  * the baseline: a bare count(*) over the same tables, on the same kind of connection.
  */
+import { readFileSync } from "node:fs";
 import { sql } from "kysely";
 import { connectPostgres } from "../../src/db/connect.js";
 import { DEFAULT_GRACE_MS } from "../../src/gc/settings.js";
@@ -28,4 +29,20 @@ if (mode === "dry-run") {
 }
 const ms = performance.now() - started;
 await handle.close();
-process.stdout.write(`${JSON.stringify({ ms, maxRssMiB: process.resourceUsage().maxRSS / 1024, detail })}\n`);
+process.stdout.write(`${JSON.stringify({ ms, maxRssMiB: ownPeakRssMiB(), detail })}\n`);
+
+/**
+ * This process's own peak RSS. Not `resourceUsage().maxRSS`: on Linux a child forked from the
+ * bench inherits the bench's high-water mark at the fork (the parent's memory was its memory
+ * until exec), so in a full `npm run bench` every child reported the bench's ~420 MiB. VmHWM
+ * is the high-water mark of the memory this program has run in, which exec started afresh.
+ */
+function ownPeakRssMiB(): number {
+  try {
+    const kib = /VmHWM:\s+(\d+)/.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
+    if (kib !== undefined) return Number(kib) / 1024;
+  } catch {
+    // Not Linux: fall through to what the OS gives.
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}

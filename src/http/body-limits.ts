@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import { HTTP_DEFAULTS } from "../config.js";
 import { PayloadTooLargeError, RequestTimeoutError } from "../core/errors.js";
+import { utf8JsonMayHoldUnstorable, vouchStorable } from "./storable-text.js";
 
 /**
  * What a route reads from its body, declared next to its scope (routes.ts). Bodies are read only
@@ -74,7 +75,7 @@ export function bodyReader(kind: BodyKind, limits: BodyLimits): RequestHandler {
   const limit = bodyLimitOf(kind, limits);
   const idleMs = limits.idleTimeoutMs ?? HTTP_DEFAULTS.bodyIdleTimeoutMs;
   const totalMs = limits.jsonTimeoutMs ?? HTTP_DEFAULTS.jsonBodyTimeoutMs;
-  const parse = kind === "stream" ? undefined : express.json({ limit, strict: true, type: JSON_TYPES });
+  const parse = kind === "stream" ? undefined : express.json({ limit, strict: true, type: JSON_TYPES, verify: clearStorable });
   return (req, res, next) => {
     if (!hasBody(req)) return next();
     const declared = Number(req.headers["content-length"]);
@@ -86,8 +87,19 @@ export function bodyReader(kind: BodyKind, limits: BodyLimits): RequestHandler {
     }
     if (!req.is(JSON_TYPES)) return next();
     inviteBody(req, res);
-    guardedParse(req, res, next, parse, { limit, idleMs, totalMs });
+    guardedParse(req, res, (err?: unknown) => {
+      if (err === undefined && cleared.has(req) && typeof req.body === "object" && req.body !== null) vouchStorable(req.body as object);
+      next(err);
+    }, parse, { limit, idleMs, totalMs });
   };
+}
+
+/** Requests whose raw JSON text could not hold unstorable text: their parsed body is vouched for. */
+const cleared = new WeakSet<IncomingMessage>();
+
+/** body-parser's look at the raw bytes before it decodes them (only UTF-8 is scanned). */
+function clearStorable(req: IncomingMessage, _res: ServerResponse, raw: Buffer, encoding: string): void {
+  if ((encoding === "utf-8" || encoding === "utf8") && !utf8JsonMayHoldUnstorable(raw)) cleared.add(req);
 }
 
 /**

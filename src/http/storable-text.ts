@@ -59,6 +59,35 @@ function locate(value: unknown, base: string): FieldError | undefined {
   return undefined;
 }
 
+const ESCAPE = Buffer.from("\\u");
+const [ZERO, UPPER_D, LOWER_D] = [0x30, 0x44, 0x64];
+
+/**
+ * Whether a JSON text in UTF-8 may decode to an unstorable string. Raw control characters are
+ * not valid JSON and a decoded UTF-8 sequence is never a lone surrogate (an encoded surrogate
+ * decodes to U+FFFD), so NUL and lone surrogates can only come from the escapes `\u0000` and
+ * `\uD…`. Conservative: `\\u0000` (an escaped backslash) or a valid `\uD83D\uDE00` pair counts.
+ */
+export function utf8JsonMayHoldUnstorable(raw: Buffer): boolean {
+  for (let at = raw.indexOf(ESCAPE); at !== -1; at = raw.indexOf(ESCAPE, at + 2)) {
+    const digit = raw[at + 2];
+    if (digit === UPPER_D || digit === LOWER_D) return true;
+    if (digit === ZERO && raw[at + 3] === ZERO && raw[at + 4] === ZERO && raw[at + 5] === ZERO) return true;
+  }
+  return false;
+}
+
+/** Parsed bodies whose raw text could not hold unstorable text (utf8JsonMayHoldUnstorable). */
+const vouched = new WeakSet<object>();
+
+/**
+ * Marks a body parsed from a JSON text that utf8JsonMayHoldUnstorable cleared: findUnstorableText
+ * then skips the walk over it (on a multi-megabyte body, tens of milliseconds of event loop).
+ */
+export function vouchStorable(body: object): void {
+  vouched.add(body);
+}
+
 /**
  * The first string (value or object key) in `value` that Postgres cannot store: `text` and
  * `jsonb` refuse U+0000, and `jsonb` refuses lone surrogates, with an error that would
@@ -67,5 +96,6 @@ function locate(value: unknown, base: string): FieldError | undefined {
  * built only in a second pass when something was found.
  */
 export function findUnstorableText(value: unknown, base: string): FieldError | undefined {
+  if (typeof value === "object" && value !== null && vouched.has(value)) return undefined;
   return anyUnstorable(value) ? locate(value, base) : undefined;
 }

@@ -220,7 +220,29 @@ describe.each(backends())("hostile input on $name", (backend) => {
       const problem = await res.json();
       expect(problem.errors.map((e: { path: string }) => e.path), `${method} ${path}`).toContain(field);
     }
+    // The raw UTF-8 text is scanned for these escapes before the parsed body is walked: an
+    // upper-case one, and a body in another charset (which the scan does not read) are refused too.
+    const utf16 = { "content-type": "application/json; charset=utf-16le" };
+    const others: Array<[BodyInit, Record<string, string>, string]> = [
+      ['{"description":"\\uDFFF"}', json, "body.description"],
+      [Buffer.from('{"description":"a\ud800b"}', "utf16le"), utf16, "body.description"],
+      [Buffer.from('{"description":"ok","x\\u0000":1}', "utf16le"), utf16, "body.x\ufffd"],
+    ];
+    for (const [raw, headers, field] of others) {
+      const res = await t.request("PUT", "/v1/projects/other", { raw, headers });
+      expect(res.status, field).toBe(400);
+      expect((await res.json()).errors.map((e: { path: string }) => e.path)).toContain(field);
+    }
     expect(await fingerprint()).toBe(before);
+  });
+
+  it("stores text whose raw bytes hold an encoded surrogate as U+FFFD (the decoder replaces it): nothing unstorable reaches the database", async () => {
+    const raw = Buffer.concat([Buffer.from('{"description":"a'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('b"}')]);
+    const res = await t.request("PUT", "/v1/projects/encoded-surrogate", { raw, headers: { "content-type": "application/json" } });
+    expect(res.status).toBe(201);
+    const listed = await (await t.request("GET", "/v1/projects")).json();
+    const project = listed.items.find((p: { name: string }) => p.name === "encoded-surrogate");
+    expect(project.description).toMatch(/^a\ufffd+b$/);
   });
 
   it("never fetches a remote $ref: such a schema does not compile (422)", async () => {
