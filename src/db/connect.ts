@@ -56,7 +56,7 @@ export function connectPostgres(options: { url: string; max?: number; budgets?: 
   // An idle client that loses its server emits 'error' on the pool; without a listener that
   // would crash the process. The next query reports the outage instead.
   pool.on("error", () => {});
-  const budgeted = budgets ? new BudgetedPool(pool, budgets, { prepare: options.preparedStatements ?? true }) : undefined;
+  const budgeted = budgets ? new BudgetedPool(pool, budgets, { prepare: options.preparedStatements }) : undefined;
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: budgeted ?? pool }) });
   return { db, kind: "postgres", pool, ...(budgeted ? { answers: budgeted.watch } : {}), close: () => db.destroy() };
 }

@@ -22,7 +22,7 @@ export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir
       await migrator.close();
     }
     const database = config.database ?? DEFAULT_DATABASE_BUDGETS;
-    return connectPostgres({ url: config.databaseUrl, budgets: database, preparedStatements: config.database?.preparedStatements ?? true });
+    return connectPostgres({ url: config.databaseUrl, budgets: database, preparedStatements: config.database?.preparedStatements });
   }
   const lock = await acquireDataDirLock(config.dataDir);
   try {
