@@ -151,6 +151,8 @@ export function fastLane(deps: FastLaneDeps, router: RequestListener): RequestLi
   }
   if (answering === 0) return router;
   const lines = new RequestLines(deps.logger);
+  /** A bug in the lane or a route's answer, not a client's mistake. */
+  const laneBug = (err: unknown, req: IncomingMessage) => deps.logger.error({ err, req: { method: req.method, url: req.url } }, "fast lane failed");
   const debugLines = () => lines.enabled(requestLevel(200, true));
 
   /** The route's parameters and caller when the lane may answer for it; undefined: the router's. */
@@ -204,8 +206,8 @@ export function fastLane(deps: FastLaneDeps, router: RequestListener): RequestLi
    */
   const sendChecked = (route: DirectRoute, admitted: Admitted, checked: CheckedAnswer, req: IncomingMessage, res: ServerResponse, url: string, started: number): void => {
     const failed = (err: unknown) => {
-      // A bug, not a client's mistake: nothing else would answer this request now.
-      deps.logger.error({ err, req: { method: req.method, url: req.url } }, "fast lane failed");
+      // Nothing else would answer this request now.
+      laneBug(err, req);
       res.destroy();
     };
     const fallBack = () => {
@@ -269,8 +271,8 @@ export function fastLane(deps: FastLaneDeps, router: RequestListener): RequestLi
     try {
       answered = answer(req, res);
     } catch (err) {
-      // A bug, not a client's mistake: logged, and the router answers unless bytes went out.
-      deps.logger.error({ err, req: { method: req.method, url: req.url } }, "fast lane failed");
+      // Logged, and the router answers unless bytes went out.
+      laneBug(err, req);
       if (res.headersSent) {
         res.destroy();
         return;
